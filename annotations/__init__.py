@@ -1,0 +1,33 @@
+"""The domain of the reader-annotator: models, the gold store, import/export,
+extractors and evaluation.  Usable as a library without a terminal; never
+imports textual."""
+
+from .errors import (
+    AnnotationsError,
+    InputError,
+    InputErrors,
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+)
+from .models import (
+    HUMAN,
+    Annotation,
+    Document,
+    EntityLabel,
+    LabelScheme,
+    Prediction,
+    Relation,
+    RelationLabel,
+    Span,
+)
+from .store import AtomicJSONStorage, GoldStore
+
+__all__ = [
+    "HUMAN", "AnnotationsError", "Annotation", "AtomicJSONStorage", "Document", "EntityLabel",
+    "GoldStore", "InputError", "InputErrors", "LabelScheme", "NotFoundError", "Prediction",
+    "ReadOnlyStoreError", "Relation", "RelationLabel", "Span", "StoreCorruptError",
+    "StoreError", "StoreLockedError",
+]  # fmt: skip

@@ -1,0 +1,353 @@
+"""Pydantic models for the gold dataset: documents, spans, relations, annotations,
+predictions and the label scheme.
+
+Offsets are Python ``str`` indices (code points) into ``Document.text``; ``start``
+inclusive, ``end`` exclusive.  A span never carries its own text: the text is
+always sliced from the document, and any text given on input is checked
+against that slice (see :func:`check_layer`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+HUMAN = "human"
+"""``Span.source`` of a span typed by a person."""
+
+SpanState = Literal["suggested", "confirmed", "changed"]
+Status = Literal["accept", "reject", "ignore"]
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 string in UTC (what the store keeps)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF.  Done once, at import, before any offset exists."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def document_id(text: str) -> str:
+    """A stable id for a text, so the same article imported twice is one document."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class Span(BaseModel):
+    """A labelled character range of a document.
+
+    ``source`` is ``"human"`` for a span a person typed, else the id of the
+    extractor that suggested it.  ``state`` says what a person did with it:
+    ``suggested`` (untouched extractor output), ``confirmed`` (a person typed or
+    accepted it as is) or ``changed`` (a suggestion a person relabelled or resized).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    label: str = Field(min_length=1)
+    source: str = HUMAN
+    state: SpanState = "confirmed"
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Span:
+        if self.end <= self.start:
+            raise ValueError(f"span end {self.end} must be greater than start {self.start}")
+        return self
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.start, self.end)
+
+    def text_in(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+class Relation(BaseModel):
+    """A directed, labelled link from the ``head`` span to the ``child`` span.
+
+    Both ends are given as ``(start, end)`` offsets of spans in the same layer;
+    spans in one layer never overlap, so the offsets name exactly one span.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    head: tuple[int, int]
+    child: tuple[int, int]
+    label: str = Field(min_length=1)
+
+    @property
+    def key(self) -> tuple[tuple[int, int], tuple[int, int], str]:
+        return (self.head, self.child, self.label)
+
+
+class Document(BaseModel):
+    """One article: its normalised text, a stable id derived from the text, and meta."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    text: str
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_text(cls, text: str, meta: dict[str, Any] | None = None) -> Document:
+        text = normalise_newlines(text)
+        return cls(id=document_id(text), text=text, meta=dict(meta or {}))
+
+    @model_validator(mode="after")
+    def _id_matches_text(self) -> Document:
+        if self.id != document_id(self.text):
+            raise ValueError(f"document id {self.id!r} is not the hash of its text")
+        if "\r" in self.text:
+            raise ValueError("document text must have its line endings normalised to \\n")
+        return self
+
+    @property
+    def title(self) -> str:
+        title = self.meta.get("title")
+        if isinstance(title, str) and title.strip():
+            return title.strip()
+        first = self.text.strip().split("\n", 1)[0]
+        return first[:80]
+
+
+def check_layer(
+    text: str | None,
+    spans: Sequence[Span],
+    relations: Sequence[Relation],
+) -> None:
+    """Check one NER layer: spans inside the text, no overlaps, relations between its spans.
+
+    Raises ``ValueError`` with a reason a person can act on.
+    """
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    if text is not None:
+        for span in ordered:
+            if span.end > len(text):
+                raise ValueError(
+                    f"span {span.start}-{span.end} ({span.label}) ends outside the text "
+                    f"(length {len(text)})"
+                )
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start < before.end:
+            raise ValueError(
+                f"spans {before.start}-{before.end} ({before.label}) and "
+                f"{after.start}-{after.end} ({after.label}) overlap"
+            )
+    keys = {s.key for s in ordered}
+    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    for rel in relations:
+        for end_name, ref in (("head", rel.head), ("child", rel.child)):
+            if tuple(ref) not in keys:
+                raise ValueError(
+                    f"relation {rel.label}: {end_name} {ref[0]}-{ref[1]} is not one of the spans"
+                )
+        if rel.head == rel.child:
+            raise ValueError(f"relation {rel.label} links span {rel.head[0]}-{rel.head[1]} to itself")
+        if rel.key in seen:
+            raise ValueError(
+                f"relation {rel.label} {rel.head[0]}-{rel.head[1]} -> "
+                f"{rel.child[0]}-{rel.child[1]} is given twice"
+            )
+        seen.add(rel.key)
+
+
+def check_span_text(text: str, start: int, end: int, given: str | None) -> None:
+    """Reject a span whose given text differs from the document's slice."""
+    if given is not None and text[start:end] != given:
+        raise ValueError(
+            f"span {start}-{end} text {given!r} differs from the document text "
+            f"{text[start:end]!r} at those offsets"
+        )
+
+
+class _Layer(BaseModel):
+    """Spans and relations over one document, validated as one NER layer.
+
+    Pass ``context={"text": document_text}`` to ``model_validate`` to also check
+    the offsets against the text.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str
+    spans: list[Span] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> _Layer:
+        text = (info.context or {}).get("text") if info.context else None
+        check_layer(text, self.spans, self.relations)
+        self.spans.sort(key=lambda s: (s.start, s.end))
+        return self
+
+    def span_at(self, offset: int) -> Span | None:
+        for span in self.spans:
+            if span.start <= offset < span.end:
+                return span
+        return None
+
+
+class Annotation(_Layer):
+    """A person's annotation of one document (one per document per annotator).
+
+    Only an annotation whose status is ``accept`` is gold.
+    """
+
+    annotator: str = Field(default="default", min_length=1)
+    status: Status | None = None
+    created: str = Field(default_factory=utc_now)
+    updated: str = Field(default_factory=utc_now)
+
+    @property
+    def is_gold(self) -> bool:
+        return self.status == "accept"
+
+
+class Prediction(_Layer):
+    """The output of one extractor (``name@version``) on one document."""
+
+    extractor: str = Field(min_length=1)
+    created: str = Field(default_factory=utc_now)
+
+
+DEFAULT_COLOURS = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+    "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+]  # fmt: skip
+ENTITY_KEYS = "1234567890"
+RELATION_KEYS = "abcdefghijklmnopqrstuvwxyz"
+
+
+class EntityLabel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    key: str | None = None
+    colour: str = "#7f7f7f"
+
+    @field_validator("name")
+    @classmethod
+    def _no_spaces(cls, name: str) -> str:
+        if any(c.isspace() for c in name):
+            raise ValueError(f"label name {name!r} must not contain whitespace")
+        return name
+
+
+class RelationLabel(BaseModel):
+    """A relation label; empty ``heads``/``children`` means any entity label fits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    key: str | None = None
+    heads: list[str] = Field(default_factory=list)
+    children: list[str] = Field(default_factory=list)
+
+    def allows(self, head_label: str, child_label: str) -> bool:
+        return (not self.heads or head_label in self.heads) and (
+            not self.children or child_label in self.children
+        )
+
+
+class LabelScheme(BaseModel):
+    """Entity and relation labels with their keys and colours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[EntityLabel] = Field(default_factory=list)
+    relations: list[RelationLabel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> LabelScheme:
+        for kind, labels in (("entity", self.entities), ("relation", self.relations)):
+            names = [label.name for label in labels]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{kind} label(s) defined twice: {', '.join(dupes)}")
+            keys = [label.key for label in labels if label.key]
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            if dupes:
+                raise ValueError(f"{kind} key(s) used twice: {', '.join(dupes)}")
+        return self
+
+    @property
+    def entity_names(self) -> list[str]:
+        return [label.name for label in self.entities]
+
+    @property
+    def relation_names(self) -> list[str]:
+        return [label.name for label in self.relations]
+
+    def entity(self, name: str) -> EntityLabel | None:
+        return next((label for label in self.entities if label.name == name), None)
+
+    def relation(self, name: str) -> RelationLabel | None:
+        return next((label for label in self.relations if label.name == name), None)
+
+    def with_entities(self, names: Iterable[str]) -> LabelScheme:
+        """A copy with any new entity labels added, given the next free key and colour."""
+        entities = [label.model_copy() for label in self.entities]
+        known = {label.name for label in entities}
+        used_keys = {label.key for label in entities if label.key}
+        for name in names:
+            if name in known:
+                continue
+            key = next((k for k in ENTITY_KEYS if k not in used_keys), None)
+            if key:
+                used_keys.add(key)
+            colour = DEFAULT_COLOURS[len(entities) % len(DEFAULT_COLOURS)]
+            entities.append(EntityLabel(name=name, key=key, colour=colour))
+            known.add(name)
+        return LabelScheme(entities=entities, relations=[r.model_copy() for r in self.relations])
+
+    def with_relations(self, names: Iterable[str]) -> LabelScheme:
+        """A copy with any new relation labels (allowing any entity labels) added."""
+        relations = [label.model_copy() for label in self.relations]
+        known = {label.name for label in relations}
+        used_keys = {label.key for label in relations if label.key}
+        for name in names:
+            if name in known:
+                continue
+            key = next((k for k in RELATION_KEYS if k not in used_keys), None)
+            if key:
+                used_keys.add(key)
+            relations.append(RelationLabel(name=name, key=key))
+            known.add(name)
+        return LabelScheme(entities=[e.model_copy() for e in self.entities], relations=relations)
+
+    def check_labels(
+        self, spans: Iterable[Span], relations: Iterable[Relation] = ()
+    ) -> None:
+        """Reject entity or relation labels that the scheme does not know."""
+        entity_names = set(self.entity_names)
+        for span in spans:
+            if span.label not in entity_names:
+                raise ValueError(
+                    f"unknown entity label {span.label!r} at {span.start}-{span.end} "
+                    f"(known: {', '.join(sorted(entity_names)) or 'none'})"
+                )
+        relation_names = set(self.relation_names)
+        for rel in relations:
+            if rel.label not in relation_names:
+                raise ValueError(
+                    f"unknown relation label {rel.label!r} "
+                    f"(known: {', '.join(sorted(relation_names)) or 'none'})"
+                )

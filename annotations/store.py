@@ -1,0 +1,745 @@
+"""The gold store: a TinyDB file plus an append-only journal beside it.
+
+The TinyDB file (``gold.json``) is the store of record: open it with plain
+``TinyDB("gold.json")`` and every document, annotation, prediction and the label
+scheme is there, in tables of those names.  Stock TinyDB rewrites the whole
+file on every write, in place, so a write costs time in proportion to the
+dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
+
+* keeps the data in memory, in TinyDB's own layout;
+* makes each edit durable by appending one checksummed line to
+  ``gold.json.journal`` and fsyncing it before the call returns, a cost that
+  depends on the size of the edited document, not on the number of documents;
+* replays the journal when it opens, ignoring a torn last line (a write that
+  never returned), and refusing a damaged line elsewhere;
+* folds the journal into the TinyDB file at checkpoints (on close, and when the
+  journal grows large) by writing a temporary file, fsyncing it and renaming it
+  over the old one, so the TinyDB file is only ever replaced atomically;
+* holds an exclusive ``flock`` on ``gold.json.lock`` while open for writing, so
+  a second writer gets an error naming the holder instead of losing updates.
+
+Each journal line is one transaction (a list of record puts and deletes, each
+idempotent), so a batch such as an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import threading
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import srsly
+from tinydb.storages import Storage
+
+from .errors import (
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+)
+from .models import (
+    SCHEMA_VERSION,
+    Annotation,
+    Document,
+    LabelScheme,
+    Prediction,
+    Relation,
+    Span,
+    Status,
+    check_layer,
+    utc_now,
+)
+
+TABLES = ("meta", "labels", "documents", "annotations", "predictions")
+DEFAULT_ANNOTATOR = "default"
+JOURNAL_SUFFIX = ".journal"
+LOCK_SUFFIX = ".lock"
+
+Record = dict[str, Any]
+Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temporary file, fsync, rename, fsync the folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that never rewrites the file in place.
+
+    ``TinyDB(path, storage=AtomicJSONStorage)`` reads and writes the same files
+    as the stock ``JSONStorage``, but a write goes to a temporary file that is
+    fsynced and renamed over the old one, so a crash leaves the old or the new
+    file, never half of one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        data = srsly.read_json(self.path)
+        return data if isinstance(data, dict) else None
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_atomically(self.path, srsly.json_dumps(data).encode("utf-8"))
+
+    def close(self) -> None:
+        pass
+
+
+def _encode_line(ops: list[Op]) -> bytes:
+    payload = srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8")
+    return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
+
+
+def _decode_line(line: bytes) -> list[Op] | None:
+    """The ops of one journal line, or None if the line is damaged."""
+    if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b"\t":
+        return None
+    payload = line[9:-1]
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return None
+    if zlib.crc32(payload) != crc:
+        return None
+    try:
+        raw = json.loads(payload)
+    except ValueError:
+        return None
+    return [(t, k, v) for t, k, v in raw]
+
+
+@dataclass
+class AddResult:
+    """What an import did: ids of documents added and already present."""
+
+    added: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+
+
+class GoldStore:
+    """Documents, gold annotations, predictions and the label scheme, durably.
+
+    Use as a context manager, or call :meth:`close`; every edit method has
+    already made its change durable when it returns.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        checkpoint_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.path = Path(path)
+        self.journal_path = self.path.with_name(self.path.name + JOURNAL_SUFFIX)
+        self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
+        self.read_only = read_only
+        self.checkpoint_bytes = checkpoint_bytes
+        self._lock = threading.RLock()
+        self._lock_fd: int | None = None
+        self._journal_fd: int | None = None
+        self._journal_size = 0
+        self._closed = False
+        self._tables: dict[str, dict[str, Record]] = {name: {} for name in TABLES}
+        self._next_id: dict[str, int] = {name: 1 for name in TABLES}
+        self._doc_keys: dict[str, str] = {}
+        self._ann_keys: dict[tuple[str, str], str] = {}
+        self._pred_keys: dict[tuple[str, str], str] = {}
+        self._preds_by_doc: dict[str, dict[str, str]] = {}
+        self._anns_by_doc: dict[str, dict[str, str]] = {}
+
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+        try:
+            self._load()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    # -- opening and closing -------------------------------------------------
+
+    def _acquire_lock(self) -> None:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+            finally:
+                os.close(fd)
+            raise StoreLockedError(
+                f"{self.path} is open for writing by another process "
+                f"({holder or 'holder unknown'}); close it there, or open this one read-only"
+            ) from None
+        holder = (
+            f"pid {os.getpid()} on {socket.gethostname()}, "
+            f"command {' '.join(sys.argv)[:200]!r}, since {utc_now()}"
+        )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode("utf-8"), 0)
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            fd, self._lock_fd = self._lock_fd, None
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _load(self) -> None:
+        if self.path.exists():
+            self._read_main()
+        elif self.read_only:
+            raise StoreError(f"{self.path}: no such gold store")
+        if self.journal_path.exists():
+            self._replay_journal()
+        if not self.read_only:
+            if not self.path.exists():
+                self._tables["meta"]["1"] = {"schema_version": SCHEMA_VERSION, "created": utc_now()}
+                self._tables["labels"]["1"] = LabelScheme().model_dump()
+                self._next_id["meta"] = self._next_id["labels"] = 2
+                self._write_main()
+            self._journal_fd = os.open(
+                self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            )
+
+    def _read_main(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError as err:
+            raise StoreError(f"{self.path}: cannot read: {err.strerror}") from None
+        if not raw.strip():
+            raise StoreCorruptError(
+                f"{self.path}: the file is empty, not a gold store (left untouched); "
+                "remove it or choose another --db path"
+            )
+        try:
+            data = srsly.json_loads(raw)
+        except ValueError as err:
+            raise StoreCorruptError(
+                f"{self.path}: not valid JSON ({err}); the file is truncated or damaged "
+                "and was left untouched"
+            ) from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise StoreCorruptError(f"{self.path}: not a TinyDB file (left untouched)")
+        meta = data.get("meta", {}).get("1")
+        if not isinstance(meta, dict) or "schema_version" not in meta:
+            raise StoreCorruptError(
+                f"{self.path}: a TinyDB file but not a gold store (no schema version); "
+                "left untouched"
+            )
+        if meta["schema_version"] > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer version (schema {meta['schema_version']}, "
+                f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
+            )
+        for name in TABLES:
+            table = data.get(name, {})
+            self._tables[name] = table
+            for key, record in table.items():
+                self._index(name, key, record)
+
+    def _replay_journal(self) -> None:
+        with open(self.journal_path, "rb") as fh:
+            lines = fh.readlines()
+        good_bytes = 0
+        for number, line in enumerate(lines, start=1):
+            ops = _decode_line(line)
+            if ops is None:
+                if number == len(lines):
+                    # A torn last line is a write that never returned: drop it.
+                    break
+                raise StoreCorruptError(
+                    f"{self.journal_path}, line {number}: damaged journal entry (bad checksum "
+                    "or JSON) before the end; nothing was changed. Move the journal aside to "
+                    f"open {self.path} as of its last checkpoint"
+                )
+            for table, key, record in ops:
+                self._apply(table, key, record)
+            good_bytes += len(line)
+        self._journal_size = good_bytes
+        if not self.read_only and good_bytes < sum(len(line) for line in lines):
+            with open(self.journal_path, "r+b") as fh:
+                fh.truncate(good_bytes)
+                os.fsync(fh.fileno())
+
+    def close(self) -> None:
+        """Checkpoint (fold the journal into the TinyDB file) and release the lock."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if not self.read_only and self._journal_size:
+                    self._checkpoint_locked()
+            finally:
+                if self._journal_fd is not None:
+                    os.close(self._journal_fd)
+                    self._journal_fd = None
+                self._release_lock()
+
+    def __enter__(self) -> GoldStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def checkpoint(self) -> None:
+        """Fold the journal into the TinyDB file (replaced atomically) and empty the journal."""
+        with self._lock:
+            self._writable()
+            self._checkpoint_locked()
+
+    def _checkpoint_locked(self) -> None:
+        self._write_main()
+        # Crash here: the journal is replayed over a file that already holds it,
+        # which is harmless because every op is an idempotent put or delete.
+        assert self._journal_fd is not None
+        os.ftruncate(self._journal_fd, 0)
+        os.fsync(self._journal_fd)
+        self._journal_size = 0
+
+    def _write_main(self) -> None:
+        write_atomically(self.path, srsly.json_dumps(self._tables).encode("utf-8"))
+
+    # -- the write path ------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+
+    def _commit(self, ops: list[Op]) -> None:
+        """Make ``ops`` durable as one transaction, then apply them in memory."""
+        if not ops:
+            return
+        self._writable()
+        line = _encode_line(ops)
+        assert self._journal_fd is not None
+        view = memoryview(line)
+        while view:
+            view = view[os.write(self._journal_fd, view) :]
+        os.fsync(self._journal_fd)
+        self._journal_size += len(line)
+        for table, key, record in ops:
+            self._apply(table, key, record)
+        if self._journal_size > self.checkpoint_bytes:
+            self._checkpoint_locked()
+
+    def _apply(self, table: str, key: str, record: Record | None) -> None:
+        rows = self._tables[table]
+        old = rows.get(key)
+        if old is not None:
+            self._unindex(table, key, old)
+        if record is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = record
+            self._index(table, key, record)
+
+    def _index(self, table: str, key: str, record: Record) -> None:
+        number = int(key)
+        if number >= self._next_id[table]:
+            self._next_id[table] = number + 1
+        if table == "documents":
+            self._doc_keys[record["id"]] = key
+        elif table == "annotations":
+            self._ann_keys[(record["doc_id"], record["annotator"])] = key
+            self._anns_by_doc.setdefault(record["doc_id"], {})[record["annotator"]] = key
+        elif table == "predictions":
+            self._pred_keys[(record["doc_id"], record["extractor"])] = key
+            self._preds_by_doc.setdefault(record["doc_id"], {})[record["extractor"]] = key
+
+    def _unindex(self, table: str, key: str, record: Record) -> None:
+        if table == "documents":
+            self._doc_keys.pop(record["id"], None)
+        elif table == "annotations":
+            self._ann_keys.pop((record["doc_id"], record["annotator"]), None)
+            self._anns_by_doc.get(record["doc_id"], {}).pop(record["annotator"], None)
+        elif table == "predictions":
+            self._pred_keys.pop((record["doc_id"], record["extractor"]), None)
+            self._preds_by_doc.get(record["doc_id"], {}).pop(record["extractor"], None)
+
+    def _new_key(self, table: str, reserved: dict[str, int]) -> str:
+        number = max(self._next_id[table], reserved.get(table, 0))
+        reserved[table] = number + 1
+        return str(number)
+
+    # -- documents -----------------------------------------------------------
+
+    def add_documents(self, documents: Iterable[Document]) -> AddResult:
+        """Add documents not yet present (by text hash), all in one transaction."""
+        with self._lock:
+            result = AddResult()
+            ops: list[Op] = []
+            reserved: dict[str, int] = {}
+            seen: set[str] = set()
+            for doc in documents:
+                if doc.id in self._doc_keys or doc.id in seen:
+                    result.present.append(doc.id)
+                    continue
+                seen.add(doc.id)
+                ops.append(("documents", self._new_key("documents", reserved), doc.model_dump()))
+                result.added.append(doc.id)
+            self._commit(ops)
+            return result
+
+    def has_document(self, doc_id: str) -> bool:
+        return doc_id in self._doc_keys
+
+    def document(self, doc_id: str) -> Document:
+        with self._lock:
+            key = self._doc_keys.get(doc_id)
+            if key is None:
+                raise NotFoundError(f"{self.path}: no document {doc_id!r}")
+            return Document.model_validate(self._tables["documents"][key])
+
+    def document_ids(self) -> list[str]:
+        """Document ids in the order they were imported."""
+        with self._lock:
+            return [self._tables["documents"][k]["id"] for k in self._sorted_keys("documents")]
+
+    def documents(self) -> Iterator[Document]:
+        for doc_id in self.document_ids():
+            yield self.document(doc_id)
+
+    def text(self, doc_id: str) -> str:
+        key = self._doc_keys.get(doc_id)
+        if key is None:
+            raise NotFoundError(f"{self.path}: no document {doc_id!r}")
+        return str(self._tables["documents"][key]["text"])
+
+    def find_document(self, text: str) -> str | None:
+        """The id of the stored document with exactly this (normalised) text."""
+        doc = Document.from_text(text)
+        return doc.id if doc.id in self._doc_keys else None
+
+    def _sorted_keys(self, table: str) -> list[str]:
+        return sorted(self._tables[table], key=int)
+
+    def __len__(self) -> int:
+        return len(self._doc_keys)
+
+    # -- label scheme --------------------------------------------------------
+
+    @property
+    def labels(self) -> LabelScheme:
+        with self._lock:
+            record = self._tables["labels"].get("1") or {}
+            return LabelScheme.model_validate(record)
+
+    def set_labels(self, scheme: LabelScheme) -> None:
+        with self._lock:
+            self._commit([("labels", "1", scheme.model_dump())])
+
+    def add_entity_labels(self, names: Iterable[str]) -> LabelScheme:
+        with self._lock:
+            current = self.labels
+            updated = current.with_entities(names)
+            if updated != current:
+                self.set_labels(updated)
+            return updated
+
+    def add_relation_labels(self, names: Iterable[str]) -> LabelScheme:
+        with self._lock:
+            current = self.labels
+            updated = current.with_relations(names)
+            if updated != current:
+                self.set_labels(updated)
+            return updated
+
+    def _label_ops(
+        self, layers: Iterable[Annotation | Prediction], add_labels: bool
+    ) -> list[Op]:
+        """Check labels against the scheme; with ``add_labels``, ops that extend it."""
+        scheme = self.labels
+        entity_names = {s.label for layer in layers for s in layer.spans}
+        relation_names = {r.label for layer in layers for r in layer.relations}
+        if add_labels:
+            updated = scheme.with_entities(sorted(entity_names)).with_relations(
+                sorted(relation_names)
+            )
+            return [] if updated == scheme else [("labels", "1", updated.model_dump())]
+        missing = sorted(entity_names - set(scheme.entity_names))
+        if missing:
+            raise ValueError(
+                f"unknown entity label(s) {', '.join(missing)} (add them to the label "
+                "scheme first, or ask for them to be added)"
+            )
+        missing = sorted(relation_names - set(scheme.relation_names))
+        if missing:
+            raise ValueError(f"unknown relation label(s) {', '.join(missing)}")
+        return []
+
+    # -- annotations ---------------------------------------------------------
+
+    def annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> Annotation | None:
+        with self._lock:
+            key = self._ann_keys.get((doc_id, annotator))
+            if key is None:
+                return None
+            return Annotation.model_validate(self._tables["annotations"][key])
+
+    def annotations(
+        self, *, annotator: str | None = None, status: Status | None = None
+    ) -> Iterator[Annotation]:
+        """Annotations in document order, optionally of one annotator or status."""
+        with self._lock:
+            records = [
+                self._tables["annotations"][key]
+                for doc_id in self.document_ids()
+                for key in self._anns_by_doc.get(doc_id, {}).values()
+            ]
+        for record in records:
+            if annotator is not None and record["annotator"] != annotator:
+                continue
+            if status is not None and record.get("status") != status:
+                continue
+            yield Annotation.model_validate(record)
+
+    def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
+        """Accepted annotations: the gold set."""
+        return self.annotations(annotator=annotator, status="accept")
+
+    def annotators(self) -> list[str]:
+        return sorted({annotator for _, annotator in self._ann_keys})
+
+    def save_annotation(self, annotation: Annotation, *, add_labels: bool = False) -> Annotation:
+        """Validate ``annotation`` against its document and the scheme, and store it durably."""
+        return self.save_annotations([annotation], add_labels=add_labels)[0]
+
+    def save_annotations(
+        self, annotations: Iterable[Annotation], *, add_labels: bool = False
+    ) -> list[Annotation]:
+        """Store several annotations in one transaction (all or nothing)."""
+        with self._lock:
+            saved: list[Annotation] = []
+            ops: list[Op] = []
+            reserved: dict[str, int] = {}
+            pending: dict[tuple[str, str], str] = {}
+            for ann in annotations:
+                text = self.text(ann.doc_id)
+                check_layer(text, ann.spans, ann.relations)
+                ann = ann.model_copy(update={"updated": utc_now()})
+                ident = (ann.doc_id, ann.annotator)
+                key = self._ann_keys.get(ident) or pending.get(ident)
+                if key is None:
+                    key = pending[ident] = self._new_key("annotations", reserved)
+                else:
+                    old = self._tables["annotations"].get(key)
+                    if old is not None:
+                        ann = ann.model_copy(update={"created": old["created"]})
+                ops.append(("annotations", key, ann.model_dump(mode="json")))
+                saved.append(ann)
+            ops[:0] = self._label_ops(saved, add_labels)
+            self._commit(ops)
+            return saved
+
+    def delete_annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> None:
+        with self._lock:
+            key = self._ann_keys.get((doc_id, annotator))
+            if key is not None:
+                self._commit([("annotations", key, None)])
+
+    def _editable(self, doc_id: str, annotator: str) -> Annotation:
+        self.text(doc_id)  # raises if the document is unknown
+        return self.annotation(doc_id, annotator) or Annotation(doc_id=doc_id, annotator=annotator)
+
+    def add_span(
+        self, doc_id: str, span: Span, annotator: str = DEFAULT_ANNOTATOR, *,
+        replace_overlapping: bool = True,
+    ) -> Annotation:
+        """Add ``span``; overlapping spans (and their relations) are replaced."""
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            spans = list(ann.spans)
+            overlapping = [s for s in spans if s.start < span.end and span.start < s.end]
+            if overlapping and not replace_overlapping:
+                raise ValueError(f"span {span.start}-{span.end} overlaps an existing span")
+            gone = {s.key for s in overlapping}
+            spans = [s for s in spans if s.key not in gone] + [span]
+            relations = [r for r in ann.relations if r.head not in gone and r.child not in gone]
+            return self.save_annotation(
+                ann.model_copy(update={"spans": sorted(spans, key=lambda s: s.key),
+                                       "relations": relations})
+            )
+
+    def remove_span(
+        self, doc_id: str, start: int, end: int, annotator: str = DEFAULT_ANNOTATOR
+    ) -> Annotation:
+        """Remove the span at exactly ``start``-``end`` and every relation that uses it."""
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            key = (start, end)
+            if all(s.key != key for s in ann.spans):
+                raise NotFoundError(f"document {doc_id}: no span at {start}-{end}")
+            return self.save_annotation(
+                ann.model_copy(update={
+                    "spans": [s for s in ann.spans if s.key != key],
+                    "relations": [r for r in ann.relations if key not in (r.head, r.child)],
+                })
+            )
+
+    def relabel_span(
+        self, doc_id: str, start: int, end: int, label: str, annotator: str = DEFAULT_ANNOTATOR
+    ) -> Annotation:
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            spans = []
+            found = False
+            for s in ann.spans:
+                if s.key == (start, end):
+                    found = True
+                    state = "confirmed" if s.source == "human" else "changed"
+                    s = s.model_copy(update={"label": label, "state": state})
+                spans.append(s)
+            if not found:
+                raise NotFoundError(f"document {doc_id}: no span at {start}-{end}")
+            return self.save_annotation(ann.model_copy(update={"spans": spans}))
+
+    def add_relation(
+        self, doc_id: str, relation: Relation, annotator: str = DEFAULT_ANNOTATOR
+    ) -> Annotation:
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            if relation.key in {r.key for r in ann.relations}:
+                return ann
+            return self.save_annotation(
+                ann.model_copy(update={"relations": [*ann.relations, relation]})
+            )
+
+    def remove_relation(
+        self, doc_id: str, relation: Relation, annotator: str = DEFAULT_ANNOTATOR
+    ) -> Annotation:
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            kept = [r for r in ann.relations if r.key != relation.key]
+            if len(kept) == len(ann.relations):
+                raise NotFoundError(f"document {doc_id}: no such relation")
+            return self.save_annotation(ann.model_copy(update={"relations": kept}))
+
+    def set_status(
+        self, doc_id: str, status: Status | None, annotator: str = DEFAULT_ANNOTATOR
+    ) -> Annotation:
+        with self._lock:
+            ann = self._editable(doc_id, annotator)
+            return self.save_annotation(ann.model_copy(update={"status": status}))
+
+    # -- predictions ---------------------------------------------------------
+
+    def put_predictions(
+        self, predictions: Iterable[Prediction], *, add_labels: bool = True
+    ) -> int:
+        """Store predictions (replacing the same extractor's on the same document) at once."""
+        with self._lock:
+            preds = list(predictions)
+            ops: list[Op] = self._label_ops(preds, add_labels)
+            reserved: dict[str, int] = {}
+            pending: dict[tuple[str, str], str] = {}
+            for pred in preds:
+                check_layer(self.text(pred.doc_id), pred.spans, pred.relations)
+                ident = (pred.doc_id, pred.extractor)
+                key = self._pred_keys.get(ident) or pending.get(ident)
+                if key is None:
+                    key = pending[ident] = self._new_key("predictions", reserved)
+                ops.append(("predictions", key, pred.model_dump(mode="json")))
+            self._commit(ops)
+            return len(preds)
+
+    def prediction(self, doc_id: str, extractor: str) -> Prediction | None:
+        with self._lock:
+            key = self._pred_keys.get((doc_id, extractor))
+            if key is None:
+                return None
+            return Prediction.model_validate(self._tables["predictions"][key])
+
+    def predictions(self, doc_id: str) -> dict[str, Prediction]:
+        """Every extractor's prediction on one document, by extractor id."""
+        with self._lock:
+            keys = dict(self._preds_by_doc.get(doc_id, {}))
+            return {
+                name: Prediction.model_validate(self._tables["predictions"][key])
+                for name, key in sorted(keys.items())
+            }
+
+    def has_prediction(self, doc_id: str, extractor: str) -> bool:
+        return (doc_id, extractor) in self._pred_keys
+
+    def extractors(self) -> list[str]:
+        return sorted({extractor for _, extractor in self._pred_keys})
+
+    def delete_predictions(self, extractor: str) -> int:
+        with self._lock:
+            keys = [k for (_, name), k in self._pred_keys.items() if name == extractor]
+            self._commit([("predictions", k, None) for k in keys])
+            return len(keys)
+
+    # -- summary -------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for ``reader stats``: documents, annotations by status, predictions."""
+        with self._lock:
+            by_status: dict[str, int] = {"accept": 0, "reject": 0, "ignore": 0, "open": 0}
+            entity_counts: dict[str, int] = {}
+            relation_counts: dict[str, int] = {}
+            for record in self._tables["annotations"].values():
+                by_status[record.get("status") or "open"] += 1
+                for span in record["spans"]:
+                    entity_counts[span["label"]] = entity_counts.get(span["label"], 0) + 1
+                for rel in record["relations"]:
+                    relation_counts[rel["label"]] = relation_counts.get(rel["label"], 0) + 1
+            by_extractor: dict[str, dict[str, int]] = {}
+            for record in self._tables["predictions"].values():
+                entry = by_extractor.setdefault(record["extractor"], {"documents": 0, "spans": 0})
+                entry["documents"] += 1
+                entry["spans"] += len(record["spans"])
+            scheme = self.labels
+            return {
+                "path": str(self.path),
+                "documents": len(self._doc_keys),
+                "annotations": by_status,
+                "annotators": self.annotators(),
+                "predictions": dict(sorted(by_extractor.items())),
+                "entity_labels": scheme.entity_names,
+                "relation_labels": scheme.relation_names,
+                "gold_entities_by_label": dict(sorted(entity_counts.items())),
+                "gold_relations_by_label": dict(sorted(relation_counts.items())),
+            }

@@ -1,0 +1,1 @@
+"""The reader-annotator's terminal UI and its ``reader`` command line."""

@@ -1,0 +1,1 @@
+"""One module per ``reader`` command; each has a ``register(app)`` function."""

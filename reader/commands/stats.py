@@ -1,0 +1,46 @@
+"""``reader stats``: what the gold store holds."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import DbOption, console, open_store
+
+
+def stats(
+    db: DbOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Documents, annotations by status, predictions by extractor, and labels."""
+    with open_store(db, read_only=True) as store:
+        figures = store.stats()
+    if as_json:
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
+    console.print(f"[bold]{escape(figures['path'])}[/]: {figures['documents']} document(s)")
+    ann = Table(title="Annotations by status", title_justify="left")
+    for name in ("accept", "reject", "ignore", "open"):
+        ann.add_column(name, justify="right")
+    ann.add_row(*(str(figures["annotations"][k]) for k in ("accept", "reject", "ignore", "open")))
+    console.print(ann)
+    preds = Table(title="Predictions by extractor", title_justify="left")
+    preds.add_column("extractor")
+    preds.add_column("documents", justify="right")
+    preds.add_column("entities", justify="right")
+    for name, entry in figures["predictions"].items():
+        preds.add_row(escape(name), str(entry["documents"]), str(entry["spans"]))
+    console.print(preds)
+    console.print("entity labels: " + escape(", ".join(figures["entity_labels"]) or "none"))
+    console.print("relation labels: " + escape(", ".join(figures["relation_labels"]) or "none"))
+    if figures["gold_entities_by_label"]:
+        console.print("annotated entities: " + escape(", ".join(
+            f"{k} {v}" for k, v in figures["gold_entities_by_label"].items())))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)

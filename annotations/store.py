@@ -355,9 +355,18 @@ class GoldStore:
         line = _encode_line(ops)
         assert self._journal_fd is not None
         view = memoryview(line)
-        while view:
-            view = view[os.write(self._journal_fd, view) :]
-        os.fsync(self._journal_fd)
+        try:
+            while view:
+                view = view[os.write(self._journal_fd, view) :]
+            os.fsync(self._journal_fd)
+        except OSError as err:
+            # A partial line left behind would make every later line unreadable
+            # (a damaged line before the end); cut it off so the journal stays whole.
+            os.ftruncate(self._journal_fd, self._journal_size)
+            raise StoreError(
+                f"{self.journal_path}: could not save the edit ({err.strerror}); "
+                "nothing of it was kept, earlier edits are safe"
+            ) from err
         self._journal_size += len(line)
         for table, key, record in ops:
             self._apply(table, key, record)

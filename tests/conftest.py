@@ -1,0 +1,42 @@
+"""Shared fixtures: a fresh gold store in a temporary folder, and a small document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from annotations.models import Document, LabelScheme
+from annotations.store import GoldStore
+
+SAMPLE_TEXT = (
+    "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
+    "The talks in Geneva ended without a deal, Keller said.\n"
+)
+
+
+@pytest.fixture
+def gold_path(tmp_path: Path) -> Path:
+    """Where a test's gold store lives (not created yet)."""
+    return tmp_path / "gold.json"
+
+
+@pytest.fixture
+def sample_document() -> Document:
+    return Document.from_text(SAMPLE_TEXT, {"title": "Sample"})
+
+
+@pytest.fixture
+def store(gold_path: Path, sample_document: Document) -> Iterator[GoldStore]:
+    """A writable store holding ``sample_document`` and the labels PERSON, ORG, GPE, DATE
+    and the relation label works_for; closed (checkpointed) after the test."""
+    gold = GoldStore(gold_path)
+    gold.add_documents([sample_document])
+    gold.set_labels(
+        LabelScheme().with_entities(["PERSON", "ORG", "GPE", "DATE"]).with_relations(["works_for"])
+    )
+    try:
+        yield gold
+    finally:
+        gold.close()

@@ -1,0 +1,541 @@
+"""The gold store's guarantees: durable edits, atomic checkpoints, plain-TinyDB readability,
+one writer at a time, damaged files refused and left untouched, labels checked."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tinydb import TinyDB
+
+from annotations.errors import (
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+)
+from annotations.models import Annotation, Document, Prediction, Relation, Span
+from annotations.store import GoldStore
+
+SAMPLE_TEXT = (
+    "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
+    "The talks in Geneva ended without a deal, Keller said.\n"
+)
+
+MARIA = (SAMPLE_TEXT.index("Maria Keller"), SAMPLE_TEXT.index("Maria Keller") + 12)
+LINDENFELD = (SAMPLE_TEXT.index("Lindenfeld"), SAMPLE_TEXT.index("Lindenfeld") + 10)
+ASTER = (SAMPLE_TEXT.index("Aster Rail"), SAMPLE_TEXT.index("Aster Rail") + 10)
+GENEVA = (SAMPLE_TEXT.index("Geneva"), SAMPLE_TEXT.index("Geneva") + 6)
+
+
+@pytest.fixture
+def sample_document() -> Document:
+    """This module's offsets refer to this text (overrides the conftest fixture)."""
+    return Document.from_text(SAMPLE_TEXT, {"title": "Sample"})
+
+
+def span(key: tuple[int, int], label: str, source: str = "human") -> Span:
+    state = "confirmed" if source == "human" else "suggested"
+    return Span(start=key[0], end=key[1], label=label, source=source, state=state)
+
+
+def reread(path: Path, doc_id: str) -> Annotation | None:
+    """The annotation as a separate, read-only store sees it on disk right now."""
+    with GoldStore(path, read_only=True) as other:
+        return other.annotation(doc_id)
+
+
+# -- durability of each edit ---------------------------------------------------
+
+
+def test_every_edit_is_on_disk_when_the_call_returns(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    works_for = Relation(head=MARIA, child=ASTER, label="works_for")
+
+    store.add_span(doc, span(MARIA, "PERSON"))
+    assert [s.key for s in reread(store.path, doc).spans] == [MARIA]
+    store.add_span(doc, span(ASTER, "ORG"))
+    store.add_relation(doc, works_for)
+    assert reread(store.path, doc).relations == [works_for]
+    store.relabel_span(doc, *ASTER, "GPE")
+    assert [s.label for s in reread(store.path, doc).spans] == ["PERSON", "GPE"]
+    store.remove_relation(doc, works_for)
+    assert reread(store.path, doc).relations == []
+    store.set_status(doc, "accept")
+    assert reread(store.path, doc).status == "accept"
+    store.remove_span(doc, *MARIA)
+    assert [s.key for s in reread(store.path, doc).spans] == [ASTER]
+
+
+def test_an_edit_is_fsynced_after_it_is_written_and_before_the_call_returns(
+    store: GoldStore, sample_document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_sizes: list[int] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        real_fsync(fd)
+        if fd == store._journal_fd:
+            synced_sizes.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    store.add_span(sample_document.id, span(GENEVA, "GPE"))
+    # The last fsync of the journal covered the whole journal, edit included.
+    assert synced_sizes and synced_sizes[-1] == store.journal_path.stat().st_size > 0
+
+
+def test_an_edit_appends_to_the_journal_and_leaves_the_main_file_alone(
+    store: GoldStore, sample_document: Document
+) -> None:
+    before = store.path.stat()
+    journal_before = store.journal_path.stat().st_size
+    store.add_span(sample_document.id, span(MARIA, "PERSON"))
+    after = store.path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino, before.st_size, before.st_mtime_ns)
+    assert store.journal_path.stat().st_size > journal_before
+
+
+def test_a_failed_journal_write_keeps_the_journal_readable(
+    store: GoldStore, sample_document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = sample_document.id
+    store.add_span(doc, span(MARIA, "PERSON"))
+    real_write = os.write
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        if fd == store._journal_fd:
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(StoreError, match="No space left"):
+        store.add_span(doc, span(ASTER, "ORG"))
+    monkeypatch.undo()
+    assert [s.key for s in store.annotation(doc).spans] == [MARIA]
+    store.add_span(doc, span(GENEVA, "GPE"))
+    assert [s.key for s in reread(store.path, doc).spans] == [MARIA, GENEVA]
+
+
+# -- checkpoints: atomic replacement, plain TinyDB ---------------------------------
+
+
+def fill(store: GoldStore, doc: Document) -> Prediction:
+    store.add_span(doc.id, span(MARIA, "PERSON"))
+    store.add_span(doc.id, span(ASTER, "ORG"))
+    store.add_relation(doc.id, Relation(head=MARIA, child=ASTER, label="works_for"))
+    store.set_status(doc.id, "accept")
+    prediction = Prediction(doc_id=doc.id, extractor="spacy:test@1",
+                            spans=[span(GENEVA, "LOC", "spacy:test@1")])
+    store.put_predictions([prediction])
+    return prediction
+
+
+def check_plain_tinydb(path: Path, doc: Document) -> None:
+    with TinyDB(path) as db:
+        documents = db.table("documents").all()
+        assert [(d["id"], d["text"]) for d in documents] == [(doc.id, doc.text)]
+        (ann,) = db.table("annotations").all()
+        assert ann["status"] == "accept"
+        assert [(s["start"], s["end"], s["label"]) for s in ann["spans"]] == [
+            (*MARIA, "PERSON"), (*ASTER, "ORG")]
+        assert [r["label"] for r in ann["relations"]] == ["works_for"]
+        (pred,) = db.table("predictions").all()
+        assert pred["extractor"] == "spacy:test@1" and pred["spans"][0]["label"] == "LOC"
+        (labels,) = db.table("labels").all()
+        assert "LOC" in [e["name"] for e in labels["entities"]]
+        assert db.table("meta").all()[0]["schema_version"] >= 1
+
+
+def test_after_close_plain_tinydb_reads_everything(
+    store: GoldStore, sample_document: Document
+) -> None:
+    fill(store, sample_document)
+    store.close()
+    check_plain_tinydb(store.path, sample_document)
+    assert store.journal_path.stat().st_size == 0
+
+
+def test_after_a_checkpoint_plain_tinydb_reads_everything_while_open(
+    store: GoldStore, sample_document: Document
+) -> None:
+    fill(store, sample_document)
+    store.checkpoint()
+    check_plain_tinydb(store.path, sample_document)
+
+
+def test_checkpoint_replaces_the_main_file_by_rename_never_in_place(
+    store: GoldStore, sample_document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = str(store.path)
+    opened_for_writing: list[str] = []
+    replaced: list[tuple[str, str]] = []
+    real_open, real_replace = os.open, os.replace
+
+    def spy_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
+            opened_for_writing.append(os.fspath(path))
+        return real_open(path, flags, *args)
+
+    def spy_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        replaced.append((os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    inode = store.path.stat().st_ino
+    fill(store, sample_document)
+    store.checkpoint()
+    assert main not in opened_for_writing
+    assert [dst for _, dst in replaced] == [main]
+    assert replaced[0][0] != main and not Path(replaced[0][0]).exists()
+    assert store.path.stat().st_ino != inode
+
+
+def test_small_checkpoint_bytes_checkpoints_during_edits(
+    gold_path: Path, sample_document: Document
+) -> None:
+    with GoldStore(gold_path, checkpoint_bytes=2_000) as gold:
+        gold.add_documents([sample_document])
+        gold.add_entity_labels(["PERSON", "ORG", "GPE"])
+        inode = gold_path.stat().st_ino
+        for _ in range(10):
+            gold.add_span(sample_document.id, span(MARIA, "PERSON"))
+            gold.add_span(sample_document.id, span(ASTER, "ORG"))
+        assert gold_path.stat().st_ino != inode
+        assert gold.journal_path.stat().st_size <= 2_000
+        with TinyDB(gold_path) as db:
+            assert len(db.table("documents")) == 1
+
+
+def test_replaying_a_journal_already_folded_in_changes_nothing(
+    store: GoldStore, sample_document: Document
+) -> None:
+    """A crash after the checkpoint's rename but before the journal is emptied."""
+    fill(store, sample_document)
+    store.remove_span(sample_document.id, *ASTER)
+    journal = store.journal_path.read_bytes()
+    expected = store.annotation(sample_document.id)
+    store.close()
+    store.journal_path.write_bytes(journal)
+    with GoldStore(store.path, read_only=True) as again:
+        assert again.annotation(sample_document.id) == expected
+        assert len(again) == 1 and len(list(again.annotations())) == 1
+        assert list(again.predictions(sample_document.id)) == ["spacy:test@1"]
+
+
+# -- one writer at a time ----------------------------------------------------------
+
+
+def test_second_writer_in_the_same_process_is_refused(store: GoldStore) -> None:
+    with pytest.raises(StoreLockedError, match=f"pid {os.getpid()}"):
+        GoldStore(store.path)
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    from annotations.store import GoldStore
+    store = GoldStore(sys.argv[1])
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store.close()
+    """
+)
+
+
+def test_second_writer_process_gets_an_error_naming_the_holder(
+    store: GoldStore, sample_document: Document
+) -> None:
+    store.add_span(sample_document.id, span(MARIA, "PERSON"))
+    path = store.path
+    store.close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError, match=f"pid {holder.pid}") as info:
+            GoldStore(path)
+        assert "read-only" in str(info.value)
+        with GoldStore(path, read_only=True) as reader:  # works alongside the writer
+            assert [s.key for s in reader.annotation(sample_document.id).spans] == [MARIA]
+            with pytest.raises(ReadOnlyStoreError):
+                reader.add_span(sample_document.id, span(ASTER, "ORG"))
+    finally:
+        holder.communicate("\n", timeout=10)
+    assert holder.returncode == 0
+    GoldStore(path).close()  # the holder is gone: writing is possible again
+
+
+def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next_one(
+    store: GoldStore,
+) -> None:
+    path = store.path
+    store.close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    holder.kill()
+    holder.wait(timeout=10)
+    GoldStore(path).close()
+
+
+# -- damaged files are refused and left untouched ---------------------------------
+
+
+def closed_store_bytes(store: GoldStore, doc: Document) -> tuple[Path, bytes]:
+    fill(store, doc)
+    store.close()
+    return store.path, store.path.read_bytes()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda data: data[: len(data) // 2], "truncated or damaged"),
+        (lambda data: data[:-1], "truncated or damaged"),
+        (lambda data: b"", "empty"),
+        (lambda data: b"\x00" * 64, "not valid JSON"),
+        (lambda data: data.replace(b'"schema_version"', b'"schema_versio"'), "not a gold store"),
+        (lambda data: b'{"_default": {}}', "not a gold store"),
+        (lambda data: b"[1, 2, 3]", "not a TinyDB file"),
+    ],
+    ids=["half", "last-byte", "empty", "nul-bytes", "no-schema", "plain-tinydb", "not-tables"],
+)
+def test_a_damaged_main_file_gets_a_clear_error_and_is_left_untouched(
+    store: GoldStore, sample_document: Document, damage, message: str, read_only: bool
+) -> None:
+    path, good = closed_store_bytes(store, sample_document)
+    damaged = damage(good)
+    path.write_bytes(damaged)
+    with pytest.raises(StoreCorruptError, match=message) as info:
+        GoldStore(path, read_only=read_only)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == damaged
+    assert store.journal_path.read_bytes() == b""
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, store.journal_path.name, store.lock_path.name])
+
+
+def test_a_store_from_a_newer_version_is_refused_untouched(
+    store: GoldStore, sample_document: Document
+) -> None:
+    path, good = closed_store_bytes(store, sample_document)
+    data = json.loads(good)
+    data["meta"]["1"]["schema_version"] = 99
+    newer = json.dumps(data).encode()
+    path.write_bytes(newer)
+    with pytest.raises(StoreError, match="newer version"):
+        GoldStore(path)
+    assert path.read_bytes() == newer
+
+
+def journal_with_edits(store: GoldStore, doc: Document) -> list[bytes]:
+    store.add_span(doc.id, span(MARIA, "PERSON"))
+    store.add_span(doc.id, span(ASTER, "ORG"))
+    store.add_span(doc.id, span(GENEVA, "GPE"))
+    lines = store.journal_path.read_bytes().splitlines(keepends=True)
+    # Leave the files as a crash would: journal not folded in, lock released.
+    os.close(store._journal_fd)
+    store._journal_fd = None
+    store._release_lock()
+    store._closed = True
+    return lines
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_damaged_journal_line_before_the_end_is_refused_untouched(
+    store: GoldStore, sample_document: Document, read_only: bool
+) -> None:
+    lines = journal_with_edits(store, sample_document)
+    assert len(lines) >= 4
+    middle = len(lines) - 2
+    flipped = bytearray(lines[middle])
+    flipped[20] ^= 0x01
+    lines[middle] = bytes(flipped)
+    damaged = b"".join(lines)
+    store.journal_path.write_bytes(damaged)
+    main = store.path.read_bytes()
+    with pytest.raises(StoreCorruptError, match=f"line {middle + 1}: damaged journal entry"):
+        GoldStore(store.path, read_only=read_only)
+    assert store.journal_path.read_bytes() == damaged
+    assert store.path.read_bytes() == main
+
+
+def test_a_torn_last_journal_line_is_dropped_and_earlier_edits_kept(
+    store: GoldStore, sample_document: Document
+) -> None:
+    lines = journal_with_edits(store, sample_document)
+    torn = b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2]
+    store.journal_path.write_bytes(torn)
+    with GoldStore(store.path, read_only=True) as reader:
+        assert [s.key for s in reader.annotation(sample_document.id).spans] == [MARIA, ASTER]
+    assert store.journal_path.read_bytes() == torn  # a reader never writes
+    with GoldStore(store.path) as writer:
+        assert store.journal_path.read_bytes() == b"".join(lines[:-1])
+        writer.add_span(sample_document.id, span(GENEVA, "GPE"))
+    with GoldStore(store.path, read_only=True) as reader:
+        assert [s.key for s in reader.annotation(sample_document.id).spans] == [
+            MARIA, ASTER, GENEVA]
+
+
+# -- validation and labels ------------------------------------------------------------
+
+
+def test_unknown_labels_are_refused_unless_asked_to_add_them(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    journal = store.journal_path.read_bytes()
+    with pytest.raises(ValueError, match="unknown entity label"):
+        store.add_span(doc, span(MARIA, "CHARACTER"))
+    bad_relation = Annotation(doc_id=doc, spans=[span(MARIA, "PERSON"), span(ASTER, "ORG")],
+                              relations=[Relation(head=MARIA, child=ASTER, label="leads")])
+    with pytest.raises(ValueError, match="unknown relation label"):
+        store.save_annotation(bad_relation)
+    assert store.journal_path.read_bytes() == journal
+    assert store.annotation(doc) is None
+
+    store.save_annotation(bad_relation, add_labels=True)
+    assert "leads" in store.labels.relation_names
+    store.save_annotation(
+        Annotation(doc_id=doc, spans=[span(MARIA, "CHARACTER")]), add_labels=True)
+    assert "CHARACTER" in reread_labels(store.path)
+
+
+def reread_labels(path: Path) -> list[str]:
+    with GoldStore(path, read_only=True) as other:
+        return other.labels.entity_names
+
+
+def test_predictions_add_their_labels_unless_told_not_to(
+    store: GoldStore, sample_document: Document
+) -> None:
+    pred = Prediction(doc_id=sample_document.id, extractor="x@1",
+                      spans=[span(GENEVA, "CITY", "x@1")])
+    with pytest.raises(ValueError, match="unknown entity label"):
+        store.put_predictions([pred], add_labels=False)
+    assert store.prediction(sample_document.id, "x@1") is None
+    store.put_predictions([pred])
+    assert "CITY" in store.labels.entity_names
+    assert store.prediction(sample_document.id, "x@1") == pred
+
+
+def test_spans_and_relations_are_checked_against_the_document(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    with pytest.raises(ValueError, match="outside the text"):
+        store.add_span(doc, Span(start=len(SAMPLE_TEXT) - 2, end=len(SAMPLE_TEXT) + 3,
+                                 label="GPE"))
+    store.add_span(doc, span(MARIA, "PERSON"))
+    with pytest.raises(ValueError, match="not one of the spans"):
+        store.add_relation(doc, Relation(head=MARIA, child=ASTER, label="works_for"))
+    with pytest.raises(ValueError, match="overlap"):
+        store.save_annotation(Annotation(
+            doc_id=doc, spans=[span(MARIA, "PERSON")]).model_copy(
+                update={"spans": [span(MARIA, "PERSON"), span((MARIA[0] + 2, MARIA[1]), "ORG")]}))
+    with pytest.raises(NotFoundError):
+        store.add_span("no-such-doc", span(MARIA, "PERSON"))
+    with pytest.raises(NotFoundError):
+        store.remove_span(doc, *GENEVA)
+    assert [s.key for s in reread(store.path, doc).spans] == [MARIA]
+
+
+def test_a_batch_with_one_bad_annotation_stores_none_of_it(
+    store: GoldStore, sample_document: Document
+) -> None:
+    other = Document.from_text("Another article about Geneva.")
+    store.add_documents([other])
+    good = Annotation(doc_id=sample_document.id, spans=[span(MARIA, "PERSON")])
+    bad = Annotation(doc_id=other.id, spans=[Span(start=0, end=500, label="ORG")])
+    with pytest.raises(ValueError):
+        store.save_annotations([good, bad])
+    assert store.annotation(sample_document.id) is None
+    assert reread(store.path, sample_document.id) is None
+
+
+def test_removing_or_overwriting_a_span_removes_its_relations(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    store.add_span(doc, span(MARIA, "PERSON"))
+    store.add_span(doc, span(ASTER, "ORG"))
+    store.add_span(doc, span(LINDENFELD, "GPE"))
+    store.add_relation(doc, Relation(head=MARIA, child=ASTER, label="works_for"))
+    store.add_relation(doc, Relation(head=MARIA, child=LINDENFELD, label="works_for"))
+    store.remove_span(doc, *ASTER)
+    assert [r.child for r in reread(store.path, doc).relations] == [LINDENFELD]
+    # A new span overlapping Lindenfeld replaces it, and its relation goes too.
+    store.add_span(doc, span((LINDENFELD[0], LINDENFELD[1] - 4), "GPE"))
+    ann = reread(store.path, doc)
+    assert ann.relations == [] and (LINDENFELD[0], LINDENFELD[1] - 4) in [s.key for s in ann.spans]
+    with pytest.raises(ValueError, match="overlaps"):
+        store.add_span(doc, span(LINDENFELD, "GPE"), replace_overlapping=False)
+
+
+def test_relabelling_a_suggestion_marks_it_changed_and_a_human_span_confirmed(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    store.add_span(doc, span(MARIA, "PERSON"))
+    store.add_span(doc, span(ASTER, "GPE", source="spacy:x@1"))
+    store.relabel_span(doc, *ASTER, "ORG")
+    store.relabel_span(doc, *MARIA, "ORG")
+    assert [(s.label, s.state) for s in reread(store.path, doc).spans] == [
+        ("ORG", "confirmed"), ("ORG", "changed")]
+
+
+def test_only_accepted_annotations_are_gold(store: GoldStore, sample_document: Document) -> None:
+    other = Document.from_text("A second article.")
+    store.add_documents([other])
+    store.set_status(sample_document.id, "accept")
+    store.set_status(other.id, "reject")
+    assert [a.doc_id for a in store.gold()] == [sample_document.id]
+    store.set_status(sample_document.id, None)
+    assert list(store.gold()) == []
+    assert store.stats()["annotations"] == {"accept": 0, "reject": 1, "ignore": 0, "open": 1}
+
+
+def test_the_same_text_twice_is_one_document_and_ids_keep_import_order(
+    store: GoldStore, sample_document: Document
+) -> None:
+    docs = [Document.from_text(f"Article number {n}.") for n in range(5)]
+    result = store.add_documents([*docs, sample_document, docs[0]])
+    assert result.added == [d.id for d in docs]
+    assert result.present == [sample_document.id, docs[0].id]
+    assert store.document_ids() == [sample_document.id, *(d.id for d in docs)]
+    assert store.find_document("Article number 3.") == docs[3].id
+
+
+def test_an_import_that_fails_midway_stores_nothing(
+    store: GoldStore, sample_document: Document
+) -> None:
+    def documents():
+        yield Document.from_text("First good article.")
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        store.add_documents(documents())
+    assert store.document_ids() == [sample_document.id]
+    with GoldStore(store.path, read_only=True) as reader:
+        assert len(reader) == 1
+
+
+def test_read_only_open_of_a_missing_store_is_an_error_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(StoreError, match="no such gold store"):
+        GoldStore(tmp_path / "missing.json", read_only=True)
+    assert list(tmp_path.iterdir()) == []

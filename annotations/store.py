@@ -556,16 +556,29 @@ class GoldStore:
         return self.save_annotations([annotation], add_labels=add_labels)[0]
 
     def save_annotations(
-        self, annotations: Iterable[Annotation], *, add_labels: bool = False
+        self, annotations: Iterable[Annotation], *, add_labels: bool = False,
+        documents: Iterable[Document] = (),
     ) -> list[Annotation]:
-        """Store several annotations in one transaction (all or nothing)."""
+        """Store several annotations in one transaction (all or nothing).
+
+        ``documents`` not yet in the store are added in the same transaction, so an
+        import of annotated documents is all or nothing too.
+        """
         with self._lock:
             saved: list[Annotation] = []
             ops: list[Op] = []
             reserved: dict[str, int] = {}
             pending: dict[tuple[str, str], str] = {}
+            new_texts: dict[str, str] = {}
+            for doc in documents:
+                if doc.id in self._doc_keys or doc.id in new_texts:
+                    continue
+                new_texts[doc.id] = doc.text
+                ops.append(("documents", self._new_key("documents", reserved), doc.model_dump()))
             for ann in annotations:
-                text = self.text(ann.doc_id)
+                text = new_texts.get(ann.doc_id)
+                if text is None:
+                    text = self.text(ann.doc_id)
                 check_layer(text, ann.spans, ann.relations)
                 ann = ann.model_copy(update={"updated": utc_now()})
                 ident = (ann.doc_id, ann.annotator)

@@ -393,6 +393,10 @@ class EntityScores:
         base = SCHEMES.index(scheme) * 5
         return tuple(int(n) for n in row[base : base + 5])
 
+    def counts_of_document(self, index: int, scheme: str) -> tuple[int, ...]:
+        base = SCHEMES.index(scheme) * 5
+        return tuple(int(n) for n in self.doc_counts[index, base : base + 5])
+
     def micro(self, scheme: str) -> dict[str, Any]:
         return _entity_entry(self.counts(scheme), SCHEMES.index(scheme))
 

@@ -87,8 +87,8 @@ def main() -> None:
     ours_boot, _ = median_seconds(
         lambda: evaluate_extractor("bench", docs, bootstrap=1000, seed=0), args.repeats)
 
-    true = [[{"label": l, "start": s, "end": e - 1} for s, e, l in d.gold] for d in docs]
-    pred = [[{"label": l, "start": s, "end": e - 1} for s, e, l in d.pred] for d in docs]
+    true = [[{"label": lab, "start": s, "end": e - 1} for s, e, lab in d.gold] for d in docs]
+    pred = [[{"label": lab, "start": s, "end": e - 1} for s, e, lab in d.pred] for d in docs]
     theirs, reference = median_seconds(
         lambda: Evaluator(true, pred, tags=LABELS, loader="dict").evaluate(),
         args.nervaluate_repeats)

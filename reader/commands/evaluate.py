@@ -1,0 +1,296 @@
+"""``reader evaluate``: score extractors against the gold set (tables, JSON, HTML report)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from annotations.evaluation import (
+    RELATION_MODES,
+    SCHEMES,
+    EvalDocument,
+    Evaluation,
+    EvaluationError,
+    ExtractorResult,
+    collect_documents,
+    evaluate_extractor,
+    gold_annotations,
+)
+from annotations.store import GoldStore
+
+from .common import DbOption, console, err_console, fail, open_store
+
+
+class Scheme(str, Enum):
+    strict = "strict"
+    exact = "exact"
+    partial = "partial"
+    type = "type"
+
+
+def printable(text: str) -> str:
+    """Article text as data: control characters (newlines, ANSI escapes) shown escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _load(
+    store: GoldStore, extractors: list[str], annotator: str | None, missing_as_empty: bool,
+) -> dict[str, list[EvalDocument]]:
+    gold = gold_annotations(store, annotator)
+    if extractors:
+        names = list(dict.fromkeys(extractors))
+    else:
+        # Without --extractor: every extractor that predicted at least one gold document.
+        names = [name for name in store.extractors()
+                 if any(store.has_prediction(doc_id, name) for doc_id in gold)]
+        if not names:
+            raise EvaluationError(
+                f"{store.path}: no extractor has predictions on the {len(gold)} gold "
+                "document(s); run `reader extract` or import predictions first"
+            )
+    return {name: collect_documents(store, name, annotator=annotator,
+                                    missing_as_empty=missing_as_empty, gold=gold)
+            for name in names}
+
+
+def _best(values: list[float]) -> float | None:
+    """The value to mark: the maximum, unless there is nothing to compare (one row, all tied)."""
+    return max(values) if len(set(values)) > 1 else None
+
+
+def _mark(value: float, best: float | None) -> Text:
+    if best is not None and value == best:
+        return Text(_pct(value) + "*", style="bold green")
+    return Text(_pct(value) + " ")
+
+
+def comparison_table(evaluation: Evaluation, schemes: list[str]) -> Table:
+    """Rows: extractors; columns: P/R/F1 per scheme; the best value per column starred."""
+    table = Table(title=f"Entities, micro-averaged (%) on {evaluation.documents} gold "
+                  "document(s); * best per column", title_justify="left")
+    table.add_column("extractor")
+    micro = {name: {s: r.entities.micro(s) for s in schemes}
+             for name, r in evaluation.results.items()}
+    columns = [(s, k) for s in schemes for k in ("precision", "recall", "f1")]
+    for scheme, key in columns:
+        table.add_column(f"{scheme} {dict(precision='P', recall='R', f1='F1')[key]}",
+                         justify="right")
+    best = {col: _best([m[col[0]][col[1]] for m in micro.values()]) for col in columns}
+    for name, m in micro.items():
+        table.add_row(Text(printable(name)), *(_mark(m[s][k], best[(s, k)]) for s, k in columns))
+    return table
+
+
+def interval_table(evaluation: Evaluation, schemes: list[str]) -> Table:
+    table = Table(title=f"Micro F1 (%) with {evaluation.confidence:.0%} bootstrap interval "
+                  f"({evaluation.bootstrap} resamples of the documents, seed {evaluation.seed})",
+                  title_justify="left")
+    table.add_column("extractor")
+    for scheme in schemes:
+        table.add_column(scheme, justify="right")
+    for name, result in evaluation.results.items():
+        cells = []
+        for scheme in schemes:
+            low, high = result.intervals[scheme]
+            cells.append(f"{_pct(result.entities.micro(scheme)['f1'])} "
+                         f"[{_pct(low)}, {_pct(high)}]")
+        table.add_row(Text(printable(name)), *cells)
+    return table
+
+
+def relation_table(evaluation: Evaluation) -> Table:
+    table = Table(title="Relations, micro-averaged (%); strict: argument spans, their labels "
+                  "and the relation label; boundaries: argument spans and relation label",
+                  title_justify="left")
+    table.add_column("extractor")
+    columns = [(m, k) for m in RELATION_MODES for k in ("precision", "recall", "f1")]
+    for mode, key in columns:
+        table.add_column(f"{mode} {dict(precision='P', recall='R', f1='F1')[key]}",
+                         justify="right")
+    micro = {name: {m: r.relations.micro(m) for m in RELATION_MODES}
+             for name, r in evaluation.results.items()}
+    best = {col: _best([m[col[0]][col[1]] for m in micro.values()]) for col in columns}
+    for name, m in micro.items():
+        table.add_row(Text(printable(name)), *(_mark(m[c][k], best[(c, k)]) for c, k in columns))
+    return table
+
+
+def counts_table(result: ExtractorResult, schemes: list[str]) -> Table:
+    table = Table(title=f"{printable(result.extractor)}: counts per scheme",
+                  title_justify="left")
+    for name in ("scheme", "COR", "INC", "PAR", "MIS", "SPU", "P %", "R %", "F1 %",
+                 "macro F1 %"):
+        table.add_column(name, justify="left" if name == "scheme" else "right")
+    for scheme in schemes:
+        e = result.entities.micro(scheme)
+        table.add_row(scheme, *(str(e[k]) for k in
+                                ("correct", "incorrect", "partial", "missed", "spurious")),
+                      _pct(e["precision"]), _pct(e["recall"]), _pct(e["f1"]),
+                      _pct(result.entities.macro(scheme).f1))
+    return table
+
+
+def label_table(result: ExtractorResult, scheme: str) -> Table:
+    table = Table(title=f"{printable(result.extractor)}: {scheme}, per label",
+                  title_justify="left")
+    for name in ("label", "gold", "COR", "INC", "PAR", "MIS", "SPU", "P %", "R %", "F1 %"):
+        table.add_column(name, justify="left" if name == "label" else "right")
+    for label, e in result.entities.by_label(scheme).items():
+        table.add_row(Text(printable(label)), str(e["possible"]), *(str(e[k]) for k in (
+            "correct", "incorrect", "partial", "missed", "spurious")),
+            _pct(e["precision"]), _pct(e["recall"]), _pct(e["f1"]))
+    macro = result.entities.macro(scheme)
+    table.add_row(Text("(macro)", style="italic"), "", "", "", "", "", "",
+                  _pct(macro.precision), _pct(macro.recall), _pct(macro.f1))
+    return table
+
+
+def relation_label_table(result: ExtractorResult) -> Table:
+    table = Table(title=f"{printable(result.extractor)}: relations per label",
+                  title_justify="left")
+    table.add_column("label")
+    for mode in RELATION_MODES:
+        for name in ("COR", "MIS", "SPU", "F1 %"):
+            table.add_column(f"{mode} {name}", justify="right")
+    labels = sorted(result.relations.label_counts)
+    by_mode = {m: result.relations.by_label(m) for m in RELATION_MODES}
+    for label in labels:
+        cells = []
+        for mode in RELATION_MODES:
+            e = by_mode[mode][label]
+            cells += [str(e["correct"]), str(e["missed"]), str(e["spurious"]), _pct(e["f1"])]
+        table.add_row(Text(printable(label)), *cells)
+    return table
+
+
+def confusion_table(result: ExtractorResult) -> Table:
+    """Gold label (rows) by predicted label (columns) over overlapping spans."""
+    gold_labels = sorted({g for g, _ in result.confusion if g is not None})
+    pred_labels = sorted({p for _, p in result.confusion if p is not None})
+    table = Table(title=f"{printable(result.extractor)}: label confusion over overlapping "
+                  "spans (rows gold, columns predicted; — none)", title_justify="left")
+    table.add_column("gold \\ predicted")
+    for label in [*pred_labels, None]:
+        table.add_column(printable(label) if label else "—", justify="right")
+    for gold in [*gold_labels, None]:
+        cells = []
+        for pred in [*pred_labels, None]:
+            n = result.confusion.get((gold, pred), 0)
+            style = "" if not n else ("green" if gold == pred else "red")
+            cells.append(Text(str(n) if n else "·", style=style))
+        table.add_row(Text(printable(gold) if gold else "—"), *cells)
+    return table
+
+
+def error_tables(result: ExtractorResult, top: int) -> list[Table]:
+    tables = []
+    for title, counter in (("most frequent missed (strict MIS)", result.missed),
+                           ("most frequent spurious (strict SPU)", result.spurious)):
+        table = Table(title=f"{printable(result.extractor)}: {title}", title_justify="left")
+        table.add_column("count", justify="right")
+        table.add_column("label")
+        table.add_column("text")
+        for (text, label), n in counter.most_common(top):
+            table.add_row(str(n), Text(printable(label)), Text(printable(text)))
+        tables.append(table)
+    worst = Table(title=f"{printable(result.extractor)}: documents with the lowest strict F1",
+                  title_justify="left")
+    for name in ("F1 %", "COR", "INC", "MIS", "SPU", "document", "title"):
+        worst.add_column(name, justify="right" if name not in ("document", "title") else "left")
+    for row in result.worst_documents(top):
+        worst.add_row(_pct(row["f1"]), str(row["correct"]), str(row["incorrect"]),
+                      str(row["missed"]), str(row["spurious"]), row["doc_id"],
+                      Text(printable(row["title"][:60])))
+    tables.append(worst)
+    return tables
+
+
+def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top: int) -> None:
+    who = f", annotator {evaluation.annotator}" if evaluation.annotator else ""
+    console.print(Text(f"Gold: {evaluation.documents} accepted document(s) in "
+                       f"{printable(evaluation.store)}{who}", style="bold"))
+    console.print(comparison_table(evaluation, schemes))
+    if evaluation.bootstrap > 0:
+        console.print(interval_table(evaluation, schemes))
+    if any(r.relations.any for r in evaluation.results.values()):
+        console.print(relation_table(evaluation))
+    for result in evaluation.results.values():
+        console.print(counts_table(result, schemes))
+        if by_label:
+            for scheme in schemes:
+                console.print(label_table(result, scheme))
+            if result.relations.label_counts:
+                console.print(relation_label_table(result))
+        console.print(confusion_table(result))
+        for table in error_tables(result, top):
+            console.print(table)
+
+
+def evaluate(
+    db: DbOption,
+    extractor: Annotated[list[str] | None, typer.Option(
+        "--extractor", "-e", help="Extractor to score (repeat for several; default: every "
+        "extractor with predictions on gold documents).")] = None,
+    scheme: Annotated[list[Scheme] | None, typer.Option(
+        "--scheme", help="Entity scheme(s) to show (default: all four).")] = None,
+    by_label: Annotated[bool, typer.Option(
+        "--by-label", help="Also show per-label scores.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON (keys documented in annotations.evaluation).")] = False,
+    html: Annotated[Path | None, typer.Option(
+        "--html", dir_okay=False, help="Write a self-contained HTML report to this file.")] = None,
+    bootstrap: Annotated[int, typer.Option(
+        "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    annotator: Annotated[str | None, typer.Option(
+        "--annotator", help="Use this annotator's accepted annotations as gold.")] = None,
+    missing_as_empty: Annotated[bool, typer.Option(
+        "--missing-as-empty", help="Score a gold document an extractor did not predict as "
+        "if it predicted nothing (default: refuse).")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows in the error lists.")] = 10,
+    html_documents: Annotated[int, typer.Option(
+        "--html-documents", min=0, help="Documents per extractor shown in the HTML report, "
+        "lowest F1 first (0: all).")] = 100,
+) -> None:
+    """Score extractors against the gold set (accepted annotations)."""
+    schemes = [s.value for s in scheme] if scheme else list(SCHEMES)
+    schemes = [s for s in SCHEMES if s in schemes]  # canonical order, no repeats
+    with open_store(db, read_only=True) as store:
+        try:
+            docs = _load(store, extractor or [], annotator, missing_as_empty)
+        except EvaluationError as err:
+            raise fail(str(err)) from None
+        colours = {label.name: label.colour for label in store.labels.entities}
+    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed)
+               for name, extractor_docs in docs.items()}
+    evaluation = Evaluation(
+        store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),
+        bootstrap=bootstrap, seed=seed, results=results,
+    )
+    if html is not None:
+        from annotations.report import write_report
+
+        write_report(html, evaluation, docs, schemes=schemes, colours=colours,
+                     max_documents=html_documents or None)
+        (err_console if as_json else console).print(
+            Text(f"HTML report written to {printable(str(html))}"))
+    if as_json:
+        print(json.dumps(evaluation.to_json(schemes, top), indent=2, ensure_ascii=False))
+    else:
+        print_tables(evaluation, schemes, by_label, top)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)

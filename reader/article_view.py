@@ -1,0 +1,529 @@
+"""``ArticleView``: a Line-API widget that shows a long article with highlighted spans.
+
+Modelled on toolong's ``LogLines``: the text is wrapped into visual lines when the
+width changes (paragraphs kept), only the visible lines are rendered through
+:meth:`render_line`, rendered strips are kept in an LRU cache keyed on everything
+that affects a line, and a cursor move or an edit refreshes only the lines it
+touched.  The widget knows nothing about gold or predictions: callers pass
+generic :class:`DisplaySpan` objects, so the annotator and the review screen share it.
+
+Public API
+----------
+``ArticleView(text="", spans=(), *, name=None, id=None, classes=None)``
+
+``load(text, spans=())``
+    Show a new document.  Wraps it at the current width.
+``set_spans(spans)``
+    Replace the display spans (any order; they may overlap, later ones paint over
+    earlier ones).  Only paragraphs whose tags changed are re-wrapped and only
+    lines whose spans changed are refreshed.
+``cursor: tuple[int, int] | None``
+    The highlighted range (``start``, ``end`` offsets), shown reversed; set it with
+    ``set_cursor(start, end, scroll=True)``.  Scrolls it into view.
+``mark: tuple[int, int] | None``
+    A second highlighted range (e.g. the head of a relation being drawn); ``set_mark``.
+``hints: dict[int, str]``
+    Hint letters drawn over the first cell of the span starting at each offset;
+    ``set_hints``.  They never change the wrapping.
+``visible_range() -> (start, end)``
+    The document offsets on screen.
+``offset_at(x, y) -> int | None``
+    The document offset under a widget-relative cell (``None`` past the text).
+``line_of(offset) -> int``
+    The visual line that holds ``offset``.
+
+Messages (bubble): ``ArticleView.Clicked(offset)`` on a mouse click and
+``ArticleView.Dragged(anchor, offset)`` while a button is held and moved.
+
+Offsets are ``str`` indices into the text.  Text is data: it is never parsed as
+markup; control characters (ANSI ESC included), DEL, C1 controls and bidi
+overrides are drawn as visible one-cell symbols (``␛`` for ESC) in the
+``escape`` style, so one code point still maps to one displayed code point and
+offsets never shift.  Cell widths come from ``rich.cells`` so CJK and emoji align.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+# One displayed code point for each unsafe one, so offsets map 1:1 onto the display.
+_C0 = {c: 0x2400 + c for c in range(0x20) if c != 0x0A}
+_ESCAPES: dict[int, int] = {**_C0, 0x7F: 0x2421}
+for _code in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+              0x200E, 0x200F, 0x061C, 0xFEFF]:
+    _ESCAPES[_code] = 0xFFFD
+_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
+_CHUNK = re.compile(r"[^ \n]+ *| +")
+
+ESCAPE_STYLE = Style(color="black", bgcolor="yellow", bold=True)
+CURSOR_STYLE = Style(reverse=True, bold=True)
+MARK_STYLE = Style(underline=True, bold=True, color="bright_white", bgcolor="magenta")
+HINT_STYLE = Style(color="black", bgcolor="bright_yellow", bold=True)
+
+
+@dataclass(frozen=True)
+class DisplaySpan:
+    """A range to paint: ``style`` over the text, ``tag`` (e.g. the label) drawn after it.
+
+    ``kind`` is free for callers (``"suggested"``, ``"missed"``, ...); the view only
+    uses it as part of the cache key.
+    """
+
+    start: int
+    end: int
+    tag: str = ""
+    style: Style = Style()
+    tag_style: Style | None = None
+    kind: str = ""
+
+
+def display_text(text: str) -> str:
+    """``text`` with every unsafe code point replaced by a visible one (same length)."""
+    return text.translate(_ESCAPES) if _UNSAFE.search(text) else text
+
+
+class ArticleView(ScrollView, can_focus=True):
+    """A scrollable, soft-wrapped article with spans, a cursor, a mark and hint letters."""
+
+    INHERIT_BINDINGS = False
+    DEFAULT_CSS = """
+    ArticleView {
+        background: $surface;
+        color: $foreground;
+        padding: 0 1;
+        scrollbar-gutter: stable;
+    }
+    """
+
+    class Clicked(Message):
+        def __init__(self, view: ArticleView, offset: int) -> None:
+            super().__init__()
+            self.view = view
+            self.offset = offset
+
+    class Dragged(Message):
+        def __init__(self, view: ArticleView, anchor: int, offset: int) -> None:
+            super().__init__()
+            self.view = view
+            self.anchor = anchor
+            self.offset = offset
+
+    def __init__(
+        self,
+        text: str = "",
+        spans: Iterable[DisplaySpan] = (),
+        *,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's own keyword
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(2000)
+        self.cursor: tuple[int, int] | None = None
+        self.mark: tuple[int, int] | None = None
+        self.hints: dict[int, str] = {}
+        self._wrap_width = 0
+        self._drag_anchor: int | None = None
+        self.load(text, spans)
+
+    # -- document and spans ------------------------------------------------------
+
+    def load(self, text: str, spans: Iterable[DisplaySpan] = ()) -> None:
+        self.text = text
+        self._display = display_text(text)
+        self._escaped = [m.start() for m in _UNSAFE.finditer(text)]
+        self._para_starts: list[int] = []
+        start = 0
+        while True:
+            self._para_starts.append(start)
+            newline = text.find("\n", start)
+            if newline < 0:
+                break
+            start = newline + 1
+        self.cursor = None
+        self.mark = None
+        self.hints = {}
+        self._index_spans(spans)
+        self._cache.clear()
+        self._wrap_all()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def _para_end(self, index: int) -> int:
+        """End offset of paragraph ``index`` (its newline excluded)."""
+        if index + 1 < len(self._para_starts):
+            return self._para_starts[index + 1] - 1
+        return len(self.text)
+
+    def _index_spans(self, spans: Iterable[DisplaySpan]) -> None:
+        self.spans: list[DisplaySpan] = sorted(spans, key=lambda s: (s.start, s.end))
+        self._span_starts = [s.start for s in self.spans]
+        self._max_span = max((s.end - s.start for s in self.spans), default=0)
+        tags: dict[int, int] = {}
+        for span in self.spans:
+            if span.tag:
+                tags[span.end] = tags.get(span.end, 0) + cell_len(span.tag)
+        self._tag_width = tags
+        self._tag_ends = sorted(tags)
+
+    def set_spans(self, spans: Iterable[DisplaySpan]) -> None:
+        """Replace the spans; re-wrap only paragraphs whose tags changed."""
+        old = set(self.spans)
+        self._index_spans(spans)
+        changed = old.symmetric_difference(self.spans)
+        if not changed:
+            return
+        paragraphs = {self._paragraph_of(s.end - 1 if s.end > s.start else s.start)
+                      for s in changed if s.tag}
+        lines_before = len(self._lines)
+        rewrapped: list[int] = []
+        for index in sorted(paragraphs):
+            lines = self._wrap_paragraph(index, self._wrap_width)
+            if lines != self._para_lines[index]:
+                self._para_lines[index] = lines
+                rewrapped.append(index)
+        if rewrapped:
+            self._flatten()
+        if len(self._lines) != lines_before:
+            self.refresh()
+            return
+        for index in rewrapped:
+            # Words moved between the paragraph's lines: all of them are redrawn.
+            first = self.line_of(self._para_starts[index])
+            self.refresh_lines(first, len(self._para_lines[index]))
+        for span in changed:
+            self._refresh_range(span.start, span.end)
+
+    # -- wrapping ---------------------------------------------------------------
+
+    def _content_width(self) -> int:
+        width = self.scrollable_content_region.width if self.is_mounted else 0
+        return max(width, 8) if width else 80
+
+    def _wrap_all(self) -> None:
+        width = self._content_width()
+        self._wrap_width = width
+        self._para_lines = [self._wrap_paragraph(i, width) for i in range(len(self._para_starts))]
+        self._flatten()
+
+    def _flatten(self) -> None:
+        self._lines: list[tuple[int, int]] = [
+            line for lines in self._para_lines for line in lines
+        ]
+        self._line_starts = [start for start, _ in self._lines]
+        self.virtual_size = Size(self._wrap_width, len(self._lines))
+
+    def _paragraph_of(self, offset: int) -> int:
+        return max(bisect_right(self._para_starts, offset) - 1, 0)
+
+    def _tags_in(self, start: int, end: int) -> int:
+        """Cells of the tags of spans that end in ``(start, end]``."""
+        ends = self._tag_ends
+        lo = bisect_right(ends, start)
+        hi = bisect_right(ends, end)
+        if lo == hi:
+            return 0
+        return sum(self._tag_width[e] for e in ends[lo:hi])
+
+    def _wrap_paragraph(self, index: int, width: int) -> list[tuple[int, int]]:
+        """Visual lines ``(start, end)`` of one paragraph: greedy word wrap by cells."""
+        start = self._para_starts[index]
+        end = self._para_end(index)
+        if start == end:
+            return [(start, start)]
+        display = self._display
+        ascii_only = display[start:end].isascii()
+        lines: list[tuple[int, int]] = []
+        line_start = start
+        used = 0
+        for match in _CHUNK.finditer(display, start, end):
+            chunk_start, chunk_end = match.span()
+            word = match.group().rstrip(" ")
+            word_end = chunk_start + len(word)
+            word_cells = (len(word) if ascii_only else cell_len(word)) + self._tags_in(
+                chunk_start, word_end
+            )
+            if used and used + word_cells > width:
+                lines.append((line_start, chunk_start))
+                line_start, used = chunk_start, 0
+            if word_cells > width:
+                # A word wider than the line is broken by cells.
+                pos = chunk_start
+                while pos < word_end:
+                    cells = used
+                    cut = pos
+                    while cut < word_end:
+                        size = cell_len(display[cut])
+                        if cells + size > width and cut > pos:
+                            break
+                        cells += size
+                        cut += 1
+                    if cut < word_end:
+                        lines.append((line_start, cut))
+                        line_start, used, pos = cut, 0, cut
+                    else:
+                        used, pos = cells, cut
+                used += self._tags_in(chunk_start, word_end)
+            else:
+                used += word_cells
+            used += chunk_end - word_end
+        lines.append((line_start, end))
+        return lines
+
+    def _on_resize(self, event: events.Resize) -> None:
+        width = self._content_width()
+        if width != self._wrap_width:
+            anchor = self.cursor[0] if self.cursor else self._top_offset()
+            self._cache.clear()
+            self._wrap_all()
+            self.refresh()
+            if self.cursor:
+                self.call_after_refresh(self._scroll_to_offset, anchor, True)
+            else:
+                self.call_after_refresh(self._scroll_to_offset, anchor, False, True)
+
+    def _top_offset(self) -> int:
+        top = int(self.scroll_offset.y)
+        return self._lines[top][0] if 0 <= top < len(self._lines) else 0
+
+    # -- geometry ---------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def line_of(self, offset: int) -> int:
+        """The visual line holding ``offset`` (the last line at the end of the text)."""
+        line = bisect_right(self._line_starts, offset) - 1
+        return min(max(line, 0), len(self._lines) - 1)
+
+    def lines_of(self, start: int, end: int) -> range:
+        first = self.line_of(start)
+        last = self.line_of(max(end - 1, start))
+        return range(first, last + 1)
+
+    def visible_range(self) -> tuple[int, int]:
+        top = int(self.scroll_offset.y)
+        bottom = min(top + self.scrollable_content_region.height, len(self._lines)) - 1
+        if bottom < top:
+            return (0, 0)
+        return (self._lines[top][0], self._lines[bottom][1])
+
+    def _cells(self, line: int) -> list[tuple[int, int]]:
+        """``(offset, first cell)`` of each code point of a line, tags counted."""
+        start, end = self._lines[line]
+        cells: list[tuple[int, int]] = []
+        x = 0
+        display = self._display
+        for offset in range(start, end):
+            cells.append((offset, x))
+            x += cell_len(display[offset])
+            if offset + 1 in self._tag_width:
+                x += self._tag_width[offset + 1]
+        cells.append((end, x))
+        return cells
+
+    def column_of(self, offset: int) -> int:
+        """The cell column of ``offset`` within its visual line."""
+        line = self.line_of(offset)
+        for position, cell in self._cells(line):
+            if position >= offset:
+                return cell
+        return 0
+
+    def offset_at_column(self, line: int, column: int) -> int:
+        """The offset on visual ``line`` at cell ``column`` (or the line's last one)."""
+        cells = self._cells(line)
+        chosen = cells[0][0]
+        for offset, cell in cells[:-1]:
+            if cell <= column:
+                chosen = offset
+            else:
+                break
+        return chosen
+
+    def offset_at(self, x: int, y: int) -> int | None:
+        """The document offset under the widget-relative cell ``(x, y)``."""
+        line = y + int(self.scroll_offset.y)
+        if not 0 <= line < len(self._lines):
+            return None
+        return self.offset_at_column(line, x - self.styles.padding.left)
+
+    # -- cursor, mark and hints --------------------------------------------------
+
+    def _refresh_range(self, start: int, end: int) -> None:
+        if not self._lines:
+            return
+        lines = self.lines_of(start, end)
+        self.refresh_lines(lines.start, len(lines))
+
+    def set_cursor(self, start: int, end: int, scroll: bool = True) -> None:
+        old = self.cursor
+        self.cursor = (start, end)
+        if old is not None:
+            self._refresh_range(*old)
+        self._refresh_range(start, end)
+        if scroll:
+            self._scroll_to_offset(start)
+            if end > start:
+                self._scroll_to_offset(end - 1)
+
+    def set_mark(self, mark: tuple[int, int] | None) -> None:
+        old, self.mark = self.mark, mark
+        for rng in (old, mark):
+            if rng is not None:
+                self._refresh_range(*rng)
+
+    def set_hints(self, hints: dict[int, str]) -> None:
+        old, self.hints = self.hints, dict(hints)
+        for offset in {*old, *hints}:
+            self._refresh_range(offset, offset + 1)
+
+    def _scroll_to_offset(self, offset: int, keep_visible: bool = True, top: bool = False) -> None:
+        if not self._lines:
+            return
+        line = self.line_of(offset)
+        height = max(self.scrollable_content_region.height, 1)
+        y = int(self.scroll_offset.y)
+        if top:
+            target = line
+        elif line < y:
+            target = line
+        elif line >= y + height:
+            target = line - height + 1
+        else:
+            return
+        self.scroll_to(y=target, animate=False, immediate=True)
+
+    # -- rendering ----------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        line = y + int(self.scroll_offset.y)
+        width = self.scrollable_content_region.width
+        if not 0 <= line < len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        return self._render_visual_line(line, width)
+
+    def _spans_on(self, start: int, end: int) -> tuple[DisplaySpan, ...]:
+        starts = self._span_starts
+        lo = bisect_left(starts, start - self._max_span)
+        stop = max(end, start + 1)
+        hi = bisect_left(starts, stop)
+        return tuple(s for s in self.spans[lo:hi] if s.end > start and s.start < stop)
+
+    @staticmethod
+    def _clip(rng: tuple[int, int] | None, start: int, end: int) -> tuple[int, int] | None:
+        if rng is None:
+            return None
+        lo, hi = max(rng[0], start), min(rng[1], end)
+        return (lo, hi) if lo < hi else None
+
+    def _render_visual_line(self, line: int, width: int) -> Strip:
+        start, end = self._lines[line]
+        spans = self._spans_on(start, end)
+        cursor = self._clip(self.cursor, start, end)
+        mark = self._clip(self.mark, start, end)
+        hints = tuple((s.start, self.hints[s.start]) for s in spans
+                      if s.start in self.hints and start <= s.start < end)
+        base = self.rich_style
+        key = (start, end, width, spans, cursor, mark, hints, base)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        strip = self._build_strip(start, end, spans, cursor, mark, dict(hints), base, width)
+        self._cache[key] = strip
+        return strip
+
+    def _build_strip(
+        self,
+        start: int,
+        end: int,
+        spans: Sequence[DisplaySpan],
+        cursor: tuple[int, int] | None,
+        mark: tuple[int, int] | None,
+        hints: dict[int, str],
+        base: Style,
+        width: int,
+    ) -> Strip:
+        # Cut the line wherever the style can change, then paint each piece.
+        cuts = {start, end}
+        for span in spans:
+            cuts.update(p for p in (span.start, span.end) if start < p < end)
+        for rng in (cursor, mark):
+            if rng:
+                cuts.update(rng)
+        lo = bisect_left(self._escaped, start)
+        hi = bisect_left(self._escaped, end)
+        for offset in self._escaped[lo:hi]:
+            cuts.update((offset, offset + 1))
+        for offset in hints:
+            cuts.update((offset, offset + 1))
+        points = sorted(p for p in cuts if start <= p <= end)
+        tags_at: dict[int, list[DisplaySpan]] = {}
+        for span in spans:
+            if span.tag and start < span.end <= end:
+                tags_at.setdefault(span.end, []).append(span)
+        escaped = set(self._escaped[lo:hi])
+        display = self._display
+        segments: list[Segment] = []
+        for a, b in zip(points, points[1:], strict=False):
+            style = base
+            for span in spans:
+                if span.start <= a < span.end:
+                    style = style + span.style
+            if a in escaped:
+                style = style + ESCAPE_STYLE
+            if mark and mark[0] <= a < mark[1]:
+                style = style + MARK_STYLE
+            if cursor and cursor[0] <= a < cursor[1]:
+                style = style + CURSOR_STYLE
+            piece = display[a:b]
+            if a in hints:
+                letter = hints[a]
+                size = cell_len(piece[0])
+                segments.append(Segment(letter.ljust(size)[:size] or letter, base + HINT_STYLE))
+                piece = piece[1:]
+            if piece:
+                segments.append(Segment(piece, style))
+            for span in tags_at.get(b, ()):
+                tag_style = base + (span.tag_style or span.style)
+                if cursor and cursor[0] < b <= cursor[1]:
+                    tag_style = tag_style + CURSOR_STYLE
+                segments.append(Segment(span.tag, tag_style))
+        strip = Strip(segments)
+        return strip.adjust_cell_length(width, base)
+
+    # -- mouse ----------------------------------------------------------------------
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        offset = self.offset_at(event.x, event.y)
+        if offset is None:
+            return
+        self._drag_anchor = offset
+        self.capture_mouse()
+        self.focus()
+        self.post_message(self.Clicked(self, offset))
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drag_anchor is None or not event.button:
+            return
+        offset = self.offset_at(event.x, event.y)
+        if offset is not None and offset != self._drag_anchor:
+            self.post_message(self.Dragged(self, self._drag_anchor, offset))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        self._drag_anchor = None
+        self.release_mouse()

@@ -1,0 +1,38 @@
+"""Command palette entries (ctrl+p) for every action of the annotate screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class AnnotatorCommands(Provider):
+    """One command per visible-in-help binding of the annotate screen, by its description."""
+
+    def _commands(self) -> Iterator[tuple[str, str, object]]:
+        from .app import ANNOTATE_BINDINGS, AnnotateScreen
+
+        screen = self.screen
+        if not isinstance(screen, AnnotateScreen):
+            return
+        for binding in ANNOTATE_BINDINGS:
+            if binding.id and binding.id.startswith("label-") and binding.id != "label-picker":
+                continue  # ten "Label N" entries would drown the list; "Label…" covers them
+            if screen.check_action(binding.action.split("(")[0], ()) is not True:
+                continue
+            yield (binding.description.rstrip("…"), binding.tooltip,
+                   partial(screen.run_action, binding.action))
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(f"{name} {help_text}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback,  # type: ignore[arg-type]
+                          help=help_text)

@@ -1,4 +1,5 @@
-"""``reader import``: articles (.txt, .md, folders, JSONL) into the gold store."""
+"""``reader import``: articles (.txt, .md, folders, JSONL) into the gold store, or, with
+``--as-gold`` / ``--as-predictions``, annotated files in an interchange format."""
 
 from __future__ import annotations
 
@@ -9,19 +10,58 @@ import typer
 from rich.markup import escape
 
 from annotations.articles import read_articles
+from annotations.errors import InputErrors
+from annotations.formats import FORMATS
+from annotations.formats.transfer import import_layers
+from annotations.models import Status
 
 from .common import DbOption, console, err_console, fail, open_store
+
+ANSWERS = ("accept", "reject", "ignore", "open")
 
 
 def import_articles(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
     db: DbOption,
+    as_gold: Annotated[bool, typer.Option(
+        "--as-gold", help="The files hold annotations: import them as gold.")] = False,
+    as_predictions: Annotated[bool, typer.Option(
+        "--as-predictions", help="The files hold an extractor's output on stored documents.")
+    ] = False,
+    format_name: Annotated[str | None, typer.Option(
+        "--format", help=f"With --as-gold/--as-predictions: {', '.join(FORMATS)}. Default: "
+        "from the extension and content (.jsonl with spans -> prodigy, with entities or "
+        "label -> doccano; folder of .ann -> brat; .conll/.iob -> conll; .spacy -> spacy).")
+    ] = None,
+    annotator: Annotated[str | None, typer.Option(
+        "--annotator", help="With --as-gold: store as this annotator's (default: the "
+        "file's _annotator_id, else 'default').")] = None,
+    extractor: Annotated[str | None, typer.Option(
+        "--extractor", help="With --as-predictions: the extractor's NAME@VERSION.")] = None,
+    add_labels: Annotated[bool, typer.Option(
+        "--add-labels", help="Add unknown labels to the label scheme instead of rejecting "
+        "them.")] = False,
+    answer: Annotated[str, typer.Option(
+        "--answer", help="With --as-gold: the status of records that carry none "
+        "(accept, reject, ignore or open).")] = "accept",
 ) -> None:
     """Import articles: .txt/.md files (one article each), folders (recursively, sorted),
     or JSONL with one {"text": ..., "meta": {...}} per line.
 
+    With --as-gold or --as-predictions, import annotated files instead: Prodigy or doccano
+    JSONL, a brat folder, CoNLL IOB (IOB2 or IOB1) or spaCy .spacy.
+
     All or nothing: if any input is bad, nothing is stored and every problem is listed.
     """
+    if as_gold or as_predictions:
+        _import_layers(paths, db, as_predictions=as_predictions, format_name=format_name,
+                       annotator=annotator, extractor=extractor, add_labels=add_labels,
+                       answer=answer, as_gold=as_gold)
+        return
+    for name, given in (("--format", format_name), ("--annotator", annotator),
+                        ("--extractor", extractor)):
+        if given is not None:
+            raise fail(f"{name} needs --as-gold or --as-predictions")
     result = read_articles(paths)
     if result.errors:
         for error in result.errors:
@@ -41,6 +81,45 @@ def import_articles(
     )
     for path in result.skipped:
         console.print(f"[dim]skipped {escape(str(path))} (not .txt, .md or .jsonl)[/]")
+
+
+def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions: bool,
+                   format_name: str | None, annotator: str | None, extractor: str | None,
+                   add_labels: bool, answer: str) -> None:
+    if as_gold and as_predictions:
+        raise fail("choose one of --as-gold and --as-predictions")
+    if as_predictions and not extractor:
+        raise fail("--as-predictions needs --extractor NAME@VERSION (e.g. my-llm@2026-11)")
+    if as_predictions and annotator:
+        raise fail("--annotator applies to --as-gold; predictions belong to --extractor")
+    if as_gold and extractor:
+        raise fail("--extractor applies to --as-predictions")
+    if format_name is not None and format_name.lower() not in FORMATS and \
+            format_name.lower() not in ("docbin", "iob", "iob2", "jsonl"):
+        raise fail(f"unknown --format {format_name!r}; choose one of {', '.join(FORMATS)}")
+    if answer not in ANSWERS:
+        raise fail(f"--answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
+    default_status: Status | None = None if answer == "open" else answer  # type: ignore[assignment]
+    with open_store(db) as store:
+        try:
+            summary = import_layers(
+                store, paths, format_name=format_name, as_predictions=as_predictions,
+                annotator=annotator, extractor=extractor, add_labels=add_labels,
+                default_status=default_status)
+        except InputErrors as err:
+            for error in err.errors:
+                err_console.print(f"[red]rejected[/] {escape(str(error))}")
+            raise fail(f"{len(err.errors)} problem(s); nothing was imported") from None
+        total_docs = len(store)
+    for warning in summary.warnings:
+        err_console.print(f"[yellow]warning[/] {escape(str(warning))}")
+    kind = f"prediction(s) by {extractor}" if as_predictions else "annotation(s)"
+    console.print(
+        f"{summary.records} record(s) read ({summary.format}): {summary.added} {escape(kind)} "
+        f"added, {summary.updated} updated, {summary.skipped} skipped (unchanged); "
+        f"{summary.documents_added} document(s) added → {escape(str(db))} holds "
+        f"{total_docs} document(s)"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,195 @@
+"""What every format reads into and writes from.
+
+A reader turns a file into :class:`ImportRecord` objects (or :class:`InputError`
+for a line or record it cannot read); the importer in ``transfer.py`` checks
+them against their text and the label scheme and stores them.  A writer takes
+:class:`ExportItem` objects (a document plus one layer of spans and relations)
+and writes them one at a time, so memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InputError
+from ..models import Document, LabelScheme, Relation, Span, Status
+
+STATUSES: tuple[str, ...] = ("accept", "reject", "ignore")
+
+
+@dataclass
+class RawSpan:
+    """A span as a file gives it: offsets into the record's text, not yet checked."""
+
+    start: int
+    end: int
+    label: str
+    text: str | None = None
+    source: str | None = None
+    state: str | None = None
+    line: int | None = None
+    where: str | None = None
+    """Which part of the record, e.g. ``spans[3]`` or ``T4``, for error messages."""
+
+
+@dataclass
+class RawRelation:
+    head: tuple[int, int]
+    child: tuple[int, int]
+    label: str
+    line: int | None = None
+    where: str | None = None
+
+
+@dataclass
+class ImportRecord:
+    """One document's text and annotation layer as read from a file."""
+
+    path: Path
+    line: int | None
+    record: str | None
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    spans: list[RawSpan] = field(default_factory=list)
+    relations: list[RawRelation] = field(default_factory=list)
+    status: Status | None = None
+    has_status: bool = False
+    """False when the format or the record says nothing about the status."""
+    annotator: str | None = None
+    loose_whitespace: bool = False
+    """True when ``text`` was rebuilt from tokens (CoNLL): the importer then finds
+    the stored document whose text has the same non-whitespace characters."""
+    warnings: list[InputError] = field(default_factory=list)
+
+    def error(self, reason: str, line: int | None = None, where: str | None = None
+              ) -> InputError:
+        record = where if where is not None else self.record
+        return InputError(self.path, reason, line=line if line is not None else self.line,
+                          record=record)
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One document and one layer over it: an annotation, or an extractor's prediction."""
+
+    document: Document
+    spans: list[Span]
+    relations: list[Relation]
+    status: Status | None = None
+    annotator: str | None = None
+    extractor: str | None = None
+
+
+@dataclass
+class ExportResult:
+    written: int = 0
+    files: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WriteContext:
+    """What a writer may need besides the items: the label scheme (brat's annotation.conf)."""
+
+    scheme: LabelScheme = field(default_factory=LabelScheme)
+    shard_size: int = 1000
+
+
+def signed_hash32(*parts: str) -> int:
+    """A stable signed 32-bit hash, the range Prodigy's ``_input_hash`` uses."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def field_error(name: str, value: object, expected: str) -> str:
+    if value is None:
+        return f'missing field "{name}"'
+    return f'"{name}" must be {expected}, not {type(value).__name__} {value!r:.40}'
+
+
+def get_int(obj: dict[str, Any], name: str) -> int:
+    value = obj.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(field_error(name, value, "an integer"))
+    return value
+
+
+def get_str(obj: dict[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(field_error(name, value, "a non-empty string"))
+    return value
+
+
+def parse_status(value: object) -> Status:
+    if value not in STATUSES:
+        raise ValueError(f"answer {value!r} is not one of {', '.join(STATUSES)}")
+    return value  # type: ignore[return-value]
+
+
+@contextmanager
+def atomic_output(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Write ``path`` through a temporary file renamed over it, so a failed export
+    never leaves half a file where a good one was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
+    """Numbered lines of a UTF-8 file, read one at a time; split on ``\\n`` only, so
+    U+2028 and other characters ``str.splitlines`` breaks on stay inside a line.
+    A line that is not UTF-8 comes as an :class:`InputError` in place of its text."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                yield number, InputError(
+                    path, f"not UTF-8 (byte offset {err.start} in the line)", line=number)
+                continue
+            yield number, line.rstrip("\n").removesuffix("\r")
+
+
+def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """The JSON object on each non-blank line, with its line number (``srsly.json_loads``)."""
+    import srsly
+
+    for number, line in iter_lines(path):
+        if isinstance(line, InputError):
+            yield number, line
+            continue
+        if not line.strip():
+            continue
+        try:
+            value = srsly.json_loads(line)
+        except ValueError as err:
+            yield number, InputError(path, f"invalid JSON ({err})", line=number)
+            continue
+        if not isinstance(value, dict):
+            yield number, InputError(
+                path, f"expected a JSON object, got {type(value).__name__}", line=number)
+            continue
+        yield number, value
+
+
+def record_text(obj: dict[str, Any], *names: str) -> str:
+    """The record's text under the first of ``names`` present."""
+    for name in names:
+        if name in obj:
+            value = obj[name]
+            if not isinstance(value, str):
+                raise ValueError(field_error(name, value, "a string"))
+            return value
+    raise ValueError(f'missing field "{names[0]}"')

@@ -1,0 +1,176 @@
+"""CoNLL IOB2: one token and its tag per line, a blank line between sentences, and a
+``-DOCSTART- O`` line (then a blank line) before each document, as in CoNLL-2003.
+
+Export writes two columns, ``TOKEN TAG``, with IOB2 tags (``B-LABEL`` starts an
+entity, ``I-LABEL`` continues it, ``O`` is outside), the shape ``spacy convert``
+and seqeval read.  Tokens are spaCy's, cut at span edges (``tokens.py``) and at
+any whitespace inside them; a blank line marks a line break in the text unless an
+entity runs across it.
+
+Import reads the last column as the tag and the first as the token, so
+four-column CoNLL-2003 files work too.  It accepts IOB2 and IOB1 (where ``I-``
+also starts an entity that does not continue one of the same label, and ``B-``
+only separates two adjacent entities of one label); any other tag (``E-``/``S-``
+of BIOES, a bare label, ``B-`` with no label) is reported with its line.
+
+A CoNLL file does not hold the text, only its tokens.  Import therefore looks
+for the stored document whose text has exactly these non-whitespace characters
+(so a file exported from this store comes back onto its documents with exact
+offsets); failing that, a gold import creates a document whose text is the
+tokens joined by spaces, one sentence per line.
+
+What it loses: relations, meta, status, annotator, a span's source and state,
+the exact whitespace of texts not in the store, and whitespace at the very start
+or end of a span (an entity is the tokens it covers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..articles import title_of
+from ..errors import InputError
+from .base import (
+    ExportItem,
+    ExportResult,
+    ImportRecord,
+    RawSpan,
+    WriteContext,
+    atomic_output,
+    iter_lines,
+)
+from .tokens import tokenize
+
+DOCSTART = "-DOCSTART-"
+_WORD = re.compile(r"\S+")
+_TAG = re.compile(r"^([BI])-(\S+)$")
+
+
+def words_and_tags(item: ExportItem) -> Iterator[tuple[str, str] | None]:
+    """``(token, tag)`` for each token of one document; ``None`` for a sentence break."""
+    text = item.document.text
+    spans = sorted(item.spans, key=lambda s: s.key)
+    tokens = tokenize(text, [s.start for s in spans], [s.end for s in spans])
+    index = 0
+    previous_end: int | None = None
+    for tok in tokens:
+        for match in _WORD.finditer(text, tok.start, tok.end):
+            start, end = match.span()
+            while index < len(spans) and spans[index].end <= start:
+                index += 1
+            inside = index < len(spans) and spans[index].start <= start
+            if (previous_end is not None and "\n" in text[previous_end:start]
+                    and not (inside and spans[index].start < previous_end)):
+                yield None
+            if inside:
+                first = not (previous_end is not None and spans[index].start < previous_end)
+                tag = ("B-" if first else "I-") + spans[index].label
+            else:
+                tag = "O"
+            yield match.group(), tag
+            previous_end = end
+
+
+def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
+    result = ExportResult(files=1)
+    with atomic_output(out) as fh:
+        for item in items:
+            result.written += 1
+            lines = [f"{DOCSTART} O", ""]
+            for pair in words_and_tags(item):
+                lines.append("" if pair is None else f"{pair[0]} {pair[1]}")
+            lines.append("")
+            fh.write("\n".join(lines) + "\n")
+    return result
+
+
+@dataclass
+class _Doc:
+    line: int
+    sentences: list[list[tuple[str, str, int]]] = field(default_factory=lambda: [[]])
+    errors: list[InputError] = field(default_factory=list)
+
+    def has_tokens(self) -> bool:
+        return any(self.sentences)
+
+
+def read(path: Path) -> Iterator[ImportRecord | InputError]:
+    doc: _Doc | None = None
+    number_of_docs = 0
+    for number, line in iter_lines(path):
+        if isinstance(line, InputError):
+            if doc is None:
+                doc = _Doc(number)
+            doc.errors.append(line)
+            continue
+        fields = line.split()
+        if fields and fields[0] == DOCSTART:
+            if doc is not None and (doc.has_tokens() or doc.errors):
+                number_of_docs += 1
+                yield from _finish(path, doc, number_of_docs)
+            doc = _Doc(number)
+            continue
+        if doc is None:
+            doc = _Doc(number)
+        if not fields:
+            if doc.sentences[-1]:
+                doc.sentences.append([])
+            continue
+        if len(fields) < 2:
+            doc.errors.append(InputError(path, f"expected a token and a tag, got {line!r:.60}",
+                                         line=number))
+            continue
+        tag = fields[-1]
+        if tag != "O" and not _TAG.match(tag):
+            hint = " (BIOES/BILOU tags are not supported; convert to IOB2)" \
+                if re.match(r"^[ESLU]-", tag) else ""
+            doc.errors.append(InputError(path, f"ill-formed tag {tag!r}: expected O, B-LABEL "
+                                         f"or I-LABEL{hint}", line=number))
+            continue
+        doc.sentences[-1].append((fields[0], tag, number))
+    if doc is not None and (doc.has_tokens() or doc.errors):
+        number_of_docs += 1
+        yield from _finish(path, doc, number_of_docs)
+
+
+def _finish(path: Path, doc: _Doc, ordinal: int) -> Iterator[ImportRecord | InputError]:
+    if doc.errors:
+        yield from doc.errors
+        return
+    parts: list[str] = []
+    spans: list[RawSpan] = []
+    offset = 0
+    for sentence in doc.sentences:
+        if not sentence:
+            continue
+        if parts:
+            parts.append("\n")
+            offset += 1
+        open_span: RawSpan | None = None
+        for position, (word, tag, line) in enumerate(sentence):
+            if position:
+                parts.append(" ")
+                offset += 1
+            start, end = offset, offset + len(word)
+            parts.append(word)
+            offset = end
+            if tag == "O":
+                open_span = None
+                continue
+            prefix, label = tag[0], tag[2:]
+            # I- continues an entity of the same label (IOB1 and IOB2); otherwise
+            # it starts one (IOB1).  B- always starts one.
+            if prefix == "I" and open_span is not None and open_span.label == label:
+                open_span.end = end
+            else:
+                open_span = RawSpan(start, end, label, line=line, where=f"token {word!r}")
+                spans.append(open_span)
+    text = "".join(parts)
+    yield ImportRecord(
+        path=path, line=doc.line, record=f"document {ordinal}", text=text,
+        meta={"title": title_of(text, path), "source": f"{path}:{doc.line}"},
+        spans=spans, loose_whitespace=True,
+    )

@@ -1,0 +1,168 @@
+"""doccano JSONL.
+
+Export writes the shape of doccano's relation-extraction projects, one document
+per line::
+
+    {"id": 1, "text": "...", "meta": {...},
+     "entities": [{"id": 1, "label": "PER", "start_offset": 0, "end_offset": 5}],
+     "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "works_for"}],
+     "answer": "accept", "_annotator_id": "default"}
+
+doccano files the import reads: that shape, and the sequence-labelling shape
+``{"text": ..., "label": [[start, end, "PER"], ...]}``; ``data`` is accepted for
+``text`` (older doccano); keys other than these go into the document's meta.
+
+What it loses: a span's source and state (every span comes back as typed by a
+person); an open annotation comes back with the import's default status.
+``answer`` and ``_annotator_id`` are not doccano's own keys (doccano keeps them
+as metadata); without them an import uses its defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import srsly
+
+from ..errors import InputError
+from .base import (
+    ExportItem,
+    ExportResult,
+    ImportRecord,
+    RawRelation,
+    RawSpan,
+    WriteContext,
+    atomic_output,
+    field_error,
+    get_int,
+    get_str,
+    iter_json_objects,
+    parse_status,
+    record_text,
+)
+
+OWN_KEYS = {"id", "text", "data", "meta", "entities", "relations", "label", "answer",
+            "_annotator_id", "Comments", "comments"}
+
+
+def line_of(number: int, item: ExportItem) -> dict[str, Any]:
+    spans = sorted(item.spans, key=lambda s: s.key)
+    ids = {span.key: i for i, span in enumerate(spans, start=1)}
+    line: dict[str, Any] = {
+        "id": number,
+        "text": item.document.text,
+        "meta": item.document.meta,
+        "entities": [
+            {"id": ids[s.key], "label": s.label, "start_offset": s.start, "end_offset": s.end}
+            for s in spans
+        ],
+        "relations": [
+            {"id": i, "from_id": ids[r.head], "to_id": ids[r.child], "type": r.label}
+            for i, r in enumerate(item.relations, start=1)
+        ],
+    }
+    if item.status is not None:
+        line["answer"] = item.status
+    if item.annotator is not None:
+        line["_annotator_id"] = item.annotator
+    return line
+
+
+def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
+    result = ExportResult(files=1)
+    with atomic_output(out) as fh:
+        for item in items:
+            result.written += 1
+            fh.write(srsly.json_dumps(line_of(result.written, item)) + "\n")
+    return result
+
+
+def read(path: Path) -> Iterator[ImportRecord | InputError]:
+    for number, obj in iter_json_objects(path):
+        if isinstance(obj, InputError):
+            yield obj
+            continue
+        try:
+            yield parse_line(path, number, obj)
+        except ValueError as err:
+            yield InputError(path, str(err), line=number)
+
+
+def parse_line(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
+    text = record_text(obj, "text", "data")
+    meta = obj.get("meta", {})
+    if not isinstance(meta, dict):
+        raise ValueError(field_error("meta", meta, "an object"))
+    extra = {k: v for k, v in obj.items() if k not in OWN_KEYS}
+    record = ImportRecord(path=path, line=number, record=None, text=text,
+                          meta={**extra, **meta})
+    if "answer" in obj:
+        record.status = parse_status(obj["answer"])
+        record.has_status = True
+    annotator = obj.get("_annotator_id")
+    if isinstance(annotator, str) and annotator:
+        record.annotator = annotator
+    if "entities" in obj:
+        _read_relation_shape(record, obj)
+    elif "label" in obj:
+        _read_sequence_shape(record, obj["label"])
+    return record
+
+
+def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
+    entities = obj["entities"]
+    if not isinstance(entities, list):
+        raise ValueError(field_error("entities", entities, "a list"))
+    by_id: dict[Any, tuple[int, int]] = {}
+    for index, raw in enumerate(entities):
+        where = f"entities[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected an object")
+        try:
+            span = RawSpan(start=get_int(raw, "start_offset"), end=get_int(raw, "end_offset"),
+                           label=get_str(raw, "label"), line=record.line, where=where)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        if "id" in raw:
+            if raw["id"] in by_id:
+                raise ValueError(f"{where}: entity id {raw['id']!r} is used twice")
+            by_id[raw["id"]] = (span.start, span.end)
+        record.spans.append(span)
+    relations = obj.get("relations", [])
+    if not isinstance(relations, list):
+        raise ValueError(field_error("relations", relations, "a list"))
+    for index, raw in enumerate(relations):
+        where = f"relations[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected an object")
+        ends = []
+        for name in ("from_id", "to_id"):
+            if name not in raw:
+                raise ValueError(f'{where}: missing field "{name}"')
+            if raw[name] not in by_id:
+                raise ValueError(f"{where}: {name} {raw[name]!r} is not the id of any entity "
+                                 "(relation to a missing span)")
+            ends.append(by_id[raw[name]])
+        try:
+            label = get_str(raw, "type")
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        record.relations.append(RawRelation(ends[0], ends[1], label, line=record.line,
+                                            where=where))
+
+
+def _read_sequence_shape(record: ImportRecord, labels: object) -> None:
+    if not isinstance(labels, list):
+        raise ValueError(field_error("label", labels, "a list of [start, end, label]"))
+    for index, raw in enumerate(labels):
+        where = f"label[{index}]"
+        if isinstance(raw, str):
+            raise ValueError(f"{where}: {raw!r} is a text-classification label, not a span; "
+                             "only sequence-labelling and relation projects can be imported")
+        if (not isinstance(raw, list) or len(raw) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw[:2])
+                or not isinstance(raw[2], str) or not raw[2]):
+            raise ValueError(f"{where}: expected [start, end, label], got {raw!r:.60}")
+        record.spans.append(RawSpan(raw[0], raw[1], raw[2], line=record.line, where=where))

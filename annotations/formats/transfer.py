@@ -1,0 +1,409 @@
+"""Import and export drivers: files in any registered format to and from the gold store.
+
+Import reads the whole input first, checking every record (offsets, span text,
+overlaps, relation ends, labels, and for predictions that the text is in the
+store), and collects every problem.  Only if there is none does it write, in one
+store transaction, so a failed import changes nothing.
+
+Export walks the store one document at a time and hands each item to the
+format's writer, which writes it out at once: memory does not grow with the
+number of documents (beyond the store itself, which holds everything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..errors import InputError, InputErrors, NotFoundError
+from ..models import (
+    HUMAN,
+    Annotation,
+    Document,
+    Prediction,
+    Relation,
+    Span,
+    Status,
+    normalise_newlines,
+)
+from ..store import DEFAULT_ANNOTATOR, GoldStore
+from . import FORMATS, InterchangeFormat, detect_format, get_format
+from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
+
+StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
+SPAN_STATES = ("suggested", "confirmed", "changed")
+
+
+@dataclass
+class ImportSummary:
+    format: str
+    records: int = 0
+    documents_added: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    """Layers identical to what the store already held (left as they were)."""
+    warnings: list[InputError] = field(default_factory=list)
+
+
+# -- export --------------------------------------------------------------------
+
+
+def iter_export_items(
+    store: GoldStore,
+    *,
+    status: StatusFilter = "accept",
+    annotator: str | None = None,
+    extractor: str | None = None,
+) -> Iterator[ExportItem]:
+    """Annotations (or one extractor's predictions) in document order, one at a time."""
+    if extractor is not None:
+        if extractor not in store.extractors():
+            known = ", ".join(store.extractors()) or "none"
+            raise NotFoundError(f"no predictions by extractor {extractor!r} (known: {known})")
+        for doc_id in store.document_ids():
+            pred = store.prediction(doc_id, extractor)
+            if pred is not None:
+                yield ExportItem(store.document(doc_id), pred.spans, pred.relations,
+                                 extractor=extractor)
+        return
+    document: Document | None = None
+    for ann in store.annotations(annotator=annotator):
+        wanted = status == "all" or (ann.status or "open") == status
+        if not wanted:
+            continue
+        if document is None or document.id != ann.doc_id:
+            document = store.document(ann.doc_id)
+        yield ExportItem(document, ann.spans, ann.relations, status=ann.status,
+                         annotator=ann.annotator)
+
+
+def export_layers(
+    store: GoldStore,
+    out: Path,
+    *,
+    format_name: str = "prodigy",
+    status: StatusFilter = "accept",
+    annotator: str | None = None,
+    extractor: str | None = None,
+    shard_size: int = 1000,
+) -> ExportResult:
+    fmt = get_format(format_name)
+    items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
+    return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size))
+
+
+# -- import --------------------------------------------------------------------
+
+
+def import_layers(
+    store: GoldStore,
+    paths: Path | Sequence[Path],
+    *,
+    format_name: str | None = None,
+    as_predictions: bool = False,
+    annotator: str | None = None,
+    extractor: str | None = None,
+    add_labels: bool = False,
+    default_status: Status | None = "accept",
+) -> ImportSummary:
+    """Import gold annotations (or one extractor's predictions) from files or folders.
+
+    Every file is read and checked before anything is stored, and then everything
+    is stored in one transaction.  Raises :class:`InputErrors` listing every
+    problem, having stored nothing.
+    """
+    if as_predictions and not extractor:
+        raise ValueError("predictions need an extractor name, e.g. my-llm@2026-11")
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    checker = _RecordChecker(store, as_predictions=as_predictions, annotator=annotator,
+                             extractor=extractor, add_labels=add_labels,
+                             default_status=default_status)
+    summary = ImportSummary(format="")
+    errors: list[InputError] = []
+    names: list[str] = []
+    for path in paths:
+        try:
+            fmt: InterchangeFormat = (get_format(format_name) if format_name
+                                      else detect_format(path))
+        except InputError as err:
+            errors.append(err)
+            continue
+        if not path.exists():
+            errors.append(InputError(path, "no such file or folder"))
+            continue
+        if fmt.name not in names:
+            names.append(fmt.name)
+        for item in fmt.read(path):
+            if isinstance(item, InputError):
+                errors.append(item)
+                continue
+            summary.records += 1
+            summary.warnings.extend(item.warnings)
+            errors.extend(checker.check(item))
+    if errors:
+        raise InputErrors(errors)
+    summary.format = ", ".join(names)
+    summary.documents_added = len(checker.new_documents)
+    summary.added, summary.updated, summary.skipped = checker.counts
+    if as_predictions:
+        if checker.predictions:
+            store.put_predictions(checker.predictions, add_labels=add_labels)
+    elif checker.annotations or checker.new_documents:
+        store.save_annotations(checker.annotations, add_labels=add_labels,
+                               documents=list(checker.new_documents.values()))
+    return summary
+
+
+class _RecordChecker:
+    """Checks records one at a time and keeps the layers that passed."""
+
+    def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,
+                 extractor: str | None, add_labels: bool, default_status: Status | None) -> None:
+        self.store = store
+        self.as_predictions = as_predictions
+        self.annotator = annotator
+        self.extractor = extractor
+        self.add_labels = add_labels
+        self.default_status = default_status
+        scheme = store.labels
+        self.entity_labels = set(scheme.entity_names)
+        self.relation_labels = set(scheme.relation_names)
+        self.new_documents: dict[str, Document] = {}
+        self.annotations: list[Annotation] = []
+        self.predictions: list[Prediction] = []
+        self.counts = [0, 0, 0]  # added, updated, skipped
+        self._seen: dict[tuple[str, str], str] = {}
+        self._by_squeezed: dict[str, list[str]] | None = None
+
+    def check(self, record: ImportRecord) -> list[InputError]:
+        errors = _check_offsets(record)
+        if not record.text.strip():
+            errors.append(record.error("empty text"))
+        if errors:
+            return errors
+        if "\r" in record.text:
+            _remap(record, normalise_newlines(record.text), _newline_map(record.text))
+        if record.loose_whitespace:
+            error = self._align_to_store(record)
+            if error:
+                return [error]
+        document = Document.from_text(record.text, record.meta)
+        stored = self.store.has_document(document.id)
+        if self.as_predictions and not stored:
+            return [record.error("no stored document has this text (a prediction must be "
+                                 "for a stored document; import the articles first)")]
+        spans, errors = self._spans(record)
+        relations, relation_errors = _relations(record, spans)
+        errors += relation_errors
+        if not self.add_labels:
+            errors += self._unknown_labels(record, spans, relations)
+        who = (self.extractor if self.as_predictions
+               else self.annotator or record.annotator or DEFAULT_ANNOTATOR)
+        assert who is not None
+        first = self._seen.get((document.id, who))
+        if first is not None:
+            errors.append(record.error(f"the same text for {who!r} was already given at "
+                                       f"{first}; give each document once"))
+        if errors:
+            return errors
+        self._seen[(document.id, who)] = _place(record)
+        if not stored:
+            self.new_documents.setdefault(document.id, document)
+        if self.as_predictions:
+            self._keep_prediction(document.id, who, spans, relations)
+        else:
+            status = record.status if record.has_status else self.default_status
+            self._keep_annotation(document.id, who, spans, relations, status)
+        return []
+
+    def _keep_annotation(self, doc_id: str, annotator: str, spans: list[Span],
+                         relations: list[Relation], status: Status | None) -> None:
+        old = self.store.annotation(doc_id, annotator)
+        ann = Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations,
+                         status=status)
+        if old is None:
+            self.counts[0] += 1
+        elif (old.spans, _relation_set(old.relations), old.status) == (
+                ann.spans, _relation_set(ann.relations), ann.status):
+            self.counts[2] += 1
+            return
+        else:
+            self.counts[1] += 1
+        self.annotations.append(ann)
+
+    def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
+                         relations: list[Relation]) -> None:
+        old = self.store.prediction(doc_id, extractor)
+        pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations)
+        if old is None:
+            self.counts[0] += 1
+        elif (old.spans, _relation_set(old.relations)) == (
+                pred.spans, _relation_set(pred.relations)):
+            self.counts[2] += 1
+            return
+        else:
+            self.counts[1] += 1
+        self.predictions.append(pred)
+
+    def _spans(self, record: ImportRecord) -> tuple[list[Span], list[InputError]]:
+        errors: list[InputError] = []
+        pairs: list[tuple[Span, RawSpan]] = []
+        for raw in record.spans:
+            if any(c.isspace() for c in raw.label):
+                errors.append(_span_error(record, raw, f"label {raw.label!r} contains whitespace"))
+                continue
+            if self.as_predictions:
+                source, state = self.extractor or HUMAN, "suggested"
+            else:
+                source, state = raw.source or HUMAN, raw.state or "confirmed"
+                if state not in SPAN_STATES:
+                    errors.append(_span_error(
+                        record, raw, f"state {state!r} is not one of {', '.join(SPAN_STATES)}"))
+                    continue
+            span = Span(start=raw.start, end=raw.end, label=raw.label, source=source,
+                        state=state)  # type: ignore[arg-type]
+            pairs.append((span, raw))
+        pairs.sort(key=lambda pair: pair[0].key)
+        for (before, raw_before), (after, raw_after) in zip(pairs, pairs[1:], strict=False):
+            if after.start < before.end:
+                errors.append(_span_error(
+                    record, raw_after,
+                    f"span {after.start}-{after.end} ({after.label}) overlaps span "
+                    f"{before.start}-{before.end} ({before.label})"
+                    + (f" at {raw_before.where}" if raw_before.where else "")))
+        return [span for span, _ in pairs], errors
+
+    def _unknown_labels(self, record: ImportRecord, spans: list[Span],
+                        relations: list[Relation]) -> list[InputError]:
+        errors = []
+        for raw in record.spans:
+            if raw.label not in self.entity_labels:
+                errors.append(_span_error(
+                    record, raw, f"unknown entity label {raw.label!r} (known: "
+                    f"{', '.join(sorted(self.entity_labels)) or 'none'}; --add-labels adds it)"))
+        for rel in record.relations:
+            if rel.label not in self.relation_labels:
+                errors.append(InputError(
+                    record.path, f"unknown relation label {rel.label!r} (known: "
+                    f"{', '.join(sorted(self.relation_labels)) or 'none'}; --add-labels adds it)",
+                    line=rel.line or record.line, record=_join(record.record, rel.where)))
+        return errors
+
+    def _align_to_store(self, record: ImportRecord) -> InputError | None:
+        """Move a record whose text was rebuilt from tokens onto the stored document with
+        the same non-whitespace characters, if there is one."""
+        if self._by_squeezed is None:
+            self._by_squeezed = {}
+            for doc_id in self.store.document_ids():
+                squeezed = "".join(self.store.text(doc_id).split())
+                self._by_squeezed.setdefault(squeezed, []).append(doc_id)
+        matches = self._by_squeezed.get("".join(record.text.split()), [])
+        if len(matches) > 1:
+            return record.error(f"its tokens match {len(matches)} stored documents that differ "
+                                "only in whitespace; cannot tell which one it is")
+        if not matches:
+            if self.as_predictions:
+                return record.error("no stored document has these tokens (a prediction must "
+                                    "be for a stored document; import the articles first)")
+            return None
+        stored = self.store.document(matches[0])
+        source = [i for i, c in enumerate(record.text) if not c.isspace()]
+        target = [i for i, c in enumerate(stored.text) if not c.isspace()]
+        mapping = [0] * (len(record.text) + 1)
+        for s, t in zip(source, target, strict=True):
+            mapping[s] = t
+            mapping[s + 1] = t + 1  # span ends fall right after a non-space character
+        _remap(record, stored.text, mapping)
+        record.meta = dict(stored.meta)
+        return None
+
+
+def _check_offsets(record: ImportRecord) -> list[InputError]:
+    """Checks on the text as the file gives it, before line endings are normalised."""
+    errors = []
+    length = len(record.text)
+    for raw in record.spans:
+        if raw.end <= raw.start:
+            reason = f"span end {raw.end} is not after its start {raw.start}"
+        elif raw.start < 0 or raw.end > length:
+            reason = f"span {raw.start}-{raw.end} is outside the text (length {length})"
+        elif raw.text is not None and record.text[raw.start:raw.end] != raw.text:
+            reason = (f"span text {raw.text!r} differs from the text at {raw.start}-{raw.end} "
+                      f"({record.text[raw.start:raw.end]!r})")
+        else:
+            continue
+        errors.append(_span_error(record, raw, reason))
+    return errors
+
+
+def _relations(record: ImportRecord, spans: list[Span]
+               ) -> tuple[list[Relation], list[InputError]]:
+    keys = {s.key: s for s in spans}
+    relations: list[Relation] = []
+    errors: list[InputError] = []
+    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    for raw in record.relations:
+        where = _join(record.record, raw.where)
+        line = raw.line or record.line
+        missing = [f"{name} {ref[0]}-{ref[1]}" for name, ref in
+                   (("head", raw.head), ("child", raw.child)) if tuple(ref) not in keys]
+        if missing:
+            reason = (f"relation {raw.label}: {' and '.join(missing)} is not one of the spans "
+                      "(relation to a missing span)")
+        elif raw.head == raw.child:
+            reason = f"relation {raw.label} links a span to itself"
+        elif (raw.head, raw.child, raw.label) in seen:
+            reason = f"relation {raw.label} between the same spans is given twice"
+        else:
+            seen.add((raw.head, raw.child, raw.label))
+            relations.append(Relation(head=raw.head, child=raw.child, label=raw.label))
+            continue
+        errors.append(InputError(record.path, reason, line=line, record=where))
+    return relations, errors
+
+
+def _newline_map(text: str) -> list[int]:
+    """For each offset into ``text``, the offset after CRLF/CR become LF."""
+    mapping = [0] * (len(text) + 1)
+    j = 0
+    for i, char in enumerate(text):
+        mapping[i] = j
+        if not (char == "\r" and text[i + 1:i + 2] == "\n"):
+            j += 1
+    mapping[len(text)] = j
+    return mapping
+
+
+def _remap(record: ImportRecord, text: str, mapping: list[int]) -> None:
+    record.text = text
+    for span in record.spans:
+        span.start, span.end = mapping[span.start], mapping[span.end]
+        span.text = None  # already checked against the original text
+    for rel in record.relations:
+        rel.head = (mapping[rel.head[0]], mapping[rel.head[1]])
+        rel.child = (mapping[rel.child[0]], mapping[rel.child[1]])
+
+
+def _relation_set(relations: list[Relation]) -> set[tuple[tuple[int, int], tuple[int, int], str]]:
+    return {r.key for r in relations}
+
+
+def _join(*parts: str | None) -> str | None:
+    kept = [p for p in parts if p]
+    return ", ".join(kept) if kept else None
+
+
+def _place(record: ImportRecord) -> str:
+    where = _join(f"line {record.line}" if record.line else None, record.record)
+    return where or "an earlier record"
+
+
+def _span_error(record: ImportRecord, raw: RawSpan, reason: str) -> InputError:
+    return InputError(record.path, reason, line=raw.line or record.line,
+                      record=_join(record.record, raw.where))
+
+
+__all__ = ["FORMATS", "ImportSummary", "export_layers", "import_layers", "iter_export_items"]

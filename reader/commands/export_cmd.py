@@ -1,0 +1,79 @@
+"""``reader export``: annotations or predictions out to Prodigy, doccano, brat, CoNLL or spaCy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
+from annotations.formats.transfer import StatusFilter, export_layers
+
+from .common import DbOption, console, err_console, fail, open_store
+
+STATUS_CHOICES = ("accept", "reject", "ignore", "open", "all")
+
+
+def format_for_output(out: Path) -> str:
+    """The format an output name implies when --format is not given."""
+    suffix = out.suffix.lower()
+    if suffix in CONLL_SUFFIXES:
+        return "conll"
+    if suffix == ".spacy":
+        return "spacy"
+    return "prodigy"
+
+
+def export(
+    db: DbOption,
+    out: Annotated[Path, typer.Option(
+        "-o", "--output", help="File to write (a folder for brat, and for spacy unless it "
+        "ends in .spacy).")],
+    format_name: Annotated[str | None, typer.Option(
+        "--format", help=f"One of {', '.join(FORMATS)}. Default: from the output name "
+        "(.conll/.iob -> conll, .spacy -> spacy), else prodigy.")] = None,
+    status: Annotated[str, typer.Option(
+        "--status", help="Which annotations: accept (the gold set), reject, ignore, open "
+        "(not decided yet) or all.")] = "accept",
+    annotator: Annotated[str | None, typer.Option(
+        "--annotator", help="Only this annotator's annotations (default: every annotator).")
+    ] = None,
+    extractor: Annotated[str | None, typer.Option(
+        "--extractor", help="Export this extractor's predictions instead of annotations.")
+    ] = None,
+) -> None:
+    """Export gold annotations (or an extractor's predictions) to an interchange format.
+
+    Prodigy JSONL is the default; each format's module docstring says what it cannot carry.
+    """
+    try:
+        fmt = get_format(format_name or format_for_output(out))
+    except ValueError as err:
+        raise fail(str(err)) from None
+    if status not in STATUS_CHOICES:
+        raise fail(f"--status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}")
+    if extractor is not None and (annotator is not None or status != "accept"):
+        raise fail("--extractor exports predictions; --status and --annotator apply to "
+                   "annotations only")
+    writes_folder = fmt.writes_folder or (fmt.name == "spacy" and out.suffix != ".spacy")
+    if out.exists() and out.is_dir() != writes_folder:
+        raise fail(f"{out} is a {'folder' if out.is_dir() else 'file'}; {fmt.name} writes a "
+                   f"{'folder' if writes_folder else 'file'} there")
+    with open_store(db, read_only=True) as store:
+        status_filter: StatusFilter = status  # type: ignore[assignment]
+        result = export_layers(store, out, format_name=fmt.name, status=status_filter,
+                               annotator=annotator, extractor=extractor)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning[/] {escape(warning)}")
+    what = (f"predictions of {extractor}" if extractor else
+            f"annotation(s) with status {status}" + (f" by {annotator}" if annotator else ""))
+    console.print(f"{result.written} {escape(what)} written as {fmt.name} to {escape(str(out))}"
+                  + (f" ({result.files} files)" if result.files > 1 else ""))
+    if result.written == 0 and not extractor and status == "accept":
+        console.print("[dim]nothing is accepted yet; --status all exports every annotation[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

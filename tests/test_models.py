@@ -76,8 +76,9 @@ def test_relation_must_link_two_spans_of_the_layer() -> None:
     with pytest.raises(ValueError, match="child 27-33 is not one of the spans"):
         check_layer(TEXT, spans, [Relation(head=ANA, child=LISBON, label="works_for")])
     with pytest.raises(ValidationError, match="not one of the spans"):
-        Annotation(doc_id="d", spans=spans,
-                   relations=[Relation(head=ANA, child=LISBON, label="based_in")])
+        Annotation(
+            doc_id="d", spans=spans, relations=[Relation(head=ANA, child=LISBON, label="based_in")]
+        )
 
 
 def test_relation_rejects_self_links_and_duplicates() -> None:
@@ -105,15 +106,17 @@ def test_offsets_are_code_points_with_emoji_cjk_and_combining_marks() -> None:
     zoe = text.index("Zoe")
     check_span_text(text, zoe, zoe + 4, "Zoe\u0301")
     ana = text.index("Ana")
-    check_layer(text, [span((zoe, zoe + 4)), span((start, start + 2), "GPE"),
-                       span((ana, ana + 3))], [])
+    check_layer(
+        text, [span((zoe, zoe + 4)), span((start, start + 2), "GPE"), span((ana, ana + 3))], []
+    )
     assert text[ana : ana + 3] == "Ana"
 
 
 def test_label_scheme_rejects_unknown_labels() -> None:
     scheme = LabelScheme().with_entities(["PERSON", "ORG"]).with_relations(["works_for"])
-    scheme.check_labels([span(ANA), span(GLOBEX, "ORG")],
-                        [Relation(head=ANA, child=GLOBEX, label="works_for")])
+    scheme.check_labels(
+        [span(ANA), span(GLOBEX, "ORG")], [Relation(head=ANA, child=GLOBEX, label="works_for")]
+    )
     with pytest.raises(ValueError, match="unknown entity label 'GPE'"):
         scheme.check_labels([span(LISBON, "GPE")])
     with pytest.raises(ValueError, match="unknown relation label 'based_in'"):

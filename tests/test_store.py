@@ -101,7 +101,10 @@ def test_an_edit_appends_to_the_journal_and_leaves_the_main_file_alone(
     store.add_span(sample_document.id, span(MARIA, "PERSON"))
     after = store.path.stat()
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
-        before.st_ino, before.st_size, before.st_mtime_ns)
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
     assert store.journal_path.stat().st_size > journal_before
 
 
@@ -135,8 +138,9 @@ def fill(store: GoldStore, doc: Document) -> Prediction:
     store.add_span(doc.id, span(ASTER, "ORG"))
     store.add_relation(doc.id, Relation(head=MARIA, child=ASTER, label="works_for"))
     store.set_status(doc.id, "accept")
-    prediction = Prediction(doc_id=doc.id, extractor="spacy:test@1",
-                            spans=[span(GENEVA, "LOC", "spacy:test@1")])
+    prediction = Prediction(
+        doc_id=doc.id, extractor="spacy:test@1", spans=[span(GENEVA, "LOC", "spacy:test@1")]
+    )
     store.put_predictions([prediction])
     return prediction
 
@@ -148,7 +152,9 @@ def check_plain_tinydb(path: Path, doc: Document) -> None:
         (ann,) = db.table("annotations").all()
         assert ann["status"] == "accept"
         assert [(s["start"], s["end"], s["label"]) for s in ann["spans"]] == [
-            (*MARIA, "PERSON"), (*ASTER, "ORG")]
+            (*MARIA, "PERSON"),
+            (*ASTER, "ORG"),
+        ]
         assert [r["label"] for r in ann["relations"]] == ["works_for"]
         (pred,) = db.table("predictions").all()
         assert pred["extractor"] == "spacy:test@1" and pred["spans"][0]["label"] == "LOC"
@@ -260,8 +266,12 @@ def test_second_writer_process_gets_an_error_naming_the_holder(
     store.add_span(sample_document.id, span(MARIA, "PERSON"))
     path = store.path
     store.close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         with pytest.raises(StoreLockedError, match=f"pid {holder.pid}") as info:
@@ -282,8 +292,12 @@ def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next_one(
 ) -> None:
     path = store.path
     store.close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
     holder.kill()
     holder.wait(timeout=10)
@@ -325,7 +339,8 @@ def test_a_damaged_main_file_gets_a_clear_error_and_is_left_untouched(
     assert path.read_bytes() == damaged
     assert store.journal_path.read_bytes() == b""
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-        [path.name, store.journal_path.name, store.lock_path.name])
+        [path.name, store.journal_path.name, store.lock_path.name]
+    )
 
 
 def test_a_store_from_a_newer_version_is_refused_untouched(
@@ -387,7 +402,10 @@ def test_a_torn_last_journal_line_is_dropped_and_earlier_edits_kept(
         writer.add_span(sample_document.id, span(GENEVA, "GPE"))
     with GoldStore(store.path, read_only=True) as reader:
         assert [s.key for s in reader.annotation(sample_document.id).spans] == [
-            MARIA, ASTER, GENEVA]
+            MARIA,
+            ASTER,
+            GENEVA,
+        ]
 
 
 # -- validation and labels ------------------------------------------------------------
@@ -400,8 +418,11 @@ def test_unknown_labels_are_refused_unless_asked_to_add_them(
     journal = store.journal_path.read_bytes()
     with pytest.raises(ValueError, match="unknown entity label"):
         store.add_span(doc, span(MARIA, "CHARACTER"))
-    bad_relation = Annotation(doc_id=doc, spans=[span(MARIA, "PERSON"), span(ASTER, "ORG")],
-                              relations=[Relation(head=MARIA, child=ASTER, label="leads")])
+    bad_relation = Annotation(
+        doc_id=doc,
+        spans=[span(MARIA, "PERSON"), span(ASTER, "ORG")],
+        relations=[Relation(head=MARIA, child=ASTER, label="leads")],
+    )
     with pytest.raises(ValueError, match="unknown relation label"):
         store.save_annotation(bad_relation)
     assert store.journal_path.read_bytes() == journal
@@ -409,8 +430,7 @@ def test_unknown_labels_are_refused_unless_asked_to_add_them(
 
     store.save_annotation(bad_relation, add_labels=True)
     assert "leads" in store.labels.relation_names
-    store.save_annotation(
-        Annotation(doc_id=doc, spans=[span(MARIA, "CHARACTER")]), add_labels=True)
+    store.save_annotation(Annotation(doc_id=doc, spans=[span(MARIA, "CHARACTER")]), add_labels=True)
     assert "CHARACTER" in reread_labels(store.path)
 
 
@@ -422,8 +442,9 @@ def reread_labels(path: Path) -> list[str]:
 def test_predictions_add_their_labels_unless_told_not_to(
     store: GoldStore, sample_document: Document
 ) -> None:
-    pred = Prediction(doc_id=sample_document.id, extractor="x@1",
-                      spans=[span(GENEVA, "CITY", "x@1")])
+    pred = Prediction(
+        doc_id=sample_document.id, extractor="x@1", spans=[span(GENEVA, "CITY", "x@1")]
+    )
     with pytest.raises(ValueError, match="unknown entity label"):
         store.put_predictions([pred], add_labels=False)
     assert store.prediction(sample_document.id, "x@1") is None
@@ -437,15 +458,16 @@ def test_spans_and_relations_are_checked_against_the_document(
 ) -> None:
     doc = sample_document.id
     with pytest.raises(ValueError, match="outside the text"):
-        store.add_span(doc, Span(start=len(SAMPLE_TEXT) - 2, end=len(SAMPLE_TEXT) + 3,
-                                 label="GPE"))
+        store.add_span(doc, Span(start=len(SAMPLE_TEXT) - 2, end=len(SAMPLE_TEXT) + 3, label="GPE"))
     store.add_span(doc, span(MARIA, "PERSON"))
     with pytest.raises(ValueError, match="not one of the spans"):
         store.add_relation(doc, Relation(head=MARIA, child=ASTER, label="works_for"))
     with pytest.raises(ValueError, match="overlap"):
-        store.save_annotation(Annotation(
-            doc_id=doc, spans=[span(MARIA, "PERSON")]).model_copy(
-                update={"spans": [span(MARIA, "PERSON"), span((MARIA[0] + 2, MARIA[1]), "ORG")]}))
+        store.save_annotation(
+            Annotation(doc_id=doc, spans=[span(MARIA, "PERSON")]).model_copy(
+                update={"spans": [span(MARIA, "PERSON"), span((MARIA[0] + 2, MARIA[1]), "ORG")]}
+            )
+        )
     with pytest.raises(NotFoundError):
         store.add_span("no-such-doc", span(MARIA, "PERSON"))
     with pytest.raises(NotFoundError):
@@ -494,7 +516,9 @@ def test_relabelling_a_suggestion_marks_it_changed_and_a_human_span_confirmed(
     store.relabel_span(doc, *ASTER, "ORG")
     store.relabel_span(doc, *MARIA, "ORG")
     assert [(s.label, s.state) for s in reread(store.path, doc).spans] == [
-        ("ORG", "confirmed"), ("ORG", "changed")]
+        ("ORG", "confirmed"),
+        ("ORG", "changed"),
+    ]
 
 
 def test_only_accepted_annotations_are_gold(store: GoldStore, sample_document: Document) -> None:

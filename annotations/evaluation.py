@@ -338,7 +338,7 @@ class PRF:
     f1: float
 
 
-def entity_prf(counts: Sequence[int], scheme: str | int) -> PRF:
+def entity_prf(counts: Sequence[int] | np.ndarray, scheme: str | int) -> PRF:
     """nervaluate's precision, recall and F1 from ``(COR, INC, PAR, MIS, SPU)``."""
     index = SCHEMES.index(scheme) if isinstance(scheme, str) else scheme
     cor, inc, par, mis, spu = (int(n) for n in counts[:5])
@@ -360,7 +360,7 @@ def relation_prf(correct: int, missed: int, spurious: int) -> PRF:
     return PRF(precision, recall, f1)
 
 
-def _entity_entry(counts: Sequence[int], scheme: int) -> dict[str, Any]:
+def _entity_entry(counts: Sequence[int] | np.ndarray, scheme: int) -> dict[str, Any]:
     prf = entity_prf(counts, scheme)
     cor, inc, par, mis, spu = (int(n) for n in counts[:5])
     return {
@@ -370,7 +370,7 @@ def _entity_entry(counts: Sequence[int], scheme: int) -> dict[str, Any]:
     }
 
 
-def _relation_entry(counts: Sequence[int]) -> dict[str, Any]:
+def _relation_entry(counts: Sequence[int] | np.ndarray) -> dict[str, Any]:
     cor, mis, spu = (int(n) for n in counts[:3])
     prf = relation_prf(cor, mis, spu)
     return {"correct": cor, "missed": mis, "spurious": spu,
@@ -446,8 +446,8 @@ def _relation_keys(
     labels = {(s, e): label for s, e, label in spans}
     strict: set[tuple[Any, ...]] = set()
     boundaries: set[tuple[Any, ...]] = set()
-    for head, child, label in relations:
-        head, child = tuple(head), tuple(child)
+    for (hs, he), (cs, ce), label in relations:
+        head, child = (hs, he), (cs, ce)  # lists from JSON become hashable tuples
         strict.add((head, labels.get(head), child, labels.get(child), label))
         boundaries.add((head, child, label))
     return strict, boundaries
@@ -807,9 +807,8 @@ def collect_documents(
         docs.append(EvalDocument(
             doc_id=doc_id, text=text,
             gold=[(s.start, s.end, s.label) for s in ann.spans], pred=pred_spans,
-            gold_relations=[(tuple(r.head), tuple(r.child), r.label) for r in ann.relations],
-            pred_relations=[(tuple(r.head), tuple(r.child), r.label)
-                            for r in (pred.relations if pred else [])],
+            gold_relations=[(r.head, r.child, r.label) for r in ann.relations],
+            pred_relations=[(r.head, r.child, r.label) for r in (pred.relations if pred else [])],
             title=store.document(doc_id).title,
         ))
     if absent and not missing_as_empty:

@@ -1,0 +1,138 @@
+"""Property tests: entity counts and scores agree with nervaluate (all four schemes) and,
+under strict, with seqeval's strict IOB2 mode."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nervaluate import Evaluator
+from seqeval.metrics import f1_score, precision_score, recall_score
+from seqeval.scheme import IOB2
+
+from annotations.evaluation import SCHEMES, EvalDocument, entity_prf, score_entities
+
+LABELS = ["PER", "ORG", "LOC"]
+NERVALUATE = {"strict": "strict", "exact": "exact", "partial": "partial", "type": "ent_type"}
+
+span = st.tuples(
+    st.integers(0, 120),
+    st.one_of(st.integers(1, 8), st.integers(1, 300)),  # long spans reach the 1 % threshold
+    st.sampled_from(LABELS),
+).map(lambda t: (t[0], t[0] + t[1], t[2]))
+
+
+def _without_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    kept: list[tuple[int, int, str]] = []
+    for s in sorted(spans):
+        if not kept or s[0] >= kept[-1][1]:
+            kept.append(s)
+    return kept
+
+
+@st.composite
+def layer(draw: st.DrawFn, overlapping: bool) -> list[tuple[int, int, str]]:
+    spans = draw(st.lists(span, max_size=12))
+    if not overlapping:
+        spans = _without_overlaps(spans)
+    # The scorer works in sorted order; nervaluate is fed the same order.
+    return sorted(set(spans)) if overlapping else spans
+
+
+@st.composite
+def corpus(draw: st.DrawFn) -> list[EvalDocument]:
+    # Most documents follow the data contract (no overlaps in a layer); some do not,
+    # which exercises the scorer's whole-document fallback.
+    overlapping = draw(st.booleans()) and draw(st.booleans())
+    docs = []
+    for i in range(draw(st.integers(1, 4))):
+        gold = draw(layer(overlapping))
+        # Predictions near the gold make exact, relabelled and shifted matches likely.
+        edits = draw(st.lists(st.tuples(st.integers(-2, 2), st.integers(-2, 2),
+                                        st.sampled_from(LABELS), st.booleans()),
+                              min_size=len(gold), max_size=len(gold)))
+        pred = [(max(0, s + ds), max(max(0, s + ds) + 1, e + de), label if keep else new)
+                for (s, e, label), (ds, de, new, keep) in zip(gold, edits, strict=True)]
+        pred += draw(layer(overlapping))
+        pred = sorted(set(pred)) if overlapping else _without_overlaps(pred)
+        docs.append(EvalDocument(doc_id=str(i), text="x" * 500, gold=gold, pred=pred))
+    return docs
+
+
+def _nervaluate(docs: list[EvalDocument]) -> dict:
+    true = [[{"label": lab, "start": s, "end": e - 1} for s, e, lab in d.gold] for d in docs]
+    pred = [[{"label": lab, "start": s, "end": e - 1} for s, e, lab in d.pred] for d in docs]
+    return Evaluator(true, pred, tags=LABELS, loader="dict").evaluate()
+
+
+def _counts(result) -> tuple[int, ...]:
+    return (result.correct, result.incorrect, result.partial, result.missed, result.spurious)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus())
+def test_counts_and_scores_equal_nervaluate_under_all_four_schemes(docs):
+    if not any(d.gold or d.pred for d in docs):
+        return  # nervaluate reports nothing at all for a corpus without entities
+    reference = _nervaluate(docs)
+    scores = score_entities(docs)
+    for scheme in SCHEMES:
+        expected = reference["overall"][NERVALUATE[scheme]]
+        assert scores.counts(scheme) == _counts(expected), scheme
+        micro = scores.micro(scheme)
+        assert micro["precision"] == pytest.approx(expected.precision)
+        assert micro["recall"] == pytest.approx(expected.recall)
+        assert micro["f1"] == pytest.approx(expected.f1)
+        assert set(scores.label_counts) == set(reference["entities"])
+        for label, by_scheme in reference["entities"].items():
+            expected = by_scheme[NERVALUATE[scheme]]
+            assert scores.counts(scheme, label) == _counts(expected), (scheme, label)
+            assert scores.by_label(scheme)[label]["f1"] == pytest.approx(expected.f1)
+
+
+def _iob2(n_tokens: int, spans: list[tuple[int, int, str]]) -> list[str]:
+    tags = ["O"] * n_tokens
+    for first, last, label in spans:
+        tags[first] = f"B-{label}"
+        for i in range(first + 1, last + 1):
+            tags[i] = f"I-{label}"
+    return tags
+
+
+token_layer = st.lists(
+    st.tuples(st.integers(0, 29), st.integers(0, 3), st.sampled_from(LABELS)), max_size=10
+).map(lambda spans: _without_overlaps([(a, min(a + n, 29) + 1, lab) for a, n, lab in spans]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(token_layer, token_layer), min_size=1, max_size=4))
+def test_strict_scores_equal_seqeval_strict_iob2_on_token_aligned_spans(pairs):
+    # Token i covers characters [4i, 4i + 3) of "tok tok tok ...".
+    n_tokens = 30
+    text = " ".join(["tok"] * n_tokens)
+
+    def chars(spans):  # token range [first, last + 1) -> character offsets
+        return [(4 * a, 4 * (b - 1) + 3, lab) for a, b, lab in spans]
+
+    def tokens(spans):  # inclusive token ranges for IOB2
+        return [(a, b - 1, lab) for a, b, lab in spans]
+
+    docs = [EvalDocument(doc_id=str(i), text=text, gold=chars(g), pred=chars(p))
+            for i, (g, p) in enumerate(pairs)]
+    y_true = [_iob2(n_tokens, tokens(g)) for g, _ in pairs]
+    y_pred = [_iob2(n_tokens, tokens(p)) for _, p in pairs]
+    strict = score_entities(docs).micro("strict")
+    options = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    assert strict["precision"] == pytest.approx(precision_score(y_true, y_pred, **options))
+    assert strict["recall"] == pytest.approx(recall_score(y_true, y_pred, **options))
+    assert strict["f1"] == pytest.approx(f1_score(y_true, y_pred, **options))
+
+
+@given(st.tuples(*(st.integers(0, 50) for _ in range(5))))
+def test_partial_matches_count_half_only_in_partial_and_type(counts):
+    cor, inc, par, mis, spu = counts
+    strict, partial = entity_prf(counts, "strict"), entity_prf(counts, "partial")
+    actual = cor + inc + par + spu
+    if actual:
+        assert strict.precision == pytest.approx(cor / actual)
+        assert partial.precision == pytest.approx((cor + 0.5 * par) / actual)

@@ -113,6 +113,13 @@ def jsonl_article(path: Path, number: int, raw: bytes) -> Document:
     if not isinstance(record, dict):
         raise InputError(path, f"expected a JSON object, got {type(record).__name__}",
                          line=number)
+    try:
+        # JSON may escape an unpaired surrogate (\ud800) that no UTF-8 file can hold;
+        # caught here, it would otherwise fail later when the store writes the text.
+        srsly.json_dumps(record).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(path, f"unpaired surrogate {err.object[err.start]!r} in the record; "
+                         "not valid Unicode text", line=number) from None
     text = record.get("text")
     if not isinstance(text, str):
         reason = "no \"text\" field" if text is None else "\"text\" is not a string"

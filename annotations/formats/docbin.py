@@ -11,7 +11,8 @@ serialises with the doc::
      "relations": [[head_start, head_end, child_start, child_end, label], ...],
      "spans": [[start, end, source, state], ...]}
 
-(character offsets; a plain dict, so reading it needs no custom extension).
+(character offsets; a plain dict, so reading it needs no custom extension; msgpack
+gives the inner lists back as tuples).
 
 ``-o NAME.spacy`` writes one file; a ``DocBin`` is one msgpack blob, so that file
 is built in memory.  ``-o FOLDER`` (any other name) writes shards of 1,000

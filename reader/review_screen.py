@@ -1,0 +1,429 @@
+"""The review screen: walk through where an extractor and the gold set disagree.
+
+The article is shown in the annotator's :class:`~reader.article_view.ArticleView`
+with gold and prediction together; every span carries its verdict (correct,
+wrong label, wrong boundary, spurious, missed) in its own style, explained by a
+legend.  Documents come worst strict F1 first and the header shows the open
+document's scores.  Keys jump to the next or previous disagreement, take the
+prediction into gold, keep the gold (confirming it), or remove the gold span;
+each is one ``store.save_annotation`` made at once and recorded in the app's
+:class:`~annotations.history.EditHistory`, so undo and redo work as in the annotator.
+
+:class:`ReviewApp` is a thin subclass of the annotator's app whose first screen
+is the review screen (no model is loaded: the predictions are in the store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from annotations.evaluation import (
+    EvalDocument,
+    EvaluationError,
+    SpanGroup,
+    collect_documents,
+    compare_spans,
+    gold_annotations,
+    score_entities,
+)
+from annotations.history import Edit
+from annotations.models import Annotation, Span
+from annotations.store import GoldStore
+
+from .app import AnnotatorApp
+from .article_view import ArticleView, DisplaySpan
+from .config import AnnotatorConfig
+from .help_screen import HelpScreen
+
+
+def _bind(key: str, action: str, description: str, tooltip: str, binding_id: str,
+          show: bool = True) -> Binding:
+    return Binding(key, action, description, show=show, tooltip=tooltip, id=binding_id)
+
+
+REVIEW_BINDINGS: list[Binding] = [
+    _bind("n,tab", "next_disagreement(1)", "Next", "Go to the next disagreement (on to the "
+          "next document at the end)", "review-next"),
+    _bind("p,shift+tab", "next_disagreement(-1)", "Prev", "Go to the previous disagreement",
+          "review-previous"),
+    _bind("t", "take_prediction", "Take pred", "Make the gold here what the extractor "
+          "predicted", "review-take"),
+    _bind("k", "keep_gold", "Keep gold", "Keep (and confirm) the gold here and go on",
+          "review-keep"),
+    _bind("d,delete", "remove_span", "Remove", "Remove the gold span(s) here", "review-remove"),
+    _bind("u,ctrl+z", "undo", "Undo", "Undo the last review edit", "review-undo"),
+    _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "review-redo"),
+    _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
+          "Go to the next document (lower F1 first)", "review-next-document", False),
+    _bind("left_square_bracket,pageup", "next_document(-1)", "Prev doc",
+          "Go to the previous document", "review-previous-document", False),
+    _bind("question_mark,f1", "help", "Help", "Show every key", "review-help"),
+    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "review-quit"),
+]
+
+# One style per verdict: gold spans are filled, predictions underlined, so both show
+# where they overlap.  The tag after a span says which it is.
+VERDICT_STYLES: dict[str, tuple[Style, Style]] = {
+    "label": (Style(color="#000000", bgcolor="#ffaf00"), Style(color="#000000",
+                                                              bgcolor="#ffaf00", bold=True)),
+    "boundary": (Style(color="#ffffff", bgcolor="#8700af"), Style(color="#ffffff",
+                                                                 bgcolor="#8700af", bold=True)),
+    "boundary_pred": (Style(color="#ff87ff", underline=True, bold=True),
+                      Style(color="#ff87ff", italic=True, bold=True)),
+    "spurious": (Style(color="#ff5f5f", underline=True, bold=True),
+                 Style(color="#ff5f5f", italic=True, bold=True)),
+    "missed": (Style(color="#ffffff", bgcolor="#d70000"), Style(color="#ffffff",
+                                                               bgcolor="#d70000", bold=True)),
+}
+VERDICT_NAMES = {"correct": "correct", "label": "wrong label", "boundary": "wrong boundary",
+                 "spurious": "spurious", "missed": "missed"}
+
+
+def review_spans(groups: list[SpanGroup], colours: dict[str, str]) -> list[DisplaySpan]:
+    """Display spans for gold and prediction together, styled by verdict."""
+    out: list[DisplaySpan] = []
+    for group in groups:
+        if group.verdict == "correct":
+            s, e, label = group.gold[0]
+            colour = colours.get(label, "#7f7f7f")
+            out.append(DisplaySpan(s, e, f" {label}", Style(color="#ffffff", bgcolor=colour),
+                                   Style(color="#000000", bgcolor=colour, bold=True), "correct"))
+        elif group.verdict == "label":
+            (s, e, gold_label), (_, _, pred_label) = group.gold[0], group.pred[0]
+            style, tag_style = VERDICT_STYLES["label"]
+            out.append(DisplaySpan(s, e, f" {gold_label}≠{pred_label}", style, tag_style,
+                                   "label"))
+        elif group.verdict == "boundary":
+            style, tag_style = VERDICT_STYLES["boundary"]
+            out += [DisplaySpan(s, e, f" {label}", style, tag_style, "boundary")
+                    for s, e, label in group.gold]
+            style, tag_style = VERDICT_STYLES["boundary_pred"]
+            out += [DisplaySpan(s, e, f" {label}~", style, tag_style, "boundary-pred")
+                    for s, e, label in group.pred]
+        elif group.verdict == "spurious":
+            style, tag_style = VERDICT_STYLES["spurious"]
+            out += [DisplaySpan(s, e, f" {label}+", style, tag_style, "spurious")
+                    for s, e, label in group.pred]
+        else:
+            style, tag_style = VERDICT_STYLES["missed"]
+            out += [DisplaySpan(s, e, f" {label}−", style, tag_style, "missed")
+                    for s, e, label in group.gold]
+    return out
+
+
+def legend() -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(" LABEL ", Style(color="#ffffff", bgcolor="#5f87af", bold=True))
+    text.append(" correct  ")
+    for key, tag, name in (("label", "≠", "wrong label"), ("boundary", "", "gold"),
+                           ("boundary_pred", "~", "predicted boundary"),
+                           ("spurious", "+", "spurious"), ("missed", "−", "missed")):
+        text.append(f" LABEL{tag} ", VERDICT_STYLES[key][1])
+        text.append(f" {name}  ")
+    return text
+
+
+@dataclass
+class ReviewDocument:
+    doc_id: str
+    title: str
+    annotator: str
+    pred: list[tuple[int, int, str]]
+
+
+def review_documents(store: GoldStore, extractor: str,
+                     annotator: str | None = None) -> list[ReviewDocument]:
+    """Gold documents the extractor predicted, lowest strict F1 first.
+
+    Raises :class:`EvaluationError` (no gold, unknown extractor, a prediction that
+    does not fit its text, or no gold document predicted).
+    """
+    gold = gold_annotations(store, annotator)
+    docs: list[EvalDocument] = [
+        d for d in collect_documents(store, extractor, missing_as_empty=True, gold=gold)
+        if store.has_prediction(d.doc_id, extractor)
+    ]
+    if not docs:
+        raise EvaluationError(f"{store.path}: extractor {extractor!r} has no predictions on "
+                              "gold documents")
+    f1 = score_entities(docs).document_f1("strict")
+    # Worst first; documents with nothing to score (NaN) last, then import order.
+    order = sorted(range(len(docs)), key=lambda i: (f1[i] != f1[i], f1[i], i))
+    return [ReviewDocument(docs[i].doc_id, docs[i].title, gold[docs[i].doc_id].annotator,
+                           list(docs[i].pred)) for i in order]
+
+
+class ReviewScreen(Screen[None]):
+    """Gold and one extractor's prediction over the article, disagreement by disagreement."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(REVIEW_BINDINGS)
+    DEFAULT_CSS = """
+    ReviewScreen #legend { height: 1; background: $panel; padding: 0 1; }
+    ReviewScreen #status { height: 1; background: $panel; padding: 0 1; }
+    ReviewScreen ArticleView { height: 1fr; }
+    """
+
+    def __init__(self, app_state: ReviewApp) -> None:
+        super().__init__()
+        self.state = app_state
+        self.store = app_state.store
+        self.extractor = app_state.extractor_id
+        self.history = app_state.history
+        self.documents = app_state.documents
+        self.index = 0
+        self.annotation: Annotation | None = None
+        self.groups: list[SpanGroup] = []
+        self.current: int | None = None  # index into self.groups
+        self.kept: set[tuple[str, int, int]] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="⚖")
+        yield Static(legend(), id="legend")
+        yield ArticleView(id="article")
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def document(self) -> ReviewDocument:
+        return self.documents[self.index]
+
+    @property
+    def group(self) -> SpanGroup | None:
+        return self.groups[self.current] if self.current is not None else None
+
+    def on_mount(self) -> None:
+        self.colours = {label.name: label.colour for label in self.store.labels.entities}
+        self.open_document(0)
+        self.view.focus()
+
+    # -- documents and groups ------------------------------------------------------
+
+    def open_document(self, index: int, last: bool = False) -> None:
+        self.index = max(0, min(index, len(self.documents) - 1))
+        doc = self.document
+        annotation = self.store.annotation(doc.doc_id, doc.annotator)
+        if annotation is None:  # deleted by another program since the review began
+            raise EvaluationError(f"document {doc.doc_id}: the gold annotation is gone")
+        self.annotation = annotation
+        self.text = self.store.text(doc.doc_id)
+        self._regroup()
+        self.view.load(self.text, review_spans(self.groups, self.colours))
+        disagreements = self._disagreements()
+        self.current = (disagreements[-1] if last else disagreements[0]) if disagreements else None
+        self._show()
+
+    def _regroup(self) -> None:
+        assert self.annotation is not None
+        gold = [(s.start, s.end, s.label) for s in self.annotation.spans]
+        self.groups = compare_spans(gold, self.document.pred)
+
+    def _disagreements(self) -> list[int]:
+        return [i for i, g in enumerate(self.groups) if g.is_disagreement]
+
+    def scores(self) -> dict[str, Any]:
+        """The open document's strict counts and scores, and its partial F1."""
+        assert self.annotation is not None
+        doc = EvalDocument(self.document.doc_id, self.text,
+                           [(s.start, s.end, s.label) for s in self.annotation.spans],
+                           self.document.pred)
+        entities = score_entities([doc])
+        return {**entities.micro("strict"), "partial_f1": entities.micro("partial")["f1"]}
+
+    def _show(self, scroll: bool = True) -> None:
+        group = self.group
+        if group is not None:
+            self.view.set_cursor(group.start, group.end, scroll=scroll)
+        else:
+            self.view.cursor = None
+            self.view.refresh()
+        s = self.scores()
+        self.app.title = (f"{self.index + 1}/{len(self.documents)}  "
+                          f"{self.document.title or self.document.doc_id}")
+        self.app.sub_title = (
+            f"{self.extractor} · strict P {100 * s['precision']:.1f} R {100 * s['recall']:.1f} "
+            f"F1 {100 * s['f1']:.1f} · COR {s['correct']} INC {s['incorrect']} "
+            f"MIS {s['missed']} SPU {s['spurious']} · partial F1 {100 * s['partial_f1']:.1f}")
+        self._show_status()
+        self.refresh_bindings()
+
+    def _show_status(self) -> None:
+        status = Text(no_wrap=True, overflow="ellipsis")
+        group = self.group
+        disagreements = self._disagreements()
+        if group is None:
+            status.append("No disagreements in this document", "bold green")
+            status.append("   ] next document, [ previous", "dim")
+        else:
+            position = disagreements.index(self.current) + 1 if self.current in \
+                disagreements else 0
+            status.append(f"{position}/{len(disagreements)} ", "dim")
+            status.append(VERDICT_NAMES[group.verdict], "bold")
+            for side, spans in (("gold", group.gold), ("predicted", group.pred)):
+                if spans:
+                    status.append(f"  {side}: ")
+                    status.append(", ".join(f"{label} {self.text[s:e]!r}"
+                                            for s, e, label in spans))
+            if (self.document.doc_id, group.start, group.end) in self.kept:
+                status.append("  (gold kept)", "italic green")
+        self.query_one("#status", Static).update(status)
+
+    # -- navigation -----------------------------------------------------------------
+
+    def action_next_disagreement(self, step: int) -> None:
+        disagreements = self._disagreements()
+        here = self.group.start if self.group is not None else (-1 if step > 0 else 1 << 62)
+        if step > 0:
+            ahead = [i for i in disagreements if self.groups[i].start > here]
+        else:
+            ahead = [i for i in reversed(disagreements) if self.groups[i].start < here]
+        if ahead:
+            self.current = ahead[0]
+            self._show()
+            return
+        target = self.index + step
+        if 0 <= target < len(self.documents):
+            self.open_document(target, last=step < 0)
+        else:
+            self.app.bell()
+            self.notify("No more disagreements this way", timeout=1.5)
+
+    def action_next_document(self, step: int) -> None:
+        target = self.index + step
+        if 0 <= target < len(self.documents):
+            self.open_document(target)
+        else:
+            self.app.bell()
+
+    # -- edits ----------------------------------------------------------------------
+
+    def _save(self, new: Annotation, description: str, region_start: int,
+              advance: bool = False) -> None:
+        assert self.annotation is not None
+        before = self.annotation
+        saved = self.store.save_annotation(new)
+        self.history.record(Edit(self.document.doc_id, description, before, saved))
+        self._after_change(saved, region_start, advance)
+
+    def _after_change(self, saved: Annotation, region_start: int, advance: bool) -> None:
+        self.annotation = saved
+        self._regroup()
+        self.view.set_spans(review_spans(self.groups, self.colours))
+        # Stay on what is now at the edited place, or go on to the next disagreement.
+        disagreements = self._disagreements()
+        candidates = [i for i in disagreements
+                      if (self.groups[i].start > region_start if advance
+                          else self.groups[i].end > region_start)]
+        self.current = candidates[0] if candidates else (
+            disagreements[-1] if disagreements else None)
+        self._show()
+
+    def action_take_prediction(self) -> None:
+        group, ann = self.group, self.annotation
+        if group is None or ann is None:
+            return
+        gone = {s[:2] for s in group.gold}
+        spans = [s for s in ann.spans if s.key not in gone]
+        spans += [Span(start=s, end=e, label=label, source=self.extractor, state="confirmed")
+                  for s, e, label in group.pred]
+        relations = [r for r in ann.relations if r.head not in gone and r.child not in gone]
+        new = ann.model_copy(update={"spans": sorted(spans, key=lambda s: s.key),
+                                     "relations": relations})
+        self._save(new, f"took the prediction at {group.start}-{group.end}", group.start)
+
+    def action_keep_gold(self) -> None:
+        group, ann = self.group, self.annotation
+        if group is None or ann is None:
+            return
+        self.kept.add((self.document.doc_id, group.start, group.end))
+        keys = {s[:2] for s in group.gold}
+        spans = [s.model_copy(update={"state": "confirmed"})
+                 if s.key in keys and s.state != "confirmed" else s for s in ann.spans]
+        if spans != list(ann.spans):
+            self._save(ann.model_copy(update={"spans": spans}),
+                       f"kept the gold at {group.start}-{group.end}", group.start, advance=True)
+        else:
+            # Nothing to save (the gold is already confirmed): just go on.
+            self.action_next_disagreement(1)
+
+    def action_remove_span(self) -> None:
+        group, ann = self.group, self.annotation
+        if group is None or ann is None or not group.gold:
+            self.app.bell()
+            return
+        gone = {s[:2] for s in group.gold}
+        new = ann.model_copy(update={
+            "spans": [s for s in ann.spans if s.key not in gone],
+            "relations": [r for r in ann.relations if r.head not in gone and r.child not in gone],
+        })
+        self._save(new, f"removed the gold at {group.start}-{group.end}", group.start)
+
+    def _replay(self, edit: Edit, annotation: Annotation) -> None:
+        ids = [d.doc_id for d in self.documents]
+        if edit.doc_id != self.document.doc_id and edit.doc_id in ids:
+            self.open_document(ids.index(edit.doc_id))
+        saved = self.store.save_annotation(annotation)
+        changed = {s.key for s in edit.before.spans} ^ {s.key for s in edit.after.spans}
+        region = min((k[0] for k in changed), default=0)
+        if edit.doc_id == self.document.doc_id:
+            self._after_change(saved, region, advance=False)
+        self.notify(edit.description, timeout=1.5)
+
+    def action_undo(self) -> None:
+        edit = self.history.undo()
+        if edit is not None:
+            self._replay(edit, edit.before)
+
+    def action_redo(self) -> None:
+        edit = self.history.redo()
+        if edit is not None:
+            self._replay(edit, edit.after)
+
+    def action_help(self) -> None:
+        rows = [(b.key, b.description, b.tooltip, b.id or "") for b in REVIEW_BINDINGS]
+        self.app.push_screen(HelpScreen(rows))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("take_prediction", "keep_gold"):
+            return self.group is not None or None
+        if action == "remove_span":
+            return (self.group is not None and bool(self.group.gold)) or None
+        if action == "undo":
+            return self.history.can_undo or None
+        if action == "redo":
+            return self.history.can_redo or None
+        return True
+
+
+class ReviewApp(AnnotatorApp):
+    """The annotator's app with the review screen first and no model."""
+
+    TITLE = "reader review"
+
+    def __init__(self, store: GoldStore, extractor: str, *, annotator: str | None = None,
+                 config: AnnotatorConfig | None = None) -> None:
+        # Raises EvaluationError before any screen exists, so the CLI can report it.
+        documents = review_documents(store, extractor, annotator)
+        super().__init__(store, load_model=False, config=config)
+        self.documents = documents
+        self.extractor_id = extractor
+
+    def get_default_screen(self) -> Screen[Any]:
+        return ReviewScreen(self)
+
+    @property
+    def review_screen(self) -> ReviewScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, ReviewScreen)
+        return screen

@@ -36,7 +36,7 @@ from .config import AnnotatorConfig
 from .help_screen import HelpScreen
 from .palette import AnnotatorCommands
 from .pickers import DocumentPicker, FindScreen, LabelPicker, RelationPicker
-from .side_panel import RelationList, SidePanel
+from .side_panel import EntityList, RelationList, SidePanel
 
 HINT_LETTERS = "asdfghjklqwertyuiopzxcvbnm"
 PREDICT_BATCH = 16
@@ -141,20 +141,32 @@ class DocumentsPredicted(Message):
     doc_ids: list[str]
 
 
+_LOOKS: dict[tuple[str, str, bool], tuple[str, Style, Style]] = {}
+
+
+def span_look(label: str, colour: str, suggested: bool) -> tuple[str, Style, Style]:
+    """Tag text, text style and tag style of a span; shared objects, so hashing is cheap."""
+    key = (label, colour, suggested)
+    look = _LOOKS.get(key)
+    if look is None:
+        if suggested:
+            look = (f" {label}?", Style(color=colour, underline=True, bold=True),
+                    Style(color=colour, italic=True))
+        else:
+            look = (f" {label}", Style(color="#ffffff", bgcolor=colour),
+                    Style(color="#000000", bgcolor=colour, bold=True))
+        _LOOKS[key] = look
+    return look
+
+
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
     """How the annotator paints spans: confirmed ones filled, suggestions underlined."""
     colours = {label.name: label.colour for label in scheme.entities}
     spans = []
     for span in annotation.spans:
-        colour = colours.get(span.label, "#7f7f7f")
-        if span.state == "suggested":
-            style = Style(color=colour, underline=True, bold=True)
-            tag_style = Style(color=colour, italic=True, dim=False)
-            tag = f" {span.label}?"
-        else:
-            style = Style(color="#ffffff", bgcolor=colour)
-            tag_style = Style(color="#000000", bgcolor=colour, bold=True)
-            tag = f" {span.label}"
+        suggested = span.state == "suggested"
+        tag, style, tag_style = span_look(span.label, colours.get(span.label, "#7f7f7f"),
+                                          suggested)
         spans.append(DisplaySpan(span.start, span.end, tag, style, tag_style, span.state))
     return spans
 
@@ -191,6 +203,7 @@ class AnnotateScreen(Screen[None]):
         self.model_text = ""
         self.mode_text = ""
         self._status_shown: Text | None = None
+        self._bindings_shown: tuple[object, ...] = ()
 
     # -- layout --------------------------------------------------------------
 
@@ -249,7 +262,7 @@ class AnnotateScreen(Screen[None]):
         self.cur, self.anchor = 0, None
         self._show_cursor()
         self._show_document()
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def _seed(self) -> Annotation:
         preferred = self.state.extractor.id if self.state.extractor is not None else None
@@ -265,10 +278,15 @@ class AnnotateScreen(Screen[None]):
 
     def _show_document(self) -> None:
         doc = self.store.document(self.doc_id)
-        self.app.title = f"{self.index + 1}/{len(self.doc_ids)}  {doc.title}"
+        title = f"{self.index + 1}/{len(self.doc_ids)}  {doc.title}"
         extractors = sorted({s.source for s in self.annotation.spans if s.source != "human"})
-        self.app.sub_title = (f"{self._status_of(self.doc_id)} · "
-                              f"{', '.join(extractors) or 'no suggestions'}")
+        sub_title = (f"{self._status_of(self.doc_id)} · "
+                     f"{', '.join(extractors) or 'no suggestions'}")
+        # Setting an unchanged title still repaints the header: compare first.
+        if self.app.title != title:
+            self.app.title = title
+        if self.app.sub_title != sub_title:
+            self.app.sub_title = sub_title
         self.query_one(SidePanel).show(self.annotation, self.text, self.scheme)
         self._show_status()
 
@@ -322,7 +340,7 @@ class AnnotateScreen(Screen[None]):
     def _select_tokens(self, anchor: int | None, cur: int, scroll: bool = True) -> None:
         self.anchor, self.cur = anchor, cur
         self._show_cursor(scroll)
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def _select_span(self, start: int, end: int) -> None:
         first, last = self.tokens.covering(start, end)
@@ -398,7 +416,7 @@ class AnnotateScreen(Screen[None]):
         self.view.set_spans(display_spans(saved, self.scheme))
         self._show_cursor(scroll=False)
         self._show_document()
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def _label_range(self) -> tuple[int, int]:
         if self.anchor is None:
@@ -443,6 +461,7 @@ class AnnotateScreen(Screen[None]):
     def action_relation_start(self) -> None:
         under = self.spans_under_cursor()
         if not under:
+            self.app.bell()
             return
         head = under[0]
         self.relation_head = head
@@ -455,7 +474,7 @@ class AnnotateScreen(Screen[None]):
         self.mode_text = (f"Relation from {head.label} {head.text_in(self.text)!r}: press an "
                           "entity's letter, or Tab to it and Enter; Escape cancels")
         self._show_status()
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def _end_relation_mode(self) -> None:
         self.relation_head = None
@@ -464,7 +483,7 @@ class AnnotateScreen(Screen[None]):
         self.view.set_hints({})
         self.mode_text = ""
         self._show_status()
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def on_key(self, event: Key) -> None:
         if self.relation_head is not None and event.character in self.hint_spans:
@@ -513,8 +532,8 @@ class AnnotateScreen(Screen[None]):
         self.commit(editing.reverse_relation(self.annotation, event.relation),
                     "reverse relation")
 
-    @on(SidePanel.EntityChosen)
-    def _entity_chosen(self, event: SidePanel.EntityChosen) -> None:
+    @on(EntityList.Chosen)
+    def _entity_chosen(self, event: EntityList.Chosen) -> None:
         self._select_span(event.start, event.end)
         self.view.focus()
 
@@ -542,7 +561,6 @@ class AnnotateScreen(Screen[None]):
             self.open_document(self.doc_ids.index(edit.doc_id))
         saved = self.store.save_annotation(annotation, add_labels=True)
         self._after_save(saved)
-        self.notify(edit.description, timeout=1.5)
 
     def action_undo(self) -> None:
         edit = self.history.undo()
@@ -624,6 +642,21 @@ class AnnotateScreen(Screen[None]):
 
     # -- which keys can act ----------------------------------------------------
 
+    def _binding_state(self) -> tuple[object, ...]:
+        return (self.doc_id, self.index, self.history.can_undo, self.history.can_redo,
+                self.relation_head is not None, bool(self.last_find))
+
+    def _refresh_bindings(self) -> None:
+        # The footer recomposes and the screen lays out again on refresh_bindings
+        # (30+ ms), so it runs only when what check_action answers changes.  For the
+        # same reason the entity keys (delete, confirm, relation) are not dimmed per
+        # cursor position: that would cost a recompose on most moves and edits; the
+        # status line says what is under the cursor and the keys ring the bell if nothing.
+        state = self._binding_state()
+        if state != self._bindings_shown:
+            self._bindings_shown = state
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.doc_id:
             return action in {"help", "quit"} or None
@@ -631,10 +664,6 @@ class AnnotateScreen(Screen[None]):
             return self.history.can_undo or None
         if action == "redo":
             return self.history.can_redo or None
-        if action in {"delete_entity", "relation_start"}:
-            return bool(self.spans_under_cursor()) or None
-        if action == "confirm_entity":
-            return any(s.state == "suggested" for s in self.spans_under_cursor()) or None
         if action == "relation_child":
             return self.relation_head is not None or None
         if action == "next_document":
@@ -663,7 +692,7 @@ class AnnotateScreen(Screen[None]):
             self.view.set_spans(display_spans(self.annotation, self.scheme))
             self._show_cursor(scroll=False)
             self._show_document()
-            self.refresh_bindings()
+            self._refresh_bindings()
 
 
 class AnnotatorApp(App[None]):

@@ -7,12 +7,18 @@ panel only posts messages; the screen makes the edits.
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -68,6 +74,103 @@ class RelationList(OptionList):
         self.screen.focus_next("ArticleView")
 
 
+EntityRow = tuple[int, int, str, str, str, str]  # start, end, state mark, label, colour, text
+
+
+class EntityList(ScrollView, can_focus=True):
+    """The entity rows as a Line-API list: only visible rows are rendered, so
+    replacing the rows after an edit costs little even with thousands of entities."""
+
+    INHERIT_BINDINGS = False
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False, id="entities-up"),
+        Binding("down", "move(1)", "Down", show=False, id="entities-down"),
+        Binding("enter", "choose", "Go to entity", id="entities-choose"),
+        Binding("escape", "leave", "Back to article", id="entities-leave"),
+    ]
+    DEFAULT_CSS = "EntityList { background: $surface; }"
+
+    class Chosen(Message):
+        def __init__(self, start: int, end: int) -> None:
+            super().__init__()
+            self.start = start
+            self.end = end
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual keyword
+        super().__init__(id=id)
+        self.rows: list[EntityRow] = []
+        self.highlighted = 0
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(500)
+
+    def set_rows(self, rows: list[EntityRow]) -> None:
+        self.rows = rows
+        self.highlighted = min(self.highlighted, max(len(rows) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(rows))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = y + int(self.scroll_offset.y)
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if not 0 <= index < len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        selected = index == self.highlighted and self.has_focus
+        key = (row, width, selected, base)
+        strip = self._cache.get(key)
+        if strip is None:
+            _, _, mark, label, colour, text = row
+            segments = [
+                Segment(mark, base + Style(color="yellow", bold=True)),
+                Segment(f"{label:<9}"[:9], base + Style.parse(f"bold {colour}")),
+                Segment(" " + text, base),
+            ]
+            strip = Strip(segments).adjust_cell_length(width, base)
+            if selected:
+                strip = strip.apply_style(Style(reverse=True))
+            self._cache[key] = strip
+        return strip
+
+    def action_move(self, step: int) -> None:
+        if not self.rows:
+            return
+        old = self.highlighted
+        self.highlighted = max(0, min(old + step, len(self.rows) - 1))
+        self.refresh_line(old)
+        self.refresh_line(self.highlighted)
+        self.scroll_to_region_line(self.highlighted)
+
+    def scroll_to_region_line(self, index: int) -> None:
+        top = int(self.scroll_offset.y)
+        height = self.scrollable_content_region.height
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+
+    def action_choose(self) -> None:
+        if self.rows:
+            start, end = self.rows[self.highlighted][:2]
+            self.post_message(self.Chosen(start, end))
+
+    def action_leave(self) -> None:
+        self.screen.focus_next("ArticleView")
+
+    def on_click(self, event: events.Click) -> None:
+        index = event.y + int(self.scroll_offset.y)
+        if 0 <= index < len(self.rows):
+            old, self.highlighted = self.highlighted, index
+            self.refresh_line(old)
+            self.refresh_line(index)
+            self.action_choose()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
 class SidePanel(Vertical):
     DEFAULT_CSS = """
     SidePanel { width: 40; border-left: vkey $primary; padding: 0 0 0 1; }
@@ -75,37 +178,25 @@ class SidePanel(Vertical):
     SidePanel #entities { height: 2fr; }
     SidePanel #relations { height: 1fr; }
     SidePanel OptionList { border: none; padding: 0; background: $surface; }
+    SidePanel EntityList { border: none; padding: 0; }
     """
-
-    class EntityChosen(Message):
-        def __init__(self, start: int, end: int) -> None:
-            super().__init__()
-            self.start = start
-            self.end = end
 
     def compose(self) -> ComposeResult:
         yield Label("Entities", id="entities-title")
-        yield OptionList(id="entities")
+        yield EntityList(id="entities")
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
     def show(self, annotation: Annotation, text: str, scheme: LabelScheme) -> None:
         """Fill the lists from ``annotation`` (keeping the highlighted rows)."""
         colours = {label.name: label.colour for label in scheme.entities}
-        entities = self.query_one("#entities", OptionList)
-        kept = entities.highlighted
-        options = []
-        for span in annotation.spans:
-            row = Text(STATE_MARK.get(span.state, " "), "bold yellow")
-            row.append(f"{span.label:<9}"[:9], f"bold {colours.get(span.label, '')}")
-            row.append(" ")
-            row.append(_short(span.text_in(text)))
-            options.append(Option(row, id=f"{span.start}:{span.end}"))
-        entities.set_options(options)
-        if kept is not None and options:
-            entities.highlighted = min(kept, len(options) - 1)
+        self.query_one(EntityList).set_rows([
+            (span.start, span.end, STATE_MARK.get(span.state, " "), span.label,
+             colours.get(span.label, ""), _short(span.text_in(text)))
+            for span in annotation.spans
+        ])
         self.query_one("#entities-title", Label).update(
-            f"Entities ({len(annotation.spans)})  ? = suggestion")
+            f"Entities ({len(annotation.spans)})  ? = suggestion", layout=False)
         relations = self.query_one(RelationList)
         kept = relations.highlighted
         relations.relations = list(annotation.relations)
@@ -120,10 +211,4 @@ class SidePanel(Vertical):
         if kept is not None and rows:
             relations.highlighted = min(kept, len(rows) - 1)
         self.query_one("#relations-title", Label).update(
-            f"Relations ({len(annotation.relations)})")
-
-    @on(OptionList.OptionSelected, "#entities")
-    def _entity_chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        start, end = (int(x) for x in (event.option.id or "0:0").split(":"))
-        self.post_message(self.EntityChosen(start, end))
+            f"Relations ({len(annotation.relations)})", layout=False)

@@ -1,0 +1,340 @@
+"""Per-key latency of the annotator's ArticleView against a naive whole-article view.
+
+    python benchmarks/keystroke.py [--presses 200] [--naive-presses 200]
+
+For synthetic articles of 1,000, 10,000 and 100,000 words (about one entity in
+every 12 words), headless at 120x40, it measures the time from sending a key
+event until every message queue is drained and the screen's dirty regions are
+rendered, for: cursor move (right), next entity (tab), assign label (1), undo (u),
+and an unbound key (f12).  It prints the median per key, the added latency over
+the unbound key, and, for the 10,000-word article, the same keys on a naive view
+(the whole article as one ``rich.text.Text`` in a ``Static``, rebuilt per key) and
+the ratio.  It also times opening the 100,000-word article.
+
+The articles are generated here (no corpus text); each run makes a fresh
+temporary store.  Label and undo edits go through ``GoldStore.save_annotation``
+(journal append + fsync) in both views, as they do in the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from time import perf_counter
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from annotations.history import Edit, EditHistory  # noqa: E402
+from annotations.models import (  # noqa: E402
+    Annotation,
+    Document,
+    EntityLabel,
+    LabelScheme,
+    Prediction,
+    Span,
+)
+from annotations.store import GoldStore  # noqa: E402
+from reader import editing  # noqa: E402
+from reader.app import AnnotateScreen, display_spans, make_app  # noqa: E402
+
+SIZE = (120, 40)
+KEYS = {"cursor move": "right", "next entity": "tab", "assign label": "1", "undo": "u"}
+UNBOUND = "f12"
+GENERATED = ["PERSON", "ORG", "GPE", "DATE", "MONEY", "NORP", "LOC", "EVENT"]
+SYLLABLES = ("ka ri to ne sa mi lo pe ra du an el or in ve ta co ba ge li mu no fa "
+             "ser ton mar bel dra vin hal cor les ped").split()
+
+
+def synthetic_article(words: int, seed: int = 7) -> tuple[str, list[tuple[int, int, str]]]:
+    """A text of about ``words`` words in paragraphs, with an entity every ~12 words."""
+    rng = random.Random(seed)
+    parts: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    length = 0
+    count = 0
+    sentence_left = rng.randint(8, 20)
+    paragraph_left = rng.randint(3, 6)
+    start_sentence = True
+
+    def emit(piece: str) -> None:
+        nonlocal length
+        parts.append(piece)
+        length += len(piece)
+
+    while count < words:
+        if count and rng.random() < 1 / 12:
+            name_words = rng.randint(1, 3)
+            name = " ".join(
+                "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+                for _ in range(name_words)
+            )
+            if rng.random() < 0.03:
+                name += " 東京"  # wide characters inside an entity
+            start = length
+            emit(name)
+            spans.append((start, length, rng.choice(GENERATED)))
+            count += name_words
+        else:
+            word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3)))
+            if rng.random() < 0.01:
+                word += "🚢"
+            emit(word.capitalize() if start_sentence else word)
+            count += 1
+        start_sentence = False
+        sentence_left -= 1
+        if sentence_left <= 0:
+            emit(".")
+            sentence_left = rng.randint(8, 20)
+            start_sentence = True
+            paragraph_left -= 1
+            if paragraph_left <= 0:
+                emit("\n\n")
+                paragraph_left = rng.randint(3, 6)
+                continue
+        emit(" " if not start_sentence else " ")
+    return "".join(parts).rstrip() + "\n", spans
+
+
+def make_store(folder: Path, sizes: list[int]) -> tuple[GoldStore, dict[int, str], dict[int, int]]:
+    store = GoldStore(folder / "gold.json")
+    labels = [EntityLabel(name="MISC", key="1", colour="#d62728")]
+    labels += [EntityLabel(name=name, key=str(i + 2), colour="#1f77b4")
+               for i, name in enumerate(GENERATED[:8])]
+    store.set_labels(LabelScheme(entities=labels))
+    ids: dict[int, str] = {}
+    entity_counts: dict[int, int] = {}
+    for words in sizes:
+        text, raw = synthetic_article(words, seed=words)
+        doc = Document.from_text(text, {"title": f"synthetic {words} words"})
+        store.add_documents([doc])
+        spans = [Span(start=s, end=e, label=label, source="bench@1", state="suggested")
+                 for s, e, label in raw]
+        store.put_predictions([Prediction(doc_id=doc.id, extractor="bench@1", spans=spans)])
+        ids[words] = doc.id
+        entity_counts[words] = len(spans)
+    return store, ids, entity_counts
+
+
+def _key_event(key: str) -> events.Key:
+    try:
+        char: str | None = unicodedata.lookup(key.upper()) if len(key) > 1 else key
+    except KeyError:
+        char = None
+    return events.Key(key, char if key not in ("right", "tab", "f12") else None)
+
+
+async def _drain(app: App) -> None:
+    """Wait until no message pump has queued messages (twice in a row)."""
+    quiet = 0
+    while quiet < 2:
+        await asyncio.sleep(0)
+        nodes = [app, app.screen, *app.screen.walk_children()]
+        if any(node._message_queue.qsize() for node in nodes):
+            quiet = 0
+        else:
+            quiet += 1
+
+
+async def timed_press(app: App, key: str) -> float:
+    """Seconds from sending ``key`` until it is handled and the screen is rendered."""
+    start = perf_counter()
+    app._driver.send_message(_key_event(key))  # type: ignore[union-attr]
+    await _drain(app)
+    app.screen._on_timer_update()  # render the dirty regions now, not at the next frame
+    return perf_counter() - start
+
+
+async def measure_keys(app: App, presses: int, before_label: Callable[[], object]) -> dict:
+    """Median seconds per key; ``before_label`` moves to a fresh entity between labels."""
+    results: dict[str, float] = {}
+    samples = [await timed_press(app, UNBOUND) for _ in range(presses)]
+    results["unbound"] = statistics.median(samples)
+    for name, key in KEYS.items():
+        samples = []
+        for _ in range(presses):
+            if name == "assign label":
+                await before_label()
+            samples.append(await timed_press(app, key))
+        results[name] = statistics.median(samples)
+    return results
+
+
+async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dict:
+    app = make_app(store, load_model=False, start=doc_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        async def next_entity() -> None:
+            await timed_press(app, "tab")
+
+        results = await measure_keys(app, presses, next_entity)
+    return results
+
+
+class NaiveApp(App[None]):
+    """The whole article as one Text in a Static, rebuilt on every key."""
+
+    BINDINGS = [Binding("right", "move", ""), Binding("tab", "next_entity", "", priority=True),
+                Binding("1", "label", ""), Binding("u", "undo", "")]
+
+    def __init__(self, store: GoldStore, doc_id: str) -> None:
+        super().__init__()
+        self.store = store
+        self.doc_id = doc_id
+        self.text = store.text(doc_id)
+        self.tokens = editing.Tokens(self.text)
+        self.annotation = editing.seed_annotation(
+            doc_id, "default", store.predictions(doc_id))
+        self.scheme = store.labels
+        self.history = EditHistory()
+        self.cursor = (0, 0)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="article")
+
+    def on_mount(self) -> None:
+        self.cursor = self.tokens.spans[0]
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        text = Text(self.text)
+        for span in display_spans(self.annotation, self.scheme):
+            text.stylize(span.style, span.start, span.end)
+        text.stylize(Style(reverse=True), *self.cursor)
+        self.query_one("#article", Static).update(text)
+
+    def action_move(self) -> None:
+        index = self.tokens.at(self.cursor[1])
+        self.cursor = self.tokens.spans[min(index + 1, len(self.tokens) - 1)]
+        self.rebuild()
+
+    def action_next_entity(self) -> None:
+        target = next((s for s in self.annotation.spans if s.start >= self.cursor[1]), None)
+        if target is not None:
+            self.cursor = target.key
+        self.rebuild()
+
+    def _save(self, new: Annotation | None, before: Annotation) -> None:
+        if new is not None:
+            self.annotation = self.store.save_annotation(new)
+            self.history.record(Edit(self.doc_id, "edit", before, self.annotation))
+        self.rebuild()
+
+    def action_label(self) -> None:
+        new = editing.assign_label(self.annotation, *self.cursor, "MISC")
+        self._save(new, self.annotation)
+
+    def action_undo(self) -> None:
+        edit = self.history.undo()
+        if edit is not None:
+            self.annotation = self.store.save_annotation(edit.before)
+        self.rebuild()
+
+
+async def bench_naive(store: GoldStore, doc_id: str, presses: int) -> dict:
+    app = NaiveApp(store, doc_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+
+        async def next_entity() -> None:
+            await timed_press(app, "tab")
+
+        results = await measure_keys(app, presses, next_entity)
+    return results
+
+
+async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -> float:
+    """Median seconds to open the big article in a running app and render the first screen."""
+    app = make_app(store, load_model=False, start=small)
+    samples = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnnotateScreen)
+        big_index = screen.doc_ids.index(big)
+        small_index = screen.doc_ids.index(small)
+        for _ in range(repeats):
+            start = perf_counter()
+            screen.open_document(big_index)
+            await _drain(app)
+            app.screen._on_timer_update()
+            samples.append(perf_counter() - start)
+            screen.open_document(small_index)
+            await pilot.pause()
+    return statistics.median(samples)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f}"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--naive-presses", type=int, default=200)
+    args = parser.parse_args()
+    sizes = [1_000, 10_000, 100_000]
+    with tempfile.TemporaryDirectory() as folder:
+        store, ids, entities = make_store(Path(folder), sizes)
+        try:
+            print(f"headless {SIZE[0]}x{SIZE[1]}, {args.presses} presses per key, medians; "
+                  "added = median(key) - median(unbound key)")
+            view: dict[int, dict[str, float]] = {}
+            for words in sizes:
+                # Each size starts from the predictions again (undo left the edits reverted).
+                view[words] = await bench_article_view(store, ids[words], args.presses)
+                store.delete_annotation(ids[words])
+            naive = await bench_naive(store, ids[10_000], args.naive_presses)
+            store.delete_annotation(ids[10_000])
+            opened = await bench_open(store, ids[1_000], ids[100_000])
+        finally:
+            store.close()
+    print("\nentities: " + ", ".join(f"{w:,} words: {entities[w]}" for w in sizes))
+    header = f"{'key':<14}" + "".join(f"{f'{w:,} words':>22}" for w in sizes)
+    print("\nArticleView (ms: median, added over unbound)")
+    print(header)
+    for name in ["unbound", *KEYS]:
+        row = f"{name:<14}"
+        for words in sizes:
+            result = view[words]
+            added = result[name] - result["unbound"]
+            row += f"{ms(result[name])} ({ms(added)} add)" if name != "unbound" else \
+                f"{ms(result[name]):>22}"
+        print(row)
+    print("\nNaive Static view, 10,000 words (ms), and ratio naive/ArticleView of added latency")
+    for name in ["unbound", *KEYS]:
+        added_naive = naive[name] - naive["unbound"]
+        added_view = view[10_000][name] - view[10_000]["unbound"]
+        line = f"{name:<14}{ms(naive[name])}"
+        if name != "unbound":
+            ratio_added = added_naive / added_view if added_view > 0 else float("inf")
+            ratio_total = naive[name] / view[10_000][name]
+            line += (f"  added {ms(added_naive)}   ratio added {ratio_added:6.1f}x"
+                     f"   ratio total {ratio_total:5.1f}x")
+        print(line)
+    print("\nSpread across sizes (max/min of added latency per key)")
+    for name in KEYS:
+        added = [max(view[w][name] - view[w]["unbound"], 1e-6) for w in sizes]
+        print(f"{name:<14}{max(added) / min(added):6.2f}x   "
+              + "  ".join(f"{w:,}: {ms(a)}" for w, a in zip(sizes, added, strict=True)))
+    print(f"\nopen the 100,000-word article and render: {opened * 1000:.0f} ms (median of 5)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

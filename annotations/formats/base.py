@@ -10,12 +10,16 @@ and writes them one at a time, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ..errors import InputError
 from ..models import Document, LabelScheme, Relation, Span, Status
@@ -74,6 +78,12 @@ class ImportRecord:
                           record=record)
 
 
+Payload = tuple[str, dict[str, Any], list[tuple[int, int, str, str, str]],
+                list[tuple[int, int, int, int, str]], "Status | None", "str | None", "str | None"]
+"""An export item as plain data (text, meta, spans, relations, status, annotator,
+extractor), cheap to send to a worker process."""
+
+
 @dataclass(frozen=True)
 class ExportItem:
     """One document and one layer over it: an annotation, or an extractor's prediction."""
@@ -84,6 +94,13 @@ class ExportItem:
     status: Status | None = None
     annotator: str | None = None
     extractor: str | None = None
+
+    def payload(self) -> Payload:
+        spans = sorted(self.spans, key=lambda s: s.key)
+        return (self.document.text, self.document.meta,
+                [(s.start, s.end, s.label, s.source, s.state) for s in spans],
+                [(*r.head, *r.child, r.label) for r in self.relations],
+                self.status, self.annotator, self.extractor)
 
 
 @dataclass
@@ -99,6 +116,8 @@ class WriteContext:
 
     scheme: LabelScheme = field(default_factory=LabelScheme)
     shard_size: int = 1000
+    workers: int = 1
+    """Processes that tokenise and serialise in parallel (Prodigy and CoNLL writers)."""
 
 
 def signed_hash32(*parts: str) -> int:
@@ -193,3 +212,49 @@ def record_text(obj: dict[str, Any], *names: str) -> str:
                 raise ValueError(field_error(name, value, "a string"))
             return value
     raise ValueError(f'missing field "{names[0]}"')
+
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+def ordered_map(work: Callable[[list[In]], list[Out]], inputs: Iterable[In], *,
+                workers: int = 1, batch_size: int = 32) -> Iterator[Out]:
+    """``work`` over batches of ``inputs``, results in input order.
+
+    With ``workers > 1`` the batches run in worker processes, at most two per
+    worker in flight, so memory stays bounded however many inputs there are.
+    Workers are forked (they start in milliseconds with the tokenizer already
+    loaded, and pages they only read stay shared); forking is only safe from a
+    single-threaded process, so from any other, or where fork does not exist,
+    the work runs here.
+    """
+    batches = _batched(inputs, batch_size)
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers <= 1 or not can_fork or threading.active_count() > 1:
+        for batch in batches:
+            yield from work(batch)
+        return
+    from .tokens import _tokenizer
+
+    _tokenizer()  # load once here, so every worker inherits it
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[list[Out]]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(work, batch))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
+    batch: list[In] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -37,10 +37,12 @@ from .base import (
     ExportItem,
     ExportResult,
     ImportRecord,
+    Payload,
     RawSpan,
     WriteContext,
     atomic_output,
     iter_lines,
+    ordered_map,
 )
 from .tokens import tokenize
 
@@ -49,41 +51,66 @@ _WORD = re.compile(r"\S+")
 _TAG = re.compile(r"^([BI])-(\S+)$")
 
 
+def _words(text: str, tokens: list[tuple[int, int, bool]]) -> Iterator[tuple[int, int]]:
+    """Offsets of the non-whitespace runs of each token (a CoNLL token cannot hold a space)."""
+    for start, end, _ in tokens:
+        piece = text[start:end]
+        parts = piece.split()
+        if len(parts) == 1 and len(parts[0]) == len(piece):
+            yield start, end
+        else:
+            for match in _WORD.finditer(text, start, end):
+                yield match.span()
+
+
 def words_and_tags(item: ExportItem) -> Iterator[tuple[str, str] | None]:
     """``(token, tag)`` for each token of one document; ``None`` for a sentence break."""
-    text = item.document.text
-    spans = sorted(item.spans, key=lambda s: s.key)
-    tokens = tokenize(text, [s.start for s in spans], [s.end for s in spans])
+    return _words_and_tags(item.payload())
+
+
+def _words_and_tags(payload: Payload) -> Iterator[tuple[str, str] | None]:
+    text, spans = payload[0], payload[2]
+    tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
     index = 0
     previous_end: int | None = None
-    for tok in tokens:
-        for match in _WORD.finditer(text, tok.start, tok.end):
-            start, end = match.span()
-            while index < len(spans) and spans[index].end <= start:
-                index += 1
-            inside = index < len(spans) and spans[index].start <= start
-            if (previous_end is not None and "\n" in text[previous_end:start]
-                    and not (inside and spans[index].start < previous_end)):
-                yield None
-            if inside:
-                first = not (previous_end is not None and spans[index].start < previous_end)
-                tag = ("B-" if first else "I-") + spans[index].label
-            else:
-                tag = "O"
-            yield match.group(), tag
-            previous_end = end
+    for start, end in _words(text, tokens):
+        while index < len(spans) and spans[index][1] <= start:
+            index += 1
+        inside = index < len(spans) and spans[index][0] <= start
+        continues = inside and previous_end is not None and spans[index][0] < previous_end
+        if previous_end is not None and not continues and "\n" in text[previous_end:start]:
+            yield None
+        if inside:
+            tag = ("I-" if continues else "B-") + spans[index][2]
+        else:
+            tag = "O"
+        yield text[start:end], tag
+        previous_end = end
+
+
+def blocks_of(payloads: list[Payload]) -> list[str]:
+    """The CoNLL text of a batch of documents (what a worker process runs)."""
+    blocks = []
+    for payload in payloads:
+        lines = [f"{DOCSTART} O", ""]
+        for pair in _words_and_tags(payload):
+            lines.append("" if pair is None else f"{pair[0]} {pair[1]}")
+        lines.append("")
+        blocks.append("\n".join(lines) + "\n")
+    return blocks
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
     result = ExportResult(files=1)
-    with atomic_output(out) as fh:
+
+    def payloads() -> Iterator[Payload]:
         for item in items:
             result.written += 1
-            lines = [f"{DOCSTART} O", ""]
-            for pair in words_and_tags(item):
-                lines.append("" if pair is None else f"{pair[0]} {pair[1]}")
-            lines.append("")
-            fh.write("\n".join(lines) + "\n")
+            yield item.payload()
+
+    with atomic_output(out) as fh:
+        for block in ordered_map(blocks_of, payloads(), workers=context.workers):
+            fh.write(block)
     return result
 
 

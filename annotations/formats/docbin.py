@@ -67,7 +67,8 @@ def to_doc(item: ExportItem, vocab: Vocab) -> Doc:
     text = item.document.text
     spans = sorted(item.spans, key=lambda s: s.key)
     tokens = tokenize(text, [s.start for s in spans], [s.end for s in spans])
-    doc = Doc(vocab, words=[text[t.start:t.end] for t in tokens], spaces=[t.ws for t in tokens])
+    doc = Doc(vocab, words=[text[start:end] for start, end, _ in tokens],
+              spaces=[ws for _, _, ws in tokens])
     ents = []
     for span in spans:
         ent = doc.char_span(span.start, span.end, label=span.label)

@@ -33,6 +33,7 @@ from .base import (
     ExportItem,
     ExportResult,
     ImportRecord,
+    Payload,
     RawRelation,
     RawSpan,
     WriteContext,
@@ -41,6 +42,7 @@ from .base import (
     get_int,
     get_str,
     iter_json_objects,
+    ordered_map,
     parse_status,
     record_text,
     signed_hash32,
@@ -50,52 +52,54 @@ from .tokens import tokenize
 
 def task(item: ExportItem) -> dict[str, Any]:
     """The Prodigy task of one document and layer."""
-    text = item.document.text
-    spans = sorted(item.spans, key=lambda s: s.key)
-    tokens = tokenize(text, [s.start for s in spans], [s.end for s in spans])
-    first_token = {tok.start: i for i, tok in enumerate(tokens)}
-    last_token = {tok.end: i for i, tok in enumerate(tokens)}
+    return task_of(item.payload())
+
+
+def task_of(payload: Payload) -> dict[str, Any]:
+    text, meta, spans, relations, status, annotator, extractor = payload
+    tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
+    first_token = {start: i for i, (start, _, _) in enumerate(tokens)}
+    last_token = {end: i for i, (_, end, _) in enumerate(tokens)}
     span_dicts: dict[tuple[int, int], dict[str, Any]] = {}
     out_spans = []
-    for span in spans:
+    for start, end, label, source, state in spans:
         entry: dict[str, Any] = {
-            "start": span.start, "end": span.end,
-            "token_start": first_token[span.start], "token_end": last_token[span.end],
-            "label": span.label, "text": text[span.start:span.end],
+            "start": start, "end": end,
+            "token_start": first_token[start], "token_end": last_token[end],
+            "label": label, "text": text[start:end],
         }
-        span_dicts[span.key] = entry
-        extra = {}
-        if span.source != HUMAN or span.state != "confirmed":
-            extra = {"source": span.source, "state": span.state}
-        out_spans.append({**entry, **extra})
-    relations = []
-    for rel in item.relations:
-        head, child = span_dicts[rel.head], span_dicts[rel.child]
-        relations.append({
+        span_dicts[(start, end)] = entry
+        if source != HUMAN or state != "confirmed":
+            out_spans.append({**entry, "source": source, "state": state})
+        else:
+            out_spans.append(entry)
+    out_relations = []
+    for head_start, head_end, child_start, child_end, label in relations:
+        head, child = span_dicts[(head_start, head_end)], span_dicts[(child_start, child_end)]
+        out_relations.append({
             "head": head["token_end"], "child": child["token_end"],
-            "head_span": _span_ref(head), "child_span": _span_ref(child), "label": rel.label,
+            "head_span": _span_ref(head), "child_span": _span_ref(child), "label": label,
         })
     input_hash = signed_hash32(text)
     line: dict[str, Any] = {
         "text": text,
-        "meta": item.document.meta,
+        "meta": meta,
         "_input_hash": input_hash,
         "_task_hash": signed_hash32(
-            str(input_hash), srsly.json_dumps(out_spans), srsly.json_dumps(relations)),
+            str(input_hash), srsly.json_dumps(out_spans), srsly.json_dumps(out_relations)),
         "tokens": [
-            {"text": text[tok.start:tok.end], "start": tok.start, "end": tok.end, "id": i,
-             "ws": tok.ws}
-            for i, tok in enumerate(tokens)
+            {"text": text[start:end], "start": start, "end": end, "id": i, "ws": ws}
+            for i, (start, end, ws) in enumerate(tokens)
         ],
         "spans": out_spans,
-        "relations": relations,
+        "relations": out_relations,
     }
-    if item.status is not None:
-        line["answer"] = item.status
-    if item.annotator is not None:
-        line["_annotator_id"] = item.annotator
-    if item.extractor is not None:
-        line["_extractor"] = item.extractor
+    if status is not None:
+        line["answer"] = status
+    if annotator is not None:
+        line["_annotator_id"] = annotator
+    if extractor is not None:
+        line["_extractor"] = extractor
     return line
 
 
@@ -103,17 +107,22 @@ def _span_ref(span: dict[str, Any]) -> dict[str, Any]:
     return {k: span[k] for k in ("start", "end", "token_start", "token_end", "label")}
 
 
+def lines_of(payloads: list[Payload]) -> list[str]:
+    """JSONL lines of a batch of items (what a worker process runs)."""
+    return [srsly.json_dumps(task_of(payload)) + "\n" for payload in payloads]
+
+
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
     result = ExportResult(files=1)
 
-    def lines() -> Iterator[dict[str, Any]]:
+    def payloads() -> Iterator[Payload]:
         for item in items:
             result.written += 1
-            yield task(item)
+            yield item.payload()
 
     with atomic_output(out) as fh:
-        for line in lines():
-            fh.write(srsly.json_dumps(line) + "\n")
+        for line in ordered_map(lines_of, payloads(), workers=context.workers):
+            fh.write(line)
     return result
 
 

@@ -12,6 +12,7 @@ number of documents (beyond the store itself, which holds everything).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
+PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
 SPAN_STATES = ("suggested", "confirmed", "changed")
 
@@ -89,10 +91,21 @@ def export_layers(
     annotator: str | None = None,
     extractor: str | None = None,
     shard_size: int = 1000,
+    workers: int | None = None,
 ) -> ExportResult:
+    """Write the chosen layers of ``store`` to ``out`` in ``format_name``.
+
+    ``workers``: processes that tokenise and serialise in parallel for the
+    token-based text formats (Prodigy, CoNLL); by default one per CPU (at most
+    two) for stores of at least ``PARALLEL_FROM`` documents, where starting them
+    pays off, else none.
+    """
     fmt = get_format(format_name)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if len(store) >= PARALLEL_FROM else 1
     items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
-    return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size))
+    return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size,
+                                              workers=workers))
 
 
 # -- import --------------------------------------------------------------------

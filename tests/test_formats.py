@@ -314,3 +314,21 @@ def test_docbin_folder_export_is_sharded(store: GoldStore, tmp_path: Path) -> No
     fresh = GoldStore(tmp_path / "fresh.json")
     assert import_layers(fresh, tmp_path / "shards", add_labels=True).added == 5
     fresh.close()
+
+
+def test_parallel_export_writes_the_same_bytes(store: GoldStore, tmp_path: Path) -> None:
+    import threading
+
+    if threading.active_count() > 1:
+        pytest.skip("forked workers are only used from a single-threaded process")
+    docs = [Document.from_text(f"Report {i}: Maria Keller met Aster Rail in Geneva.")
+            for i in range(70)]
+    store.add_documents(docs)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept", spans=[
+        _span(d.text, "Maria Keller", "PERSON"), _span(d.text, "Geneva", "GPE")]) for d in docs])
+    for name, fmt in (("gold.jsonl", "prodigy"), ("gold.conll", "conll")):
+        export_layers(store, tmp_path / f"serial-{name}", format_name=fmt, workers=1)
+        export_layers(store, tmp_path / f"parallel-{name}", format_name=fmt, workers=2)
+        serial = (tmp_path / f"serial-{name}").read_bytes()
+        assert serial == (tmp_path / f"parallel-{name}").read_bytes()
+        assert serial.count(b"Geneva") >= 70

@@ -173,7 +173,8 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
                 errors.append(InputError(ann, "malformed R line: expected "
                                          "'R1<TAB>LABEL Arg1:T1 Arg2:T2'", line=number))
                 continue
-            pending.append((number, *match.groups()))
+            ident, label, arg1, arg2 = match.groups()
+            pending.append((number, ident, label, arg1, arg2))
         else:
             what = {"E": "event", "A": "attribute", "M": "attribute", "N": "normalisation",
                     "#": "note", "*": "equivalence"}.get(kind)

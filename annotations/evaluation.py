@@ -64,12 +64,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
+from operator import le
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import ValidationError
 
 from .errors import AnnotationsError
-from .models import document_id
 
 if TYPE_CHECKING:
     from .store import GoldStore
@@ -174,7 +176,9 @@ def _greedy(
 
 
 def _non_overlapping(keys: Sequence[tuple[int, int]]) -> bool:
-    return all(a[1] <= b[0] for a, b in zip(keys, keys[1:], strict=False))
+    """Whether sorted ``(start, end)`` keys never overlap: start0 <= end0 <= start1 <= ..."""
+    flat = list(chain.from_iterable(keys))
+    return all(map(le, flat, islice(flat, 1, None)))
 
 
 @dataclass
@@ -191,6 +195,8 @@ class _Accumulator:
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
 
+    correct_counts: Counter[str] = field(default_factory=Counter)
+
     def add_label(self, label: str, scheme: int, counts: Sequence[int]) -> None:
         row = self.by_label.get(label)
         if row is None:
@@ -200,10 +206,13 @@ class _Accumulator:
             row[base + i] += n
 
     def finish(self) -> dict[str, list[int]]:
-        for labels, category in (
-            (self.correct_labels, COR), (self.missed_labels, MIS), (self.spurious_labels, SPU),
+        """Fold the label lists into the per-label counts (and the confusion pairs)."""
+        self.correct_counts = Counter(self.correct_labels)
+        for counts, category in (
+            (self.correct_counts, COR), (Counter(self.missed_labels), MIS),
+            (Counter(self.spurious_labels), SPU),
         ):
-            for label, n in Counter(labels).items():
+            for label, n in counts.items():
                 row = self.by_label.setdefault(label, [0] * _WIDTH)
                 for scheme in range(4):
                     row[scheme * 5 + category] += n
@@ -247,6 +256,42 @@ def _count_group(
             acc.confusion.append((None, pl))
 
 
+def _count_pair(
+    text: str, gs: int, ge: int, gl: str, ps: int, pe: int, pl: str,
+    out: list[int], acc: _Accumulator, lone: list[tuple[tuple[int, int], str, int]],
+) -> None:
+    """One gold and one predicted span that overlap with different bounds (and nothing else).
+
+    nervaluate's rules reduce to: if the overlap reaches its threshold the prediction
+    is INC (strict, exact), PAR (partial), COR or INC (type, by label); otherwise
+    both stand alone (MIS and SPU under every scheme).
+    """
+    acc.confusion.append((gl, pl))
+    if not _sufficient(ps, pe, gs, ge):
+        # Below the threshold: both stand alone, but they did overlap (the pair above).
+        for base in (0, 5, 10, 15):
+            out[base + MIS] += 1
+            out[base + SPU] += 1
+        acc.missed_labels.append(gl)
+        acc.spurious_labels.append(pl)
+        acc.missed_texts.append((text[gs:ge], gl))
+        acc.spurious_texts.append((text[ps:pe], pl))
+        return
+    out[STRICT * 5 + INC] += 1
+    out[EXACT * 5 + INC] += 1
+    out[PARTIAL * 5 + PAR] += 1
+    if gl == pl:
+        out[TYPE * 5 + COR] += 1
+        acc.add_label(gl, STRICT, (0, 1, 0, 0, 0))
+        acc.add_label(gl, EXACT, (0, 1, 0, 0, 0))
+        acc.add_label(gl, PARTIAL, (0, 0, 1, 0, 0))
+        acc.add_label(gl, TYPE, (1, 0, 0, 0, 0))
+    else:
+        out[TYPE * 5 + INC] += 1
+        acc.missed_labels.append(gl)
+        acc.spurious_labels.append(pl)
+
+
 def _count_document(
     text: str, gold: Sequence[SpanTuple], pred: Sequence[SpanTuple], acc: _Accumulator
 ) -> list[int]:
@@ -272,7 +317,8 @@ def _count_document(
 
     common = gmap.keys() & pmap.keys()
     if common:
-        same = [gmap[k] for k in common if gmap[k] == pmap[k]]
+        pairs = [(gmap[k], pmap[k]) for k in common]
+        same = [g for g, p in pairs if g == p]
         n_common, n_same = len(common), len(same)
         n_diff = n_common - n_same
         out[STRICT * 5 + COR] += n_same
@@ -281,14 +327,15 @@ def _count_document(
         out[PARTIAL * 5 + COR] += n_common
         out[TYPE * 5 + COR] += n_same
         out[TYPE * 5 + INC] += n_diff
+        # Same-label pairs reach the confusion matrix through correct_labels (see finish).
         acc.correct_labels.extend(same)
-        acc.confusion.extend((gmap[k], pmap[k]) for k in common)
         if n_diff:
-            # Restricted to one label, each side of a relabelled span stands alone.
-            for k in common:
-                if gmap[k] != pmap[k]:
-                    acc.missed_labels.append(gmap[k])
-                    acc.spurious_labels.append(pmap[k])
+            for g, p in pairs:
+                if g != p:
+                    # Restricted to one label, each side of a relabelled span stands alone.
+                    acc.missed_labels.append(g)
+                    acc.spurious_labels.append(p)
+                    acc.confusion.append((g, p))
         gkeys = [k for k in gkeys if k not in common]
         pkeys = [k for k in pkeys if k not in common]
 
@@ -304,6 +351,12 @@ def _count_document(
                 if len(group) == 1:
                     s, e, side = group[0]
                     lone.append(((s, e), (pmap if side else gmap)[(s, e)], SPU if side else MIS))
+                elif len(group) == 2:
+                    # One gold and one predicted span (a layer never overlaps itself):
+                    # by far the most common group, settled without the general matcher.
+                    (gs, ge, _), (ps, pe, _) = group if group[0][2] == 0 else group[::-1]
+                    _count_pair(text, gs, ge, gmap[(gs, ge)], ps, pe, pmap[(ps, pe)], out, acc,
+                                lone)
                 else:
                     _count_group(
                         text,
@@ -314,17 +367,22 @@ def _count_document(
                 group = []
             group.append(item)
             group_end = max(group_end, item[1]) if len(group) > 1 else item[1]
-    for (s, e), label, category in lone:
-        for scheme in range(4):
-            out[scheme * 5 + category] += 1
-        if category == MIS:
-            acc.missed_labels.append(label)
-            acc.missed_texts.append((text[s:e], label))
-            acc.confusion.append((label, None))
-        else:
-            acc.spurious_labels.append(label)
-            acc.spurious_texts.append((text[s:e], label))
-            acc.confusion.append((None, label))
+    if lone:
+        n_missed = 0
+        for (s, e), label, category in lone:
+            if category == MIS:
+                n_missed += 1
+                acc.missed_labels.append(label)
+                acc.missed_texts.append((text[s:e], label))
+                acc.confusion.append((label, None))
+            else:
+                acc.spurious_labels.append(label)
+                acc.spurious_texts.append((text[s:e], label))
+                acc.confusion.append((None, label))
+        n_spurious = len(lone) - n_missed
+        for base in (0, 5, 10, 15):
+            out[base + MIS] += n_missed
+            out[base + SPU] += n_spurious
     return out
 
 
@@ -636,7 +694,9 @@ def evaluate_extractor(
         entities.doc_counts, relations.doc_counts if relations.any else None, bootstrap, seed)
     return ExtractorResult(
         extractor=extractor, entities=entities, relations=relations, intervals=intervals,
-        confusion=Counter(acc.confusion), missed=Counter(acc.missed_texts),
+        confusion=Counter(acc.confusion) + Counter(
+            {(label, label): n for label, n in acc.correct_counts.items()}),
+        missed=Counter(acc.missed_texts),
         spurious=Counter(acc.spurious_texts), doc_ids=[d.doc_id for d in docs],
         titles=[d.title for d in docs],
     )
@@ -785,12 +845,14 @@ def collect_documents(
     docs: list[EvalDocument] = []
     absent: list[str] = []
     for doc_id, ann in gold.items():
-        text = store.text(doc_id)
-        if document_id(text) != doc_id:
+        try:
+            document = store.document(doc_id)  # checks that the id is the hash of the text
+        except ValidationError as err:
             raise EvaluationError(
                 f"{store.path}: document {doc_id}: its text does not match its id (the stored "
                 "text was changed after import), so no prediction can be trusted to fit it"
-            )
+            ) from err
+        text = document.text
         pred = store.prediction(doc_id, extractor)
         if pred is None:
             absent.append(doc_id)
@@ -809,7 +871,7 @@ def collect_documents(
             gold=[(s.start, s.end, s.label) for s in ann.spans], pred=pred_spans,
             gold_relations=[(r.head, r.child, r.label) for r in ann.relations],
             pred_relations=[(r.head, r.child, r.label) for r in (pred.relations if pred else [])],
-            title=store.document(doc_id).title,
+            title=document.title,
         ))
     if absent and not missing_as_empty:
         raise EvaluationError(

@@ -9,7 +9,10 @@ a spurious prediction).  Times, as medians over repeats:
   bootstrap, and with 1,000 bootstrap samples;
 - ``nervaluate.Evaluator(...).evaluate()`` (all four schemes and per label) on the same spans.
 
-Run: ``python benchmarks/evaluate.py [--docs N] [--repeats R]``.
+With ``--store``, also ``reader evaluate --json`` end to end (a new process, reading a
+gold store of the same documents: accepted annotations and one extractor's predictions).
+
+Run: ``python benchmarks/evaluate.py [--docs N] [--repeats R] [--store]``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,12 @@ import argparse
 import random
 import statistics
 import string
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nervaluate import Evaluator
 
@@ -71,12 +78,40 @@ def median_seconds(run: Callable[[], object], repeats: int) -> tuple[float, obje
     return statistics.median(times), result
 
 
+def build_store(path: Path, docs: list[EvalDocument]) -> None:
+    from annotations.models import Annotation, Document, Prediction, Span
+    from annotations.store import GoldStore
+
+    with GoldStore(path) as store:
+        documents = [Document.from_text(d.text) for d in docs]
+        store.add_documents(documents)
+        store.add_entity_labels(LABELS)
+        store.save_annotations([
+            Annotation(doc_id=doc.id, status="accept",
+                       spans=[Span(start=s, end=e, label=lab) for s, e, lab in d.gold])
+            for doc, d in zip(documents, docs, strict=True)])
+        store.put_predictions([
+            Prediction(doc_id=doc.id, extractor="bench@1",
+                       spans=[Span(start=s, end=e, label=lab, source="bench@1",
+                                   state="suggested") for s, e, lab in d.pred])
+            for doc, d in zip(documents, docs, strict=True)])
+
+
+def command_seconds(args: list[str], repeats: int) -> float:
+    def run() -> None:
+        subprocess.run([sys.executable, "-m", "reader", *args], check=True,
+                       stdout=subprocess.DEVNULL)
+    return median_seconds(run, repeats)[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--spans", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--nervaluate-repeats", type=int, default=3)
+    parser.add_argument("--store", action="store_true",
+                        help="Also time `reader evaluate` end to end on a gold store.")
     args = parser.parse_args()
 
     docs = make_documents(args.docs, args.spans, seed=7)
@@ -101,7 +136,14 @@ def main() -> None:
         expected = (r.correct, r.incorrect, r.partial, r.missed, r.spurious)
         if got != expected:
             raise SystemExit(f"counts differ under {scheme}: ours {got}, nervaluate {expected}")
-    print("counts identical to nervaluate under all four schemes")
+        for label, by_scheme in reference["entities"].items():  # type: ignore[index]
+            r = by_scheme[NERVALUATE_NAMES[scheme]]
+            expected = (r.correct, r.incorrect, r.partial, r.missed, r.spurious)
+            got = result.entities.counts(scheme, label)  # type: ignore[attr-defined]
+            if got != expected:
+                raise SystemExit(f"{label} counts differ under {scheme}: ours {got}, "
+                                 f"nervaluate {expected}")
+    print("counts identical to nervaluate under all four schemes, overall and per label")
 
     print(f"reader evaluate core, 4 schemes, no bootstrap  : {ours:7.3f} s "
           f"(median of {args.repeats})")
@@ -112,6 +154,18 @@ def main() -> None:
     print(f"speed-up vs nervaluate: {theirs / ours:.1f}x without bootstrap, "
           f"{theirs / ours_boot:.1f}x with 1,000 bootstrap samples")
 
+    if args.store:
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "gold.json"
+            build_store(db, docs)
+            size = db.stat().st_size / 1e6
+            plain = command_seconds(["evaluate", "--db", str(db), "--json", "--bootstrap", "0"],
+                                    args.nervaluate_repeats)
+            boot = command_seconds(["evaluate", "--db", str(db), "--json", "--bootstrap",
+                                    "1000"], args.nervaluate_repeats)
+        print(f"reader evaluate --json end to end ({size:.0f} MB store), no bootstrap: "
+              f"{plain:7.3f} s; 1,000 bootstrap: {boot:7.3f} s "
+              f"(median of {args.nervaluate_repeats}; includes start-up and store loading)")
 
 if __name__ == "__main__":
     main()

@@ -270,3 +270,25 @@ def test_relations_are_read_with_their_argument_spans(gold_path: Path):
         docs = collect_documents(store, "m@1")
     result = evaluate_extractor("m@1", docs, bootstrap=0)
     assert result.relations.micro("strict")["f1"] == 1.0
+
+
+def test_document_whose_text_was_changed_after_import_is_an_error(gold_path: Path):
+    """Predictions are keyed by the hash of the text they were made on; a stored text that
+    no longer matches its id means no prediction can be trusted to fit it."""
+    import json
+
+    d = Document.from_text(TEXT)
+    with GoldStore(gold_path) as store:
+        store.add_documents([d])
+        store.add_entity_labels(["PER"])
+        store.save_annotation(Annotation(doc_id=d.id, status="accept",
+                                         spans=[Span(start=0, end=12, label="PER")]))
+        store.put_predictions([Prediction(doc_id=d.id, extractor="m@1",
+                                          spans=[Span(start=0, end=12, label="PER")])])
+    data = json.loads(gold_path.read_text())
+    record = next(iter(data["documents"].values()))
+    record["text"] = record["text"].replace("Maria", "Mario")
+    gold_path.write_text(json.dumps(data))
+    with GoldStore(gold_path, read_only=True) as store, \
+            pytest.raises(EvaluationError, match="does not match its id"):
+        collect_documents(store, "m@1")

@@ -3,6 +3,8 @@ under strict, with seqeval's strict IOB2 mode."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,13 @@ from nervaluate import Evaluator
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from annotations.evaluation import SCHEMES, EvalDocument, entity_prf, score_entities
+from annotations.evaluation import (
+    SCHEMES,
+    EvalDocument,
+    entity_prf,
+    evaluate_extractor,
+    score_entities,
+)
 
 LABELS = ["PER", "ORG", "LOC"]
 NERVALUATE = {"strict": "strict", "exact": "exact", "partial": "partial", "type": "ent_type"}
@@ -88,6 +96,26 @@ def test_counts_and_scores_equal_nervaluate_under_all_four_schemes(docs):
             expected = by_scheme[NERVALUATE[scheme]]
             assert scores.counts(scheme, label) == _counts(expected), (scheme, label)
             assert scores.by_label(scheme)[label]["f1"] == pytest.approx(expected.f1)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus())
+def test_error_analysis_agrees_with_the_counts_and_a_brute_force_confusion(docs):
+    result = evaluate_extractor("x", docs, bootstrap=0)
+    strict = result.entities.counts("strict")
+    assert sum(result.missed.values()) == strict[3]
+    assert sum(result.spurious.values()) == strict[4]
+    expected: Counter = Counter()
+    for d in docs:
+        for gs, ge, gl in d.gold:
+            hits = [pl for ps, pe, pl in d.pred if ps < ge and gs < pe]
+            expected.update((gl, pl) for pl in hits)
+            if not hits:
+                expected[(gl, None)] += 1
+        for ps, pe, pl in d.pred:
+            if not any(gs < pe and ps < ge for gs, ge, _ in d.gold):
+                expected[(None, pl)] += 1
+    assert result.confusion == expected
 
 
 def _iob2(n_tokens: int, spans: list[tuple[int, int, str]]) -> list[str]:

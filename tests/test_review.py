@@ -149,3 +149,9 @@ def test_review_cli_reports_an_unknown_extractor(db: Path):
     result = CliRunner().invoke(cli, ["review", "--db", str(db), "--extractor", "nope"])
     assert result.exit_code == 1
     assert "unknown extractor 'nope'" in result.stderr
+
+
+def test_review_screen_looks_right(db: Path, snap_compare):
+    """Legend, verdict styles, the current disagreement, scores in the header."""
+    with GoldStore(db) as store:
+        assert snap_compare(ReviewApp(store, EXTRACTOR), terminal_size=(100, 16), press=["n"])

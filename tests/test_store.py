@@ -324,8 +324,13 @@ def closed_store_bytes(store: GoldStore, doc: Document) -> tuple[Path, bytes]:
         (lambda data: data.replace(b'"schema_version"', b'"schema_versio"'), "not a gold store"),
         (lambda data: b'{"_default": {}}', "not a gold store"),
         (lambda data: b"[1, 2, 3]", "not a TinyDB file"),
+        (lambda data: data.replace(b'"id"', b'"ix"'), "record '1' is malformed"),
+        (lambda data: data.replace(b'"schema_version":1', b'"schema_version":"1"'), "not a gold"),
     ],
-    ids=["half", "last-byte", "empty", "nul-bytes", "no-schema", "plain-tinydb", "not-tables"],
+    ids=[
+        "half", "last-byte", "empty", "nul-bytes", "no-schema", "plain-tinydb", "not-tables",
+        "record-without-id", "schema-not-a-number",
+    ],  # fmt: skip
 )
 def test_a_damaged_main_file_gets_a_clear_error_and_is_left_untouched(
     store: GoldStore, sample_document: Document, damage, message: str, read_only: bool

@@ -8,6 +8,7 @@ for undo and redo across the documents of the session.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -204,6 +205,8 @@ class AnnotateScreen(Screen[None]):
         self.mode_text = ""
         self._status_shown: Text | None = None
         self._bindings_shown: tuple[object, ...] = ()
+        self._shown: dict[int, tuple[Span, DisplaySpan]] = {}
+        self._starts: list[int] = []
 
     # -- layout --------------------------------------------------------------
 
@@ -250,19 +253,54 @@ class AnnotateScreen(Screen[None]):
         self.text = self.store.text(self.doc_id)
         self.tokens = editing.Tokens(self.text)
         stored = self.store.annotation(self.doc_id, self.annotator)
-        if stored is None:
-            self.annotation = self._seed()
-            self.saved = False
-        else:
-            self.annotation = stored
-            self.saved = True
+        self.saved = stored is not None
         self.relation_head = None
         self.hint_spans = {}
-        self.view.load(self.text, display_spans(self.annotation, self.scheme))
+        self.view.load(self.text)
+        self._shown = {}
+        self._set_annotation(stored if stored is not None else self._seed())
         self.cur, self.anchor = 0, None
         self._show_cursor()
         self._show_document()
         self._refresh_bindings()
+
+    def _set_annotation(self, annotation: Annotation) -> None:
+        """Make ``annotation`` the one shown; the view gets only the spans that changed."""
+        self.annotation = annotation
+        self._starts = [s.start for s in annotation.spans]
+        # Spans are frozen and edits keep the unchanged Span objects, so identity tells
+        # what changed without comparing thousands of spans field by field.
+        current = {id(s): s for s in annotation.spans}
+        removed = [shown for key, (_, shown) in self._shown.items() if key not in current]
+        for key in [key for key in self._shown if key not in current]:
+            del self._shown[key]
+        colours = {label.name: label.colour for label in self.scheme.entities}
+        added = []
+        for key, span in current.items():
+            if key not in self._shown:
+                tag, style, tag_style = span_look(span.label, colours.get(span.label, "#7f7f7f"),
+                                                  span.state == "suggested")
+                shown = DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+                self._shown[key] = (span, shown)
+                added.append(shown)
+        self.view.update_spans(removed, added)
+
+    def _span_at(self, offset: int) -> Span | None:
+        index = bisect_right(self._starts, offset) - 1
+        if index >= 0 and offset < self.annotation.spans[index].end:
+            return self.annotation.spans[index]
+        return None
+
+    def _overlapping(self, start: int, end: int) -> list[Span]:
+        """Spans overlapping ``start``-``end`` (gold spans never overlap each other)."""
+        spans = self.annotation.spans
+        index = max(bisect_right(self._starts, start) - 1, 0)
+        found = []
+        while index < len(spans) and spans[index].start < end:
+            if spans[index].end > start:
+                found.append(spans[index])
+            index += 1
+        return found
 
     def _seed(self) -> Annotation:
         preferred = self.state.extractor.id if self.state.extractor is not None else None
@@ -301,15 +339,15 @@ class AnnotateScreen(Screen[None]):
     def spans_under_cursor(self) -> list[Span]:
         start, end = self.selection()
         if self.anchor is None:
-            span = editing.span_at(self.annotation.spans, start)
+            span = self._span_at(start)
             return [span] if span else []
-        return editing.overlapping(self.annotation.spans, start, end)
+        return self._overlapping(start, end)
 
     def _show_cursor(self, scroll: bool = True) -> None:
         start, end = self.selection()
         if self.anchor is None and end > start:
             # A cursor inside an entity lights up the whole entity: that is what acts.
-            span = editing.span_at(self.annotation.spans, start)
+            span = self._span_at(start)
             if span is not None:
                 start, end = span.start, span.end
         self.view.set_cursor(start, end, scroll=scroll)
@@ -350,7 +388,7 @@ class AnnotateScreen(Screen[None]):
         base = self.cur
         if self.anchor is None:
             # From inside an entity, a step leaves the entity rather than its current token.
-            span = editing.span_at(self.annotation.spans, self.tokens.spans[self.cur][0])
+            span = self._span_at(self.tokens.spans[self.cur][0])
             if span is not None:
                 first, last = self.tokens.covering(span.start, span.end)
                 base = last if step > 0 else first
@@ -407,13 +445,8 @@ class AnnotateScreen(Screen[None]):
         self._after_save(saved)
 
     def _after_save(self, saved: Annotation) -> None:
-        self.annotation = saved
         self.saved = True
-        labels = {s.label for s in saved.spans} - set(self.scheme.entity_names)
-        if labels:
-            self.scheme = self.store.labels
-            self._show_legend()
-        self.view.set_spans(display_spans(saved, self.scheme))
+        self._set_annotation(saved)
         self._show_cursor(scroll=False)
         self._show_document()
         self._refresh_bindings()
@@ -521,7 +554,10 @@ class AnnotateScreen(Screen[None]):
             self._select_tokens(None, self.cur)
 
     def action_relations_panel(self) -> None:
-        self.query_one(RelationList).focus()
+        relations = self.query_one(RelationList)
+        if relations.highlighted is None and relations.option_count:
+            relations.highlighted = 0
+        relations.focus()
 
     @on(RelationList.Delete)
     def _delete_relation(self, event: RelationList.Delete) -> None:
@@ -541,7 +577,7 @@ class AnnotateScreen(Screen[None]):
 
     @on(ArticleView.Clicked)
     def _clicked(self, event: ArticleView.Clicked) -> None:
-        span = editing.span_at(self.annotation.spans, event.offset)
+        span = self._span_at(event.offset)
         if self.relation_head is not None and span is not None:
             self.choose_child(span)
         elif span is not None:
@@ -688,8 +724,7 @@ class AnnotateScreen(Screen[None]):
         self.scheme = self.store.labels
         self._show_legend()
         if self.doc_id in message.doc_ids and not self.saved:
-            self.annotation = self._seed()
-            self.view.set_spans(display_spans(self.annotation, self.scheme))
+            self._set_annotation(self._seed())
             self._show_cursor(scroll=False)
             self._show_document()
             self._refresh_bindings()

@@ -17,6 +17,9 @@ Public API
     Replace the display spans (any order; they may overlap, later ones paint over
     earlier ones).  Only paragraphs whose tags changed are re-wrapped and only
     lines whose spans changed are refreshed.
+``update_spans(removed, added)``
+    The same for a small change, in time that follows the change rather than the
+    number of spans (``removed`` must be spans currently shown).
 ``cursor: tuple[int, int] | None``
     The highlighted range (``start``, ``end`` offsets), shown reversed; set it with
     ``set_cursor(start, end, scroll=True)``.  Scrolls it into view.
@@ -184,8 +187,45 @@ class ArticleView(ScrollView, can_focus=True):
         old = set(self.spans)
         self._index_spans(spans)
         changed = old.symmetric_difference(self.spans)
-        if not changed:
-            return
+        if changed:
+            self._spans_changed(changed)
+
+    def update_spans(self, removed: Iterable[DisplaySpan], added: Iterable[DisplaySpan]) -> None:
+        """Remove and add some spans: the cost follows the change, not the article."""
+        changed: list[DisplaySpan] = []
+        for span in removed:
+            index = bisect_left(self._span_starts, span.start)
+            while index < len(self.spans) and self.spans[index].start == span.start:
+                if self.spans[index] == span:
+                    del self.spans[index]
+                    del self._span_starts[index]
+                    changed.append(span)
+                    if span.tag:
+                        width = self._tag_width[span.end] - cell_len(span.tag)
+                        if width:
+                            self._tag_width[span.end] = width
+                        else:
+                            del self._tag_width[span.end]
+                            self._tag_ends.pop(bisect_left(self._tag_ends, span.end))
+                    break
+                index += 1
+        for span in added:
+            index = bisect_right(self._span_starts, span.start)
+            self.spans.insert(index, span)
+            self._span_starts.insert(index, span.start)
+            # A stale (too large) maximum only widens the lookup window a little.
+            self._max_span = max(self._max_span, span.end - span.start)
+            if span.tag:
+                if span.end not in self._tag_width:
+                    self._tag_width[span.end] = 0
+                    self._tag_ends.insert(bisect_left(self._tag_ends, span.end), span.end)
+                self._tag_width[span.end] += cell_len(span.tag)
+            changed.append(span)
+        if changed:
+            self._spans_changed(changed)
+
+    def _spans_changed(self, changed: Iterable[DisplaySpan]) -> None:
+        changed = list(changed)
         paragraphs = {self._paragraph_of(s.end - 1 if s.end > s.start else s.start)
                       for s in changed if s.tag}
         lines_before = len(self._lines)

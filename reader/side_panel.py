@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from annotations.models import Annotation, LabelScheme, Relation
+from annotations.models import Annotation, LabelScheme, Relation, Span
 
 STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~"}
 
@@ -74,7 +74,6 @@ class RelationList(OptionList):
         self.screen.focus_next("ArticleView")
 
 
-EntityRow = tuple[int, int, str, str, str, str]  # start, end, state mark, label, colour, text
 
 
 class EntityList(ScrollView, can_focus=True):
@@ -98,14 +97,17 @@ class EntityList(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual keyword
         super().__init__(id=id)
-        self.rows: list[EntityRow] = []
+        self.rows: list[Span] = []
+        self.text = ""
+        self.colours: dict[str, str] = {}
         self.highlighted = 0
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(500)
 
-    def set_rows(self, rows: list[EntityRow]) -> None:
-        self.rows = rows
-        self.highlighted = min(self.highlighted, max(len(rows) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(rows))
+    def set_rows(self, spans: list[Span], text: str, colours: dict[str, str]) -> None:
+        """Show ``spans``; rows are formatted only when they are drawn."""
+        self.rows, self.text, self.colours = spans, text, colours
+        self.highlighted = min(self.highlighted, max(len(spans) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(spans))
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -114,16 +116,16 @@ class EntityList(ScrollView, can_focus=True):
         base = self.rich_style
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
-        row = self.rows[index]
+        span = self.rows[index]
         selected = index == self.highlighted and self.has_focus
-        key = (row, width, selected, base)
+        key = (span, width, selected, base, self.colours.get(span.label, ""))
         strip = self._cache.get(key)
         if strip is None:
-            _, _, mark, label, colour, text = row
+            colour = self.colours.get(span.label, "")
             segments = [
-                Segment(mark, base + Style(color="yellow", bold=True)),
-                Segment(f"{label:<9}"[:9], base + Style.parse(f"bold {colour}")),
-                Segment(" " + text, base),
+                Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
+                Segment(f"{span.label:<9}"[:9], base + Style.parse(f"bold {colour}")),
+                Segment(" " + _short(span.text_in(self.text)), base),
             ]
             strip = Strip(segments).adjust_cell_length(width, base)
             if selected:
@@ -150,8 +152,8 @@ class EntityList(ScrollView, can_focus=True):
 
     def action_choose(self) -> None:
         if self.rows:
-            start, end = self.rows[self.highlighted][:2]
-            self.post_message(self.Chosen(start, end))
+            span = self.rows[self.highlighted]
+            self.post_message(self.Chosen(span.start, span.end))
 
     def action_leave(self) -> None:
         self.screen.focus_next("ArticleView")
@@ -173,7 +175,7 @@ class EntityList(ScrollView, can_focus=True):
 
 class SidePanel(Vertical):
     DEFAULT_CSS = """
-    SidePanel { width: 40; border-left: vkey $primary; padding: 0 0 0 1; }
+    SidePanel { width: 32%; max-width: 42; border-left: vkey $primary; padding: 0 0 0 1; }
     SidePanel > Label { text-style: bold; color: $accent; }
     SidePanel #entities { height: 2fr; }
     SidePanel #relations { height: 1fr; }
@@ -190,11 +192,7 @@ class SidePanel(Vertical):
     def show(self, annotation: Annotation, text: str, scheme: LabelScheme) -> None:
         """Fill the lists from ``annotation`` (keeping the highlighted rows)."""
         colours = {label.name: label.colour for label in scheme.entities}
-        self.query_one(EntityList).set_rows([
-            (span.start, span.end, STATE_MARK.get(span.state, " "), span.label,
-             colours.get(span.label, ""), _short(span.text_in(text)))
-            for span in annotation.spans
-        ])
+        self.query_one(EntityList).set_rows(annotation.spans, text, colours)
         self.query_one("#entities-title", Label).update(
             f"Entities ({len(annotation.spans)})  ? = suggestion", layout=False)
         relations = self.query_one(RelationList)

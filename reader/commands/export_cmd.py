@@ -44,10 +44,7 @@ def export(
         "--extractor", help="Export this extractor's predictions instead of annotations.")
     ] = None,
 ) -> None:
-    """Export gold annotations (or an extractor's predictions) to an interchange format.
-
-    Prodigy JSONL is the default; each format's module docstring says what it cannot carry.
-    """
+    """Export gold annotations (or an extractor's predictions) to an interchange format."""
     try:
         fmt = get_format(format_name or format_for_output(out))
     except ValueError as err:
@@ -73,6 +70,10 @@ def export(
                   + (f" ({result.files} files)" if result.files > 1 else ""))
     if result.written == 0 and not extractor and status == "accept":
         console.print("[dim]nothing is accepted yet; --status all exports every annotation[/]")
+
+
+export.__doc__ = (export.__doc__ or "") + "\n\nWhat each format cannot carry: " + "; ".join(
+    f"{fmt.name}: {fmt.loses}" for fmt in FORMATS.values()) + "."
 
 
 def register(app: typer.Typer) -> None:

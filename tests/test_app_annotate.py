@@ -1,0 +1,367 @@
+"""Pilot tests of the annotator: keys in, then what the store holds (exact offsets)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from annotations.models import (
+    Document,
+    EntityLabel,
+    LabelScheme,
+    Prediction,
+    Relation,
+    RelationLabel,
+    Span,
+)
+from annotations.store import GoldStore
+from reader.app import AnnotateScreen, AnnotatorApp, make_app
+from reader.config import AnnotatorConfig
+from reader.pickers import LabelPicker, RelationPicker
+
+EXTRACTOR = "test-extractor@1"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+TEXT_ONE = (
+    "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
+    "\n"
+    "The talks in Geneva ended without a deal, Keller said.\n"
+)
+TEXT_TWO = "Reporter 山田太郎 met 🚀 Acme Corp in 東京 today.\n"
+SCHEME = LabelScheme(
+    entities=[
+        EntityLabel(name="PERSON", key="1", colour="#1f77b4"),
+        EntityLabel(name="ORG", key="2", colour="#ff7f0e"),
+        EntityLabel(name="GPE", key="3", colour="#2ca02c"),
+        EntityLabel(name="DATE", key="4", colour="#d62728"),
+        EntityLabel(name="PRODUCT", key=None, colour="#9467bd"),
+    ],
+    relations=[
+        RelationLabel(name="works_for", key="w", heads=["PERSON"], children=["ORG"]),
+        RelationLabel(name="located_in", key="l", heads=["ORG"], children=["GPE"]),
+    ],
+)
+
+
+def span_of(text: str, needle: str, label: str, occurrence: int = 0) -> Span:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(needle, start + 1)
+    return Span(start=start, end=start + len(needle), label=label, source=EXTRACTOR,
+                state="suggested")
+
+
+def spans_one() -> list[Span]:
+    return [
+        span_of(TEXT_ONE, "Maria Keller", "PERSON"),
+        span_of(TEXT_ONE, "Lindenfeld", "ORG"),  # wrong on purpose: a GPE
+        span_of(TEXT_ONE, "Aster Rail", "ORG"),
+        span_of(TEXT_ONE, "Monday", "DATE"),
+        span_of(TEXT_ONE, "Geneva", "GPE"),
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[GoldStore]:
+    """Two documents (the second with CJK and emoji), the first with predictions."""
+    gold = GoldStore(tmp_path / "gold.json")
+    one = Document.from_text(TEXT_ONE, {"title": "One"})
+    two = Document.from_text(TEXT_TWO, {"title": "Two"})
+    gold.add_documents([one, two])
+    gold.set_labels(SCHEME)
+    gold.put_predictions([Prediction(doc_id=one.id, extractor=EXTRACTOR, spans=spans_one())])
+    try:
+        yield gold
+    finally:
+        gold.close()
+
+
+def doc_ids(store: GoldStore) -> list[str]:
+    return store.document_ids()
+
+
+def gold_spans(store: GoldStore, index: int = 0) -> list[tuple[int, int, str, str]]:
+    ann = store.annotation(doc_ids(store)[index])
+    assert ann is not None
+    return [(s.start, s.end, s.label, s.state) for s in ann.spans]
+
+
+def app_for(store: GoldStore, **options: object) -> AnnotatorApp:
+    options.setdefault("load_model", False)
+    return make_app(store, **options)  # type: ignore[arg-type]
+
+
+def screen_of(app: AnnotatorApp) -> AnnotateScreen:
+    screen = app.screen_stack[0]
+    assert isinstance(screen, AnnotateScreen)
+    return screen
+
+
+async def test_opening_seeds_suggestions_without_saving(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = screen_of(app)
+        assert [s.state for s in screen.annotation.spans] == ["suggested"] * 5
+        assert store.annotation(doc_ids(store)[0]) is None  # nothing typed, nothing saved
+
+
+async def test_confirm_and_relabel_suggestions(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        # The cursor starts on "Maria" inside the first suggestion: accept it as is.
+        await pilot.press("c")
+        # Tab to "Lindenfeld" (suggested ORG) and relabel it GPE with key 3.
+        await pilot.press("tab", "3")
+    assert gold_spans(store)[:2] == [(0, 12, "PERSON", "confirmed"), (27, 37, "GPE", "changed")]
+    assert len(gold_spans(store)) == 5
+
+
+async def test_token_selection_labels_new_span_and_replaces_overlaps(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        # From "Maria Keller" step right out of the entity: ",", "the", "mayor".
+        await pilot.press("right", "right", "right", "shift+right", "1")
+        assert gold_spans(store)[1] == (18, 26, "PERSON", "confirmed")
+        assert TEXT_ONE[18:26] == "mayor of"
+        # A new selection over "Aster Rail on" replaces the overlapping suggestion.
+        await pilot.press("tab", "tab", "shift+right", "2")
+    start = TEXT_ONE.index("Aster Rail")
+    end = TEXT_ONE.index(" Monday")
+    spans = gold_spans(store)
+    assert (start, end, "ORG", "confirmed") in spans
+    assert not any(s[0] == start and s[1] == start + len("Aster Rail") for s in spans)
+
+
+async def test_shift_arrows_snap_to_tokens(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("right", "right", "right")  # "mayor"
+        await pilot.press("shift+right", "shift+right", "shift+left", "4")
+    mayor = TEXT_ONE.index("mayor")
+    assert (mayor, mayor + len("mayor of"), "DATE", "confirmed") in gold_spans(store)
+
+
+async def test_delete_entity_and_its_relations(store: GoldStore) -> None:
+    doc_id = doc_ids(store)[0]
+    maria, aster = span_of(TEXT_ONE, "Maria Keller", "PERSON"), span_of(TEXT_ONE, "Aster Rail", "ORG")
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("r")  # head: Maria Keller
+        screen = screen_of(app)
+        letter = next(k for k, s in screen.hint_spans.items() if s.key == aster.key)
+        await pilot.press(letter)
+        assert isinstance(app.screen, RelationPicker)
+        await pilot.press("w")
+        await pilot.pause()
+        ann = store.annotation(doc_id)
+        assert ann is not None
+        assert ann.relations == [Relation(head=maria.key, child=aster.key, label="works_for")]
+        await pilot.press("d")  # the cursor is still on Maria Keller
+    ann = store.annotation(doc_id)
+    assert ann is not None
+    assert ann.relations == []
+    assert maria.key not in [s.key for s in ann.spans]
+
+
+async def test_relation_by_tab_and_enter_offers_only_fitting_labels(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("tab", "tab")  # Aster Rail (ORG)
+        await pilot.press("r", "tab", "enter")  # child: Monday (DATE)
+        assert isinstance(app.screen, RelationPicker)
+        assert app.screen.labels == []  # neither works_for nor located_in fits ORG → DATE
+        await pilot.press("escape")
+        # Lindenfeld is a suggested ORG: located_in (ORG → GPE) fits with Geneva.
+        await pilot.press("shift+tab", "shift+tab", "r")
+        screen = screen_of(app)
+        letter = next(k for k, s in screen.hint_spans.items() if s.label == "GPE")
+        await pilot.press(letter)
+        assert [label.name for label in app.screen.labels] == ["located_in"]
+        await pilot.press("l")
+    ann = store.annotation(doc_ids(store)[0])
+    assert ann is not None
+    lindenfeld, geneva = span_of(TEXT_ONE, "Lindenfeld", "ORG"), span_of(TEXT_ONE, "Geneva", "GPE")
+    assert ann.relations == [Relation(head=lindenfeld.key, child=geneva.key, label="located_in")]
+
+
+async def test_relation_panel_reverses_and_deletes(store: GoldStore) -> None:
+    doc_id = doc_ids(store)[0]
+    lindenfeld, geneva = span_of(TEXT_ONE, "Lindenfeld", "ORG"), span_of(TEXT_ONE, "Geneva", "GPE")
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("tab", "r")
+        screen = screen_of(app)
+        letter = next(k for k, s in screen.hint_spans.items() if s.label == "GPE")
+        await pilot.press(letter, "l", "e", "v")
+        ann = store.annotation(doc_id)
+        assert ann is not None
+        assert ann.relations == [Relation(head=geneva.key, child=lindenfeld.key, label="located_in")]
+        await pilot.press("delete")
+    ann = store.annotation(doc_id)
+    assert ann is not None and ann.relations == []
+
+
+async def test_undo_and_redo_across_documents(store: GoldStore) -> None:
+    first, second = doc_ids(store)
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("tab", "3")  # Lindenfeld → GPE in the first document
+        await pilot.press("n", "right", "1")  # label "山田太郎" PERSON in the second
+        tokyo = TEXT_TWO.index("山田太郎")
+        assert gold_spans(store, 1) == [(tokyo, tokyo + 4, "PERSON", "confirmed")]
+        await pilot.press("u")
+        assert gold_spans(store, 1) == []
+        await pilot.press("u")  # goes back to the first document and reverts there
+        assert screen_of(app).doc_id == first
+        assert [s[2] for s in gold_spans(store, 0)] == ["PERSON", "ORG", "ORG", "DATE", "GPE"]
+        await pilot.press("ctrl+y", "ctrl+y")
+        assert screen_of(app).doc_id == second
+    assert gold_spans(store, 0)[1] == (27, 37, "GPE", "changed")
+    assert gold_spans(store, 1) == [(tokyo, tokyo + 4, "PERSON", "confirmed")]
+
+
+async def test_emoji_and_cjk_offsets(store: GoldStore) -> None:
+    app = app_for(store, start=1)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        # Tokens: Reporter, 山田太郎, met, 🚀, Acme, Corp, in, 東京, today, "."
+        await pilot.press("right", "right", "right", "right", "shift+right", "2")
+        await pilot.press("right", "right", "3")  # out of "Acme Corp": "in", "東京"
+    acme = TEXT_TWO.index("Acme Corp")
+    tokyo = TEXT_TWO.index("東京")
+    assert gold_spans(store, 1) == [
+        (acme, acme + 9, "ORG", "confirmed"),
+        (tokyo, tokyo + 2, "GPE", "confirmed"),
+    ]
+    assert TEXT_TWO[tokyo:tokyo + 2] == "東京"
+
+
+async def test_mouse_click_on_wide_text_and_drag(store: GoldStore) -> None:
+    app = app_for(store, start=1)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        screen = screen_of(app)
+        view = screen.view
+        # "Reporter " is cells 0-8, 山田太郎 9-16, " met " 17-21, 🚀 22-23, " " 24, "Acme" 25-28.
+        left = view.styles.padding.left
+        await pilot.click(view, offset=(left + 26, 0))
+        assert screen.selection() == (TEXT_TWO.index("Acme"), TEXT_TWO.index("Acme") + 4)
+        await pilot.mouse_down(view, offset=(left + 10, 0))
+        await pilot.hover(view, offset=(left + 27, 0))
+        await pilot.mouse_up(view, offset=(left + 27, 0))
+        assert screen.selection() == (TEXT_TWO.index("山田太郎"), TEXT_TWO.index(" Corp"))
+
+
+async def test_accept_reject_and_resume(store: GoldStore) -> None:
+    first, second = doc_ids(store)
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("a")
+        assert screen_of(app).doc_id == second  # moved on to the next open document
+        await pilot.press("x")
+    assert store.annotation(first).status == "accept"  # type: ignore[union-attr]
+    assert [s.key for s in store.annotation(first).spans] == [  # type: ignore[union-attr]
+        s.key for s in spans_one()]
+    assert store.annotation(second).status == "reject"  # type: ignore[union-attr]
+    assert [a.doc_id for a in store.gold()] == [first]
+    # A new session resumes at the first document not accepted: none is open, so the second.
+    assert app_for(store).start_index == 1
+
+
+async def test_label_picker_adds_a_new_label(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("right", "right", "right", "l")
+        assert isinstance(app.screen, LabelPicker)
+        await pilot.press(*"OFFICE", "enter")
+    mayor = TEXT_ONE.index("mayor")
+    assert (mayor, mayor + 5, "OFFICE", "confirmed") in gold_spans(store)
+    assert "OFFICE" in store.labels.entity_names
+
+
+async def test_label_picker_reaches_labels_without_a_key(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("tab", "tab", "l", *"prod", "enter")
+    aster = TEXT_ONE.index("Aster Rail")
+    assert (aster, aster + 10, "PRODUCT", "changed") in gold_spans(store)
+
+
+async def test_find_selects_the_match(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("slash", *"talks", "enter", "1")
+    talks = TEXT_ONE.index("talks")
+    assert (talks, talks + 5, "PERSON", "confirmed") in gold_spans(store)
+
+
+async def test_keymap_from_config_remaps_a_binding(store: GoldStore) -> None:
+    config = AnnotatorConfig(keymap={"delete-entity": "k"})
+    app = app_for(store, start=0, config=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("d")  # no longer bound
+        assert store.annotation(doc_ids(store)[0]) is None
+        await pilot.press("k")
+    assert [s[0] for s in gold_spans(store)] == [s.start for s in spans_one()[1:]]
+
+
+async def test_undo_is_dimmed_until_there_is_an_edit(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        screen = screen_of(app)
+        assert screen.check_action("undo", ()) is None
+        await pilot.press("c")
+        assert screen.check_action("undo", ()) is True
+        assert screen.check_action("redo", ()) is None
+
+
+class RuleExtractor:
+    """A tiny extractor for the worker test: every capitalised word is an ORG."""
+
+    id = "rules@1"
+    labels = ["ORG"]
+
+    def predict(self, items, batch_size: int = 16):  # type: ignore[no-untyped-def]
+        import re
+
+        for doc_id, text in items:
+            spans = [Span(start=m.start(), end=m.end(), label="ORG", source=self.id,
+                          state="suggested") for m in re.finditer(r"\b[A-Z]\w+", text)]
+            yield Prediction(doc_id=doc_id, extractor=self.id, spans=spans)
+
+
+async def test_model_loads_in_a_worker_and_seeds_the_open_document(store: GoldStore) -> None:
+    second = doc_ids(store)[1]
+    app = make_app(store, start=1, extractor_loader=lambda model: RuleExtractor())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # let the screen mount before the first key
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = screen_of(app)
+        assert [s.text_in(TEXT_TWO) for s in screen.annotation.spans] == ["Reporter", "Acme",
+                                                                         "Corp"]
+        assert "rules@1 ready" in str(screen.query_one("#status").render())
+    assert store.has_prediction(second, "rules@1")
+    assert store.has_prediction(doc_ids(store)[0], "rules@1")

@@ -5,8 +5,9 @@ Three ways over the same documents, each timed from loading the pipeline to havi
 every document's entities (the command also opens the store and saves predictions):
 
 * ``reader extract --force`` (the command's own function, in this process);
-* bare spaCy with the same components switched off as the extractor
-  (``spacy.load(name, disable=UNNEEDED_FOR_NER)`` + ``nlp.pipe``): like for like;
+* bare spaCy with the same components switched off as the extractor switches off
+  (``spacy.load(name, disable=<the extractor's disabled list>)`` + ``nlp.pipe``):
+  like for like;
 * bare spaCy as most people call it (``spacy.load(name)`` + ``nlp.pipe``), every
   component running.
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import spacy
 
-from annotations.extractors import UNNEEDED_FOR_NER, resolve_model
+from annotations.extractors import load_extractor, resolve_model
 from annotations.models import Document
 from annotations.store import GoldStore
 from reader.commands import common
@@ -81,12 +82,12 @@ def main() -> None:
         f"batch size {args.batch_size}, {args.repeats} repeat(s) each"
     )
     run_bare(texts[:2], args.batch_size, [])  # warm up imports and file caches
+    disabled = list(load_extractor().nlp.disabled)
+    print(f"the extractor switches off: {', '.join(disabled) or 'nothing'}")
 
     ways: dict[str, Callable[[], object]] = {
         "reader extract": lambda: run_command(db, args.batch_size),
-        "bare nlp.pipe, same components": lambda: run_bare(
-            texts, args.batch_size, UNNEEDED_FOR_NER
-        ),
+        "bare nlp.pipe, same components": lambda: run_bare(texts, args.batch_size, disabled),
         "bare nlp.pipe, default spacy.load": lambda: run_bare(texts, args.batch_size, []),
     }
     seconds: dict[str, list[float]] = {name: [] for name in ways}

@@ -191,6 +191,8 @@ class _Accumulator:
     correct_labels: list[str] = field(default_factory=list)
     missed_labels: list[str] = field(default_factory=list)
     spurious_labels: list[str] = field(default_factory=list)
+    # Same-label pairs with other bounds: INC (strict, exact), PAR (partial), COR (type).
+    shifted_labels: list[str] = field(default_factory=list)
     confusion: list[tuple[str | None, str | None]] = field(default_factory=list)
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
@@ -216,7 +218,14 @@ class _Accumulator:
                 row = self.by_label.setdefault(label, [0] * _WIDTH)
                 for scheme in range(4):
                     row[scheme * 5 + category] += n
+        for label, n in Counter(self.shifted_labels).items():
+            row = self.by_label.setdefault(label, [0] * _WIDTH)
+            row[STRICT * 5 + INC] += n
+            row[EXACT * 5 + INC] += n
+            row[PARTIAL * 5 + PAR] += n
+            row[TYPE * 5 + COR] += n
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
+        self.shifted_labels = []
         return self.by_label
 
 
@@ -282,10 +291,7 @@ def _count_pair(
     out[PARTIAL * 5 + PAR] += 1
     if gl == pl:
         out[TYPE * 5 + COR] += 1
-        acc.add_label(gl, STRICT, (0, 1, 0, 0, 0))
-        acc.add_label(gl, EXACT, (0, 1, 0, 0, 0))
-        acc.add_label(gl, PARTIAL, (0, 0, 1, 0, 0))
-        acc.add_label(gl, TYPE, (1, 0, 0, 0, 0))
+        acc.shifted_labels.append(gl)
     else:
         out[TYPE * 5 + INC] += 1
         acc.missed_labels.append(gl)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import glob
 import json
 import os
 import socket
@@ -65,6 +66,7 @@ TABLES = ("meta", "labels", "documents", "annotations", "predictions")
 DEFAULT_ANNOTATOR = "default"
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
+READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
 
 Record = dict[str, Any]
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
@@ -96,6 +98,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 @contextmanager
@@ -195,13 +204,8 @@ class GoldStore:
         self._journal_fd: int | None = None
         self._journal_size = 0
         self._closed = False
-        self._tables: dict[str, dict[str, Record]] = {name: {} for name in TABLES}
-        self._next_id: dict[str, int] = {name: 1 for name in TABLES}
-        self._doc_keys: dict[str, str] = {}
-        self._ann_keys: dict[tuple[str, str], str] = {}
-        self._pred_keys: dict[tuple[str, str], str] = {}
-        self._preds_by_doc: dict[str, dict[str, str]] = {}
-        self._anns_by_doc: dict[str, dict[str, str]] = {}
+        self._main_inode: int | None = None
+        self._reset()
 
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +217,16 @@ class GoldStore:
             raise
 
     # -- opening and closing -------------------------------------------------
+
+    def _reset(self) -> None:
+        """Empty tables and indexes, ready to load."""
+        self._tables: dict[str, dict[str, Record]] = {name: {} for name in TABLES}
+        self._next_id: dict[str, int] = {name: 1 for name in TABLES}
+        self._doc_keys: dict[str, str] = {}
+        self._ann_keys: dict[tuple[str, str], str] = {}
+        self._pred_keys: dict[tuple[str, str], str] = {}
+        self._preds_by_doc: dict[str, dict[str, str]] = {}
+        self._anns_by_doc: dict[str, dict[str, str]] = {}
 
     def _acquire_lock(self) -> None:
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -244,13 +258,24 @@ class GoldStore:
 
     def _load(self) -> None:
         with _gc_paused():
-            if self.path.exists():
-                self._read_main()
-            elif self.read_only:
-                raise StoreError(f"{self.path}: no such gold store")
-            if self.journal_path.exists():
-                self._replay_journal()
+            for _attempt in range(READ_ATTEMPTS):
+                if self.path.exists():
+                    self._read_main()
+                elif self.read_only:
+                    raise StoreError(f"{self.path}: no such gold store")
+                if self.journal_path.exists():
+                    self._replay_journal()
+                settled = self._main_inode == _inode(self.path)
+                if not self.read_only or settled or _attempt == READ_ATTEMPTS - 1:
+                    break
+                # A writer checkpointed between our reading the main file and the
+                # journal (new main file, emptied journal): the two may not match.
+                self._reset()
         if not self.read_only:
+            # Temporary files of checkpoints a crash interrupted; we hold the lock,
+            # so no other writer is writing one now.
+            for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+                stale.unlink(missing_ok=True)
             if not self.path.exists():
                 self._tables["meta"]["1"] = {"schema_version": SCHEMA_VERSION, "created": utc_now()}
                 self._tables["labels"]["1"] = LabelScheme().model_dump()
@@ -262,7 +287,9 @@ class GoldStore:
 
     def _read_main(self) -> None:
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as fh:
+                self._main_inode = os.fstat(fh.fileno()).st_ino
+                raw = fh.read()
         except OSError as err:
             raise StoreError(f"{self.path}: cannot read: {err.strerror}") from None
         if not raw.strip():

@@ -240,6 +240,41 @@ def test_replaying_a_journal_already_folded_in_changes_nothing(
         assert list(again.predictions(sample_document.id)) == ["spacy:test@1"]
 
 
+def test_a_reader_racing_a_checkpoint_sees_every_edit(
+    store: GoldStore, sample_document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer checkpoints (new main file, emptied journal) and edits again between
+    the reader's reading the main file and its reading the journal."""
+    doc = sample_document.id
+    store.add_span(doc, span(MARIA, "PERSON"), annotator="before")
+    real_replay = GoldStore._replay_journal
+    raced: list[bool] = []
+
+    def replay_after_a_checkpoint(reader: GoldStore) -> None:
+        if not raced:
+            raced.append(True)
+            store.add_span(doc, span(ASTER, "ORG"), annotator="during")
+            store.checkpoint()
+            store.add_span(doc, span(GENEVA, "GPE"), annotator="after")
+        real_replay(reader)
+
+    monkeypatch.setattr(GoldStore, "_replay_journal", replay_after_a_checkpoint)
+    with GoldStore(store.path, read_only=True) as reader:
+        assert raced and reader.annotators() == ["after", "before", "during"]
+
+
+def test_a_writer_removes_temporary_files_of_interrupted_checkpoints(store: GoldStore) -> None:
+    stale = store.path.with_name(f".{store.path.name}.99999.tmp")
+    stale.write_bytes(b'{"half": ')
+    other = store.path.with_name(".other.json.99999.tmp")
+    other.write_bytes(b"not ours")
+    store.close()
+    with GoldStore(store.path, read_only=True):
+        assert stale.exists()  # a reader never deletes anything
+    with GoldStore(store.path):
+        assert not stale.exists() and other.exists()
+
+
 # -- one writer at a time ----------------------------------------------------------
 
 
@@ -328,8 +363,15 @@ def closed_store_bytes(store: GoldStore, doc: Document) -> tuple[Path, bytes]:
         (lambda data: data.replace(b'"schema_version":1', b'"schema_version":"1"'), "not a gold"),
     ],
     ids=[
-        "half", "last-byte", "empty", "nul-bytes", "no-schema", "plain-tinydb", "not-tables",
-        "record-without-id", "schema-not-a-number",
+        "half",
+        "last-byte",
+        "empty",
+        "nul-bytes",
+        "no-schema",
+        "plain-tinydb",
+        "not-tables",
+        "record-without-id",
+        "schema-not-a-number",
     ],  # fmt: skip
 )
 def test_a_damaged_main_file_gets_a_clear_error_and_is_left_untouched(

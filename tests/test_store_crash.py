@@ -166,8 +166,10 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_edit(tmp_path: Path) -> 
             for earlier, spans in committed.items():
                 assert spans_of(store, earlier) == spans, f"edits of {earlier} changed"
 
-    # A clean writer open and close folds everything into a file plain TinyDB reads.
+    # A clean writer open and close folds everything into a file plain TinyDB reads,
+    # and removes the temporary files of the checkpoints that kills interrupted.
     GoldStore(path).close()
+    assert list(tmp_path.glob(".gold.json.*.tmp")) == []
     with TinyDB(path, access_mode="r") as db:
         records = db.table("annotations").all()
     on_disk = {(r["annotator"], r["doc_id"]): {s["start"] for s in r["spans"]} for r in records}

@@ -99,13 +99,13 @@ ANNOTATE_BINDINGS: list[Binding] = [
     _bind("r", "relation_start", "Relation", "Start a relation from the entity under the cursor",
           "relation-start"),
     _bind("enter", "relation_child", "Link", "Use the entity under the cursor as the child",
-          "relation-child"),
+          "relation-child", False),
     _bind("escape", "cancel", "Cancel", "Cancel the relation or clear the selection", "cancel",
           False),
     _bind("e", "relations_panel", "Relations", "Focus the relation list (Delete, v reverses)",
           "relations-panel", False),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last edit (any document)", "undo"),
-    _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "redo"),
+    _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "redo", False),
     _bind("a", "set_status('accept')", "Accept", "Accept the document as gold and go to the "
           "next open one", "accept-document"),
     _bind("x", "set_status('reject')", "Reject", "Reject the document and go on",
@@ -671,6 +671,15 @@ class AnnotateScreen(Screen[None]):
         rows = []
         for binding in [*ANNOTATE_BINDINGS, *RelationList.BINDINGS]:
             binding_id = binding.id or ""
+            if binding in LABEL_BINDINGS:
+                if binding is LABEL_BINDINGS[0]:
+                    # Ten rows of "Label N" say less than one row naming the labels.
+                    names = ", ".join(f"{lab.key} {lab.name}" for lab in self.scheme.entities
+                                      if lab.key)
+                    keys = ",".join(keymap.get(b.id or "", b.key) for b in LABEL_BINDINGS)
+                    rows.append((keys, "Label", f"Label the selection, or relabel the entity "
+                                 f"under the cursor: {names}", "label-1 … label-0"))
+                continue
             keys = keymap.get(binding_id, binding.key)
             rows.append((keys, binding.description, binding.tooltip, binding_id))
         rows.append(("ctrl+p", "Commands", "Command palette: every action by name", "-"))

@@ -41,6 +41,12 @@ else:  # pragma: no cover - Python 3.10 reads JSON configs, or TOML when tomli i
 
 CONFIG_ENV = "READER_ANNOTATOR_CONFIG"
 
+# Offered when the store has no entity labels yet (no model ran): spaCy's English NER
+# labels, in the order (and so with the keys) that a spaCy extractor would add them.
+DEFAULT_ENTITIES = ["CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC",
+                    "MONEY", "NORP", "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT",
+                    "QUANTITY", "TIME", "WORK_OF_ART"]
+
 # Offered when the store has no relation labels yet: common news relations.
 DEFAULT_RELATIONS = [
     RelationLabel(name="works_for", key="w", heads=["PERSON"], children=["ORG", "GPE", "NORP"]),
@@ -61,6 +67,8 @@ class AnnotatorConfig(BaseModel):
 
     def apply_labels(self, scheme: LabelScheme) -> LabelScheme:
         """``scheme`` plus the configured labels (a configured label replaces its namesake)."""
+        if not scheme.entities and not self.entities:
+            scheme = scheme.with_entities(DEFAULT_ENTITIES)
         names = {label.name for label in self.entities}
         entities = [e for e in scheme.entities if e.name not in names] + list(self.entities)
         configured = {label.name for label in self.relations}

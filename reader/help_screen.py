@@ -33,10 +33,11 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(title="Keys (remap by id in the config file's [keymap])", expand=True,
+        title = Text("Keys (remap by id in the config file's [keymap] table)")
+        table = Table(title=title, expand=True,
                       box=None, header_style="bold", title_style="bold")
-        table.add_column("Keys", style="bold cyan", no_wrap=True)
-        table.add_column("Action")
+        table.add_column("Keys", style="bold cyan", no_wrap=True, max_width=18)
+        table.add_column("Action", no_wrap=True)
         table.add_column("What it does", ratio=1)
         table.add_column("id", style="dim", no_wrap=True)
         for keys, name, tooltip, binding_id in self.rows:

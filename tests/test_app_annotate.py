@@ -155,7 +155,8 @@ async def test_shift_arrows_snap_to_tokens(store: GoldStore) -> None:
 
 async def test_delete_entity_and_its_relations(store: GoldStore) -> None:
     doc_id = doc_ids(store)[0]
-    maria, aster = span_of(TEXT_ONE, "Maria Keller", "PERSON"), span_of(TEXT_ONE, "Aster Rail", "ORG")
+    maria = span_of(TEXT_ONE, "Maria Keller", "PERSON")
+    aster = span_of(TEXT_ONE, "Aster Rail", "ORG")
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()  # let the screen mount before the first key
@@ -210,7 +211,8 @@ async def test_relation_panel_reverses_and_deletes(store: GoldStore) -> None:
         await pilot.press(letter, "l", "e", "v")
         ann = store.annotation(doc_id)
         assert ann is not None
-        assert ann.relations == [Relation(head=geneva.key, child=lindenfeld.key, label="located_in")]
+        reversed_relation = Relation(head=geneva.key, child=lindenfeld.key, label="located_in")
+        assert ann.relations == [reversed_relation]
         await pilot.press("delete")
     ann = store.annotation(doc_id)
     assert ann is not None and ann.relations == []

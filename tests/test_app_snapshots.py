@@ -1,0 +1,59 @@
+"""Snapshot tests of the annotator at a fixed size: main screen, help, relation picker.
+
+Update after an intended change with ``pytest tests/test_app_snapshots.py --snapshot-update``
+and look at the SVGs (``tests/__snapshots__/test_app_snapshots/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_app_annotate import EXTRACTOR, SCHEME, TEXT_ONE, TEXT_TWO, span_of, spans_one
+
+from annotations.models import Annotation, Document, Prediction, Relation
+from annotations.store import GoldStore
+from reader.app import AnnotatorApp, make_app
+
+SIZE = (110, 30)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[AnnotatorApp]:
+    """One article with suggestions, a confirmed span and a relation; not a spaCy run."""
+    store = GoldStore(tmp_path / "gold.json")
+    one = Document.from_text(TEXT_ONE, {"title": "Council talks"})
+    store.add_documents([one, Document.from_text(TEXT_TWO, {"title": "Two"})])
+    store.set_labels(SCHEME)
+    store.put_predictions([Prediction(doc_id=one.id, extractor=EXTRACTOR, spans=spans_one())])
+    # The person confirmed the PERSON suggestion and linked it; the rest are suggestions.
+    spans = [s.model_copy(update={"state": "confirmed"}) if s.label == "PERSON" else s
+             for s in spans_one()]
+    maria = span_of(TEXT_ONE, "Maria Keller", "PERSON")
+    aster = span_of(TEXT_ONE, "Aster Rail", "ORG")
+    store.save_annotation(Annotation(
+        doc_id=one.id, spans=spans,
+        relations=[Relation(head=maria.key, child=aster.key, label="works_for")],
+    ))
+    try:
+        yield make_app(store, load_model=False, start=0)
+    finally:
+        store.close()
+
+
+def test_main_screen(snap_compare, app: AnnotatorApp) -> None:
+    assert snap_compare(app, press=["tab", "tab", "shift+right"], terminal_size=SIZE)
+
+
+def test_help_screen(snap_compare, app: AnnotatorApp) -> None:
+    assert snap_compare(app, press=["question_mark"], terminal_size=SIZE)
+
+
+def test_relation_picker(snap_compare, app: AnnotatorApp) -> None:
+    # Head: Lindenfeld (ORG); the hint letters go a, s, d, f over the other entities.
+    assert snap_compare(app, press=["tab", "r", "f"], terminal_size=SIZE)
+
+
+def test_relation_hints(snap_compare, app: AnnotatorApp) -> None:
+    assert snap_compare(app, press=["tab", "r"], terminal_size=SIZE)

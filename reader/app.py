@@ -256,16 +256,16 @@ class AnnotateScreen(Screen[None]):
         self.saved = stored is not None
         self.relation_head = None
         self.hint_spans = {}
-        self.view.load(self.text)
         self._shown = {}
-        self._set_annotation(stored if stored is not None else self._seed())
+        self._set_annotation(stored if stored is not None else self._seed(), load=True)
         self.cur, self.anchor = 0, None
         self._show_cursor()
         self._show_document()
         self._refresh_bindings()
 
-    def _set_annotation(self, annotation: Annotation) -> None:
-        """Make ``annotation`` the one shown; the view gets only the spans that changed."""
+    def _set_annotation(self, annotation: Annotation, load: bool = False) -> None:
+        """Make ``annotation`` the one shown; the view gets only the spans that changed,
+        or with ``load`` the document and all its spans (wrapped once)."""
         self.annotation = annotation
         self._starts = [s.start for s in annotation.spans]
         # Spans are frozen and edits keep the unchanged Span objects, so identity tells
@@ -283,7 +283,10 @@ class AnnotateScreen(Screen[None]):
                 shown = DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
                 self._shown[key] = (span, shown)
                 added.append(shown)
-        self.view.update_spans(removed, added)
+        if load:
+            self.view.load(self.text, added)
+        else:
+            self.view.update_spans(removed, added)
 
     def _span_at(self, offset: int) -> Span | None:
         index = bisect_right(self._starts, offset) - 1

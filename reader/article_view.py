@@ -69,7 +69,7 @@ for _code in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)
               0x200E, 0x200F, 0x061C, 0xFEFF]:
     _ESCAPES[_code] = 0xFFFD
 _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
-_CHUNK = re.compile(r"[^ \n]+ *| +")
+_CHUNK = re.compile(r"([^ \n]+) *| +")
 
 ESCAPE_STYLE = Style(color="black", bgcolor="yellow", bold=True)
 CURSOR_STYLE = Style(reverse=True, bold=True)
@@ -269,15 +269,6 @@ class ArticleView(ScrollView, can_focus=True):
     def _paragraph_of(self, offset: int) -> int:
         return max(bisect_right(self._para_starts, offset) - 1, 0)
 
-    def _tags_in(self, start: int, end: int) -> int:
-        """Cells of the tags of spans that end in ``(start, end]``."""
-        ends = self._tag_ends
-        lo = bisect_right(ends, start)
-        hi = bisect_right(ends, end)
-        if lo == hi:
-            return 0
-        return sum(self._tag_width[e] for e in ends[lo:hi])
-
     def _wrap_paragraph(self, index: int, width: int) -> list[tuple[int, int]]:
         """Visual lines ``(start, end)`` of one paragraph: greedy word wrap by cells."""
         start = self._para_starts[index]
@@ -289,13 +280,24 @@ class ArticleView(ScrollView, can_focus=True):
         lines: list[tuple[int, int]] = []
         line_start = start
         used = 0
+        # The tag ends inside this paragraph, walked with the chunks (no search per word).
+        tag_ends = self._tag_ends[bisect_right(self._tag_ends, start):
+                                  bisect_right(self._tag_ends, end)]
+        tag_width = self._tag_width
+        next_tag = 0
         for match in _CHUNK.finditer(display, start, end):
             chunk_start, chunk_end = match.span()
-            word = match.group().rstrip(" ")
-            word_end = chunk_start + len(word)
-            word_cells = (len(word) if ascii_only else cell_len(word)) + self._tags_in(
-                chunk_start, word_end
-            )
+            word_end = match.end(1)
+            if word_end < 0:
+                word_end = chunk_start  # a run of spaces at the start of the paragraph
+            word_cells = (word_end - chunk_start if ascii_only
+                          else cell_len(display[chunk_start:word_end]))
+            while next_tag < len(tag_ends) and tag_ends[next_tag] <= word_end:
+                # A tag whose span ends in the spaces after a word is not counted; the
+                # line is cropped to the width in that rare case.
+                if tag_ends[next_tag] > chunk_start:
+                    word_cells += tag_width[tag_ends[next_tag]]
+                next_tag += 1
             if used and used + word_cells > width:
                 lines.append((line_start, chunk_start))
                 line_start, used = chunk_start, 0
@@ -316,7 +318,7 @@ class ArticleView(ScrollView, can_focus=True):
                         line_start, used, pos = cut, 0, cut
                     else:
                         used, pos = cells, cut
-                used += self._tags_in(chunk_start, word_end)
+                used += word_cells - cell_len(display[chunk_start:word_end])
             else:
                 used += word_cells
             used += chunk_end - word_end

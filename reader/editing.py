@@ -58,7 +58,8 @@ def seed_annotation(
     spans: list[Span] = []
     relations: list[Relation] = []
     if chosen is not None:
-        spans = [s.model_copy(update={"state": "suggested", "source": chosen.extractor})
+        spans = [s if s.state == "suggested" and s.source == chosen.extractor
+                 else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
                  for s in chosen.spans]
         relations = list(chosen.relations)
     return Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations)

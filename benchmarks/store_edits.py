@@ -123,52 +123,57 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def time_store_edits(
-    path: Path, edits: int, seed: int
-) -> tuple[list[float], list[float], list[float]]:
-    """Per edit: wall time, the store's own work, and a bare append+fsync of the same size.
+class EditTimer:
+    """Times edits on one open store: wall time, the store's own work, the disk's floor.
 
-    The bare append+fsync right after each edit is the disk's floor at that moment: on
-    a shared machine fsync latency swings with other processes' writes, and that swing
-    is not the store's doing.  The store's own work is timed on a second edit of the
-    same span with ``os.fsync`` stubbed out (that edit is still written, not synced).
+    The bare append+fsync of the same bytes right after each edit is the disk's floor
+    at that moment: on a shared machine fsync latency swings with other processes'
+    writes, and that swing is not the store's doing.  The store's own work is timed on
+    a second edit of the same span with ``os.fsync`` stubbed out (written, not synced).
     """
-    rng = random.Random(seed)
-    walls: list[float] = []
-    works: list[float] = []
-    floors: list[float] = []
-    floor_path = path.with_name(path.name + ".floor")
-    floor_fd = os.open(floor_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        with GoldStore(path) as store:
-            doc_ids = store.document_ids()
-            for _ in range(edits):
-                doc_id = rng.choice(doc_ids)
-                ann = store.annotation(doc_id)
-                assert ann is not None
-                span = rng.choice(ann.spans)
-                label = rng.choice([name for name in LABELS if name != span.label])
-                journal_before = store.journal_path.stat().st_size
-                started = time.perf_counter()
-                store.relabel_span(doc_id, span.start, span.end, label)
-                walls.append(time.perf_counter() - started)
-                line = b"x" * (store.journal_path.stat().st_size - journal_before)
-                started = time.perf_counter()
-                os.write(floor_fd, line)
-                os.fsync(floor_fd)
-                floors.append(time.perf_counter() - started)
-                real_fsync = os.fsync
-                os.fsync = _no_fsync
-                try:
-                    started = time.perf_counter()
-                    store.relabel_span(doc_id, span.start, span.end, span.label)
-                    works.append(time.perf_counter() - started)
-                finally:
-                    os.fsync = real_fsync
-    finally:
-        os.close(floor_fd)
-        floor_path.unlink()
-    return walls, works, floors
+
+    def __init__(self, path: Path, seed: int) -> None:
+        self.store = GoldStore(path)
+        self.doc_ids = self.store.document_ids()
+        self.rng = random.Random(seed)
+        self.walls: list[float] = []
+        self.works: list[float] = []
+        self.floors: list[float] = []
+        self.floor_path = path.with_name(path.name + ".floor")
+        self.floor_fd = os.open(self.floor_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def edit(self) -> None:
+        store, rng = self.store, self.rng
+        doc_id = rng.choice(self.doc_ids)
+        ann = store.annotation(doc_id)
+        assert ann is not None
+        span = rng.choice(ann.spans)
+        label = rng.choice([name for name in LABELS if name != span.label])
+        journal_before = store.journal_path.stat().st_size
+        started = time.perf_counter()
+        store.relabel_span(doc_id, span.start, span.end, label)
+        self.walls.append(time.perf_counter() - started)
+        line = b"x" * (store.journal_path.stat().st_size - journal_before)
+        started = time.perf_counter()
+        os.write(self.floor_fd, line)
+        os.fsync(self.floor_fd)
+        self.floors.append(time.perf_counter() - started)
+        real_fsync = os.fsync
+        os.fsync = _no_fsync
+        try:
+            started = time.perf_counter()
+            store.relabel_span(doc_id, span.start, span.end, span.label)
+            self.works.append(time.perf_counter() - started)
+        finally:
+            os.fsync = real_fsync
+
+    def close(self) -> float:
+        """Close the store; the time of its closing checkpoint (a full atomic rewrite)."""
+        os.close(self.floor_fd)
+        self.floor_path.unlink()
+        started = time.perf_counter()
+        self.store.close()
+        return time.perf_counter() - started
 
 
 def _no_fsync(fd: int) -> None:
@@ -237,38 +242,37 @@ def main() -> None:
     print(f"stores in {workdir} (filesystem of the benchmark matters: fsync cost)")
     rows = []
     try:
-        for index, size in enumerate(args.sizes):
-            path = workdir / f"gold-{size}.json"
+        paths = {}
+        for size in args.sizes:
+            paths[size] = workdir / f"gold-{size}.json"
             started = time.perf_counter()
-            build_store(path, size, seed=size)
-            built = time.perf_counter() - started
-            megabytes = path.stat().st_size / 1e6
-            print(f"\n{size} documents: {megabytes:.1f} MB TinyDB file, built in {built:.1f} s")
-            os.sync()  # let the build's writes reach the disk before timing fsyncs
-            edits, work, floor = time_store_edits(path, args.edits, seed=1)
-            with GoldStore(path) as store:
-                store.relabel_span(*_any_span(store))
-                start = time.perf_counter()
-                store.checkpoint()
-                checkpoint = time.perf_counter() - start
-            reads, writes = time_opens(path, args.opens)
+            build_store(paths[size], size, seed=size)
+            megabytes = paths[size].stat().st_size / 1e6
+            print(
+                f"{size} documents: {megabytes:.1f} MB TinyDB file, "
+                f"built in {time.perf_counter() - started:.1f} s"
+            )
+            rows.append({"size": size, "mb": megabytes})
+        os.sync()  # let the builds' writes reach the disk before timing fsyncs
+        # Edits go round-robin over the sizes, so that every size sees the same disk
+        # weather; timing one size after another compares the disk at different moments.
+        timers = {size: EditTimer(path, seed=size) for size, path in paths.items()}
+        for _ in range(args.edits):
+            for timer in timers.values():
+                timer.edit()
+        for index, row in enumerate(rows):
+            size, path = row["size"], paths[row["size"]]
+            timer = timers[size]
+            row.update(edits=timer.walls, work=timer.works, floor=timer.floors)
+            row["checkpoint"] = timer.close()
+            row["open_ro"], row["open_rw"] = time_opens(path, args.opens)
             repeats = args.tinydb_repeats[min(index, len(args.tinydb_repeats) - 1)]
             copy = workdir / f"stock-{size}.json"
             shutil.copy(path, copy)
-            stock = time_tinydb_updates(copy, repeats, seed=2)
+            row["stock"] = stock = time_tinydb_updates(copy, repeats, seed=2)
             copy.unlink()
-            row = {
-                "size": size,
-                "mb": megabytes,
-                "edits": edits,
-                "stock": stock,
-                "work": work,
-                "floor": floor,
-                "checkpoint": checkpoint,
-                "open_ro": reads,
-                "open_rw": writes,
-            }
-            rows.append(row)
+            edits, work, floor = row["edits"], row["work"], row["floor"]
+            print(f"\n{size} documents")
             print(
                 f"  GoldStore edit   n={len(edits):4d} median {ms(statistics.median(edits))} ms"
                 f"  p95 {ms(percentile(edits, 0.95))} ms  max {ms(max(edits))} ms"
@@ -285,7 +289,11 @@ def main() -> None:
                 f"  stock TinyDB     n={len(stock):4d} median {ms(statistics.median(stock))} ms"
                 f"  p95 {ms(percentile(stock, 0.95))} ms  (no fsync)"
             )
-            print(f"  checkpoint (full atomic rewrite, every 64 MB of journal) {ms(checkpoint)} ms")
+            print(
+                f"  checkpoint on close (full atomic rewrite; also every 64 MB of journal) "
+                f"{ms(row['checkpoint'])} ms"
+            )
+            reads, writes = row["open_ro"], row["open_rw"]
             print(
                 f"  open read-only median {ms(statistics.median(reads))} ms, for writing "
                 f"median {ms(statistics.median(writes))} ms (n={len(reads)})"
@@ -321,14 +329,6 @@ def main() -> None:
         f"{statistics.median(rows[-1]['open_ro']):.2f} s read-only, "
         f"{statistics.median(rows[-1]['open_rw']):.2f} s for writing (target <= 2 s)"
     )
-
-
-def _any_span(store: GoldStore) -> tuple[str, int, int, str]:
-    doc_id = store.document_ids()[0]
-    ann = store.annotation(doc_id)
-    assert ann is not None
-    span = ann.spans[0]
-    return doc_id, span.start, span.end, "ORG" if span.label != "ORG" else "PERSON"
 
 
 if __name__ == "__main__":

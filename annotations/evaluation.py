@@ -811,16 +811,62 @@ def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[
 # -- from the store ---------------------------------------------------------------
 
 
-def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str, Any]:
-    """Accepted annotations by document id; several annotators on one document is an error."""
-    gold: dict[str, Any] = {}
-    for ann in store.gold(annotator):
-        if ann.doc_id in gold:
+@dataclass(frozen=True)
+class GoldLayer:
+    """The accepted annotation of one document, as plain tuples."""
+
+    doc_id: str
+    annotator: str
+    spans: list[SpanTuple]
+    relations: list[RelationTuple]
+
+
+def _layer_tuples(
+    record: dict[str, Any], text_length: int, where: str
+) -> tuple[list[SpanTuple], list[RelationTuple]]:
+    """Spans and relations of a stored record, checked cheaply: offsets are integers
+    inside the text and relations join spans of the layer."""
+    try:
+        spans = [(int(s["start"]), int(s["end"]), str(s["label"])) for s in record["spans"]]
+        relations = [
+            ((int(r["head"][0]), int(r["head"][1])), (int(r["child"][0]), int(r["child"][1])),
+             str(r["label"]))
+            for r in record.get("relations", [])
+        ]
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise EvaluationError(f"{where}: malformed span or relation record ({err!r})") from None
+    keys = set()
+    for start, end, label in spans:
+        if not 0 <= start < end:
+            raise EvaluationError(f"{where}: span {start}-{end} ({label}) has end <= start")
+        if end > text_length:
             raise EvaluationError(
-                f"{store.path}: document {ann.doc_id} has accepted annotations by "
-                f"{gold[ann.doc_id].annotator!r} and {ann.annotator!r}; choose one with --annotator"
+                f"{where}: span {start}-{end} ({label}) ends past the document text (length "
+                f"{text_length}); it was made on a different text"
             )
-        gold[ann.doc_id] = ann
+        keys.add((start, end))
+    for head, child, label in relations:
+        if head not in keys or child not in keys:
+            raise EvaluationError(f"{where}: relation {label} joins a span that is not in the layer")
+    return spans, relations
+
+
+def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str, GoldLayer]:
+    """Accepted annotations by document id; several annotators on one document is an error."""
+    gold: dict[str, GoldLayer] = {}
+    for record in store.gold_records(annotator):
+        doc_id = record["doc_id"]
+        if doc_id in gold:
+            raise EvaluationError(
+                f"{store.path}: document {doc_id} has accepted annotations by "
+                f"{gold[doc_id].annotator!r} and {record['annotator']!r}; choose one with "
+                "--annotator"
+            )
+        spans, relations = _layer_tuples(
+            record, len(store.text(doc_id)),
+            f"{store.path}: annotation of document {doc_id} by {record['annotator']!r}",
+        )
+        gold[doc_id] = GoldLayer(doc_id, record["annotator"], spans, relations)
     if not gold:
         who = f" by annotator {annotator!r}" if annotator else ""
         raise EvaluationError(
@@ -859,24 +905,21 @@ def collect_documents(
                 "text was changed after import), so no prediction can be trusted to fit it"
             ) from err
         text = document.text
-        pred = store.prediction(doc_id, extractor)
-        if pred is None:
+        record = store.prediction_record(doc_id, extractor)
+        if record is None:
             absent.append(doc_id)
             if not missing_as_empty:
                 continue
-        pred_spans = [(s.start, s.end, s.label) for s in pred.spans] if pred else []
-        for start, end, label in pred_spans:
-            if end > len(text):
-                raise EvaluationError(
-                    f"{store.path}: extractor {extractor!r}, document {doc_id}: span "
-                    f"{start}-{end} ({label}) ends past the document text (length {len(text)}); "
-                    "the prediction was made on a different text"
-                )
+            pred_spans, pred_relations = [], []
+        else:
+            pred_spans, pred_relations = _layer_tuples(
+                record, len(text), f"{store.path}: extractor {extractor!r}, document {doc_id}"
+            )
         docs.append(EvalDocument(
             doc_id=doc_id, text=text,
-            gold=[(s.start, s.end, s.label) for s in ann.spans], pred=pred_spans,
-            gold_relations=[(r.head, r.child, r.label) for r in ann.relations],
-            pred_relations=[(r.head, r.child, r.label) for r in (pred.relations if pred else [])],
+            gold=ann.spans, pred=pred_spans,
+            gold_relations=ann.relations,
+            pred_relations=pred_relations,
             title=document.title,
         ))
     if absent and not missing_as_empty:

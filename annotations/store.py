@@ -281,9 +281,14 @@ class GoldStore:
                 self._tables["labels"]["1"] = LabelScheme().model_dump()
                 self._next_id["meta"] = self._next_id["labels"] = 2
                 self._write_main()
+            new_journal = not self.journal_path.exists()
             self._journal_fd = os.open(
                 self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
             )
+            if new_journal:
+                # Edits fsync the journal's data; the folder entry needs its own fsync
+                # to survive a power cut.
+                _fsync_dir(self.path.parent)
 
     def _read_main(self) -> None:
         try:
@@ -597,6 +602,22 @@ class GoldStore:
                 continue
             yield Annotation.model_validate(record)
 
+    def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
+        """Accepted annotation records as plain dicts, in document order, without building
+        models: for bulk readers such as evaluation, where building 10,000 pydantic models
+        costs seconds.  Each was validated when it was written; do not mutate them."""
+        with self._lock:
+            records = [
+                self._tables["annotations"][key]
+                for doc_id in self.document_ids()
+                for key in self._anns_by_doc.get(doc_id, {}).values()
+            ]
+        for record in records:
+            if record.get("status") == "accept" and (
+                annotator is None or record["annotator"] == annotator
+            ):
+                yield record
+
     def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
         """Accepted annotations: the gold set."""
         return self.annotations(annotator=annotator, status="accept")
@@ -765,6 +786,12 @@ class GoldStore:
             if key is None:
                 return None
             return Prediction.model_validate(self._tables["predictions"][key])
+
+    def prediction_record(self, doc_id: str, extractor: str) -> Record | None:
+        """One prediction as a plain dict (see :meth:`gold_records`); do not mutate it."""
+        with self._lock:
+            key = self._pred_keys.get((doc_id, extractor))
+            return None if key is None else self._tables["predictions"][key]
 
     def predictions(self, doc_id: str) -> dict[str, Prediction]:
         """Every extractor's prediction on one document, by extractor id."""

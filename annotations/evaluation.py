@@ -847,7 +847,9 @@ def _layer_tuples(
         keys.add((start, end))
     for head, child, label in relations:
         if head not in keys or child not in keys:
-            raise EvaluationError(f"{where}: relation {label} joins a span that is not in the layer")
+            raise EvaluationError(
+                f"{where}: relation {label} joins a span that is not in the layer"
+            )
     return spans, relations
 
 

@@ -610,3 +610,20 @@ def test_read_only_open_of_a_missing_store_is_an_error_and_creates_nothing(
     with pytest.raises(StoreError, match="no such gold store"):
         GoldStore(tmp_path / "missing.json", read_only=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_journal_and_main_file_have_their_folder_entries_fsynced(
+    gold_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import annotations.store as store_module
+
+    real = store_module._fsync_dir
+    synced: list[tuple[Path, bool, bool]] = []
+
+    def spy(folder: Path) -> None:
+        synced.append((folder, gold_path.exists(), (folder / f"{gold_path.name}.journal").exists()))
+        real(folder)
+
+    monkeypatch.setattr(store_module, "_fsync_dir", spy)
+    GoldStore(gold_path).close()
+    assert (gold_path.parent, True, True) in synced

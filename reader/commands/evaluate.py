@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -76,17 +77,27 @@ def _mark(value: float, best: float | None) -> Text:
     return Text(_pct(value) + " ")
 
 
-def comparison_table(evaluation: Evaluation, schemes: list[str]) -> Table:
-    """Rows: extractors; columns: P/R/F1 per scheme; the best value per column starred."""
-    table = Table(title=f"Entities, micro-averaged (%) on {evaluation.documents} gold "
-                  "document(s); * best per column", title_justify="left")
-    table.add_column("extractor")
+def comparison_table(evaluation: Evaluation, schemes: list[str], width: int = 200) -> Table:
+    """Rows: extractors; columns: P/R/F1 per scheme; the best value per column starred.
+
+    When P, R and F1 of every scheme cannot fit in ``width`` columns, only F1 is shown
+    per scheme (the counts tables below still give P and R).
+    """
+    keys = ("precision", "recall", "f1")
+    name_width = max((len(printable(n)) for n in evaluation.results), default=9)
+    if name_width + 1 + len(schemes) * len(keys) * 8 > width:
+        keys = ("f1",)
+    shown = "P/R/F1" if len(keys) == 3 else "F1 only (narrow terminal; see the counts below)"
+    table = Table(title=f"Entities, micro-averaged {shown} (%) on {evaluation.documents} gold "
+                  "document(s); * best per column", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("extractor", no_wrap=True, overflow="fold")
     micro = {name: {s: r.entities.micro(s) for s in schemes}
              for name, r in evaluation.results.items()}
-    columns = [(s, k) for s in schemes for k in ("precision", "recall", "f1")]
+    columns = [(s, k) for s in schemes for k in keys]
     for scheme, key in columns:
-        table.add_column(f"{scheme} {dict(precision='P', recall='R', f1='F1')[key]}",
-                         justify="right")
+        table.add_column(f"{scheme}\n{dict(precision='P', recall='R', f1='F1')[key]}",
+                         justify="right", no_wrap=True)
     best = {col: _best([m[col[0]][col[1]] for m in micro.values()]) for col in columns}
     for name, m in micro.items():
         table.add_row(Text(printable(name)), *(_mark(m[s][k], best[(s, k)]) for s, k in columns))
@@ -96,16 +107,16 @@ def comparison_table(evaluation: Evaluation, schemes: list[str]) -> Table:
 def interval_table(evaluation: Evaluation, schemes: list[str]) -> Table:
     table = Table(title=f"Micro F1 (%) with {evaluation.confidence:.0%} bootstrap interval "
                   f"({evaluation.bootstrap} resamples of the documents, seed {evaluation.seed})",
-                  title_justify="left")
-    table.add_column("extractor")
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("extractor", no_wrap=True, overflow="fold")
     for scheme in schemes:
-        table.add_column(scheme, justify="right")
+        table.add_column(scheme, justify="right", no_wrap=True)
     for name, result in evaluation.results.items():
         cells = []
         for scheme in schemes:
             low, high = result.intervals[scheme]
             cells.append(f"{_pct(result.entities.micro(scheme)['f1'])} "
-                         f"[{_pct(low)}, {_pct(high)}]")
+                         f"[{_pct(low)}–{_pct(high)}]")
         table.add_row(Text(printable(name)), *cells)
     return table
 
@@ -221,7 +232,7 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
     who = f", annotator {evaluation.annotator}" if evaluation.annotator else ""
     console.print(Text(f"Gold: {evaluation.documents} accepted document(s) in "
                        f"{printable(evaluation.store)}{who}", style="bold"))
-    console.print(comparison_table(evaluation, schemes))
+    console.print(comparison_table(evaluation, schemes, width=console.width))
     if evaluation.bootstrap > 0:
         console.print(interval_table(evaluation, schemes))
     if any(r.relations.any for r in evaluation.results.values()):

@@ -105,19 +105,20 @@ def comparison_table(evaluation: Evaluation, schemes: list[str], width: int = 20
 
 
 def interval_table(evaluation: Evaluation, schemes: list[str]) -> Table:
+    """One row per extractor and scheme: micro F1 and its bootstrap interval."""
     table = Table(title=f"Micro F1 (%) with {evaluation.confidence:.0%} bootstrap interval "
                   f"({evaluation.bootstrap} resamples of the documents, seed {evaluation.seed})",
                   title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("extractor", no_wrap=True, overflow="fold")
-    for scheme in schemes:
-        table.add_column(scheme, justify="right", no_wrap=True)
+    table.add_column("scheme", no_wrap=True)
+    table.add_column("F1", justify="right", no_wrap=True)
+    table.add_column("interval", justify="right", no_wrap=True)
     for name, result in evaluation.results.items():
-        cells = []
-        for scheme in schemes:
+        for i, scheme in enumerate(schemes):
             low, high = result.intervals[scheme]
-            cells.append(f"{_pct(result.entities.micro(scheme)['f1'])} "
-                         f"[{_pct(low)}–{_pct(high)}]")
-        table.add_row(Text(printable(name)), *cells)
+            table.add_row(Text(printable(name)) if i == 0 else "", scheme,
+                          _pct(result.entities.micro(scheme)["f1"]),
+                          f"{_pct(low)}–{_pct(high)}")
     return table
 
 

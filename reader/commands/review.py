@@ -14,8 +14,9 @@ from .common import DbOption, fail, open_store
 
 def review(
     db: DbOption,
-    extractor: Annotated[str, typer.Option(
-        "--extractor", "-e", help="The extractor whose predictions to review.")],
+    extractor: Annotated[str | None, typer.Option(
+        "--extractor", "-e", help="The extractor whose predictions to review "
+        "(may be left out when the store has predictions of only one).")] = None,
     annotator: Annotated[str | None, typer.Option(
         "--annotator", help="Review this annotator's accepted annotations.")] = None,
     config: Annotated[Path | None, typer.Option(
@@ -28,6 +29,15 @@ def review(
 
     settings = load_config(config)
     with open_store(db) as store:
+        if extractor is None:
+            known = store.extractors()
+            if len(known) != 1:
+                raise fail(
+                    "choose the extractor to review with --extractor; the store has "
+                    + (f"predictions of {len(known)}: {', '.join(known)}" if known
+                       else "no predictions (run `reader extract` or import some first)")
+                )
+            extractor = known[0]
         try:
             app = ReviewApp(store, extractor, annotator=annotator, config=settings)
         except EvaluationError as err:

@@ -9,6 +9,7 @@ and writes them one at a time, so memory does not grow with the corpus.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -166,6 +167,24 @@ def atomic_output(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block.
+
+    An import keeps every record it has checked until its one transaction, and
+    each full collection walks all of them again: measured on 10,000 documents,
+    collections took about 45% of the import.  The records hold no reference
+    cycles, so nothing piles up while the collector rests.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def iter_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
     """Numbered lines of a UTF-8 file, read one at a time; split on ``\\n`` only, so
     U+2028 and other characters ``str.splitlines`` breaks on stay inside a line.
@@ -239,14 +258,27 @@ def ordered_map(work: Callable[[list[In]], list[Out]], inputs: Iterable[In], *,
 
     _tokenizer()  # load once here, so every worker inherits it
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[Future[list[Out]]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(work, batch))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().result()
-        while pending:
+    # Freeze what exists now (the whole store, in an export) out of the garbage
+    # collector's sight while workers are forked (they start on demand, during
+    # the run): otherwise every full collection in a worker walks those inherited
+    # objects, which takes time in proportion to the store and copies its pages.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from _run_pool(pool, work, batches, workers)
+    finally:
+        gc.unfreeze()
+
+
+def _run_pool(pool: ProcessPoolExecutor, work: Callable[[list[In]], list[Out]],
+              batches: Iterator[list[In]], workers: int) -> Iterator[Out]:
+    pending: deque[Future[list[Out]]] = deque()
+    for batch in batches:
+        pending.append(pool.submit(work, batch))
+        if len(pending) >= 2 * workers:
             yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
 
 
 def _batched(items: Iterable[In], size: int) -> Iterator[list[In]]:

@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, detect_format, get_format
-from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
+from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, gc_paused
 
 PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
@@ -131,6 +131,15 @@ def import_layers(
     if as_predictions and not extractor:
         raise ValueError("predictions need an extractor name, e.g. my-llm@2026-11")
     paths = [paths] if isinstance(paths, Path) else list(paths)
+    with gc_paused():
+        return _import(store, paths, format_name=format_name, as_predictions=as_predictions,
+                       annotator=annotator, extractor=extractor, add_labels=add_labels,
+                       default_status=default_status)
+
+
+def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
+            as_predictions: bool, annotator: str | None, extractor: str | None,
+            add_labels: bool, default_status: Status | None) -> ImportSummary:
     checker = _RecordChecker(store, as_predictions=as_predictions, annotator=annotator,
                              extractor=extractor, add_labels=add_labels,
                              default_status=default_status)

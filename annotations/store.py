@@ -85,16 +85,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
+        # A full disk must not leave a half-written copy of the whole store behind.
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
@@ -386,7 +387,14 @@ class GoldStore:
             self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> None:
-        self._write_main()
+        try:
+            self._write_main()
+        except OSError as err:
+            raise StoreError(
+                f"{self.path}: could not fold the journal into the file ({err.strerror}); "
+                f"every edit is safe in {self.journal_path.name} and is replayed at the "
+                "next open"
+            ) from err
         # Crash here: the journal is replayed over a file that already holds it,
         # which is harmless because every op is an idempotent put or delete.
         assert self._journal_fd is not None
@@ -429,7 +437,12 @@ class GoldStore:
         for table, key, record in ops:
             self._apply(table, key, record)
         if self._journal_size > self.checkpoint_bytes:
-            self._checkpoint_locked()
+            try:
+                self._checkpoint_locked()
+            except StoreError:
+                # The edit is already durable in the journal, so the call succeeded;
+                # the checkpoint is tried again after the next edit and on close.
+                pass
 
     def _apply(self, table: str, key: str, record: Record | None) -> None:
         rows = self._tables[table]

@@ -627,3 +627,30 @@ def test_a_new_journal_and_main_file_have_their_folder_entries_fsynced(
     monkeypatch.setattr(store_module, "_fsync_dir", spy)
     GoldStore(gold_path).close()
     assert (gold_path.parent, True, True) in synced
+
+
+def test_a_checkpoint_that_fails_loses_nothing_and_leaves_no_temporary_file(
+    gold_path: Path, sample_document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+
+    def disk_full(fd: int, data: bytes) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    gold = GoldStore(gold_path, checkpoint_bytes=1)  # every edit asks for a checkpoint
+    gold.add_documents([sample_document])
+    gold.add_entity_labels(["PERSON", "ORG"])
+    monkeypatch.setattr(os, "write", disk_full)
+    # The edit is in the journal, so the call succeeds although the checkpoint failed.
+    gold.add_span(sample_document.id, span(MARIA, "PERSON"))
+    assert [s.key for s in reread(gold_path, sample_document.id).spans] == [MARIA]
+    with pytest.raises(StoreError, match="every edit is safe"):
+        gold.close()
+    monkeypatch.undo()
+    assert [p.name for p in gold_path.parent.glob(".*.tmp")] == []
+    with GoldStore(gold_path) as again:  # the lock was released; the journal replays
+        assert [s.key for s in again.annotation(sample_document.id).spans] == [MARIA]
+    with TinyDB(gold_path, access_mode="r") as db:
+        assert len(db.table("annotations")) == 1

@@ -8,7 +8,8 @@ for undo and redo across the documents of the session.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import gc
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -193,6 +194,7 @@ class AnnotateScreen(Screen[None]):
         self.index = 0
         self.doc_id = ""
         self.text = ""
+        self.doc_title = ""
         self.tokens = editing.Tokens("")
         self.annotation = Annotation(doc_id="-", annotator=self.annotator)
         self.saved = False
@@ -251,6 +253,7 @@ class AnnotateScreen(Screen[None]):
         self.index = index
         self.doc_id = self.doc_ids[index]
         self.text = self.store.text(self.doc_id)
+        self.doc_title = self.store.document(self.doc_id).title
         self.tokens = editing.Tokens(self.text)
         stored = self.store.annotation(self.doc_id, self.annotator)
         self.saved = stored is not None
@@ -258,6 +261,11 @@ class AnnotateScreen(Screen[None]):
         self.hint_spans = {}
         self._shown = {}
         self._set_annotation(stored if stored is not None else self._seed(), load=True)
+        # The document's text, spans and tokens live until the next document: freezing
+        # them keeps full garbage collections (triggered by per-key allocations) from
+        # walking tens of thousands of long-lived objects on every keystroke.
+        gc.collect()
+        gc.freeze()
         self.cur, self.anchor = 0, None
         self._show_cursor()
         self._show_document()
@@ -318,8 +326,7 @@ class AnnotateScreen(Screen[None]):
         return (ann.status or "open") if ann else "new"
 
     def _show_document(self) -> None:
-        doc = self.store.document(self.doc_id)
-        title = f"{self.index + 1}/{len(self.doc_ids)}  {doc.title}"
+        title = f"{self.index + 1}/{len(self.doc_ids)}  {self.doc_title}"
         extractors = sorted({s.source for s in self.annotation.spans if s.source != "human"})
         sub_title = (f"{self._status_of(self.doc_id)} · "
                      f"{', '.join(extractors) or 'no suggestions'}")
@@ -426,10 +433,15 @@ class AnnotateScreen(Screen[None]):
         if not spans:
             return
         start, end = self.selection()
+        target: Span | None = None
         if step > 0:
-            target = next((s for s in spans if s.start >= end or s.start > start), None)
+            index = bisect_right(self._starts, start)  # the first span starting after start
+            target = spans[index] if index < len(spans) else None
         else:
-            target = next((s for s in reversed(spans) if s.end <= start), None)
+            index = bisect_left(self._starts, start) - 1
+            while index >= 0 and spans[index].end > start:
+                index -= 1
+            target = spans[index] if index >= 0 else None
         if target is None:
             self.app.bell()
             return
@@ -443,9 +455,20 @@ class AnnotateScreen(Screen[None]):
             self.app.bell()
             return
         before = self.annotation
-        saved = self.store.save_annotation(new, add_labels=True)
+        saved = self._save(new)
         self.history.record(Edit(self.doc_id, description, before, saved))
         self._after_save(saved)
+
+    def _save(self, annotation: Annotation) -> Annotation:
+        try:
+            # Labels are added to the scheme before they are used, so the store need not
+            # collect them from every span on every save (thousands in a long article).
+            return self.store.save_annotation(annotation)
+        except ValueError:  # e.g. predictions imported with labels the scheme lacks
+            saved = self.store.save_annotation(annotation, add_labels=True)
+            self.scheme = self.store.labels
+            self._show_legend()
+            return saved
 
     def _after_save(self, saved: Annotation) -> None:
         self.saved = True
@@ -598,7 +621,7 @@ class AnnotateScreen(Screen[None]):
     def _replay(self, edit: Edit, annotation: Annotation) -> None:
         if edit.doc_id != self.doc_id:
             self.open_document(self.doc_ids.index(edit.doc_id))
-        saved = self.store.save_annotation(annotation, add_labels=True)
+        saved = self._save(annotation)
         self._after_save(saved)
 
     def action_undo(self) -> None:

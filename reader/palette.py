@@ -32,7 +32,7 @@ class AnnotatorCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
-            score = matcher.match(f"{name} {help_text}")
+            score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback,  # type: ignore[arg-type]
                           help=help_text)

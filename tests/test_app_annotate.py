@@ -367,3 +367,31 @@ async def test_model_loads_in_a_worker_and_seeds_the_open_document(store: GoldSt
         assert "rules@1 ready" in str(screen.query_one("#status").render())
     assert store.has_prediction(second, "rules@1")
     assert store.has_prediction(doc_ids(store)[0], "rules@1")
+
+
+async def test_command_palette_runs_an_action(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Accept")
+        await pilot.pause(0.3)  # the palette searches in a worker
+        await pilot.press("enter")
+        await pilot.pause()
+    ann = store.annotation(doc_ids(store)[0])
+    assert ann is not None and ann.status == "accept"
+
+
+async def test_help_lists_every_binding_id(store: GoldStore) -> None:
+    from reader.app import ANNOTATE_BINDINGS
+    from reader.help_screen import HelpScreen
+
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        ids = {row[3] for row in app.screen.rows}
+        assert {b.id for b in ANNOTATE_BINDINGS if not b.id.startswith("label-")} <= ids
+        await pilot.press("escape")
+        assert isinstance(app.screen, AnnotateScreen)

@@ -230,7 +230,13 @@ class GoldStore:
         self._anns_by_doc: dict[str, dict[str, str]] = {}
 
     def _acquire_lock(self) -> None:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreError(
+                f"{self.lock_path}: cannot create the lock file ({err.strerror}); "
+                "open the store read-only, or check the folder's permissions"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

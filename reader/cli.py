@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from annotations.errors import AnnotationsError
 
@@ -46,8 +47,6 @@ def main() -> None:
     try:
         app()
     except AnnotationsError as err:
-        err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        # The message may quote file content: never let it be read as markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         sys.exit(1)
-    except KeyboardInterrupt:
-        err_console.print("interrupted; every edit that was saved is kept")
-        sys.exit(130)

@@ -263,7 +263,9 @@ class AnnotateScreen(Screen[None]):
         self._set_annotation(stored if stored is not None else self._seed(), load=True)
         # The document's text, spans and tokens live until the next document: freezing
         # them keeps full garbage collections (triggered by per-key allocations) from
-        # walking tens of thousands of long-lived objects on every keystroke.
+        # walking tens of thousands of long-lived objects on every keystroke.  The previous
+        # document's objects are unfrozen first so that they can be collected.
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
         self.cur, self.anchor = 0, None
@@ -745,6 +747,9 @@ class AnnotateScreen(Screen[None]):
         return True
 
     # -- the model -----------------------------------------------------------
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()
 
     def on_model_status(self, message: ModelStatus) -> None:
         self.model_text = message.text

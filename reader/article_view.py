@@ -98,10 +98,11 @@ def display_text(text: str) -> str:
     return text.translate(_ESCAPES) if _UNSAFE.search(text) else text
 
 
-class ArticleView(ScrollView, can_focus=True):
+class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     """A scrollable, soft-wrapped article with spans, a cursor, a mark and hint letters."""
 
-    INHERIT_BINDINGS = False
+    # No keys of its own (not even ScrollView's scrolling keys, hence
+    # inherit_bindings=False): the screen that uses the view decides what every key does.
     DEFAULT_CSS = """
     ArticleView {
         background: $surface;

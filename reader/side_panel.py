@@ -76,11 +76,10 @@ class RelationList(OptionList):
 
 
 
-class EntityList(ScrollView, can_focus=True):
+class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
     """The entity rows as a Line-API list: only visible rows are rendered, so
     replacing the rows after an edit costs little even with thousands of entities."""
 
-    INHERIT_BINDINGS = False
     BINDINGS = [
         Binding("up", "move(-1)", "Up", show=False, id="entities-up"),
         Binding("down", "move(1)", "Down", show=False, id="entities-down"),

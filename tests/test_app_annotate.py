@@ -395,3 +395,26 @@ async def test_help_lists_every_binding_id(store: GoldStore) -> None:
         assert {b.id for b in ANNOTATE_BINDINGS if not b.id.startswith("label-")} <= ids
         await pilot.press("escape")
         assert isinstance(app.screen, AnnotateScreen)
+
+
+async def test_line_page_and_edge_moves(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = screen_of(app)
+        view = screen.view
+        await pilot.press("end")
+        assert screen.selection() == (len(TEXT_ONE) - 2, len(TEXT_ONE) - 1)  # the final "."
+        await pilot.press("home", "right", "right", "right", "down")
+        start, end = screen.selection()
+        assert view.line_of(start) == 1
+        assert abs(view.column_of(start) - view.column_of(TEXT_ONE.index("the mayor"))) <= 6
+        # At this width the line below "the mayor" shows "Aster Rail": the key relabels it.
+        aster = TEXT_ONE.index("Aster Rail")
+        assert aster <= start < end <= aster + len("Aster Rail")
+        await pilot.press("1")
+        assert (aster, aster + len("Aster Rail"), "PERSON", "changed") in gold_spans(store)
+        await pilot.press("up", "pagedown")
+        assert screen.selection()[0] >= TEXT_ONE.index("The talks")
+        await pilot.press("pageup")
+        assert view.line_of(screen.selection()[0]) == 0

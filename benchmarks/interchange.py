@@ -15,7 +15,9 @@ ru_maxrss, is printed too).  Import necessarily holds the parsed records until i
 one all-or-nothing transaction, and the new documents land in the store, so its
 extra memory grows with the input; export's should not.
 
-Seconds are the median over --repeats runs (each in a fresh subprocess).  Prodigy
+Seconds are the median over --repeats runs (each in a fresh subprocess).  The
+1-minute load average is printed with each row: other work on the machine slows
+the figures down, so compare rows measured under similar load.  Prodigy
 and CoNLL export use --workers processes (default: one per CPU, at most two) at
 every size; memory figures are the main process's (workers only tokenise and
 serialise a bounded number of 32-document batches).
@@ -198,10 +200,12 @@ def main() -> None:
                             for leftover in root.glob(f"in-{size}-{fmt}-{repeat}.json*"):
                                 leftover.unlink()
                     row = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+                    load = os.getloadavg()[0]
                     rows[(fmt, op, size)] = row
                     print(f"{size:>6} docs  {fmt:<8} {op:<6} {row['seconds']:7.2f} s  "
                           f"extra {row['extra_mb']:7.1f} MB  (store open {row['baseline_mb']:6.0f}"
-                          f" MB, process peak {row['maxrss_mb']:6.0f} MB)  n={row['count']:.0f}",
+                          f" MB, process peak {row['maxrss_mb']:6.0f} MB)  n={row['count']:.0f}"
+                          f"  load {load:.1f}",
                           flush=True)
             store.unlink()
     if len(args.sizes) >= 2:

@@ -332,3 +332,27 @@ def test_parallel_export_writes_the_same_bytes(store: GoldStore, tmp_path: Path)
         serial = (tmp_path / f"serial-{name}").read_bytes()
         assert serial == (tmp_path / f"parallel-{name}").read_bytes()
         assert serial.count(b"Geneva") >= 70
+
+
+def test_parallel_docbin_export_holds_the_same_docs(store: GoldStore, tmp_path: Path) -> None:
+    import threading
+
+    import spacy
+
+    if threading.active_count() > 1:
+        pytest.skip("forked workers are only used from a single-threaded process")
+    docs = [Document.from_text(f"Report {i}: Maria Keller met Aster Rail in Geneva.")
+            for i in range(150)]
+    store.add_documents(docs)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept", spans=[
+        _span(d.text, "Maria Keller", "PERSON"), _span(d.text, "Geneva", "GPE")]) for d in docs])
+    vocab = spacy.blank("en").vocab
+    contents = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}.spacy"
+        export_layers(store, out, format_name="spacy", workers=workers)
+        contents.append([(d.text, [(e.start_char, e.end_char, e.label_) for e in d.ents],
+                          d.user_data["reader_annotator"]["doc_id"])
+                         for d in DocBin().from_disk(out).get_docs(vocab)])
+    assert contents[0] == contents[1]
+    assert len(contents[0]) == 150

@@ -118,7 +118,7 @@ class WriteContext:
     scheme: LabelScheme = field(default_factory=LabelScheme)
     shard_size: int = 1000
     workers: int = 1
-    """Processes that tokenise and serialise in parallel (Prodigy and CoNLL writers)."""
+    """Processes that tokenise and serialise in parallel (Prodigy, CoNLL, spaCy writers)."""
 
 
 def signed_hash32(*parts: str) -> int:

@@ -31,18 +31,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..articles import title_of
 from ..errors import InputError
+from ..models import document_id
 from .base import (
     STATUSES,
     ExportItem,
     ExportResult,
     ImportRecord,
+    Payload,
     RawRelation,
     RawSpan,
     WriteContext,
+    atomic_output,
+    ordered_map,
 )
 from .tokens import tokenize
 
@@ -62,62 +66,78 @@ def _vocab() -> Vocab:
 
 
 def to_doc(item: ExportItem, vocab: Vocab) -> Doc:
+    return doc_of(item.payload(), vocab)
+
+
+def doc_of(payload: Payload, vocab: Vocab) -> Doc:
     from spacy.tokens import Doc
 
-    text = item.document.text
-    spans = sorted(item.spans, key=lambda s: s.key)
-    tokens = tokenize(text, [s.start for s in spans], [s.end for s in spans])
+    text, meta, spans, relations, status, annotator, extractor = payload
+    tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
     doc = Doc(vocab, words=[text[start:end] for start, end, _ in tokens],
               spaces=[ws for _, _, ws in tokens])
     ents = []
-    for span in spans:
-        ent = doc.char_span(span.start, span.end, label=span.label)
+    for start, end, label, _, _ in spans:
+        ent = doc.char_span(start, end, label=label)
         if ent is None:  # tokenize() guarantees span edges are token edges
-            raise AssertionError(f"span {span.start}-{span.end} is not on token boundaries")
+            raise AssertionError(f"span {start}-{end} is not on token boundaries")
         ents.append(ent)
     doc.ents = ents
     doc.user_data[USER_DATA_KEY] = {
-        "doc_id": item.document.id,
-        "meta": item.document.meta,
-        "answer": item.status,
-        "annotator": item.annotator,
-        "extractor": item.extractor,
-        "relations": [[*r.head, *r.child, r.label] for r in item.relations],
-        "spans": [[s.start, s.end, s.source, s.state] for s in spans],
+        "doc_id": document_id(text),
+        "meta": meta,
+        "answer": status,
+        "annotator": annotator,
+        "extractor": extractor,
+        "relations": [list(r) for r in relations],
+        "spans": [[start, end, source, state] for start, end, _, source, state in spans],
     }
     return doc
+
+
+def docbin_of(payloads: list[Payload]) -> list[bytes]:
+    """A serialised DocBin of a batch of documents (what a worker process runs)."""
+    from spacy.tokens import DocBin
+
+    vocab = _vocab()
+    batch = DocBin(attrs=ATTRS, store_user_data=True)
+    for payload in payloads:
+        batch.add(doc_of(payload, vocab))
+    return [batch.to_bytes()]
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
     from spacy.tokens import DocBin
 
     result = ExportResult()
-    vocab = _vocab()
-    single_file = out.suffix == ".spacy"
-    if not single_file:
-        out.mkdir(parents=True, exist_ok=True)
-    shard = DocBin(attrs=ATTRS, store_user_data=True)
-    for item in items:
-        shard.add(to_doc(item, vocab))
-        result.written += 1
-        if not single_file and len(shard) >= context.shard_size:
-            _save(shard, out / f"part-{result.files:05d}.spacy")
-            result.files += 1
-            shard = DocBin(attrs=ATTRS, store_user_data=True)
-    if single_file:
-        _save(shard, out)
+
+    def payloads() -> Iterator[Payload]:
+        for item in items:
+            result.written += 1
+            yield item.payload()
+
+    if out.suffix == ".spacy":
+        merged = DocBin(attrs=ATTRS, store_user_data=True)
+        for data in ordered_map(docbin_of, payloads(), workers=context.workers, batch_size=64):
+            merged.merge(DocBin(attrs=ATTRS, store_user_data=True).from_bytes(data))
+        _save(merged.to_bytes(), out)
         result.files = 1
-    elif len(shard) or not result.files:
-        _save(shard, out / f"part-{result.files:05d}.spacy")
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    # One batch is one shard, so a worker builds a whole file and memory stays flat.
+    for data in ordered_map(docbin_of, payloads(), workers=context.workers,
+                            batch_size=context.shard_size):
+        _save(data, out / f"part-{result.files:05d}.spacy")
         result.files += 1
+    if not result.files:
+        _save(DocBin(attrs=ATTRS, store_user_data=True).to_bytes(), out / "part-00000.spacy")
+        result.files = 1
     return result
 
 
-def _save(shard: Any, path: Path) -> None:
-    from .base import atomic_output
-
+def _save(data: bytes, path: Path) -> None:
     with atomic_output(path, "wb") as fh:
-        fh.write(shard.to_bytes())
+        fh.write(data)
 
 
 def spacy_files(path: Path) -> list[Path]:

@@ -96,7 +96,7 @@ def export_layers(
     """Write the chosen layers of ``store`` to ``out`` in ``format_name``.
 
     ``workers``: processes that tokenise and serialise in parallel for the
-    token-based text formats (Prodigy, CoNLL); by default one per CPU (at most
+    token-based formats (Prodigy, CoNLL, spaCy); by default one per CPU (at most
     two) for stores of at least ``PARALLEL_FROM`` documents, where starting them
     pays off, else none.
     """

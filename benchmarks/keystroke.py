@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -133,6 +134,11 @@ def make_store(folder: Path, sizes: list[int]) -> tuple[GoldStore, dict[int, str
     return store, ids, entity_counts
 
 
+def label_key_for(current: str) -> str:
+    """The key of an edit label other than ``current``, so the press changes the span."""
+    return next(key for key, name in EDIT_LABELS.items() if name != current)
+
+
 def _key_event(key: str) -> events.Key:
     try:
         char: str | None = unicodedata.lookup(key.upper()) if len(key) > 1 else key
@@ -162,18 +168,16 @@ async def timed_press(app: App, key: str) -> float:
     return perf_counter() - start
 
 
-async def measure_keys(app: App, presses: int, prepare: Callable[[str], object]) -> dict:
-    """Median seconds per key; ``prepare(name)`` runs unmeasured before each press."""
+async def measure_keys(app: App, presses: int, prepare: Callable[[str], Any]) -> dict:
+    """Median seconds per key; ``prepare(name)`` runs unmeasured before each press and
+    may return the key to press instead (the label key that changes the entity)."""
     results: dict[str, float] = {}
     samples = [await timed_press(app, UNBOUND) for _ in range(presses)]
     results["unbound"] = statistics.median(samples)
-    label_keys = list(EDIT_LABELS)
-    for name, key in KEYS.items():
+    for name, default_key in KEYS.items():
         samples = []
-        for press in range(presses):
-            await prepare(name)  # type: ignore[misc]
-            if name == "assign label":
-                key = label_keys[press % 2]
+        for _ in range(presses):
+            key = await prepare(name) or default_key
             samples.append(await timed_press(app, key))
         results[name] = statistics.median(samples)
     return results
@@ -184,14 +188,16 @@ async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dic
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
 
-        async def prepare(name: str) -> None:
+        async def prepare(name: str) -> str | None:
             screen = app.screen
             assert isinstance(screen, AnnotateScreen)
             if name in ("next entity", "assign label"):
                 if screen.selection()[0] >= screen.annotation.spans[-1].start:
                     await timed_press(app, "home")  # small articles: start over at the top
             if name == "assign label":
-                await timed_press(app, "tab")  # label a fresh entity each time
+                await timed_press(app, "tab")  # the next entity, then a label it lacks
+                return label_key_for(screen.spans_under_cursor()[0].label)
+            return None
 
         results = await measure_keys(app, presses, prepare)
     return results
@@ -265,9 +271,12 @@ async def bench_naive(store: GoldStore, doc_id: str, presses: int) -> dict:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
 
-        async def prepare(name: str) -> None:
+        async def prepare(name: str) -> str | None:
             if name == "assign label":
                 await timed_press(app, "tab")
+                span = next(s for s in app.annotation.spans if s.key == app.cursor)
+                return label_key_for(span.label)
+            return None
 
         results = await measure_keys(app, presses, prepare)
     return results
@@ -294,6 +303,18 @@ async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -
     return statistics.median(samples)
 
 
+def bench_store_save(store: GoldStore, doc_id: str, repeats: int = 50) -> float:
+    """Median seconds of one ``save_annotation`` of the seeded annotation (no UI)."""
+    annotation = editing.seed_annotation(doc_id, "default", store.predictions(doc_id))
+    samples = []
+    for _ in range(repeats):
+        start = perf_counter()
+        store.save_annotation(annotation)
+        samples.append(perf_counter() - start)
+    store.delete_annotation(doc_id)
+    return statistics.median(samples)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f}"
 
@@ -317,6 +338,7 @@ async def main() -> None:
             naive = await bench_naive(store, ids[10_000], args.naive_presses)
             store.delete_annotation(ids[10_000])
             opened = await bench_open(store, ids[1_000], ids[100_000])
+            saves = {words: bench_store_save(store, ids[words]) for words in sizes}
         finally:
             store.close()
     print("\nentities: " + ", ".join(f"{w:,} words: {entities[w]}" for w in sizes))
@@ -347,6 +369,8 @@ async def main() -> None:
         added = [max(view[w][name] - view[w]["unbound"], 1e-6) for w in sizes]
         print(f"{name:<14}{max(added) / min(added):6.2f}x   "
               + "  ".join(f"{w:,}: {ms(a)}" for w, a in zip(sizes, added, strict=True)))
+    print("\nOf an edit, GoldStore.save_annotation alone (validate, journal line, fsync), "
+          "median of 50: " + ", ".join(f"{w:,} words: {ms(saves[w]).strip()} ms" for w in sizes))
     print(f"\nopen the 100,000-word article and render: {opened * 1000:.0f} ms (median of 5)")
 
 

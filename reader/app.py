@@ -457,7 +457,12 @@ class AnnotateScreen(Screen[None]):
             self.app.bell()
             return
         before = self.annotation
-        saved = self._save(new)
+        try:
+            saved = self._save(new)
+        except (AnnotationsError, OSError) as err:
+            # Nothing was applied: the screen keeps showing what the store holds.
+            self.notify(f"not saved: {err}", severity="error", timeout=10)
+            return
         self.history.record(Edit(self.doc_id, description, before, saved))
         self._after_save(saved)
 
@@ -623,7 +628,11 @@ class AnnotateScreen(Screen[None]):
     def _replay(self, edit: Edit, annotation: Annotation) -> None:
         if edit.doc_id != self.doc_id:
             self.open_document(self.doc_ids.index(edit.doc_id))
-        saved = self._save(annotation)
+        try:
+            saved = self._save(annotation)
+        except (AnnotationsError, OSError) as err:
+            self.notify(f"not saved: {err}", severity="error", timeout=10)
+            return
         self._after_save(saved)
 
     def action_undo(self) -> None:

@@ -8,19 +8,23 @@ runs in its own subprocess, so one measurement cannot inherit another's memory.
 
 Memory method: the store keeps every document in memory by design, so what
 matters is what export/import needs *beyond* the opened store.  The child opens
-the store, collects garbage, reads its resident set size (RSS, /proc/self/statm)
-as the baseline, then runs the operation while a thread samples RSS every 5 ms;
-"extra MB" is the highest sample minus the baseline (the process-wide peak,
-ru_maxrss, is printed too).  Import necessarily holds the parsed records until its
-one all-or-nothing transaction, and the new documents land in the store, so its
-extra memory grows with the input; export's should not.
+the store, collects garbage, reports its resident set size (RSS) as the baseline
+and starts; the parent then samples the child's RSS (/proc/PID/statm) every 5 ms
+until it exits.  "extra MB" is the highest sample minus the baseline; "workers MB"
+is the highest sum of the private memory (smaps_rollup Private_*, sampled every
+50 ms) of the child's worker processes, which share the rest with the child.
+Sampling from outside keeps the child single-threaded, which is what lets the
+exporter fork its workers (it does not fork from a threaded process).  Import
+necessarily holds the parsed records until its one all-or-nothing transaction,
+and the new documents land in the store, so its extra memory grows with the
+input; export's should not.
 
 Seconds are the median over --repeats runs (each in a fresh subprocess).  The
 1-minute load average is printed with each row: other work on the machine slows
-the figures down, so compare rows measured under similar load.  Prodigy
-and CoNLL export use --workers processes (default: one per CPU, at most two) at
-every size; memory figures are the main process's (workers only tokenise and
-serialise a bounded number of 32-document batches).
+the figures down, so compare rows measured under similar load.  Prodigy, CoNLL
+and spaCy export use --workers processes (default: one per CPU, at most two) at
+every size, each holding a bounded number of batches (32 documents; one
+1,000-document shard for spaCy).
 
     python benchmarks/interchange.py                  # 1,000 and 10,000 documents
     python benchmarks/interchange.py --sizes 200 --repeats 1   # quick look
@@ -38,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -54,28 +57,33 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * PAGE
 
 
-class PeakSampler:
-    """Samples RSS in a thread while the operation runs."""
+def _rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss())
-            self._stop.wait(self.interval)
+def _private_of(pid: int) -> int:
+    """Memory a process does not share (a forked worker shares the parent's pages)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+    return total
 
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
+def _children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
 
 
 def synthetic_corpus(n_docs: int, seed: int = 7):  # type: ignore[no-untyped-def]
@@ -135,31 +143,43 @@ def child(args: argparse.Namespace) -> None:
         store = GoldStore(args.store)
         store.set_labels(LabelScheme().with_entities(LABELS).with_relations(RELATIONS))
     gc.collect()
-    baseline = _rss()
+    print(json.dumps({"baseline": _rss()}), flush=True)
     start = time.perf_counter()
-    with PeakSampler() as sampler:
-        if args.op == "export":
-            result = export_layers(store, Path(args.out), format_name=args.format,
-                                   workers=args.workers)
-            count = result.written
-        else:
-            summary = import_layers(store, Path(args.out), format_name=args.format)
-            count = summary.added
+    if args.op == "export":
+        result = export_layers(store, Path(args.out), format_name=args.format,
+                               workers=args.workers)
+        count = result.written
+    else:
+        summary = import_layers(store, Path(args.out), format_name=args.format)
+        count = summary.added
     seconds = time.perf_counter() - start
     store.close()
     print(json.dumps({"seconds": seconds, "count": count,
-                      "extra_mb": (sampler.peak - baseline) / 2**20,
-                      "baseline_mb": baseline / 2**20,
                       "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def run_child(op: str, store: Path, fmt: str, out: Path, workers: int) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", op, "--store", str(store), "--format", fmt,
            "--out", str(out), "--workers", str(workers)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    baseline = json.loads(first)["baseline"] if first.startswith("{") else 0
+    peak, workers_peak, ticks = baseline, 0, 0
+    while proc.poll() is None:
+        peak = max(peak, _rss_of(proc.pid))
+        if ticks % 10 == 0:  # smaps_rollup costs more to read; every 50 ms is enough
+            workers_peak = max(workers_peak,
+                               sum(_private_of(c) for c in _children_of(proc.pid)))
+        ticks += 1
+        time.sleep(0.005)
+    rest, errors = proc.stdout.read(), proc.stderr.read()
+    if proc.returncode != 0 or not baseline:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{errors}")
+    result = json.loads(rest.strip().splitlines()[-1])
+    result.update(extra_mb=(peak - baseline) / 2**20, baseline_mb=baseline / 2**20,
+                  workers_mb=workers_peak / 2**20)
+    return result
 
 
 def main() -> None:
@@ -203,9 +223,9 @@ def main() -> None:
                     load = os.getloadavg()[0]
                     rows[(fmt, op, size)] = row
                     print(f"{size:>6} docs  {fmt:<8} {op:<6} {row['seconds']:7.2f} s  "
-                          f"extra {row['extra_mb']:7.1f} MB  (store open {row['baseline_mb']:6.0f}"
-                          f" MB, process peak {row['maxrss_mb']:6.0f} MB)  n={row['count']:.0f}"
-                          f"  load {load:.1f}",
+                          f"extra {row['extra_mb']:7.1f} MB  workers {row['workers_mb']:5.0f} MB"
+                          f"  (store open {row['baseline_mb']:4.0f} MB, process peak "
+                          f"{row['maxrss_mb']:5.0f} MB)  n={row['count']:.0f}  load {load:.1f}",
                           flush=True)
             store.unlink()
     if len(args.sizes) >= 2:

@@ -12,13 +12,13 @@ import gc
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.events import Key
 from textual.message import Message
@@ -176,7 +176,7 @@ def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySp
 class AnnotateScreen(Screen[None]):
     """The article, the side panel, a status line and the footer."""
 
-    BINDINGS = ANNOTATE_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*ANNOTATE_BINDINGS]
     DEFAULT_CSS = """
     AnnotateScreen #legend { height: 1; background: $panel; padding: 0 1; }
     AnnotateScreen #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
@@ -191,7 +191,7 @@ class AnnotateScreen(Screen[None]):
         self.annotator = app_state.annotator
         self.history = app_state.history
         self.doc_ids = self.store.document_ids()
-        self.index = 0
+        self.doc_index = 0
         self.doc_id = ""
         self.text = ""
         self.doc_title = ""
@@ -199,7 +199,7 @@ class AnnotateScreen(Screen[None]):
         self.annotation = Annotation(doc_id="-", annotator=self.annotator)
         self.saved = False
         self.cur = 0
-        self.anchor: int | None = None
+        self.selection_anchor: int | None = None
         self.relation_head: Span | None = None
         self.hint_spans: dict[str, Span] = {}
         self.last_find = ""
@@ -250,7 +250,7 @@ class AnnotateScreen(Screen[None]):
 
     def open_document(self, index: int) -> None:
         index = max(0, min(index, len(self.doc_ids) - 1))
-        self.index = index
+        self.doc_index = index
         self.doc_id = self.doc_ids[index]
         self.text = self.store.text(self.doc_id)
         self.doc_title = self.store.document(self.doc_id).title
@@ -268,7 +268,7 @@ class AnnotateScreen(Screen[None]):
         gc.unfreeze()
         gc.collect()
         gc.freeze()
-        self.cur, self.anchor = 0, None
+        self.cur, self.selection_anchor = 0, None
         self._show_cursor()
         self._show_document()
         self._refresh_bindings()
@@ -328,7 +328,7 @@ class AnnotateScreen(Screen[None]):
         return (ann.status or "open") if ann else "new"
 
     def _show_document(self) -> None:
-        title = f"{self.index + 1}/{len(self.doc_ids)}  {self.doc_title}"
+        title = f"{self.doc_index + 1}/{len(self.doc_ids)}  {self.doc_title}"
         extractors = sorted({s.source for s in self.annotation.spans if s.source != "human"})
         sub_title = (f"{self._status_of(self.doc_id)} · "
                      f"{', '.join(extractors) or 'no suggestions'}")
@@ -344,20 +344,20 @@ class AnnotateScreen(Screen[None]):
 
     def selection(self) -> tuple[int, int]:
         """The character range of the cursor token, or of the selected tokens."""
-        if self.anchor is None:
+        if self.selection_anchor is None:
             return self.tokens.spans[self.cur]
-        return self.tokens.range(self.anchor, self.cur)
+        return self.tokens.range(self.selection_anchor, self.cur)
 
     def spans_under_cursor(self) -> list[Span]:
         start, end = self.selection()
-        if self.anchor is None:
+        if self.selection_anchor is None:
             span = self._span_at(start)
             return [span] if span else []
         return self._overlapping(start, end)
 
     def _show_cursor(self, scroll: bool = True) -> None:
         start, end = self.selection()
-        if self.anchor is None and end > start:
+        if self.selection_anchor is None and end > start:
             # A cursor inside an entity lights up the whole entity: that is what acts.
             span = self._span_at(start)
             if span is not None:
@@ -388,7 +388,7 @@ class AnnotateScreen(Screen[None]):
             self.query_one("#status", Static).update(status, layout=False)
 
     def _select_tokens(self, anchor: int | None, cur: int, scroll: bool = True) -> None:
-        self.anchor, self.cur = anchor, cur
+        self.selection_anchor, self.cur = anchor, cur
         self._show_cursor(scroll)
         self._refresh_bindings()
 
@@ -398,18 +398,19 @@ class AnnotateScreen(Screen[None]):
 
     def action_move(self, step: int) -> None:
         base = self.cur
-        if self.anchor is None:
+        if self.selection_anchor is None:
             # From inside an entity, a step leaves the entity rather than its current token.
             span = self._span_at(self.tokens.spans[self.cur][0])
             if span is not None:
                 first, last = self.tokens.covering(span.start, span.end)
                 base = last if step > 0 else first
         else:
-            base = max(self.anchor, self.cur) if step > 0 else min(self.anchor, self.cur)
+            ends = (self.selection_anchor, self.cur)
+            base = max(ends) if step > 0 else min(ends)
         self._select_tokens(None, max(0, min(base + step, len(self.tokens) - 1)))
 
     def action_extend(self, step: int) -> None:
-        anchor = self.cur if self.anchor is None else self.anchor
+        anchor = self.cur if self.selection_anchor is None else self.selection_anchor
         cur = max(0, min(self.cur + step, len(self.tokens) - 1))
         self._select_tokens(anchor, cur)
 
@@ -485,7 +486,7 @@ class AnnotateScreen(Screen[None]):
         self._refresh_bindings()
 
     def _label_range(self) -> tuple[int, int]:
-        if self.anchor is None:
+        if self.selection_anchor is None:
             under = self.spans_under_cursor()
             if under:
                 return under[0].start, under[0].end
@@ -583,7 +584,7 @@ class AnnotateScreen(Screen[None]):
     def action_cancel(self) -> None:
         if self.relation_head is not None:
             self._end_relation_mode()
-        elif self.anchor is not None:
+        elif self.selection_anchor is not None:
             self._select_tokens(None, self.cur)
 
     def action_relations_panel(self) -> None:
@@ -657,14 +658,14 @@ class AnnotateScreen(Screen[None]):
     def _next_open(self) -> int | None:
         count = len(self.doc_ids)
         for step in range(1, count):
-            index = (self.index + step) % count
+            index = (self.doc_index + step) % count
             ann = self.store.annotation(self.doc_ids[index], self.annotator)
             if ann is None or ann.status is None:
                 return index
         return None
 
     def action_next_document(self, step: int) -> None:
-        target = self.index + step
+        target = self.doc_index + step
         if 0 <= target < len(self.doc_ids):
             self.open_document(target)
 
@@ -676,7 +677,7 @@ class AnnotateScreen(Screen[None]):
             if doc_id:
                 self.open_document(self.doc_ids.index(doc_id))
 
-        self.app.push_screen(DocumentPicker(rows, self.index), chosen)
+        self.app.push_screen(DocumentPicker(rows, self.doc_index), chosen)
 
     # -- find ----------------------------------------------------------------
 
@@ -706,7 +707,8 @@ class AnnotateScreen(Screen[None]):
     def action_help(self) -> None:
         keymap = self.app._keymap  # the effective keys, after the config file's keymap
         rows = []
-        for binding in [*ANNOTATE_BINDINGS, *RelationList.BINDINGS]:
+        relation_keys = [b for b in RelationList.BINDINGS if isinstance(b, Binding)]
+        for binding in [*ANNOTATE_BINDINGS, *relation_keys]:
             binding_id = binding.id or ""
             if binding in LABEL_BINDINGS:
                 if binding is LABEL_BINDINGS[0]:
@@ -725,7 +727,7 @@ class AnnotateScreen(Screen[None]):
     # -- which keys can act ----------------------------------------------------
 
     def _binding_state(self) -> tuple[object, ...]:
-        return (self.doc_id, self.index, self.history.can_undo, self.history.can_redo,
+        return (self.doc_id, self.doc_index, self.history.can_undo, self.history.can_redo,
                 self.relation_head is not None, bool(self.last_find))
 
     def _refresh_bindings(self) -> None:
@@ -750,7 +752,7 @@ class AnnotateScreen(Screen[None]):
             return self.relation_head is not None or None
         if action == "next_document":
             step = int(parameters[0]) if parameters else 1  # type: ignore[call-overload]
-            return 0 <= self.index + step < len(self.doc_ids) or None
+            return 0 <= self.doc_index + step < len(self.doc_ids) or None
         if action == "find_next":
             return bool(self.last_find) or None
         return True

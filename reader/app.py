@@ -33,7 +33,7 @@ from annotations.models import Annotation, LabelScheme, Prediction, Span
 from annotations.store import DEFAULT_ANNOTATOR, GoldStore
 
 from . import editing
-from .article_view import ArticleView, DisplaySpan
+from .article_view import ArticleView, DisplaySpan, display_text
 from .config import AnnotatorConfig
 from .help_screen import HelpScreen
 from .palette import AnnotatorCommands
@@ -253,7 +253,8 @@ class AnnotateScreen(Screen[None]):
         self.doc_index = index
         self.doc_id = self.doc_ids[index]
         self.text = self.store.text(self.doc_id)
-        self.doc_title = self.store.document(self.doc_id).title
+        # Titles come from the article text: control characters are shown, not sent.
+        self.doc_title = display_text(self.store.document(self.doc_id).title)
         self.tokens = editing.Tokens(self.text)
         stored = self.store.annotation(self.doc_id, self.annotator)
         self.saved = stored is not None
@@ -576,8 +577,8 @@ class AnnotateScreen(Screen[None]):
                             f"relation {label}")
 
         self.app.push_screen(
-            RelationPicker((head.text_in(self.text), head.label),
-                           (child.text_in(self.text), child.label), allowed),
+            RelationPicker((display_text(head.text_in(self.text)), head.label),
+                           (display_text(child.text_in(self.text)), child.label), allowed),
             chosen,
         )
 
@@ -670,7 +671,7 @@ class AnnotateScreen(Screen[None]):
             self.open_document(target)
 
     def action_goto_document(self) -> None:
-        rows = [(doc_id, self.store.document(doc_id).title, self._status_of(doc_id))
+        rows = [(doc_id, display_text(self.store.document(doc_id).title), self._status_of(doc_id))
                 for doc_id in self.doc_ids]
 
         def chosen(doc_id: str | None) -> None:

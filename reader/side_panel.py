@@ -24,11 +24,14 @@ from textual.widgets.option_list import Option
 
 from annotations.models import Annotation, LabelScheme, Relation, Span
 
+from .article_view import display_text
+
 STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~"}
 
 
 def _short(text: str, width: int = 28) -> str:
-    text = " ".join(text.split())
+    """One line of article text, control characters made visible, cut to ``width``."""
+    text = display_text(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

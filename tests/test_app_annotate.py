@@ -418,3 +418,15 @@ async def test_line_page_and_edge_moves(store: GoldStore) -> None:
         assert screen.selection()[0] >= TEXT_ONE.index("The talks")
         await pilot.press("pageup")
         assert view.line_of(screen.selection()[0]) == 0
+
+
+async def test_title_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
+    gold = GoldStore(tmp_path / "esc.json")
+    gold.add_documents([Document.from_text("Bad \x1b[31mtitle\x1b[0m line\nBody.\n")])
+    try:
+        app = app_for(gold)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await pilot.pause()
+            assert "\x1b" not in app.title and "␛[31mtitle" in app.title
+    finally:
+        gold.close()

@@ -1,0 +1,59 @@
+"""The annotator's config file: keymap and labels, and errors that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotations.errors import InputError
+from annotations.models import EntityLabel, LabelScheme
+from reader.config import DEFAULT_ENTITIES, DEFAULT_RELATIONS, load_config
+
+
+def test_toml_config_gives_keymap_and_labels(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[keymap]\nundo = "ctrl+z"\n\n'
+        '[[entities]]\nname = "PRODUCT_LINE"\nkey = "1"\ncolour = "#123456"\n\n'
+        '[[relations]]\nname = "owns"\nkey = "o"\nheads = ["ORG"]\nchildren = ["ORG"]\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.keymap == {"undo": "ctrl+z"}
+    scheme = config.apply_labels(LabelScheme(entities=[EntityLabel(name="ORG", key="1")]))
+    # The configured label takes key 1; ORG keeps its place without a key.
+    assert [(e.name, e.key) for e in scheme.entities] == [("ORG", None), ("PRODUCT_LINE", "1")]
+    assert [r.name for r in scheme.relations] == ["owns"]
+
+
+def test_json_config_and_defaults_for_an_empty_store(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"keymap": {"quit": "ctrl+q"}}', encoding="utf-8")
+    config = load_config(path)
+    scheme = config.apply_labels(LabelScheme())
+    assert scheme.entity_names == DEFAULT_ENTITIES
+    assert scheme.relation_names == [r.name for r in DEFAULT_RELATIONS]
+    assert scheme.entity("GPE").key == "5"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("[keymap\n", "cannot parse"), ('[[entities]]\nname = "TWO WORDS"\n', "entities.0.name")],
+)
+def test_bad_config_names_the_file_and_reason(tmp_path: Path, content: str, reason: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and reason in str(caught.value)
+
+
+def test_missing_explicit_config_is_an_error_missing_default_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InputError):
+        load_config(tmp_path / "nope.toml")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("READER_ANNOTATOR_CONFIG", raising=False)
+    assert load_config().keymap == {}

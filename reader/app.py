@@ -378,6 +378,14 @@ class AnnotateScreen(Screen[None]):
                 status.append(f" {span.text_in(self.text)!r} {span.start}-{span.end}")
                 state = span.state if span.source == "human" else f"{span.state} ({span.source})"
                 status.append(f"  {state}", "dim")
+                for rel in self.annotation.relations:
+                    # The entity's relations, both ways, so they are visible where one reads.
+                    if span.key in (rel.head, rel.child):
+                        other = rel.child if rel.head == span.key else rel.head
+                        arrow = "→" if rel.head == span.key else "←"
+                        status.append(f"  {arrow} {rel.label} ", "bold magenta")
+                        status.append(repr(display_text(self.text[other[0]:other[1]])))
+                self.query_one(EntityList).show_span(bisect_left(self._starts, span.start))
             else:
                 start, end = self.selection()
                 status.append(f"{start}-{end}", "dim")

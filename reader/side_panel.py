@@ -119,8 +119,8 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
         span = self.rows[index]
-        selected = index == self.highlighted and self.has_focus
-        key = (span, width, selected, base, self.colours.get(span.label, ""))
+        selected = index == self.highlighted
+        key = (span, width, selected, self.has_focus, base, self.colours.get(span.label, ""))
         strip = self._cache.get(key)
         if strip is None:
             colour = self.colours.get(span.label, "")
@@ -131,9 +131,19 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
             ]
             strip = Strip(segments).adjust_cell_length(width, base)
             if selected:
-                strip = strip.apply_style(Style(reverse=True))
+                strip = strip.apply_style(Style(reverse=True) if self.has_focus
+                                          else Style(bgcolor="grey23"))
             self._cache[key] = strip
         return strip
+
+    def show_span(self, index: int | None) -> None:
+        """Highlight the row of the entity at the article's cursor (``None``: keep)."""
+        if index is None or index == self.highlighted or not 0 <= index < len(self.rows):
+            return
+        old, self.highlighted = self.highlighted, index
+        self.refresh_line(old)
+        self.refresh_line(index)
+        self.scroll_to_region_line(index)
 
     def action_move(self, step: int) -> None:
         if not self.rows:

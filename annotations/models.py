@@ -136,21 +136,26 @@ def check_layer(
 
     Raises ``ValueError`` with a reason a person can act on.
     """
-    ordered = sorted(spans, key=lambda s: (s.start, s.end))
-    if text is not None:
-        for span in ordered:
-            if span.end > len(text):
-                raise ValueError(
-                    f"span {span.start}-{span.end} ({span.label}) ends outside the text "
-                    f"(length {len(text)})"
-                )
-    for before, after in zip(ordered, ordered[1:], strict=False):
-        if after.start < before.end:
+    # Called on every edit with the whole layer: kept to plain tuple work, since a long
+    # article has thousands of spans.
+    bounds = sorted([(s.start, s.end, s.label) for s in spans])
+    if text is not None and bounds:
+        longest = max(end for _, end, _ in bounds)
+        if longest > len(text):
+            start, end, label = next(b for b in bounds if b[1] > len(text))
             raise ValueError(
-                f"spans {before.start}-{before.end} ({before.label}) and "
-                f"{after.start}-{after.end} ({after.label}) overlap"
+                f"span {start}-{end} ({label}) ends outside the text (length {len(text)})"
             )
-    keys = {s.key for s in ordered}
+    for (b_start, b_end, b_label), (a_start, a_end, a_label) in zip(
+        bounds, bounds[1:], strict=False
+    ):
+        if a_start < b_end:
+            raise ValueError(
+                f"spans {b_start}-{b_end} ({b_label}) and {a_start}-{a_end} ({a_label}) overlap"
+            )
+    if not relations:
+        return
+    keys = {(start, end) for start, end, _ in bounds}
     seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
     for rel in relations:
         for end_name, ref in (("head", rel.head), ("child", rel.child)):

@@ -222,6 +222,21 @@ def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputE
         yield number, value
 
 
+def read_json_records(
+    path: Path, parse: Callable[[Path, int, dict[str, Any]], ImportRecord]
+) -> Iterator[ImportRecord | InputError]:
+    """``parse`` applied to each JSONL object; its ``ValueError`` becomes an error naming
+    the file and line."""
+    for number, obj in iter_json_objects(path):
+        if isinstance(obj, InputError):
+            yield obj
+            continue
+        try:
+            yield parse(path, number, obj)
+        except ValueError as err:
+            yield InputError(path, str(err), line=number)
+
+
 def record_text(obj: dict[str, Any], *names: str) -> str:
     """The record's text under the first of ``names`` present."""
     for name in names:

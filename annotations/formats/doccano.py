@@ -38,8 +38,8 @@ from .base import (
     field_error,
     get_int,
     get_str,
-    iter_json_objects,
     parse_status,
+    read_json_records,
     record_text,
 )
 
@@ -80,14 +80,7 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
 
 
 def read(path: Path) -> Iterator[ImportRecord | InputError]:
-    for number, obj in iter_json_objects(path):
-        if isinstance(obj, InputError):
-            yield obj
-            continue
-        try:
-            yield parse_line(path, number, obj)
-        except ValueError as err:
-            yield InputError(path, str(err), line=number)
+    return read_json_records(path, parse_line)
 
 
 def parse_line(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:

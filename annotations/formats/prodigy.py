@@ -41,9 +41,9 @@ from .base import (
     field_error,
     get_int,
     get_str,
-    iter_json_objects,
     ordered_map,
     parse_status,
+    read_json_records,
     record_text,
     signed_hash32,
 )
@@ -127,14 +127,7 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
 
 
 def read(path: Path) -> Iterator[ImportRecord | InputError]:
-    for number, obj in iter_json_objects(path):
-        if isinstance(obj, InputError):
-            yield obj
-            continue
-        try:
-            yield parse_task(path, number, obj)
-        except ValueError as err:
-            yield InputError(path, str(err), line=number)
+    return read_json_records(path, parse_task)
 
 
 def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:

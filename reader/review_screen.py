@@ -39,7 +39,7 @@ from annotations.models import Annotation, Span
 from annotations.store import GoldStore
 
 from .app import AnnotatorApp
-from .article_view import ArticleView, DisplaySpan
+from .article_view import ArticleView, DisplaySpan, display_text
 from .config import AnnotatorConfig
 from .help_screen import HelpScreen
 
@@ -120,7 +120,7 @@ def review_spans(groups: list[SpanGroup], colours: dict[str, str]) -> list[Displ
 
 
 def legend() -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     text.append(" LABEL ", Style(color="#ffffff", bgcolor="#5f87af", bold=True))
     text.append(" correct  ")
     for key, tag, name in (("label", "≠", "wrong label"), ("boundary", "", "gold"),
@@ -166,7 +166,7 @@ class ReviewScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = list(REVIEW_BINDINGS)
     DEFAULT_CSS = """
-    ReviewScreen #legend { height: 1; background: $panel; padding: 0 1; }
+    ReviewScreen #legend { height: auto; background: $panel; padding: 0 1; }
     ReviewScreen #status { height: 1; background: $panel; padding: 0 1; }
     ReviewScreen ArticleView { height: 1fr; }
     """
@@ -249,12 +249,15 @@ class ReviewScreen(Screen[None]):
             self.view.cursor = None
             self.view.refresh()
         s = self.scores()
-        self.app.title = (f"{self.index + 1}/{len(self.documents)}  "
-                          f"{self.document.title or self.document.doc_id}")
+        # The scores come first so that a narrow header still shows them; the title is
+        # article text, so its control characters are shown, not sent.
+        self.app.title = (
+            f"{self.index + 1}/{len(self.documents)} strict P {100 * s['precision']:.1f} "
+            f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
+            f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}")
         self.app.sub_title = (
-            f"{self.extractor} · strict P {100 * s['precision']:.1f} R {100 * s['recall']:.1f} "
-            f"F1 {100 * s['f1']:.1f} · COR {s['correct']} INC {s['incorrect']} "
-            f"MIS {s['missed']} SPU {s['spurious']} · partial F1 {100 * s['partial_f1']:.1f}")
+            f"partial F1 {100 * s['partial_f1']:.1f} · "
+            f"{display_text(self.document.title or self.document.doc_id)} · {self.extractor}")
         self._show_status()
         self.refresh_bindings()
 

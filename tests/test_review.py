@@ -71,9 +71,9 @@ async def _test_worst_document_first_with_its_scores_in_the_header(db: Path):
         async with app.run_test(size=(120, 30)) as pilot:
             screen = app.review_screen
             assert screen.document.title == "Bad"
-            assert app.title.startswith("1/2  Bad")
-            assert "COR 1 INC 2 MIS 1 SPU 1" in app.sub_title
-            assert "F1 25.0" in app.sub_title  # strict: 1 correct of 4 gold and 4 predicted
+            assert app.title.startswith("1/2 strict") and "Bad" in app.sub_title
+            assert "COR 1 INC 2 MIS 1 SPU 1" in app.title
+            assert "F1 25.0" in app.title  # strict: 1 correct of 4 gold and 4 predicted
             assert screen.group is not None and screen.group.verdict == "label"
             await pilot.press("n")
             assert screen.group.verdict == "boundary"
@@ -102,7 +102,7 @@ async def _test_take_the_prediction_is_saved_at_once_and_undoable(db: Path):
                          if s.start == 17)
             assert taken.source == EXTRACTOR and taken.state == "confirmed"
             assert screen.group.verdict == "boundary"  # on to the next disagreement
-            assert "COR 2" in app.sub_title
+            assert "COR 2" in app.title
             await pilot.press("t")  # wrong boundary: Geneva becomes "Gene"
             assert (31, 35, "LOC") in gold_of_store(store, TEXT)
             await pilot.press("u")
@@ -138,7 +138,7 @@ async def _test_remove_the_missed_gold_span_and_keep_gold(db: Path):
             assert screen.group.verdict == "missed"
             await pilot.press("d")
             assert (41, 47, "DATE") not in gold_of_store(store, TEXT)
-            assert "MIS 0" in app.sub_title
+            assert "MIS 0" in app.title
             # Nothing is left after it: the cursor rests on the last disagreement.
             assert screen.group.verdict == "spurious"
             await pilot.press("d")  # nothing in gold to remove at a spurious prediction

@@ -33,6 +33,7 @@ import socket
 import sys
 import threading
 import zlib
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ LOCK_SUFFIX = ".lock"
 READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
 
 Record = dict[str, Any]
+# A journal op on this "table" patches one annotation record (see GoldStore._patch_op).
+PATCH_TABLE = "annotations.patch"
+ANNOTATION_MODELS_KEPT = 8
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
 
 
@@ -150,6 +154,37 @@ class AtomicJSONStorage(Storage):
         pass
 
 
+def _common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
+    """How many items ``a`` and ``b`` share at their start (or end), up to ``limit``."""
+    run, step = 0, 1
+    while step:
+        size = min(step, limit - run)
+        if size <= 0:
+            break
+        if from_end:
+            same = a[len(a) - run - size : len(a) - run] == b[len(b) - run - size : len(b) - run]
+        else:
+            same = a[run : run + size] == b[run : run + size]
+        if same:
+            run += size
+            step *= 2
+        else:
+            step //= 2
+    return run
+
+
+# The fields of an Annotation record that a patch op sets or keeps.
+_PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "created", "updated"}
+
+
+def _model_key(span: Span) -> tuple[int, int]:
+    return span.key
+
+
+def _span_key(span: Record) -> tuple[int, int]:
+    return (span["start"], span["end"])
+
+
 def _encode_line(ops: list[Op]) -> bytes:
     payload = srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8")
     return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
@@ -228,6 +263,13 @@ class GoldStore:
         self._pred_keys: dict[tuple[str, str], str] = {}
         self._preds_by_doc: dict[str, dict[str, str]] = {}
         self._anns_by_doc: dict[str, dict[str, str]] = {}
+        # The models of the last few annotations saved one at a time, by record key, each
+        # equal to its record and with its spans sorted and apart: the base that the next
+        # save of the same annotation is diffed against (see _patch_op).
+        self._ann_models: dict[str, Annotation] = {}
+        # Annotation records whose spans are known to be sorted by (start, end), each key
+        # once: a patch finds its spans in them by bisection.
+        self._sorted_records: set[str] = set()
 
     def _acquire_lock(self) -> None:
         try:
@@ -451,6 +493,13 @@ class GoldStore:
                 pass
 
     def _apply(self, table: str, key: str, record: Record | None) -> None:
+        if table == PATCH_TABLE:
+            if record is not None:
+                self._apply_patch(key, record)
+            return
+        if table == "annotations":
+            self._ann_models.pop(key, None)
+            self._sorted_records.discard(key)
         rows = self._tables[table]
         old = rows.get(key)
         if old is not None:
@@ -645,8 +694,135 @@ class GoldStore:
         return sorted({annotator for _, annotator in self._ann_keys})
 
     def save_annotation(self, annotation: Annotation, *, add_labels: bool = False) -> Annotation:
-        """Validate ``annotation`` against its document and the scheme, and store it durably."""
-        return self.save_annotations([annotation], add_labels=add_labels)[0]
+        """Validate ``annotation`` against its document and the scheme, and store it durably.
+
+        A save of an annotation this store saved last time is journalled as a patch of the
+        spans that changed (found by comparing the two span lists from both ends), so an
+        edit of one entity in a long article costs about the same as in a short one.
+        """
+        with self._lock:
+            key = self._ann_keys.get((annotation.doc_id, annotation.annotator))
+            if key is not None and not add_labels:
+                base = self._ann_models.get(key)
+                if base is not None:
+                    patched = self._patch_op(key, base, annotation)
+                    if patched is not None:
+                        op, saved = patched
+                        self._commit([op])
+                        self._remember(key, saved)
+                        return saved
+            saved = self.save_annotations([annotation], add_labels=add_labels)[0]
+            key = self._ann_keys[(saved.doc_id, saved.annotator)]
+            spans = saved.spans
+            if all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False)):
+                self._sorted_records.add(key)
+                self._remember(key, saved)
+            return saved
+
+    def _remember(self, key: str, saved: Annotation) -> None:
+        # Copies of the lists (not of the frozen Spans and Relations in them), so a caller
+        # that edits the returned model's lists in place cannot change the base as well.
+        self._ann_models.pop(key, None)
+        self._ann_models[key] = saved.model_copy(
+            update={"spans": list(saved.spans), "relations": list(saved.relations)}
+        )
+        while len(self._ann_models) > ANNOTATION_MODELS_KEPT:
+            del self._ann_models[next(iter(self._ann_models))]
+
+    def _patch_op(
+        self, key: str, base: Annotation, new: Annotation
+    ) -> tuple[Op, Annotation] | None:
+        """A patch op turning the record of ``base`` into that of ``new``, and the saved
+        model; None when a whole-record save is needed instead.
+
+        Checks what a whole save checks, but only where the spans changed: the changed
+        spans against the text, the scheme and their two neighbours (``base`` is sorted
+        and free of overlaps), and every relation against the new spans by bisection.
+        """
+        if set(Annotation.model_fields) != _PATCHED_FIELDS:
+            return None  # a field this patch does not carry: save the whole record
+        if (new.doc_id, new.annotator) != (base.doc_id, base.annotator):
+            return None
+        old, spans = base.spans, new.spans
+        # The common prefix and suffix, by galloping slice comparisons: list equality
+        # is a C loop that short-cuts on identity, and edits reuse the unchanged Spans.
+        limit = min(len(old), len(spans))
+        prefix = _common_run(old, spans, limit, from_end=False)
+        suffix = _common_run(old, spans, limit - prefix, from_end=True)
+        removed = old[prefix : len(old) - suffix]
+        added = spans[prefix : len(spans) - suffix]
+        text = self.text(new.doc_id)
+        window = ([spans[prefix - 1]] if prefix else []) + list(added)
+        if suffix:
+            window.append(spans[len(spans) - suffix])
+        for a, b in zip(window, window[1:], strict=False):
+            if b.start < a.end:
+                return None  # unsorted or overlapping: the whole save says why
+        if added and added[-1].end > len(text):
+            return None
+        names = set(self.labels.entity_names)
+        if any(s.label not in names for s in added):
+            return None
+        relations_changed = new.relations != base.relations
+        if relations_changed or removed:
+            if relations_changed:
+                relation_names = set(self.labels.relation_names)
+                if any(r.label not in relation_names for r in new.relations):
+                    return None
+            seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+            for rel in new.relations:
+                for ref in (rel.head, rel.child):
+                    index = bisect_left(spans, tuple(ref), key=_model_key)
+                    if index == len(spans) or spans[index].key != tuple(ref):
+                        return None
+                if rel.head == rel.child or rel.key in seen:
+                    return None
+                seen.add(rel.key)
+        saved = new.model_copy(update={"updated": utc_now(), "created": base.created})
+        patch: Record = {
+            "remove": [list(s.key) for s in removed],
+            "spans": [s.model_dump(mode="json") for s in added],
+            "status": saved.status,
+            "updated": saved.updated,
+        }
+        if relations_changed:
+            patch["relations"] = [r.model_dump(mode="json") for r in saved.relations]
+        return (PATCH_TABLE, key, patch), saved
+
+    def _apply_patch(self, key: str, patch: Record) -> None:
+        """Apply a patch op to one annotation record, as a new record (readers may hold
+        the old one).
+
+        Idempotent and order-safe on replay: it removes the spans at the ``remove`` keys
+        and at the keys of the patch's spans, then puts those spans, so replaying it over
+        a record that already has it (a crash mid-checkpoint) ends with the same record.
+        """
+        rows = self._tables["annotations"]
+        record = rows.get(key)
+        if record is None:
+            return  # deleted by a later op that the replay also holds
+        new_spans: list[Record] = patch["spans"]
+        gone = {tuple(k) for k in patch["remove"]}
+        gone.update(_span_key(s) for s in new_spans)
+        if key in self._sorted_records:
+            # Sorted by (start, end) with no key twice: find each key by bisection.
+            spans = list(record["spans"])  # a copy: readers may hold the old list
+            for span_key in gone:
+                index = bisect_left(spans, span_key, key=_span_key)
+                if index < len(spans) and _span_key(spans[index]) == span_key:
+                    del spans[index]
+            for span in new_spans:
+                insort(spans, span, key=_span_key)
+        else:
+            # A record from a whole save, which may be in any order: once, the long way.
+            spans = [s for s in record["spans"] if _span_key(s) not in gone] + new_spans
+            spans.sort(key=_span_key)
+            self._sorted_records.add(key)
+        updated = dict(record, spans=spans, status=patch["status"], updated=patch["updated"])
+        if "relations" in patch:
+            updated["relations"] = patch["relations"]
+        rows[key] = updated
+        self._ann_models.pop(key, None)
 
     def save_annotations(
         self, annotations: Iterable[Annotation], *, add_labels: bool = False,

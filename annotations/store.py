@@ -154,7 +154,7 @@ class AtomicJSONStorage(Storage):
         pass
 
 
-def _common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
+def common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
     """How many items ``a`` and ``b`` share at their start (or end), up to ``limit``."""
     run, step = 0, 1
     while step:
@@ -747,8 +747,8 @@ class GoldStore:
         # The common prefix and suffix, by galloping slice comparisons: list equality
         # is a C loop that short-cuts on identity, and edits reuse the unchanged Spans.
         limit = min(len(old), len(spans))
-        prefix = _common_run(old, spans, limit, from_end=False)
-        suffix = _common_run(old, spans, limit - prefix, from_end=True)
+        prefix = common_run(old, spans, limit, from_end=False)
+        suffix = common_run(old, spans, limit - prefix, from_end=True)
         removed = old[prefix : len(old) - suffix]
         added = spans[prefix : len(spans) - suffix]
         text = self.text(new.doc_id)

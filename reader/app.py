@@ -30,7 +30,7 @@ from annotations.errors import AnnotationsError
 from annotations.extractors import load_extractor
 from annotations.history import Edit, EditHistory
 from annotations.models import Annotation, LabelScheme, Prediction, Span
-from annotations.store import DEFAULT_ANNOTATOR, GoldStore
+from annotations.store import DEFAULT_ANNOTATOR, GoldStore, common_run
 
 from . import editing
 from .article_view import ArticleView, DisplaySpan, display_text
@@ -207,8 +207,13 @@ class AnnotateScreen(Screen[None]):
         self.mode_text = ""
         self._status_shown: Text | None = None
         self._bindings_shown: tuple[object, ...] = ()
-        self._shown: dict[int, tuple[Span, DisplaySpan]] = {}
+        # What the view shows: by span offsets (spans never overlap), the span and its
+        # look; the spans in order, their starts (for bisection), and how many spans each
+        # source has (for the header), all kept in step by _set_annotation.
+        self._shown: dict[tuple[int, int], tuple[Span, DisplaySpan]] = {}
+        self._shown_spans: list[Span] = []
         self._starts: list[int] = []
+        self._source_counts: dict[str, int] = {}
 
     # -- layout --------------------------------------------------------------
 
@@ -277,23 +282,38 @@ class AnnotateScreen(Screen[None]):
     def _set_annotation(self, annotation: Annotation, load: bool = False) -> None:
         """Make ``annotation`` the one shown; the view gets only the spans that changed,
         or with ``load`` the document and all its spans (wrapped once)."""
+        old = self._shown_spans
+        spans = annotation.spans
         self.annotation = annotation
-        self._starts = [s.start for s in annotation.spans]
-        # Spans are frozen and edits keep the unchanged Span objects, so identity tells
-        # what changed without comparing thousands of spans field by field.
-        current = {id(s): s for s in annotation.spans}
-        removed = [shown for key, (_, shown) in self._shown.items() if key not in current]
-        for key in [key for key in self._shown if key not in current]:
-            del self._shown[key]
+        self._shown_spans = list(spans)  # a copy: the diff must not see in-place edits
+        if load or not self._shown:
+            # Another document: every span is new.
+            prefix = suffix = 0
+            old, self._shown, self._source_counts, self._starts = [], {}, {}, []
+        else:
+            # Edits keep the unchanged (frozen) Spans, so the changed run is found by
+            # comparing the two lists from both ends, a C loop; only that run is redone.
+            limit = min(len(old), len(spans))
+            prefix = common_run(old, spans, limit, from_end=False)
+            suffix = common_run(old, spans, limit - prefix, from_end=True)
+        gone_spans = old[prefix : len(old) - suffix]
+        new_spans = spans[prefix : len(spans) - suffix]
+        self._starts[prefix : len(old) - suffix] = [s.start for s in new_spans]
+        removed = [self._shown.pop(span.key)[1] for span in gone_spans]
+        counts = self._source_counts
+        for span in gone_spans:
+            counts[span.source] -= 1
+            if not counts[span.source]:
+                del counts[span.source]
         colours = {label.name: label.colour for label in self.scheme.entities}
         added = []
-        for key, span in current.items():
-            if key not in self._shown:
-                tag, style, tag_style = span_look(span.label, colours.get(span.label, "#7f7f7f"),
-                                                  span.state == "suggested")
-                shown = DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
-                self._shown[key] = (span, shown)
-                added.append(shown)
+        for span in new_spans:
+            tag, style, tag_style = span_look(span.label, colours.get(span.label, "#7f7f7f"),
+                                              span.state == "suggested")
+            shown = DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+            self._shown[span.key] = (span, shown)
+            counts[span.source] = counts.get(span.source, 0) + 1
+            added.append(shown)
         if load:
             self.view.load(self.text, added)
         else:
@@ -330,7 +350,7 @@ class AnnotateScreen(Screen[None]):
 
     def _show_document(self) -> None:
         title = f"{self.doc_index + 1}/{len(self.doc_ids)}  {self.doc_title}"
-        extractors = sorted({s.source for s in self.annotation.spans if s.source != "human"})
+        extractors = sorted(source for source in self._source_counts if source != "human")
         sub_title = (f"{self._status_of(self.doc_id)} · "
                      f"{', '.join(extractors) or 'no suggestions'}")
         # Setting an unchanged title still repaints the header: compare first.

@@ -8,7 +8,7 @@ undo) or ``None`` when there is nothing to change.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from annotations.models import HUMAN, Annotation, Prediction, Relation, Span
@@ -73,15 +73,25 @@ def span_at(spans: Iterable[Span], offset: int) -> Span | None:
     return next((s for s in spans if s.start <= offset < s.end), None)
 
 
+def _index_of(spans: list[Span], key: tuple[int, int]) -> int | None:
+    """The index of the span at exactly ``key``: by bisection when the spans are sorted
+    (as the annotator keeps them; thousands in a long article), else by a scan."""
+    index = bisect_left(spans, key, key=lambda s: s.key)
+    if index < len(spans) and spans[index].key == key:
+        return index
+    return next((i for i, s in enumerate(spans) if s.key == key), None)
+
+
 def assign_label(ann: Annotation, start: int, end: int, label: str) -> Annotation | None:
     """Label ``start``-``end``: relabel a span with exactly that range, else replace overlaps."""
-    same = next((s for s in ann.spans if s.key == (start, end)), None)
-    if same is not None:
+    index = _index_of(ann.spans, (start, end))
+    if index is not None:
+        same = ann.spans[index]
         if same.label == label:
             return None
         state = "confirmed" if same.source == HUMAN else "changed"
-        spans = [s.model_copy(update={"label": label, "state": state}) if s is same else s
-                 for s in ann.spans]
+        spans = list(ann.spans)
+        spans[index] = same.model_copy(update={"label": label, "state": state})
         return ann.model_copy(update={"spans": spans})
     gone = {s.key for s in overlapping(ann.spans, start, end)}
     new = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")

@@ -10,6 +10,7 @@ import pytest
 
 from annotations.models import Annotation, Document, EntityLabel, LabelScheme, Span
 from annotations.store import GoldStore
+from reader import editing
 from reader.app import AnnotateScreen, make_app
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +66,20 @@ async def test_random_edits_show_what_a_fresh_open_shows(tmp_path: Path, seed: i
                 screen.open_document(screen.doc_index)
                 await pilot.pause()
                 assert shown(screen) == seen
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_relabel_finds_the_span_in_sorted_and_unsorted_lists(ordered: bool) -> None:
+    spans = [Span(start=n * 10, end=n * 10 + 4, label="PER", source="x@1", state="suggested")
+             for n in range(50)]
+    ann = Annotation(doc_id="d", spans=spans)
+    if not ordered:  # validation sorts; a model_copy (as edits make) does not
+        random.Random(3).shuffle(spans)
+        ann = ann.model_copy(update={"spans": spans})
+    for target in (spans[0], spans[17], spans[-1]):
+        new = editing.assign_label(ann, target.start, target.end, "ORG")
+        assert new is not None
+        changed = [(s.key, s.label, s.state) for s in new.spans if s.label == "ORG"]
+        assert changed == [(target.key, "ORG", "changed")]
+        assert [s.key for s in new.spans] == [s.key for s in ann.spans]  # order kept
+    assert editing.assign_label(ann, spans[3].start, spans[3].end, "PER") is None

@@ -203,6 +203,25 @@ async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dic
     return results
 
 
+async def bench_edit_then_undo(store: GoldStore, doc_id: str, presses: int) -> float:
+    """Median seconds of an undo pressed right after a label edit: the usual rhythm of a
+    correction, where undo and redo become available and unavailable in turn (the runs of
+    one key above never change that after their first press)."""
+    app = make_app(store, load_model=False, start=doc_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnnotateScreen)
+        samples = []
+        for _ in range(presses):
+            if screen.selection()[0] >= screen.annotation.spans[-1].start:
+                await timed_press(app, "home")
+            await timed_press(app, "tab")
+            await timed_press(app, label_key_for(screen.spans_under_cursor()[0].label))
+            samples.append(await timed_press(app, "u"))
+    return statistics.median(samples)
+
+
 class NaiveApp(App[None]):
     """The whole article as one Text in a Static, rebuilt on every key."""
 
@@ -331,9 +350,13 @@ async def main() -> None:
             print(f"headless {SIZE[0]}x{SIZE[1]}, {args.presses} presses per key, medians; "
                   "added = median(key) - median(unbound key)")
             view: dict[int, dict[str, float]] = {}
+            undo_after: dict[int, float] = {}
             for words in sizes:
                 # Each size starts from the predictions again (undo left the edits reverted).
                 view[words] = await bench_article_view(store, ids[words], args.presses)
+                store.delete_annotation(ids[words])
+                undo_after[words] = await bench_edit_then_undo(
+                    store, ids[words], max(args.presses // 4, 10))
                 store.delete_annotation(ids[words])
             naive = await bench_naive(store, ids[10_000], args.naive_presses)
             store.delete_annotation(ids[10_000])
@@ -369,6 +392,8 @@ async def main() -> None:
         added = [max(view[w][name] - view[w]["unbound"], 1e-6) for w in sizes]
         print(f"{name:<14}{max(added) / min(added):6.2f}x   "
               + "  ".join(f"{w:,}: {ms(a)}" for w, a in zip(sizes, added, strict=True)))
+    print("\nUndo pressed right after a label edit (ms, median, not less the unbound key): "
+          + ", ".join(f"{w:,} words: {ms(undo_after[w]).strip()}" for w in sizes))
     print("\nOf an edit, GoldStore.save_annotation alone (validate, journal line, fsync), "
           "median of 50: " + ", ".join(f"{w:,} words: {ms(saves[w]).strip()} ms" for w in sizes))
     print(f"\nopen the 100,000-word article and render: {opened * 1000:.0f} ms (median of 5)")

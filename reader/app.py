@@ -23,6 +23,7 @@ from textual.containers import Horizontal
 from textual.events import Key
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
@@ -60,6 +61,9 @@ def _bind(key: str, action: str, description: str, tooltip: str, binding_id: str
           show: bool = True) -> Binding:
     return Binding(key, action, description, show=show, tooltip=tooltip, id=binding_id)
 
+
+# Seconds of quiet after which the footer shows which keys can act (see _refresh_bindings).
+FOOTER_REFRESH_DELAY = 0.25
 
 LABEL_BINDINGS = [
     _bind(key, f"label_key('{key}')", f"Label {key}",
@@ -207,6 +211,7 @@ class AnnotateScreen(Screen[None]):
         self.mode_text = ""
         self._status_shown: Text | None = None
         self._bindings_shown: tuple[object, ...] = ()
+        self._bindings_timer: Timer | None = None
         # What the view shows: by span offsets (spans never overlap), the span and its
         # look; the spans in order, their starts (for bisection), and how many spans each
         # source has (for the header), all kept in step by _set_annotation.
@@ -761,14 +766,20 @@ class AnnotateScreen(Screen[None]):
 
     def _refresh_bindings(self) -> None:
         # The footer recomposes and the screen lays out again on refresh_bindings
-        # (30+ ms), so it runs only when what check_action answers changes.  For the
-        # same reason the entity keys (delete, confirm, relation) are not dimmed per
-        # cursor position: that would cost a recompose on most moves and edits; the
-        # status line says what is under the cursor and the keys ring the bell if nothing.
+        # (20-70 ms), so it runs only when what check_action answers changes, and not
+        # on the key's path: a short timer, restarted by every change, updates the footer
+        # once the keys pause (an edit then an undo would otherwise pay for it twice).
+        # Textual asks check_action again when a key is pressed, so a key is refused at
+        # once even while the footer still shows it as it was.  For the same reason the
+        # entity keys (delete, confirm, relation) are not dimmed per cursor position;
+        # the status line says what is under the cursor and the keys ring the bell if
+        # nothing is there.
         state = self._binding_state()
         if state != self._bindings_shown:
             self._bindings_shown = state
-            self.refresh_bindings()
+            if self._bindings_timer is not None:
+                self._bindings_timer.stop()
+            self._bindings_timer = self.set_timer(FOOTER_REFRESH_DELAY, self.refresh_bindings)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.doc_id:

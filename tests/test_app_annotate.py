@@ -17,7 +17,7 @@ from annotations.models import (
     Span,
 )
 from annotations.store import GoldStore
-from reader.app import AnnotateScreen, AnnotatorApp, make_app
+from reader.app import FOOTER_REFRESH_DELAY, AnnotateScreen, AnnotatorApp, make_app
 from reader.config import AnnotatorConfig
 from reader.pickers import LabelPicker, RelationPicker
 
@@ -337,6 +337,29 @@ async def test_undo_is_dimmed_until_there_is_an_edit(store: GoldStore) -> None:
         await pilot.press("c")
         assert screen.check_action("undo", ()) is True
         assert screen.check_action("redo", ()) is None
+
+
+async def test_footer_shows_undo_once_the_keys_pause(store: GoldStore) -> None:
+    from textual.widgets._footer import FooterKey
+
+    def undo_key_disabled() -> bool:
+        keys = [k for k in app.screen.query(FooterKey) if k.action == "undo"]
+        assert len(keys) == 1
+        return keys[0].has_class("-disabled")
+
+    app = app_for(store, start=0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert undo_key_disabled()
+        await pilot.press("c")  # an edit: undo can act, and the footer follows shortly
+        await pilot.pause(FOOTER_REFRESH_DELAY + 0.2)
+        assert not undo_key_disabled()
+        await pilot.press("u")
+        await pilot.pause(FOOTER_REFRESH_DELAY + 0.2)
+        assert undo_key_disabled()
+        await pilot.press("u")  # refused while dimmed: the store keeps the undone state
+    assert store.annotation(doc_ids(store)[0]) is not None
+    assert all(s.state == "suggested" for s in store.annotation(doc_ids(store)[0]).spans)
 
 
 class RuleExtractor:

@@ -66,10 +66,9 @@ def import_articles(
     if result.errors:
         for error in result.errors:
             err_console.print(f"[red]rejected[/] {escape(str(error))}")
-        raise fail(
-            f"{len(result.errors)} input(s) rejected; nothing was imported "
-            f"({len(result.documents)} good document(s) were not stored either)"
-        )
+        held_back = (f" ({len(result.documents)} good document(s) held back with them)"
+                     if result.documents else "")
+        raise fail(f"{len(result.errors)} input(s) rejected; nothing was imported{held_back}")
     if not result.documents:
         raise fail("no articles found in " + ", ".join(str(p) for p in paths))
     with open_store(db) as store:

@@ -29,6 +29,12 @@ class ReadResult:
     documents: list[Document] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    annotated: dict[Path, int] = field(default_factory=dict)
+    """JSONL files whose records carry annotations (spans, entities, ...), with how many
+    records do: imported as plain articles those annotations only land in meta."""
+
+
+ANNOTATION_KEYS = ("spans", "entities", "label", "relations", "tokens")
 
 
 def expand_paths(paths: Iterable[str | Path], suffixes: set[str] = ARTICLE_SUFFIXES
@@ -157,6 +163,8 @@ def read_articles(paths: Iterable[str | Path]) -> ReadResult:
                     result.errors.append(item)
                 else:
                     result.documents.append(item)
+                    if any(key in item.meta for key in ANNOTATION_KEYS):
+                        result.annotated[path] = result.annotated.get(path, 0) + 1
         elif suffix in TEXT_SUFFIXES or suffix == "":
             try:
                 result.documents.append(read_text_file(path))

@@ -174,3 +174,14 @@ def test_emoji_cjk_and_combining_marks_keep_their_offsets_through_the_store(
     for word, (start, end) in offsets.items():
         assert record["text"][start:end] == word
     assert offsets["Ana"] == (stored_text.index("Ana"), stored_text.index("Ana") + 3)
+
+
+def test_annotated_jsonl_read_as_articles_is_flagged(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path / "tasks.jsonl",
+        '{"text": "Ada Lovelace wrote.", "spans": [{"start": 0, "end": 12, "label": "PERSON"}]}',
+        '{"text": "No annotations here."}',
+    )
+    result = read_articles([path])
+    assert not result.errors and len(result.documents) == 2
+    assert result.annotated == {path: 1}

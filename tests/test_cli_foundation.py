@@ -189,3 +189,15 @@ def test_extract_finds_the_same_entities_as_the_full_pipeline(
             assert [(s.start, s.end, s.label) for s in stored.spans] == [
                 (e.start_char, e.end_char, e.label_) for e in doc.ents
             ]
+
+
+def test_import_of_annotated_jsonl_as_articles_points_to_as_gold(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(
+        '{"text": "Ada Lovelace wrote.", "spans": [{"start": 0, "end": 12, "label": "PERSON"}]}\n',
+        encoding="utf-8",
+    )
+    result = reader("import", tasks, "--db", tmp_path / "gold.json")
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout
+    assert "--as-gold" in result.stderr and "tasks.jsonl" in result.stderr

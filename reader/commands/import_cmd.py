@@ -80,6 +80,13 @@ def import_articles(
     )
     for path in result.skipped:
         console.print(f"[dim]skipped {escape(str(path))} (not .txt, .md or .jsonl)[/]")
+    for path, count in result.annotated.items():
+        err_console.print(
+            f"[yellow]note:[/] {count} record(s) of {escape(str(path))} carry annotations "
+            "(spans, entities, labels or relations); imported as plain articles they were "
+            "kept in meta only. Import them again with --as-gold or --as-predictions "
+            "to store them as annotations."
+        )
 
 
 def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions: bool,

@@ -29,9 +29,9 @@ from ..models import (
     Status,
     normalise_newlines,
 )
-from ..store import DEFAULT_ANNOTATOR, GoldStore
+from ..store import DEFAULT_ANNOTATOR, GoldStore, gc_paused
 from . import FORMATS, InterchangeFormat, detect_format, get_format
-from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, gc_paused
+from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
 PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]

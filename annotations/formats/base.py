@@ -234,6 +234,27 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
+def counted_payloads(items: Iterable[ExportItem], result: ExportResult) -> Iterator[Payload]:
+    """The payload of each item, counted in ``result.written`` as it is taken."""
+    for item in items:
+        result.written += 1
+        yield item.payload()
+
+
+def write_text_batches(
+    items: Iterable[ExportItem], out: Path, context: WriteContext,
+    render: Callable[[list[Payload]], list[str]],
+) -> ExportResult:
+    """One file of the text ``render`` makes of each batch of payloads (in worker
+    processes when ``context.workers`` allows), written in input order, atomically."""
+    result = ExportResult(files=1)
+    with atomic_output(out) as fh:
+        for chunk in ordered_map(render, counted_payloads(items, result),
+                                 workers=context.workers):
+            fh.write(chunk)
+    return result
+
+
 def ordered_map(work: Callable[[list[In]], list[Out]], inputs: Iterable[In], *,
                 workers: int = 1, batch_size: int = 32) -> Iterator[Out]:
     """``work`` over batches of ``inputs``, results in input order.

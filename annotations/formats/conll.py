@@ -40,9 +40,8 @@ from .base import (
     Payload,
     RawSpan,
     WriteContext,
-    atomic_output,
     iter_lines,
-    ordered_map,
+    write_text_batches,
 )
 from .tokens import tokenize
 
@@ -101,17 +100,7 @@ def blocks_of(payloads: list[Payload]) -> list[str]:
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
-    result = ExportResult(files=1)
-
-    def payloads() -> Iterator[Payload]:
-        for item in items:
-            result.written += 1
-            yield item.payload()
-
-    with atomic_output(out) as fh:
-        for block in ordered_map(blocks_of, payloads(), workers=context.workers):
-            fh.write(block)
-    return result
+    return write_text_batches(items, out, context, blocks_of)
 
 
 @dataclass

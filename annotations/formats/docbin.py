@@ -46,6 +46,7 @@ from .base import (
     RawSpan,
     WriteContext,
     atomic_output,
+    counted_payloads,
     ordered_map,
 )
 from .tokens import tokenize
@@ -110,22 +111,17 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
     from spacy.tokens import DocBin
 
     result = ExportResult()
-
-    def payloads() -> Iterator[Payload]:
-        for item in items:
-            result.written += 1
-            yield item.payload()
-
     if out.suffix == ".spacy":
         merged = DocBin(attrs=ATTRS, store_user_data=True)
-        for data in ordered_map(docbin_of, payloads(), workers=context.workers, batch_size=64):
+        for data in ordered_map(docbin_of, counted_payloads(items, result),
+                                workers=context.workers, batch_size=64):
             merged.merge(DocBin(attrs=ATTRS, store_user_data=True).from_bytes(data))
         _save(merged.to_bytes(), out)
         result.files = 1
         return result
     out.mkdir(parents=True, exist_ok=True)
     # One batch is one shard, so a worker builds a whole file and memory stays flat.
-    for data in ordered_map(docbin_of, payloads(), workers=context.workers,
+    for data in ordered_map(docbin_of, counted_payloads(items, result), workers=context.workers,
                             batch_size=context.shard_size):
         _save(data, out / f"part-{result.files:05d}.spacy")
         result.files += 1

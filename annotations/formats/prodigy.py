@@ -37,15 +37,14 @@ from .base import (
     RawRelation,
     RawSpan,
     WriteContext,
-    atomic_output,
     field_error,
     get_int,
     get_str,
-    ordered_map,
     parse_status,
     read_json_records,
     record_text,
     signed_hash32,
+    write_text_batches,
 )
 from .tokens import tokenize
 
@@ -113,17 +112,7 @@ def lines_of(payloads: list[Payload]) -> list[str]:
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
-    result = ExportResult(files=1)
-
-    def payloads() -> Iterator[Payload]:
-        for item in items:
-            result.written += 1
-            yield item.payload()
-
-    with atomic_output(out) as fh:
-        for line in ordered_map(lines_of, payloads(), workers=context.workers):
-            fh.write(line)
-    return result
+    return write_text_batches(items, out, context, lines_of)
 
 
 def read(path: Path) -> Iterator[ImportRecord | InputError]:

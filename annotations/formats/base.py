@@ -219,6 +219,29 @@ def read_json_records(
             yield InputError(path, str(err), line=number)
 
 
+def objects_in(obj: dict[str, Any], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, item)`` for each item of the list ``obj[name]`` (absent: none); a value
+    that is not a list, or an item that is not an object, is a ValueError naming it."""
+    values = obj.get(name, [])
+    if not isinstance(values, list):
+        raise ValueError(field_error(name, values, "a list"))
+    for index, raw in enumerate(values):
+        where = f"{name}[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected an object")
+        yield where, raw
+
+
+def raw_span_of(raw: dict[str, Any], where: str, line: int | None,
+                start_key: str = "start", end_key: str = "end") -> RawSpan:
+    """The span of a JSON object with integer offsets and a label; errors name ``where``."""
+    try:
+        return RawSpan(start=get_int(raw, start_key), end=get_int(raw, end_key),
+                       label=get_str(raw, "label"), line=line, where=where)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+
+
 def record_text(obj: dict[str, Any], *names: str) -> str:
     """The record's text under the first of ``names`` present."""
     for name in names:

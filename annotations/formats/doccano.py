@@ -36,9 +36,10 @@ from .base import (
     WriteContext,
     atomic_output,
     field_error,
-    get_int,
     get_str,
+    objects_in,
     parse_status,
+    raw_span_of,
     read_json_records,
     record_text,
 )
@@ -105,31 +106,15 @@ def parse_line(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
 
 
 def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
-    entities = obj["entities"]
-    if not isinstance(entities, list):
-        raise ValueError(field_error("entities", entities, "a list"))
     by_id: dict[Any, tuple[int, int]] = {}
-    for index, raw in enumerate(entities):
-        where = f"entities[{index}]"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected an object")
-        try:
-            span = RawSpan(start=get_int(raw, "start_offset"), end=get_int(raw, "end_offset"),
-                           label=get_str(raw, "label"), line=record.line, where=where)
-        except ValueError as err:
-            raise ValueError(f"{where}: {err}") from None
+    for where, raw in objects_in(obj, "entities"):
+        span = raw_span_of(raw, where, record.line, "start_offset", "end_offset")
         if "id" in raw:
             if raw["id"] in by_id:
                 raise ValueError(f"{where}: entity id {raw['id']!r} is used twice")
             by_id[raw["id"]] = (span.start, span.end)
         record.spans.append(span)
-    relations = obj.get("relations", [])
-    if not isinstance(relations, list):
-        raise ValueError(field_error("relations", relations, "a list"))
-    for index, raw in enumerate(relations):
-        where = f"relations[{index}]"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected an object")
+    for where, raw in objects_in(obj, "relations"):
         ends = []
         for name in ("from_id", "to_id"):
             if name not in raw:

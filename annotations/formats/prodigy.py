@@ -35,12 +35,13 @@ from .base import (
     ImportRecord,
     Payload,
     RawRelation,
-    RawSpan,
     WriteContext,
     field_error,
     get_int,
     get_str,
+    objects_in,
     parse_status,
+    raw_span_of,
     read_json_records,
     record_text,
     signed_hash32,
@@ -131,19 +132,9 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
     annotator = obj.get("_annotator_id")
     if isinstance(annotator, str) and annotator:
         record.annotator = annotator
-    spans = obj.get("spans", [])
-    if not isinstance(spans, list):
-        raise ValueError(field_error("spans", spans, "a list"))
     by_last_token: dict[int, tuple[int, int]] = {}
-    for index, raw in enumerate(spans):
-        where = f"spans[{index}]"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected an object")
-        try:
-            span = RawSpan(start=get_int(raw, "start"), end=get_int(raw, "end"),
-                           label=get_str(raw, "label"), where=where, line=number)
-        except ValueError as err:
-            raise ValueError(f"{where}: {err}") from None
+    for where, raw in objects_in(obj, "spans"):
+        span = raw_span_of(raw, where, number)
         given = raw.get("text")
         span.text = given if isinstance(given, str) else None
         for name in ("source", "state"):
@@ -154,13 +145,7 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
         token_end = raw.get("token_end")
         if isinstance(token_end, int):
             by_last_token[token_end] = (span.start, span.end)
-    relations = obj.get("relations", [])
-    if not isinstance(relations, list):
-        raise ValueError(field_error("relations", relations, "a list"))
-    for index, raw in enumerate(relations):
-        where = f"relations[{index}]"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected an object")
+    for where, raw in objects_in(obj, "relations"):
         try:
             label = get_str(raw, "label")
             head = _relation_end(raw, "head", by_last_token)

@@ -654,10 +654,13 @@ class GoldStore:
                 return None
             return Annotation.model_validate(self._tables["annotations"][key])
 
-    def annotations(
+    def annotation_records(
         self, *, annotator: str | None = None, status: Status | None = None
-    ) -> Iterator[Annotation]:
-        """Annotations in document order, optionally of one annotator or status."""
+    ) -> Iterator[Record]:
+        """Annotation records as plain dicts, in document order, optionally of one
+        annotator or status, without building models: for bulk readers such as
+        evaluation, where 10,000 pydantic models cost seconds.  Each record was
+        validated when it was written; do not mutate them."""
         with self._lock:
             records = [
                 self._tables["annotations"][key]
@@ -669,23 +672,18 @@ class GoldStore:
                 continue
             if status is not None and record.get("status") != status:
                 continue
+            yield record
+
+    def annotations(
+        self, *, annotator: str | None = None, status: Status | None = None
+    ) -> Iterator[Annotation]:
+        """Annotations in document order, optionally of one annotator or status."""
+        for record in self.annotation_records(annotator=annotator, status=status):
             yield Annotation.model_validate(record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
-        """Accepted annotation records as plain dicts, in document order, without building
-        models: for bulk readers such as evaluation, where building 10,000 pydantic models
-        costs seconds.  Each was validated when it was written; do not mutate them."""
-        with self._lock:
-            records = [
-                self._tables["annotations"][key]
-                for doc_id in self.document_ids()
-                for key in self._anns_by_doc.get(doc_id, {}).values()
-            ]
-        for record in records:
-            if record.get("status") == "accept" and (
-                annotator is None or record["annotator"] == annotator
-            ):
-                yield record
+        """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
+        return self.annotation_records(annotator=annotator, status="accept")
 
     def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
         """Accepted annotations: the gold set."""

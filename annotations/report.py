@@ -185,29 +185,29 @@ def _label_charts(evaluation: Evaluation, schemes: Sequence[str]) -> str:
     return "".join(f"<div>{chart}</div>" for chart in charts)
 
 
+_COUNT_KEYS = ("possible", "correct", "incorrect", "partial", "missed", "spurious")
+
+
+def _score_row(name_html: str, scores: Mapping[str, float]) -> str:
+    """A table row: the name, the six counts, then P, R and F1."""
+    counts = "".join(f'<td class="num">{scores[k]}</td>' for k in _COUNT_KEYS)
+    return (f'<tr><td class="name">{name_html}</td>{counts}'
+            f'<td class="num">{_pct(scores["precision"])}</td>'
+            f'<td class="num">{_pct(scores["recall"])}</td>'
+            f'<td class="num">{_pct(scores["f1"])}</td></tr>')
+
+
 def _label_tables(result: ExtractorResult, schemes: Sequence[str]) -> str:
     out = []
     for scheme in schemes:
-        rows = []
-        for label, e in result.entities.by_label(scheme).items():
-            counts = "".join(f'<td class="num">{e[k]}</td>' for k in
-                             ("possible", "correct", "incorrect", "partial", "missed", "spurious"))
-            rows.append(f'<tr><td class="name">{_e(label)}</td>{counts}'
-                        f'<td class="num">{_pct(e["precision"])}</td>'
-                        f'<td class="num">{_pct(e["recall"])}</td>'
-                        f'<td class="num">{_pct(e["f1"])}</td></tr>')
+        rows = [_score_row(_e(label), e)
+                for label, e in result.entities.by_label(scheme).items()]
         macro = result.entities.macro(scheme)
         rows.append(f'<tr><td class="name"><i>macro</i></td><td colspan=6></td>'
                     f'<td class="num">{_pct(macro.precision)}</td>'
                     f'<td class="num">{_pct(macro.recall)}</td>'
                     f'<td class="num">{_pct(macro.f1)}</td></tr>')
-        micro = result.entities.micro(scheme)
-        counts = "".join(f'<td class="num">{micro[k]}</td>' for k in
-                         ("possible", "correct", "incorrect", "partial", "missed", "spurious"))
-        rows.append(f'<tr><td class="name"><i>micro</i></td>{counts}'
-                    f'<td class="num">{_pct(micro["precision"])}</td>'
-                    f'<td class="num">{_pct(micro["recall"])}</td>'
-                    f'<td class="num">{_pct(micro["f1"])}</td></tr>')
+        rows.append(_score_row("<i>micro</i>", result.entities.micro(scheme)))
         out.append(
             f"<h4>{_e(scheme)}</h4><table><tr><th class=name>label</th><th>gold</th>"
             "<th>COR</th><th>INC</th><th>PAR</th><th>MIS</th><th>SPU</th><th>P</th><th>R</th>"

@@ -24,20 +24,18 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def _register() -> None:
-    from reader.commands import extract, import_cmd, stats
+    from reader.commands import (
+        annotate,
+        evaluate,
+        export_cmd,
+        extract,
+        import_cmd,
+        review,
+        stats,
+    )
 
-    import_cmd.register(app)
-    extract.register(app)
-    stats.register(app)
-    for optional in ("annotate", "evaluate", "review", "export_cmd"):
-        # Commands of later features register themselves when their module exists.
-        try:
-            module = __import__(f"reader.commands.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as err:
-            if err.name != f"reader.commands.{optional}":
-                raise
-            continue
-        module.register(app)
+    for command in (import_cmd, extract, stats, annotate, evaluate, review, export_cmd):
+        command.register(app)
 
 
 _register()

@@ -10,7 +10,7 @@ against that slice (see :func:`check_layer`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -23,12 +23,15 @@ from pydantic import (
     model_validator,
 )
 
+from .layer import check_layer
+
 SCHEMA_VERSION = 1
 
 HUMAN = "human"
 """``Span.source`` of a span typed by a person."""
 
-SpanState = Literal["suggested", "confirmed", "changed"]
+SpanState = Literal["suggested", "confirmed", "changed", "bulk_confirmed"]
+SPAN_STATES: tuple[SpanState, ...] = ("suggested", "confirmed", "changed", "bulk_confirmed")
 Status = Literal["accept", "reject", "ignore"]
 
 
@@ -52,8 +55,10 @@ class Span(BaseModel):
 
     ``source`` is ``"human"`` for a span a person typed, else the id of the
     extractor that suggested it.  ``state`` says what a person did with it:
-    ``suggested`` (untouched extractor output), ``confirmed`` (a person typed or
-    accepted it as is) or ``changed`` (a suggestion a person relabelled or resized).
+    ``suggested`` (untouched extractor output: nobody has looked at it),
+    ``confirmed`` (a person typed it, or looked at the suggestion and kept it as is),
+    ``changed`` (a suggestion a person relabelled or resized) or ``bulk_confirmed``
+    (a suggestion accepted with the whole document, without being looked at one by one).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -125,54 +130,6 @@ class Document(BaseModel):
             return title.strip()
         first = self.text.strip().split("\n", 1)[0]
         return first[:80]
-
-
-def check_layer(
-    text: str | None,
-    spans: Sequence[Span],
-    relations: Sequence[Relation],
-) -> None:
-    """Check one NER layer: spans inside the text, no overlaps, relations between its spans.
-
-    Raises ``ValueError`` with a reason a person can act on.
-    """
-    # Called on every edit with the whole layer: kept to plain tuple work, since a long
-    # article has thousands of spans.
-    bounds = sorted([(s.start, s.end, s.label) for s in spans])
-    if text is not None and bounds:
-        longest = max(end for _, end, _ in bounds)
-        if longest > len(text):
-            start, end, label = next(b for b in bounds if b[1] > len(text))
-            raise ValueError(
-                f"span {start}-{end} ({label}) ends outside the text (length {len(text)})"
-            )
-    for (b_start, b_end, b_label), (a_start, a_end, a_label) in zip(
-        bounds, bounds[1:], strict=False
-    ):
-        if a_start < b_end:
-            raise ValueError(
-                f"spans {b_start}-{b_end} ({b_label}) and {a_start}-{a_end} ({a_label}) overlap"
-            )
-    if not relations:
-        return
-    keys = {(start, end) for start, end, _ in bounds}
-    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
-    for rel in relations:
-        for end_name, ref in (("head", rel.head), ("child", rel.child)):
-            if tuple(ref) not in keys:
-                raise ValueError(
-                    f"relation {rel.label}: {end_name} {ref[0]}-{ref[1]} is not one of the spans"
-                )
-        if rel.head == rel.child:
-            raise ValueError(
-                f"relation {rel.label} links span {rel.head[0]}-{rel.head[1]} to itself"
-            )
-        if rel.key in seen:
-            raise ValueError(
-                f"relation {rel.label} {rel.head[0]}-{rel.head[1]} -> "
-                f"{rel.child[0]}-{rel.child[1]} is given twice"
-            )
-        seen.add(rel.key)
 
 
 def check_span_text(text: str, start: int, end: int, given: str | None) -> None:

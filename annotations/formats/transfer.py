@@ -21,6 +21,7 @@ from typing import Literal
 from ..errors import InputError, InputErrors, NotFoundError
 from ..models import (
     HUMAN,
+    SPAN_STATES,
     Annotation,
     Document,
     Prediction,
@@ -35,7 +36,6 @@ from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
 PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
-SPAN_STATES = ("suggested", "confirmed", "changed")
 
 
 @dataclass

@@ -1,0 +1,641 @@
+"""The editing session: the one object between the gold store and the screens.
+
+Every editing rule lives here, with no Textual: the screens map keys to calls on
+an :class:`EditingSession` and render the :class:`Change` each call returns.
+The session owns
+
+* the document order and where to resume;
+* the open document's annotation (seeded from an extractor's suggestions when
+  nothing is saved yet; nothing is written until the first edit);
+* the span index (:class:`~annotations.layer.SpanIndex`, found by bisection);
+* the edit rules: labelling a selection, relabelling, fixing a boundary, merging,
+  deleting, confirming, relations, document status;
+* provenance: a span typed by a person is ``human``/``confirmed``; a suggestion keeps
+  its extractor as ``source`` and becomes ``confirmed`` (looked at, kept),
+  ``changed`` (relabelled or resized) or ``bulk_confirmed`` (accepted with the
+  document without being looked at one by one), or stays ``suggested``;
+* undo and redo across documents;
+* the label scheme in use: the store's, merged with the config's, kept in memory
+  and written with the first edit.
+
+The rules, each tested in ``tests/test_session.py``:
+
+* A span's relations follow it: relabelling or moving its boundaries keeps them, and
+  merging spans keeps the relations of all of them.  A relation that no longer fits
+  its label's allowed head and child labels is kept, flagged in
+  :meth:`EditingSession.relation_problems` and said in the change's notices.
+* Deleting a span deletes its relations, and the change says how many.
+* Accepting a document that still holds unreviewed suggestions raises
+  :class:`UnreviewedSuggestions` unless they are confirmed in bulk (asked for, or the
+  ``bulk_confirm`` policy).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import AnnotationsError
+from .history import Edit, EditHistory
+from .layer import SpanIndex, changed_run
+from .models import (
+    HUMAN,
+    Annotation,
+    LabelScheme,
+    Prediction,
+    Relation,
+    Span,
+    Status,
+)
+from .store import DEFAULT_ANNOTATOR, GoldStore
+
+# A token is a run of word characters or one other visible character; this keeps
+# "Okafor's" as "Okafor", "'", "s" so entity boundaries can fall inside it.
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+STATUSES: tuple[Status, ...] = ("accept", "reject", "ignore")
+
+
+class Tokens:
+    """The tokens of a text as ``(start, end)`` offsets, with lookups by offset."""
+
+    def __init__(self, text: str) -> None:
+        self.spans = [m.span() for m in _TOKEN.finditer(text)]
+        if not self.spans:
+            self.spans = [(0, len(text))] if text else [(0, 0)]
+        self.starts = [s for s, _ in self.spans]
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def at(self, offset: int) -> int:
+        """The token holding ``offset``, else the nearest one before it (or the first)."""
+        return max(bisect_right(self.starts, offset) - 1, 0)
+
+    def covering(self, start: int, end: int) -> tuple[int, int]:
+        """First and last token index overlapping ``start``-``end``."""
+        first = self.at(start)
+        if self.spans[first][1] <= start and first + 1 < len(self.spans):
+            first += 1
+        last = max(self.at(max(end - 1, start)), first)
+        return first, last
+
+    def range(self, first: int, last: int) -> tuple[int, int]:
+        """Character range of tokens ``first``..``last`` (either order)."""
+        lo, hi = min(first, last), max(first, last)
+        return self.spans[lo][0], self.spans[hi][1]
+
+
+class SessionError(AnnotationsError):
+    """An edit the session cannot make (the reason is for the user)."""
+
+
+class UnreviewedSuggestions(SessionError):
+    """Accepting would turn suggestions nobody looked at into gold."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        super().__init__(
+            f"{len(spans)} suggestion(s) in this document are unreviewed: confirm them all "
+            "to accept, or review them first"
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one call changed in the open document, for a screen to render.
+
+    ``removed``/``added`` are the spans that left and entered the layer (a relabel is
+    one of each); ``notices`` are sentences for the user (relations deleted with a
+    span, relations that no longer fit).  ``reopened`` is set when an undo or redo
+    went to another document: the screen then shows the whole document again.
+    """
+
+    doc_id: str
+    description: str
+    annotation: Annotation
+    removed: tuple[Span, ...] = ()
+    added: tuple[Span, ...] = ()
+    relations_removed: tuple[Relation, ...] = ()
+    relations_added: tuple[Relation, ...] = ()
+    status_before: Status | None = None
+    status_after: Status | None = None
+    notices: tuple[str, ...] = ()
+    reopened: bool = False
+
+    @property
+    def status_changed(self) -> bool:
+        return self.status_before != self.status_after
+
+
+def _key(span: Span) -> tuple[int, int]:
+    return (span.start, span.end)
+
+
+def seed_annotation(
+    doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None
+) -> Annotation:
+    """A new annotation holding one extractor's spans and relations as suggestions.
+
+    The extractor is ``prefer`` when it predicted this document, else the last by name.
+    """
+    chosen = predictions.get(prefer) if prefer else None
+    if chosen is None and predictions:
+        chosen = predictions[sorted(predictions)[-1]]
+    spans: list[Span] = []
+    relations: list[Relation] = []
+    if chosen is not None:
+        spans = [s if s.state == "suggested" and s.source == chosen.extractor
+                 else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
+                 for s in sorted(chosen.spans, key=_key)]
+        relations = list(chosen.relations)
+    return Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations)
+
+
+def _edited(span: Span, **update: object) -> Span:
+    """``span`` with ``update`` applied, as a person's change: a suggestion becomes
+    ``changed`` (its extractor kept as the source), a person's span stays ``confirmed``."""
+    state = "confirmed" if span.source == HUMAN else "changed"
+    return span.model_copy(update={**update, "state": state})
+
+
+@dataclass
+class _Relations:
+    """Relations rewritten by an edit: which moved, which were dropped and why."""
+
+    kept: list[Relation] = field(default_factory=list)
+    dropped: list[Relation] = field(default_factory=list)
+
+
+def _carry(relations: Sequence[Relation], moved: dict[tuple[int, int], tuple[int, int] | None]
+           ) -> _Relations:
+    """Relations after spans moved (``moved[old] = new``) or went (``moved[old] = None``).
+
+    A relation follows its spans; one whose span went, or that would now link a span
+    to itself (two merged spans), or that is now the same as another, is dropped.
+    """
+    out = _Relations()
+    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    for rel in relations:
+        head = moved.get(rel.head, rel.head)
+        child = moved.get(rel.child, rel.child)
+        if head is None or child is None or head == child:
+            out.dropped.append(rel)
+            continue
+        new = rel if (head, child) == (rel.head, rel.child) else Relation(
+            head=head, child=child, label=rel.label)
+        if new.key in seen:
+            out.dropped.append(rel)
+            continue
+        seen.add(new.key)
+        out.kept.append(new)
+    return out
+
+
+def _plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+class EditingSession:
+    """Edits of one annotator's annotations in a store, one document at a time.
+
+    Building a session writes nothing; the first edit of a document saves it (and the
+    label scheme, if the session added to it).  Every edit method returns a
+    :class:`Change`, or None when there is nothing to change; a save the store refuses
+    raises (an :class:`~annotations.errors.AnnotationsError` or ``OSError``) and leaves
+    the session as it was.
+    """
+
+    def __init__(
+        self,
+        store: GoldStore,
+        *,
+        annotator: str = DEFAULT_ANNOTATOR,
+        scheme: LabelScheme | None = None,
+        doc_ids: Sequence[str] | None = None,
+        prefer_extractor: str | None = None,
+        blind: bool = False,
+        bulk_confirm: bool = False,
+        history: EditHistory | None = None,
+    ) -> None:
+        self.store = store
+        self.annotator = annotator
+        self.scheme = scheme if scheme is not None else store.labels
+        self.doc_ids: list[str] = list(doc_ids) if doc_ids is not None else store.document_ids()
+        self.prefer_extractor = prefer_extractor
+        self.blind = blind
+        self.bulk_confirm = bulk_confirm
+        self.history = history if history is not None else EditHistory()
+        self.index = -1
+        self.doc_id = ""
+        self.text = ""
+        self.tokens = Tokens("")
+        self.annotation = Annotation(doc_id="-", annotator=annotator)
+        self.spans = SpanIndex()
+        self.saved = False
+
+    # -- the label scheme ------------------------------------------------------
+
+    def add_entity_labels(self, names: Iterable[str]) -> bool:
+        """Add entity labels to the scheme in use (written with the next edit)."""
+        names = [n for n in names if n not in self.scheme.entity_names]
+        if not names:
+            return False
+        self.scheme = self.scheme.with_entities(names)
+        return True
+
+    def add_relation_labels(self, names: Iterable[str]) -> bool:
+        names = [n for n in names if n not in self.scheme.relation_names]
+        if not names:
+            return False
+        self.scheme = self.scheme.with_relations(names)
+        return True
+
+    @property
+    def colours(self) -> dict[str, str]:
+        return {label.name: label.colour for label in self.scheme.entities}
+
+    # -- documents -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def stored(self, doc_id: str) -> Annotation | None:
+        return self.store.annotation(doc_id, self.annotator)
+
+    def status_of(self, doc_id: str) -> str:
+        """``accept``, ``reject``, ``ignore``, ``open`` (saved, no status) or ``new``."""
+        if doc_id == self.doc_id:
+            return self.annotation.status or ("open" if self.saved else "new")
+        ann = self.stored(doc_id)
+        return (ann.status or "open") if ann else "new"
+
+    def resume_index(self, start: str | int | None = None) -> int:
+        """Where to open: ``start`` (an index or a document id) if given, else the first
+        document not yet done, else the first not accepted, else the first."""
+        if not self.doc_ids:
+            return 0
+        if isinstance(start, int):
+            return max(0, min(start, len(self.doc_ids) - 1))
+        if isinstance(start, str) and start in self.doc_ids:
+            return self.doc_ids.index(start)
+        statuses = [self.status_of(d) for d in self.doc_ids]
+        for done in ({"accept", "reject", "ignore"}, {"accept"}):
+            for index, status in enumerate(statuses):
+                if status not in done:
+                    return index
+        return 0
+
+    def next_open(self) -> int | None:
+        """The next document (wrapping) that has no status yet."""
+        count = len(self.doc_ids)
+        for step in range(1, count):
+            index = (self.index + step) % count
+            if self.status_of(self.doc_ids[index]) in ("open", "new"):
+                return index
+        return None
+
+    def progress(self) -> tuple[int, int]:
+        """(accepted, total) documents."""
+        accepted = sum(1 for d in self.doc_ids if self.status_of(d) == "accept")
+        return accepted, len(self.doc_ids)
+
+    def open(self, index: int) -> Annotation:
+        """Make document ``index`` the open one; nothing is written."""
+        if not self.doc_ids:
+            raise SessionError("the store holds no documents")
+        self.index = max(0, min(index, len(self.doc_ids) - 1))
+        self.doc_id = self.doc_ids[self.index]
+        self.text = self.store.text(self.doc_id)
+        self.tokens = Tokens(self.text)
+        stored = self.stored(self.doc_id)
+        self.saved = stored is not None
+        annotation = stored if stored is not None else self.seed()
+        self._show(annotation)
+        return annotation
+
+    def open_id(self, doc_id: str) -> Annotation:
+        return self.open(self.doc_ids.index(doc_id))
+
+    @property
+    def title(self) -> str:
+        return self.store.document(self.doc_id).title if self.doc_id else ""
+
+    def seed(self) -> Annotation:
+        """The annotation a document starts from: the preferred extractor's suggestions,
+        or nothing in a blind session."""
+        predictions = {} if self.blind else self.store.predictions(self.doc_id)
+        seeded = seed_annotation(self.doc_id, self.annotator, predictions, self.prefer_extractor)
+        self.add_entity_labels(s.label for s in seeded.spans)
+        self.add_relation_labels(r.label for r in seeded.relations)
+        return seeded
+
+    def reseed(self) -> Change | None:
+        """New predictions arrived: an unsaved document starts from them instead."""
+        if self.saved or not self.doc_id:
+            return None
+        before = self.annotation
+        after = self.seed()
+        if after.spans == before.spans and after.relations == before.relations:
+            return None
+        self._show(after)
+        return self._change(before, after, "suggestions arrived")
+
+    def _show(self, annotation: Annotation) -> None:
+        self.annotation = annotation
+        self.spans = SpanIndex(annotation.spans)
+
+    # -- lookups ---------------------------------------------------------------
+
+    def span_at(self, offset: int) -> Span | None:
+        return self.spans.at(offset)
+
+    def overlapping(self, start: int, end: int) -> list[Span]:
+        return self.spans.overlapping(start, end)
+
+    def next_span(self, offset: int, step: int) -> Span | None:
+        """The next entity starting after ``offset`` (``step`` > 0), or the previous one
+        ending before it."""
+        return self.spans.after(offset) if step > 0 else self.spans.before(offset)
+
+    def relations_of(self, span: Span) -> list[Relation]:
+        key = _key(span)
+        return [r for r in self.annotation.relations if key in (r.head, r.child)]
+
+    def unreviewed(self) -> list[Span]:
+        """Suggestions in the open document that nobody has looked at."""
+        return [s for s in self.annotation.spans if s.state == "suggested"]
+
+    def relation_problems(self, annotation: Annotation | None = None
+                          ) -> dict[tuple[tuple[int, int], tuple[int, int], str], str]:
+        """Relations whose label does not allow their spans' labels, with the reason."""
+        annotation = annotation or self.annotation
+        if not annotation.relations:
+            return {}
+        index = self.spans if annotation is self.annotation else SpanIndex(annotation.spans)
+        problems = {}
+        for rel in annotation.relations:
+            label = self.scheme.relation(rel.label)
+            head, child = index.get(rel.head), index.get(rel.child)
+            if label is None or head is None or child is None:
+                continue
+            if not label.allows(head.label, child.label):
+                wanted = (f"{'/'.join(label.heads) or 'any'} → "
+                          f"{'/'.join(label.children) or 'any'}")
+                problems[rel.key] = (f"{rel.label} needs {wanted}, has {head.label} → "
+                                     f"{child.label}")
+        return problems
+
+    def fitting_relation_labels(self, head: Span, child: Span) -> list[str]:
+        return [r.name for r in self.scheme.relations if r.allows(head.label, child.label)]
+
+    # -- saving ----------------------------------------------------------------
+
+    def _save(self, annotation: Annotation) -> Annotation:
+        if self.scheme != self.store.labels:
+            self.store.set_labels(self.scheme)
+        return self.store.save_annotation(annotation)
+
+    def _change(self, before: Annotation, after: Annotation, description: str,
+                notices: Iterable[str] = (), reopened: bool = False) -> Change:
+        prefix, suffix = changed_run(before.spans, after.spans)
+        removed = tuple(before.spans[prefix:len(before.spans) - suffix])
+        added = tuple(after.spans[prefix:len(after.spans) - suffix])
+        rel_before, rel_after = set(before.relations), set(after.relations)
+        gone_rel = tuple(r for r in before.relations if r not in rel_after)
+        new_rel = tuple(r for r in after.relations if r not in rel_before)
+        problems = self.relation_problems(after)
+        notes = list(notices)
+        if problems and (added or new_rel):
+            touched = {_key(s) for s in added} | {k for r in new_rel for k in (r.head, r.child)}
+            for rel in after.relations:
+                reason = problems.get(rel.key)
+                if reason and (rel.head in touched or rel.child in touched):
+                    notes.append(f"relation no longer fits its labels: {reason}")
+        return Change(self.doc_id, description, after, removed, added, gone_rel, new_rel,
+                      before.status, after.status, tuple(notes), reopened)
+
+    def commit(self, new: Annotation, description: str, notices: Iterable[str] = ()
+               ) -> Change:
+        """Save ``new`` as the open document's annotation at once, for undo too."""
+        before = self.annotation
+        saved = self._save(new)
+        self.history.record(Edit(self.doc_id, description, before, saved))
+        self.saved = True
+        self._apply(saved)
+        return self._change(before, saved, description, notices)
+
+    def _apply(self, saved: Annotation) -> None:
+        prefix, suffix = changed_run(self.annotation.spans, saved.spans)
+        old = self.annotation.spans
+        self.spans.replace(old[prefix:len(old) - suffix],
+                           saved.spans[prefix:len(saved.spans) - suffix])
+        self.annotation = saved
+
+    def _with(self, spans: list[Span] | None = None, relations: list[Relation] | None = None,
+              **update: object) -> Annotation:
+        if spans is not None:
+            update["spans"] = spans
+        if relations is not None:
+            update["relations"] = relations
+        return self.annotation.model_copy(update=update)
+
+    # -- span edits --------------------------------------------------------------
+
+    def _replaced(self, gone: Sequence[Span], new: Sequence[Span]) -> list[Span]:
+        """The open layer with ``gone`` taken out and ``new`` put in, in order."""
+        spans = list(self.annotation.spans)
+        if gone:
+            first = self.spans.position(_key(gone[0]))
+            last = self.spans.position(_key(gone[-1]))
+            if first is not None and last is not None and last - first + 1 == len(gone):
+                spans[first:last + 1] = []
+            else:
+                keys = {_key(s) for s in gone}
+                spans = [s for s in spans if _key(s) not in keys]
+        for span in new:
+            insort(spans, span, key=_key)
+        return spans
+
+    def replace(self, gone: Sequence[Span], new: Sequence[Span], description: str
+                ) -> Change | None:
+        """Put ``new`` spans in place of ``gone`` ones, relations following.
+
+        The relations of the ``gone`` spans move to the new span when there is one new
+        span (a boundary fix, a relabel, a merge); with several new spans, or none, they
+        are deleted, and the change says how many.
+        """
+        gone = sorted(gone, key=_key)
+        if gone == sorted(new, key=_key):
+            return None
+        target = _key(new[0]) if len(new) == 1 else None
+        moved: dict[tuple[int, int], tuple[int, int] | None] = {_key(s): target for s in gone}
+        carried = _carry(self.annotation.relations, moved)
+        notices = []
+        if carried.dropped:
+            reason = "with the span" if target is None else "(they would link a span to itself)"
+            notices.append(f"deleted {_plural(len(carried.dropped), 'relation')} {reason}")
+        new_ann = self._with(self._replaced(gone, new), carried.kept)
+        return self.commit(new_ann, description, notices)
+
+    def label(self, start: int, end: int, label: str) -> Change | None:
+        """Give ``start``-``end`` the label ``label``.
+
+        The span at exactly that range is relabelled (a suggestion given its own label
+        is confirmed); else the spans it overlaps are replaced by one span (a boundary
+        fix of one span, or a merge of several), their relations following it; else a
+        new span is typed.
+        """
+        if end <= start:
+            return None
+        self.add_entity_labels([label])
+        same = self.spans.get((start, end))
+        if same is not None:
+            if same.label == label:
+                return self.confirm(start, end) if same.state == "suggested" else None
+            return self.replace([same], [_edited(same, label=label)], f"label {label}")
+        under = self.spans.overlapping(start, end)
+        if not under:
+            span = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
+            return self.replace([], [span], f"label {label}")
+        sources = {s.source for s in under}
+        if len(under) == 1 or (len(sources) == 1 and HUMAN not in sources):
+            # A boundary fix (or a merge of one extractor's suggestions) stays that
+            # extractor's span, changed by a person.
+            new = _edited(under[0], start=start, end=end, label=label)
+            what = "fix boundary" if len(under) == 1 else f"merge {len(under)} entities"
+        else:
+            new = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
+            what = f"merge {len(under)} entities"
+        return self.replace(under, [new], f"{what} as {label}")
+
+    def set_boundaries(self, span: Span, start: int, end: int) -> Change | None:
+        """Move ``span``'s edges to ``start``-``end`` (its label and relations kept)."""
+        if end <= start or (start, end) == _key(span):
+            return None
+        under = [s for s in self.spans.overlapping(start, end) if _key(s) != _key(span)]
+        return self.replace([span, *under], [_edited(span, start=start, end=end)],
+                            "fix boundary")
+
+    def delete(self, start: int, end: int) -> Change | None:
+        """Delete the spans overlapping ``start``-``end`` and their relations."""
+        gone = self.spans.overlapping(start, end)
+        if not gone:
+            return None
+        return self.replace(gone, [], f"delete {_plural(len(gone), 'entity', 'entities')}")
+
+    def confirm(self, start: int, end: int) -> Change | None:
+        """Confirm, as they are, the suggestions overlapping ``start``-``end``."""
+        todo = [s for s in self.spans.overlapping(start, end) if s.state != "confirmed"
+                and s.state != "changed"]
+        return self._confirm(todo, "confirm suggestion", "confirmed")
+
+    def confirm_label(self, label: str) -> Change | None:
+        """Confirm every unreviewed suggestion of one label in the open document."""
+        todo = [s for s in self.unreviewed() if s.label == label]
+        return self._confirm(todo, f"confirm all {label}", "confirmed")
+
+    def _confirm(self, todo: list[Span], description: str, state: str) -> Change | None:
+        if not todo:
+            return None
+        keys = {_key(s) for s in todo}
+        spans = [s.model_copy(update={"state": state}) if _key(s) in keys else s
+                 for s in self.annotation.spans]
+        return self.commit(self._with(spans), description)
+
+    # -- relation edits ----------------------------------------------------------
+
+    def add_relation(self, head: Span, child: Span, label: str) -> Change | None:
+        if _key(head) == _key(child):
+            raise SessionError("a relation links two different entities")
+        self.add_relation_labels([label])
+        relation = Relation(head=_key(head), child=_key(child), label=label)
+        if relation.key in {r.key for r in self.annotation.relations}:
+            return None
+        return self.commit(self._with(relations=[*self.annotation.relations, relation]),
+                           f"relation {label}")
+
+    def remove_relation(self, relation: Relation) -> Change | None:
+        kept = [r for r in self.annotation.relations if r.key != relation.key]
+        if len(kept) == len(self.annotation.relations):
+            return None
+        return self.commit(self._with(relations=kept), f"delete relation {relation.label}")
+
+    def reverse_relation(self, relation: Relation) -> Change | None:
+        flipped = Relation(head=relation.child, child=relation.head, label=relation.label)
+        if flipped.key in {r.key for r in self.annotation.relations}:
+            return self.remove_relation(relation)
+        relations = [flipped if r.key == relation.key else r for r in self.annotation.relations]
+        return self.commit(self._with(relations=relations), f"reverse relation {relation.label}")
+
+    def relabel_relation(self, relation: Relation, label: str) -> Change | None:
+        if label == relation.label:
+            return None
+        self.add_relation_labels([label])
+        new = Relation(head=relation.head, child=relation.child, label=label)
+        if new.key in {r.key for r in self.annotation.relations}:
+            return self.remove_relation(relation)
+        relations = [new if r.key == relation.key else r for r in self.annotation.relations]
+        return self.commit(self._with(relations=relations),
+                           f"relabel relation {relation.label} as {label}")
+
+    # -- document status ---------------------------------------------------------
+
+    def set_status(self, status: Status | None, *, confirm_unreviewed: bool = False
+                   ) -> Change | None:
+        """Give the open document a status.
+
+        Accepting with unreviewed suggestions raises :class:`UnreviewedSuggestions`,
+        unless ``confirm_unreviewed`` (or the session's ``bulk_confirm`` policy) says to
+        record them as confirmed in bulk.
+        """
+        if status == self.annotation.status and self.saved:
+            return None
+        spans = None
+        notices = []
+        unreviewed = self.unreviewed() if status == "accept" else []
+        if unreviewed:
+            if not (confirm_unreviewed or self.bulk_confirm):
+                raise UnreviewedSuggestions(unreviewed)
+            spans = [s.model_copy(update={"state": "bulk_confirmed"})
+                     if s.state == "suggested" else s for s in self.annotation.spans]
+            notices.append(f"{_plural(len(unreviewed), 'suggestion')} confirmed in bulk")
+        new = self._with(spans, status=status)
+        return self.commit(new, f"{status or 'reopen'} document", notices)
+
+    # -- undo and redo ---------------------------------------------------------
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo
+
+    def undo(self) -> Change | None:
+        return self._replay(self.history.undo, lambda edit: edit.before, "undo")
+
+    def redo(self) -> Change | None:
+        return self._replay(self.history.redo, lambda edit: edit.after, "redo")
+
+    def _replay(self, take: Callable[[], Edit | None], side: Callable[[Edit], Annotation],
+                verb: str) -> Change | None:
+        edit = take()
+        if edit is None:
+            return None
+        reopened = edit.doc_id != self.doc_id
+        if reopened:
+            self.open_id(edit.doc_id)
+        before = self.annotation
+        try:
+            saved = self._save(side(edit))
+        except BaseException:
+            # Not saved: the edit goes back where it was.
+            (self.history.redo if verb == "undo" else self.history.undo)()
+            raise
+        self.saved = True
+        self._apply(saved)
+        return self._change(before, saved, f"{verb} {edit.description}", reopened=reopened)

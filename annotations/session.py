@@ -231,6 +231,7 @@ class EditingSession:
         self.index = -1
         self.doc_id = ""
         self.text = ""
+        self.title = ""
         self.tokens = Tokens("")
         self.annotation = Annotation(doc_id="-", annotator=annotator)
         self.spans = SpanIndex()
@@ -308,7 +309,9 @@ class EditingSession:
             raise SessionError("the store holds no documents")
         self.index = max(0, min(index, len(self.doc_ids) - 1))
         self.doc_id = self.doc_ids[self.index]
-        self.text = self.store.text(self.doc_id)
+        document = self.store.document(self.doc_id)
+        self.text = document.text
+        self.title = document.title
         self.tokens = Tokens(self.text)
         stored = self.stored(self.doc_id)
         self.saved = stored is not None
@@ -318,10 +321,6 @@ class EditingSession:
 
     def open_id(self, doc_id: str) -> Annotation:
         return self.open(self.doc_ids.index(doc_id))
-
-    @property
-    def title(self) -> str:
-        return self.store.document(self.doc_id).title if self.doc_id else ""
 
     def seed(self) -> Annotation:
         """The annotation a document starts from: the preferred extractor's suggestions,
@@ -528,14 +527,17 @@ class EditingSession:
 
     def confirm(self, start: int, end: int) -> Change | None:
         """Confirm, as they are, the suggestions overlapping ``start``-``end``."""
-        todo = [s for s in self.spans.overlapping(start, end) if s.state != "confirmed"
-                and s.state != "changed"]
-        return self._confirm(todo, "confirm suggestion", "confirmed")
+        return self.confirm_spans(self.spans.overlapping(start, end), "confirm suggestion")
 
     def confirm_label(self, label: str) -> Change | None:
         """Confirm every unreviewed suggestion of one label in the open document."""
         todo = [s for s in self.unreviewed() if s.label == label]
         return self._confirm(todo, f"confirm all {label}", "confirmed")
+
+    def confirm_spans(self, spans: Iterable[Span], description: str) -> Change | None:
+        """Confirm these spans as they are (a suggestion looked at and kept)."""
+        todo = [s for s in spans if s.state in ("suggested", "bulk_confirmed")]
+        return self._confirm(todo, description, "confirmed")
 
     def _confirm(self, todo: list[Span], description: str, state: str) -> Change | None:
         if not todo:

@@ -40,7 +40,6 @@ from textual.widgets import Static
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotations.history import Edit, EditHistory  # noqa: E402
 from annotations.models import (  # noqa: E402
     Annotation,
     Document,
@@ -49,9 +48,10 @@ from annotations.models import (  # noqa: E402
     Prediction,
     Span,
 )
+from annotations.session import EditingSession, seed_annotation  # noqa: E402
 from annotations.store import GoldStore  # noqa: E402
-from reader import editing  # noqa: E402
-from reader.app import AnnotateScreen, display_spans, make_app  # noqa: E402
+from reader.app import make_app  # noqa: E402
+from reader.screens.annotate import AnnotateScreen, display_spans  # noqa: E402
 
 SIZE = (120, 40)
 KEYS = {"cursor move": "right", "next entity": "tab", "assign label": "1", "undo": "u"}
@@ -233,13 +233,17 @@ class NaiveApp(App[None]):
         super().__init__()
         self.store = store
         self.doc_id = doc_id
-        self.text = store.text(doc_id)
-        self.tokens = editing.Tokens(self.text)
-        self.annotation = editing.seed_annotation(
-            doc_id, "default", store.predictions(doc_id))
+        # The same editing session as the annotator: only the view differs.
+        self.session = EditingSession(store)
+        self.session.open_id(doc_id)
+        self.text = self.session.text
+        self.tokens = self.session.tokens
         self.scheme = store.labels
-        self.history = EditHistory()
         self.cursor = (0, 0)
+
+    @property
+    def annotation(self) -> Annotation:
+        return self.session.annotation
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -268,20 +272,12 @@ class NaiveApp(App[None]):
             self.cursor = target.key
         self.rebuild()
 
-    def _save(self, new: Annotation | None, before: Annotation) -> None:
-        if new is not None:
-            self.annotation = self.store.save_annotation(new)
-            self.history.record(Edit(self.doc_id, "edit", before, self.annotation))
+    def action_label(self, name: str) -> None:
+        self.session.label(*self.cursor, name)
         self.rebuild()
 
-    def action_label(self, name: str) -> None:
-        new = editing.assign_label(self.annotation, *self.cursor, name)
-        self._save(new, self.annotation)
-
     def action_undo(self) -> None:
-        edit = self.history.undo()
-        if edit is not None:
-            self.annotation = self.store.save_annotation(edit.before)
+        self.session.undo()
         self.rebuild()
 
 
@@ -309,8 +305,8 @@ async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AnnotateScreen)
-        big_index = screen.doc_ids.index(big)
-        small_index = screen.doc_ids.index(small)
+        big_index = screen.session.doc_ids.index(big)
+        small_index = screen.session.doc_ids.index(small)
         for _ in range(repeats):
             start = perf_counter()
             screen.open_document(big_index)
@@ -324,7 +320,7 @@ async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -
 
 def bench_store_save(store: GoldStore, doc_id: str, repeats: int = 50) -> float:
     """Median seconds of one ``save_annotation`` of the seeded annotation (no UI)."""
-    annotation = editing.seed_annotation(doc_id, "default", store.predictions(doc_id))
+    annotation = seed_annotation(doc_id, "default", store.predictions(doc_id))
     samples = []
     for _ in range(repeats):
         start = perf_counter()

@@ -3,6 +3,8 @@
 Looked up at ``--config PATH``, else ``$READER_ANNOTATOR_CONFIG``, else
 ``~/.config/reader-annotator/config.toml`` (or ``config.json``).  Shape::
 
+    bulk_confirm = false          # true: accepting confirms unreviewed suggestions in bulk
+
     [keymap]                      # binding id = "key[,key...]"
     label-picker = "L"
     undo = "ctrl+z"
@@ -66,6 +68,9 @@ class AnnotatorConfig(BaseModel):
     keymap: dict[str, str] = Field(default_factory=dict)
     entities: list[EntityLabel] = Field(default_factory=list)
     relations: list[RelationLabel] = Field(default_factory=list)
+    # Accepting a document confirms its unreviewed suggestions in bulk without asking
+    # (Prodigy's behaviour); by default the annotator asks first.
+    bulk_confirm: bool = False
 
     def apply_labels(self, scheme: LabelScheme) -> LabelScheme:
         """``scheme`` plus the configured labels (a configured label replaces its namesake)."""

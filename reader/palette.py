@@ -12,7 +12,8 @@ class AnnotatorCommands(Provider):
     """One command per visible-in-help binding of the annotate screen, by its description."""
 
     def _commands(self) -> Iterator[tuple[str, str, object]]:
-        from .app import ANNOTATE_BINDINGS, AnnotateScreen
+        from .bindings import ANNOTATE_BINDINGS
+        from .screens.annotate import AnnotateScreen
 
         screen = self.screen
         if not isinstance(screen, AnnotateScreen):

@@ -17,9 +17,10 @@ from annotations.models import (
     Span,
 )
 from annotations.store import GoldStore
-from reader.app import FOOTER_REFRESH_DELAY, AnnotateScreen, AnnotatorApp, make_app
+from reader.app import AnnotatorApp, make_app
 from reader.config import AnnotatorConfig
-from reader.pickers import LabelPicker, RelationPicker
+from reader.screens.annotate import FOOTER_REFRESH_DELAY, AnnotateScreen
+from reader.screens.pickers import LabelPicker, RelationPicker, UnreviewedPicker
 
 EXTRACTOR = "test-extractor@1"
 pytestmark = pytest.mark.anyio
@@ -126,7 +127,7 @@ async def test_confirm_and_relabel_suggestions(store: GoldStore) -> None:
     assert len(gold_spans(store)) == 5
 
 
-async def test_token_selection_labels_new_span_and_replaces_overlaps(store: GoldStore) -> None:
+async def test_token_selection_labels_new_span_and_fixes_a_boundary(store: GoldStore) -> None:
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()  # let the screen mount before the first key
@@ -134,12 +135,13 @@ async def test_token_selection_labels_new_span_and_replaces_overlaps(store: Gold
         await pilot.press("right", "right", "right", "shift+right", "1")
         assert gold_spans(store)[1] == (18, 26, "PERSON", "confirmed")
         assert TEXT_ONE[18:26] == "mayor of"
-        # A new selection over "Aster Rail on" replaces the overlapping suggestion.
+        # A selection over "Aster Rail on" fixes the boundary of the suggestion it
+        # overlaps: still the extractor's span, changed by a person.
         await pilot.press("tab", "tab", "shift+right", "2")
     start = TEXT_ONE.index("Aster Rail")
     end = TEXT_ONE.index(" Monday")
     spans = gold_spans(store)
-    assert (start, end, "ORG", "confirmed") in spans
+    assert (start, end, "ORG", "changed") in spans
     assert not any(s[0] == start and s[1] == start + len("Aster Rail") for s in spans)
 
 
@@ -275,12 +277,20 @@ async def test_accept_reject_and_resume(store: GoldStore) -> None:
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()  # let the screen mount before the first key
+        await pilot.press("c")  # "Maria Keller" looked at and kept
         await pilot.press("a")
+        # Four suggestions nobody looked at: accepting asks first, and Escape accepts nothing.
+        assert isinstance(app.screen, UnreviewedPicker)
+        await pilot.press("escape")
+        assert store.annotation(first).status is None  # type: ignore[union-attr]
+        await pilot.press("a", "g")  # go to the first unreviewed suggestion
+        assert screen_of(app).selection() == (27, 37)
+        await pilot.press("a", "c")  # confirm them all in bulk and accept
         assert screen_of(app).doc_id == second  # moved on to the next open document
         await pilot.press("x")
     assert store.annotation(first).status == "accept"  # type: ignore[union-attr]
-    assert [s.key for s in store.annotation(first).spans] == [  # type: ignore[union-attr]
-        s.key for s in spans_one()]
+    assert [(s.key, s.state) for s in store.annotation(first).spans] == [  # type: ignore
+        (s.key, "confirmed" if n == 0 else "bulk_confirmed") for n, s in enumerate(spans_one())]
     assert store.annotation(second).status == "reject"  # type: ignore[union-attr]
     assert [a.doc_id for a in store.gold()] == [first]
     # A new session resumes at the first document not accepted: none is open, so the second.
@@ -401,13 +411,15 @@ async def test_command_palette_runs_an_action(store: GoldStore) -> None:
         await pilot.pause(0.3)  # the palette searches in a worker
         await pilot.press("enter")
         await pilot.pause()
+        await pilot.press("c")  # confirm the unreviewed suggestions
+        await pilot.pause()
     ann = store.annotation(doc_ids(store)[0])
     assert ann is not None and ann.status == "accept"
 
 
 async def test_help_lists_every_binding_id(store: GoldStore) -> None:
-    from reader.app import ANNOTATE_BINDINGS
-    from reader.help_screen import HelpScreen
+    from reader.bindings import ANNOTATE_BINDINGS
+    from reader.screens.help import HelpScreen
 
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -450,6 +462,6 @@ async def test_title_with_control_characters_is_shown_escaped(tmp_path: Path) ->
         app = app_for(gold)
         async with app.run_test(size=(100, 24)) as pilot:
             await pilot.pause()
-            assert "\x1b" not in app.title and "␛[31mtitle" in app.title
+            assert "\x1b" not in app.sub_title and "␛[31mtitle" in app.sub_title
     finally:
         gold.close()

@@ -7,7 +7,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from textual.app import App, ComposeResult
 
-from reader.article_view import ArticleView, DisplaySpan, display_text
+from reader.widgets.article_view import ArticleView, DisplaySpan, display_text
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from annotations.evaluation import compare_spans
 from annotations.models import Annotation, Document, Prediction, Span
 from annotations.store import GoldStore
+from reader.app import ReviewApp
 from reader.cli import app as cli
-from reader.review_screen import ReviewApp, review_spans
+from reader.screens.review import review_spans
 
 TEXT = "Maria Keller met Aster Rail in Geneva on Monday."
 GOOD = "Aster Rail hired Maria Keller."

@@ -296,3 +296,20 @@ def test_random_edits_equal_what_a_reopened_store_holds(tmp_path_factory, edits)
     with GoldStore(path, read_only=True) as reopened:
         ann = reopened.annotation(doc_id)
         assert (content(ann) if ann else None) == expected
+
+
+def test_span_index_finds_spans_by_offset_in_any_input_order():
+    import random
+
+    from annotations.layer import SpanIndex
+
+    spans = [Span(start=n * 10, end=n * 10 + 4, label="PER") for n in range(50)]
+    shuffled = list(spans)
+    random.Random(3).shuffle(shuffled)
+    index = SpanIndex(shuffled)
+    assert index.spans == spans
+    assert index.at(172) == spans[17] and index.at(175) is None
+    assert index.overlapping(13, 31) == [spans[1], spans[2], spans[3]]
+    assert index.after(170) == spans[18] and index.before(170) == spans[16]
+    index.replace([spans[17]], [Span(start=171, end=178, label="ORG")])
+    assert index.at(175).label == "ORG" and index.starts[17] == 171

@@ -24,8 +24,8 @@ def review(
         "~/.config/reader-annotator/config.toml.", dir_okay=False)] = None,
 ) -> None:
     """Gold and predictions together, worst documents first; fix the gold key by key."""
+    from reader.app import ReviewApp
     from reader.config import load_config
-    from reader.review_screen import ReviewApp
 
     settings = load_config(config)
     with open_store(db) as store:

@@ -1,4 +1,5 @@
-"""Modal pickers of the annotator: relation label, entity label, document, find text.
+"""Modal pickers of the annotator: relation label, entity label, document, find text,
+and what to do with unreviewed suggestions on accept.
 
 Each returns its choice through ``dismiss`` (``None`` when cancelled with Escape).
 """
@@ -28,7 +29,7 @@ class _Picker(ModalScreen[str | None]):
     }
     _Picker OptionList { height: auto; max-height: 20; }
     _Picker .title { text-style: bold; width: 100%; }
-    _Picker .hint { color: $text-muted; }
+    _Picker .hint { color: $text-muted; width: 100%; }
     """
 
     def action_cancel(self) -> None:
@@ -188,3 +189,40 @@ class FindScreen(_Picker):
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
         self.dismiss(event.value or None)
+
+
+class UnreviewedPicker(_Picker):
+    """Accepting a document that still holds unreviewed suggestions: what to do.
+
+    Returns ``"confirm"`` (confirm them all, in bulk, and accept), ``"review"`` (go to
+    the first unreviewed one) or ``None`` (Escape: do nothing).
+    """
+
+    def __init__(self, count: int, labels: list[str]) -> None:
+        super().__init__()
+        self.count = count
+        self.labels = labels
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"{self.count} suggestion(s) in this document are unreviewed",
+                        classes="title")
+            yield Label("Accepting makes them gold although nobody looked at them: "
+                        + ", ".join(self.labels), classes="hint")
+            yield OptionList(
+                Option(Text.assemble((" c ", "reverse bold"),
+                                     f"  Confirm all {self.count} and accept"), id="confirm"),
+                Option(Text.assemble((" g ", "reverse bold"),
+                                     "  Go to the first unreviewed suggestion"), id="review"),
+            )
+            yield Label("c / g / Enter: choose · Escape: cancel", classes="hint")
+
+    def on_key(self, event: Key) -> None:
+        choice = {"c": "confirm", "g": "review"}.get(event.character or "")
+        if choice:
+            event.stop()
+            self.dismiss(choice)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

@@ -1,30 +1,29 @@
 """The review screen: walk through where an extractor and the gold set disagree.
 
-The article is shown in the annotator's :class:`~reader.article_view.ArticleView`
+The article is shown in the annotator's :class:`~reader.widgets.article_view.ArticleView`
 with gold and prediction together; every span carries its verdict (correct,
 wrong label, wrong boundary, spurious, missed) in its own style, explained by a
 legend.  Documents come worst strict F1 first and the header shows the open
 document's scores.  Keys jump to the next or previous disagreement, take the
 prediction into gold, keep the gold (confirming it), or remove the gold span;
-each is one ``store.save_annotation`` made at once and recorded in the app's
-:class:`~annotations.history.EditHistory`, so undo and redo work as in the annotator.
-
-:class:`ReviewApp` is a thin subclass of the annotator's app whose first screen
-is the review screen (no model is loaded: the predictions are in the store).
+each is one call on the app's :class:`~annotations.session.EditingSession` (the
+same rules as the annotator: relations follow a span whose boundary or label is
+fixed), saved at once, with undo and redo.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from annotations.errors import AnnotationsError
 from annotations.evaluation import (
     EvalDocument,
     EvaluationError,
@@ -34,40 +33,17 @@ from annotations.evaluation import (
     gold_annotations,
     score_entities,
 )
-from annotations.history import Edit
 from annotations.models import Annotation, Span
+from annotations.session import Change
 from annotations.store import GoldStore
 
-from .app import AnnotatorApp
-from .article_view import ArticleView, DisplaySpan, display_text
-from .config import AnnotatorConfig
-from .help_screen import HelpScreen
+from ..bindings import REVIEW_BINDINGS
+from ..widgets.article_view import ArticleView, DisplaySpan, display_text
+from .help import HelpScreen
 
+if TYPE_CHECKING:
+    from ..app import ReviewApp
 
-def _bind(key: str, action: str, description: str, tooltip: str, binding_id: str,
-          show: bool = True) -> Binding:
-    return Binding(key, action, description, show=show, tooltip=tooltip, id=binding_id)
-
-
-REVIEW_BINDINGS: list[Binding] = [
-    _bind("n,tab", "next_disagreement(1)", "Next", "Go to the next disagreement (on to the "
-          "next document at the end)", "review-next"),
-    _bind("p,shift+tab", "next_disagreement(-1)", "Prev", "Go to the previous disagreement",
-          "review-previous"),
-    _bind("t", "take_prediction", "Take pred", "Make the gold here what the extractor "
-          "predicted", "review-take"),
-    _bind("k", "keep_gold", "Keep gold", "Keep (and confirm) the gold here and go on",
-          "review-keep"),
-    _bind("d,delete", "remove_span", "Remove", "Remove the gold span(s) here", "review-remove"),
-    _bind("u,ctrl+z", "undo", "Undo", "Undo the last review edit", "review-undo"),
-    _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "review-redo"),
-    _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
-          "Go to the next document (lower F1 first)", "review-next-document", False),
-    _bind("left_square_bracket,pageup", "next_document(-1)", "Prev doc",
-          "Go to the previous document", "review-previous-document", False),
-    _bind("question_mark,f1", "help", "Help", "Show every key", "review-help"),
-    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "review-quit"),
-]
 
 # One style per verdict: gold spans are filled, predictions underlined, so both show
 # where they overlap.  The tag after a span says which it is.
@@ -175,11 +151,10 @@ class ReviewScreen(Screen[None]):
         super().__init__()
         self.state = app_state
         self.store = app_state.store
+        self.session = app_state.session
         self.extractor = app_state.extractor_id
-        self.history = app_state.history
         self.documents = app_state.documents
         self.index = 0
-        self.annotation: Annotation | None = None
         self.groups: list[SpanGroup] = []
         self.current: int | None = None  # index into self.groups
         self.kept: set[tuple[str, int, int]] = set()
@@ -210,14 +185,14 @@ class ReviewScreen(Screen[None]):
 
     # -- documents and groups ------------------------------------------------------
 
+    @property
+    def annotation(self) -> Annotation:
+        return self.session.annotation
+
     def open_document(self, index: int, last: bool = False) -> None:
         self.index = max(0, min(index, len(self.documents) - 1))
-        doc = self.document
-        annotation = self.store.annotation(doc.doc_id, doc.annotator)
-        if annotation is None:  # deleted by another program since the review began
-            raise EvaluationError(f"document {doc.doc_id}: the gold annotation is gone")
-        self.annotation = annotation
-        self.text = self.store.text(doc.doc_id)
+        self.session.open(self.index)
+        self.text = self.session.text
         self._regroup()
         self.view.load(self.text, review_spans(self.groups, self.colours))
         disagreements = self._disagreements()
@@ -225,7 +200,6 @@ class ReviewScreen(Screen[None]):
         self._show()
 
     def _regroup(self) -> None:
-        assert self.annotation is not None
         gold = [(s.start, s.end, s.label) for s in self.annotation.spans]
         self.groups = compare_spans(gold, self.document.pred)
 
@@ -234,7 +208,6 @@ class ReviewScreen(Screen[None]):
 
     def scores(self) -> dict[str, Any]:
         """The open document's strict counts and scores, and its partial F1."""
-        assert self.annotation is not None
         doc = EvalDocument(self.document.doc_id, self.text,
                            [(s.start, s.end, s.label) for s in self.annotation.spans],
                            self.document.pred)
@@ -311,16 +284,21 @@ class ReviewScreen(Screen[None]):
 
     # -- edits ----------------------------------------------------------------------
 
-    def _save(self, new: Annotation, description: str, region_start: int,
-              advance: bool = False) -> None:
-        assert self.annotation is not None
-        before = self.annotation
-        saved = self.store.save_annotation(new)
-        self.history.record(Edit(self.document.doc_id, description, before, saved))
-        self._after_change(saved, region_start, advance)
+    def _run(self, edit: object, *args: object, region_start: int,
+             advance: bool = False) -> Change | None:
+        assert callable(edit)
+        try:
+            change = edit(*args)
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            return None
+        if change is not None:
+            self._after_change(region_start, advance)
+            for notice in change.notices:
+                self.notify(display_text(notice), severity="warning", timeout=5)
+        return change
 
-    def _after_change(self, saved: Annotation, region_start: int, advance: bool) -> None:
-        self.annotation = saved
+    def _after_change(self, region_start: int, advance: bool) -> None:
         self._regroup()
         self.view.set_spans(review_spans(self.groups, self.colours))
         # Stay on what is now at the edited place, or go on to the next disagreement.
@@ -332,66 +310,61 @@ class ReviewScreen(Screen[None]):
             disagreements[-1] if disagreements else None)
         self._show()
 
+    def _gold_spans(self, group: SpanGroup) -> list[Span]:
+        found = (self.session.spans.get((start, end)) for start, end, _ in group.gold)
+        return [span for span in found if span is not None]
+
     def action_take_prediction(self) -> None:
-        group, ann = self.group, self.annotation
-        if group is None or ann is None:
+        group = self.group
+        if group is None:
             return
-        gone = {s[:2] for s in group.gold}
-        spans = [s for s in ann.spans if s.key not in gone]
-        spans += [Span(start=s, end=e, label=label, source=self.extractor, state="confirmed")
-                  for s, e, label in group.pred]
-        relations = [r for r in ann.relations if r.head not in gone and r.child not in gone]
-        new = ann.model_copy(update={"spans": sorted(spans, key=lambda s: s.key),
-                                     "relations": relations})
-        self._save(new, f"took the prediction at {group.start}-{group.end}", group.start)
+        new = [Span(start=s, end=e, label=label, source=self.extractor, state="confirmed")
+               for s, e, label in group.pred]
+        self._run(self.session.replace, self._gold_spans(group), new,
+                  f"took the prediction at {group.start}-{group.end}", region_start=group.start)
 
     def action_keep_gold(self) -> None:
-        group, ann = self.group, self.annotation
-        if group is None or ann is None:
+        group = self.group
+        if group is None:
             return
         self.kept.add((self.document.doc_id, group.start, group.end))
-        keys = {s[:2] for s in group.gold}
-        spans = [s.model_copy(update={"state": "confirmed"})
-                 if s.key in keys and s.state != "confirmed" else s for s in ann.spans]
-        if spans != list(ann.spans):
-            self._save(ann.model_copy(update={"spans": spans}),
-                       f"kept the gold at {group.start}-{group.end}", group.start, advance=True)
-        else:
+        change = self._run(self.session.confirm_spans, self._gold_spans(group),
+                           f"kept the gold at {group.start}-{group.end}",
+                           region_start=group.start, advance=True)
+        if change is None:
             # Nothing to save (the gold is already confirmed): just go on.
             self.action_next_disagreement(1)
 
     def action_remove_span(self) -> None:
-        group, ann = self.group, self.annotation
-        if group is None or ann is None or not group.gold:
+        group = self.group
+        if group is None or not group.gold:
             self.app.bell()
             return
-        gone = {s[:2] for s in group.gold}
-        new = ann.model_copy(update={
-            "spans": [s for s in ann.spans if s.key not in gone],
-            "relations": [r for r in ann.relations if r.head not in gone and r.child not in gone],
-        })
-        self._save(new, f"removed the gold at {group.start}-{group.end}", group.start)
+        self._run(self.session.replace, self._gold_spans(group), [],
+                  f"removed the gold at {group.start}-{group.end}", region_start=group.start)
 
-    def _replay(self, edit: Edit, annotation: Annotation) -> None:
-        ids = [d.doc_id for d in self.documents]
-        if edit.doc_id != self.document.doc_id and edit.doc_id in ids:
-            self.open_document(ids.index(edit.doc_id))
-        saved = self.store.save_annotation(annotation)
-        changed = {s.key for s in edit.before.spans} ^ {s.key for s in edit.after.spans}
-        region = min((k[0] for k in changed), default=0)
-        if edit.doc_id == self.document.doc_id:
-            self._after_change(saved, region, advance=False)
-        self.notify(edit.description, timeout=1.5)
+    def _replay(self, step: object) -> None:
+        assert callable(step)
+        try:
+            change = step()
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            return
+        if change is None:
+            self.app.bell()
+            return
+        changed = change.removed + change.added
+        region = min((span.start for span in changed), default=0)
+        if change.reopened:
+            self.open_document(self.session.index)
+        self._after_change(region, advance=False)
+        self.notify(display_text(change.description), timeout=1.5)
 
     def action_undo(self) -> None:
-        edit = self.history.undo()
-        if edit is not None:
-            self._replay(edit, edit.before)
+        self._replay(self.session.undo)
 
     def action_redo(self) -> None:
-        edit = self.history.redo()
-        if edit is not None:
-            self._replay(edit, edit.after)
+        self._replay(self.session.redo)
 
     def action_help(self) -> None:
         rows = [(b.key, b.description, b.tooltip, b.id or "") for b in REVIEW_BINDINGS]
@@ -403,30 +376,7 @@ class ReviewScreen(Screen[None]):
         if action == "remove_span":
             return (self.group is not None and bool(self.group.gold)) or None
         if action == "undo":
-            return self.history.can_undo or None
+            return self.session.can_undo or None
         if action == "redo":
-            return self.history.can_redo or None
+            return self.session.can_redo or None
         return True
-
-
-class ReviewApp(AnnotatorApp):
-    """The annotator's app with the review screen first and no model."""
-
-    TITLE = "reader review"
-
-    def __init__(self, store: GoldStore, extractor: str, *, annotator: str | None = None,
-                 config: AnnotatorConfig | None = None) -> None:
-        # Raises EvaluationError before any screen exists, so the CLI can report it.
-        documents = review_documents(store, extractor, annotator)
-        super().__init__(store, load_model=False, config=config)
-        self.documents = documents
-        self.extractor_id = extractor
-
-    def get_default_screen(self) -> Screen[Any]:
-        return ReviewScreen(self)
-
-    @property
-    def review_screen(self) -> ReviewScreen:
-        screen = self.screen_stack[0]
-        assert isinstance(screen, ReviewScreen)
-        return screen

@@ -7,6 +7,8 @@ panel only posts messages; the screen makes the edits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -26,7 +28,7 @@ from annotations.models import Annotation, LabelScheme, Relation, Span
 
 from .article_view import display_text
 
-STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~"}
+STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~", "bulk_confirmed": "·"}
 
 
 def _short(text: str, width: int = 28) -> str:
@@ -126,7 +128,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
             colour = self.colours.get(span.label, "")
             segments = [
                 Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
-                Segment(f"{span.label:<9}"[:9], base + Style.parse(f"bold {colour}")),
+                Segment(f"{display_text(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
                 Segment(" " + _short(span.text_in(self.text)), base),
             ]
             strip = Strip(segments).adjust_cell_length(width, base)
@@ -201,8 +203,11 @@ class SidePanel(Vertical):
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
-    def show(self, annotation: Annotation, text: str, scheme: LabelScheme) -> None:
-        """Fill the lists from ``annotation`` (keeping the highlighted rows)."""
+    def show(self, annotation: Annotation, text: str, scheme: LabelScheme,
+             problems: Mapping[tuple[tuple[int, int], tuple[int, int], str], str] = {},  # noqa: B006
+             ) -> None:
+        """Fill the lists from ``annotation`` (keeping the highlighted rows); relations
+        in ``problems`` (their labels no longer fit) are marked."""
         colours = {label.name: label.colour for label in scheme.entities}
         self.query_one(EntityList).set_rows(annotation.spans, text, colours)
         self.query_one("#entities-title", Label).update(
@@ -212,13 +217,16 @@ class SidePanel(Vertical):
         relations.relations = list(annotation.relations)
         rows = []
         for rel in annotation.relations:
-            row = Text(_short(text[rel.head[0]:rel.head[1]], 14), "bold")
-            row.append(f" {rel.label} ", "reverse")
+            row = Text("⚠ " if rel.key in problems else "", "bold red")
+            row.append(_short(text[rel.head[0]:rel.head[1]], 14), "bold")
+            row.append(f" {display_text(rel.label)} ", "reverse red" if rel.key in problems
+                       else "reverse")
             row.append(" ")
             row.append(_short(text[rel.child[0]:rel.child[1]], 14), "bold")
             rows.append(Option(row))
         relations.set_options(rows)
         if kept is not None and rows:
             relations.highlighted = min(kept, len(rows) - 1)
+        invalid = f", {len(problems)} not fitting" if problems else ""
         self.query_one("#relations-title", Label).update(
-            f"Relations ({len(annotation.relations)})", layout=False)
+            f"Relations ({len(annotation.relations)}{invalid})", layout=False)

@@ -1,0 +1,1 @@
+"""The screens: annotate, review, and the modal pickers and help over them."""

@@ -1,0 +1,677 @@
+"""The annotate screen: the article, the side panel, a status line and the footer.
+
+The screen holds no editing rule: each key is one call on the app's
+:class:`~annotations.session.EditingSession`, and the :class:`~annotations.session.Change`
+it returns is rendered (only the spans that changed are redrawn).  What the screen
+keeps itself is what only a screen has: the cursor, the selection, relation mode.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.events import Key
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static
+
+from annotations.errors import AnnotationsError
+from annotations.models import Annotation, LabelScheme, Span
+from annotations.session import Change, EditingSession, UnreviewedSuggestions
+
+from ..bindings import ANNOTATE_BINDINGS, LABEL_BINDINGS
+from ..messages import DocumentsPredicted, ModelReady, ModelStatus
+from ..widgets.article_view import ArticleView, DisplaySpan, display_text
+from ..widgets.side_panel import EntityList, RelationList, SidePanel
+from .help import HelpScreen
+from .pickers import DocumentPicker, FindScreen, LabelPicker, RelationPicker, UnreviewedPicker
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from ..app import AnnotatorApp
+
+HINT_LETTERS = "asdfghjklqwertyuiopzxcvbnm"
+# Seconds of quiet after which the footer shows which keys can act (see _refresh_bindings).
+FOOTER_REFRESH_DELAY = 0.25
+
+_LOOKS: dict[tuple[str, str, bool], tuple[str, Style, Style]] = {}
+
+
+def span_look(label: str, colour: str, suggested: bool) -> tuple[str, Style, Style]:
+    """Tag text, text style and tag style of a span; shared objects, so hashing is cheap."""
+    key = (label, colour, suggested)
+    look = _LOOKS.get(key)
+    if look is None:
+        if suggested:
+            look = (f" {label}?", Style(color=colour, underline=True, bold=True),
+                    Style(color=colour, italic=True))
+        else:
+            look = (f" {label}", Style(color="#ffffff", bgcolor=colour),
+                    Style(color="#000000", bgcolor=colour, bold=True))
+        _LOOKS[key] = look
+    return look
+
+
+def display_span(span: Span, colours: dict[str, str]) -> DisplaySpan:
+    """How the annotator paints a span: confirmed ones filled, suggestions underlined."""
+    tag, style, tag_style = span_look(display_text(span.label),
+                                      colours.get(span.label, "#7f7f7f"),
+                                      span.state == "suggested")
+    return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+
+
+def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
+    colours = {label.name: label.colour for label in scheme.entities}
+    return [display_span(span, colours) for span in annotation.spans]
+
+
+class AnnotateScreen(Screen[None]):
+    """Keys to session calls; changes to the view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*ANNOTATE_BINDINGS]
+    DEFAULT_CSS = """
+    AnnotateScreen #legend { height: 1; background: $panel; padding: 0 1; }
+    AnnotateScreen #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    AnnotateScreen #main { height: 1fr; }
+    AnnotateScreen ArticleView { width: 1fr; }
+    """
+
+    def __init__(self, app_state: AnnotatorApp) -> None:
+        super().__init__()
+        self.state = app_state
+        self.session: EditingSession = app_state.session
+        self.cur = 0
+        self.selection_anchor: int | None = None
+        self.relation_head: Span | None = None
+        self.hint_spans: dict[str, Span] = {}
+        self.last_find = ""
+        self.model_text = ""
+        self.mode_text = ""
+        self._status_shown: Text | None = None
+        self._bindings_shown: tuple[object, ...] = ()
+        self._bindings_timer: Timer | None = None
+        # The look of each shown span by its offsets, and how many spans each source has
+        # (for the header), kept in step with the changes the session returns.
+        self._shown: dict[tuple[int, int], DisplaySpan] = {}
+        self._source_counts: dict[str, int] = {}
+        self._unreviewed = 0
+        # (accepted, total) documents: counted when a document opens or changes status,
+        # not per key (it reads every document's status).
+        self._progress = (0, 0)
+
+    # -- layout --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="✎")
+        yield Static(id="legend")
+        with Horizontal(id="main"):
+            yield ArticleView(id="article")
+            yield SidePanel()
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def doc_id(self) -> str:
+        return self.session.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.session.text
+
+    @property
+    def annotation(self) -> Annotation:
+        return self.session.annotation
+
+    def on_mount(self) -> None:
+        self._show_legend()
+        if len(self.session):
+            self.open_document(self.state.start_index)
+        else:
+            self.mode_text = "The store holds no documents; import some with `reader import`."
+            self._show_status()
+        self.view.focus()
+
+    def _show_legend(self) -> None:
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        for label in self.session.scheme.entities:
+            if label.key:
+                legend.append(f"{label.key}", "bold reverse")
+                legend.append(f" {display_text(label.name)} ", Style(color=label.colour,
+                                                                      bold=True))
+        hidden = [label.name for label in self.session.scheme.entities if not label.key]
+        if hidden:
+            legend.append(f" l: {len(hidden)} more", "dim")
+        self.query_one("#legend", Static).update(legend, layout=False)
+
+    # -- documents -----------------------------------------------------------
+
+    def open_document(self, index: int) -> None:
+        self.session.open(index)
+        self._load_view()
+        self.state.settle_memory()
+        self.cur, self.selection_anchor = 0, None
+        self._show_cursor()
+        self._refresh_bindings()
+
+    def _load_view(self) -> None:
+        """Show the open document whole: text, every span, the side panel."""
+        self.relation_head = None
+        self.hint_spans = {}
+        colours = self.session.colours
+        self._shown = {}
+        self._source_counts = {}
+        self._unreviewed = 0
+        self._progress = self.session.progress()
+        for span in self.annotation.spans:
+            self._shown[span.key] = display_span(span, colours)
+            self._source_counts[span.source] = self._source_counts.get(span.source, 0) + 1
+            self._unreviewed += span.state == "suggested"
+        self.view.load(self.text, self._shown.values())
+        self._show_document()
+
+    def render_change(self, change: Change | None, *, notify: bool = False) -> None:
+        """Show what ``change`` did: the changed spans, the panel, the header, notices."""
+        if change is None:
+            return
+        if change.reopened:
+            self._load_view()
+            self._select_tokens(None, self.session.tokens.at(
+                min((s.start for s in change.added + change.removed), default=0)))
+        else:
+            colours = self.session.colours
+            counts = self._source_counts
+            removed = []
+            for span in change.removed:
+                removed.append(self._shown.pop(span.key))
+                self._unreviewed -= span.state == "suggested"
+                counts[span.source] -= 1
+                if not counts[span.source]:
+                    del counts[span.source]
+            added = []
+            for span in change.added:
+                shown = self._shown[span.key] = display_span(span, colours)
+                self._unreviewed += span.state == "suggested"
+                counts[span.source] = counts.get(span.source, 0) + 1
+                added.append(shown)
+            self.view.update_spans(removed, added)
+            if change.status_changed:
+                self._progress = self.session.progress()
+            self._show_cursor(scroll=False)
+            self._show_document()
+        for notice in change.notices:
+            self.notify(display_text(notice), severity="warning", timeout=5)
+        if notify:
+            self.notify(display_text(change.description), timeout=2)
+        self._refresh_bindings()
+
+    def _show_document(self) -> None:
+        session = self.session
+        status = session.status_of(self.doc_id)
+        extractors = sorted(source for source in self._source_counts if source != "human")
+        accepted, total = self._progress
+        # What a user needs comes first, so that a narrow header cuts only the article's
+        # title (shown after it, with its control characters made visible).
+        title = (f"{session.index + 1}/{len(session)} · {status} · {accepted}/{total} accepted"
+                 f" · {display_text(', '.join(extractors)) or 'no suggestions'}")
+        sub_title = display_text(session.title)
+        # Setting an unchanged title still repaints the header: compare first.
+        if self.app.title != title:
+            self.app.title = title
+        if self.app.sub_title != sub_title:
+            self.app.sub_title = sub_title
+        self.query_one(SidePanel).show(self.annotation, self.text, session.scheme,
+                                       session.relation_problems())
+        self._show_status()
+
+    # -- the cursor ----------------------------------------------------------
+
+    def selection(self) -> tuple[int, int]:
+        """The character range of the cursor token, or of the selected tokens."""
+        tokens = self.session.tokens
+        if self.selection_anchor is None:
+            return tokens.spans[self.cur]
+        return tokens.range(self.selection_anchor, self.cur)
+
+    def spans_under_cursor(self) -> list[Span]:
+        start, end = self.selection()
+        if self.selection_anchor is None:
+            span = self.session.span_at(start)
+            return [span] if span else []
+        return self.session.overlapping(start, end)
+
+    def _show_cursor(self, scroll: bool = True) -> None:
+        start, end = self.selection()
+        if self.selection_anchor is None and end > start:
+            # A cursor inside an entity lights up the whole entity: that is what acts.
+            span = self.session.span_at(start)
+            if span is not None:
+                start, end = span.start, span.end
+        self.view.set_cursor(start, end, scroll=scroll)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        status = Text(no_wrap=True, overflow="ellipsis")
+        if self.mode_text:
+            status.append(self.mode_text, "bold yellow")
+        elif self.doc_id:
+            under = self.spans_under_cursor()
+            if under:
+                span = under[0]
+                status.append(display_text(span.label), "bold")
+                status.append(f" {display_text(span.text_in(self.text))!r} "
+                              f"{span.start}-{span.end}")
+                state = (span.state if span.source == "human"
+                         else f"{span.state} ({display_text(span.source)})")
+                status.append(f"  {state}", "dim")
+                problems = self.session.relation_problems()
+                for rel in self.session.relations_of(span):
+                    # The entity's relations, both ways, so they are visible where one reads.
+                    other = rel.child if rel.head == span.key else rel.head
+                    arrow = "→" if rel.head == span.key else "←"
+                    style = "bold red" if rel.key in problems else "bold magenta"
+                    status.append(f"  {arrow} {display_text(rel.label)} ", style)
+                    status.append(repr(display_text(self.text[other[0]:other[1]])))
+                position = self.session.spans.position(span.key)
+                self.query_one(EntityList).show_span(position)
+            else:
+                start, end = self.selection()
+                status.append(f"{start}-{end}", "dim")
+        if self.doc_id:
+            status.append(f"   {self._unreviewed} unreviewed",
+                          "bold yellow" if self._unreviewed else "dim")
+        if self.model_text:
+            status.append(f"   {self.model_text}", "italic cyan")
+        if status != self._status_shown:
+            # Only a changed status line is redrawn: it costs a repaint per key otherwise.
+            self._status_shown = status
+            self.query_one("#status", Static).update(status, layout=False)
+
+    def _select_tokens(self, anchor: int | None, cur: int, scroll: bool = True) -> None:
+        self.selection_anchor, self.cur = anchor, cur
+        self._show_cursor(scroll)
+        self._refresh_bindings()
+
+    def _select_span(self, start: int, end: int) -> None:
+        first, last = self.session.tokens.covering(start, end)
+        self._select_tokens(first, last)
+
+    def action_move(self, step: int) -> None:
+        tokens = self.session.tokens
+        base = self.cur
+        if self.selection_anchor is None:
+            # From inside an entity, a step leaves the entity rather than its current token.
+            span = self.session.span_at(tokens.spans[self.cur][0])
+            if span is not None:
+                first, last = tokens.covering(span.start, span.end)
+                base = last if step > 0 else first
+        else:
+            ends = (self.selection_anchor, self.cur)
+            base = max(ends) if step > 0 else min(ends)
+        self._select_tokens(None, max(0, min(base + step, len(tokens) - 1)))
+
+    def action_extend(self, step: int) -> None:
+        anchor = self.cur if self.selection_anchor is None else self.selection_anchor
+        cur = max(0, min(self.cur + step, len(self.session.tokens) - 1))
+        self._select_tokens(anchor, cur)
+
+    def _move_lines(self, lines: int) -> None:
+        view = self.view
+        tokens = self.session.tokens
+        start = tokens.spans[self.cur][0]
+        line = view.line_of(start)
+        target = max(0, min(line + lines, view.line_count - 1))
+        offset = view.offset_at_column(target, view.column_of(start))
+        self._select_tokens(None, tokens.at(offset))
+
+    def action_move_line(self, step: int) -> None:
+        self._move_lines(step)
+
+    def action_move_page(self, step: int) -> None:
+        self._move_lines(step * max(self.view.scrollable_content_region.height - 1, 1))
+
+    def action_move_edge(self, step: int) -> None:
+        self._select_tokens(None, 0 if step < 0 else len(self.session.tokens) - 1)
+
+    def action_next_entity(self, step: int) -> None:
+        start, end = self.selection()
+        target = self.session.next_span(start, step)
+        if target is None:
+            self.app.bell()
+            return
+        self._select_span(target.start, target.end)
+
+    # -- edits ---------------------------------------------------------------
+
+    def run_edit(self, edit: object, *args: object, notify: bool = False) -> Change | None:
+        """Call a session edit and render its change; a refused save is a notice, and
+        the screen keeps showing what the store holds."""
+        assert callable(edit)
+        scheme = self.session.scheme
+        try:
+            change = edit(*args)
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            return None
+        if self.session.scheme is not scheme:
+            self._show_legend()
+        if change is None:
+            self.app.bell()
+        self.render_change(change, notify=notify)
+        return change
+
+    def _label_range(self) -> tuple[int, int]:
+        if self.selection_anchor is None:
+            under = self.spans_under_cursor()
+            if under:
+                return under[0].start, under[0].end
+        return self.selection()
+
+    def apply_label(self, name: str) -> None:
+        start, end = self._label_range()
+        self.run_edit(self.session.label, start, end, name)
+        self._select_span(start, end)
+
+    def action_label_key(self, key: str) -> None:
+        label = next((lab for lab in self.session.scheme.entities if lab.key == key), None)
+        if label is None:
+            self.notify(f"No label has key {key}; press l to choose one by name",
+                        severity="warning")
+            return
+        self.apply_label(label.name)
+
+    def action_label_picker(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name:
+                self.apply_label(name)
+
+        self.app.push_screen(LabelPicker(self.session.scheme.entities), chosen)
+
+    def action_delete_entity(self) -> None:
+        start, end = self._label_range()
+        self.run_edit(self.session.delete, start, end)
+
+    def action_confirm_entity(self) -> None:
+        start, end = self._label_range()
+        self.run_edit(self.session.confirm, start, end)
+
+    # -- relations -----------------------------------------------------------
+
+    def action_relation_start(self) -> None:
+        under = self.spans_under_cursor()
+        if not under:
+            self.app.bell()
+            return
+        head = under[0]
+        self.relation_head = head
+        self.view.set_mark(head.key)
+        view_start, view_end = self.view.visible_range()
+        visible = [s for s in self.session.overlapping(view_start, view_end)
+                   if s.key != head.key]
+        self.hint_spans = dict(zip(HINT_LETTERS, visible, strict=False))
+        self.view.set_hints({span.start: letter for letter, span in self.hint_spans.items()})
+        self.mode_text = (f"Relation from {display_text(head.label)} "
+                          f"{display_text(head.text_in(self.text))!r}: press an "
+                          "entity's letter, or Tab to it and Enter; Escape cancels")
+        self._show_status()
+        self._refresh_bindings()
+
+    def _end_relation_mode(self) -> None:
+        self.relation_head = None
+        self.hint_spans = {}
+        self.view.set_mark(None)
+        self.view.set_hints({})
+        self.mode_text = ""
+        self._show_status()
+        self._refresh_bindings()
+
+    def on_key(self, event: Key) -> None:
+        if self.relation_head is not None and event.character in self.hint_spans:
+            event.stop()
+            event.prevent_default()
+            self.choose_child(self.hint_spans[event.character])
+
+    def action_relation_child(self) -> None:
+        under = self.spans_under_cursor()
+        if under:
+            self.choose_child(under[0])
+
+    def choose_child(self, child: Span) -> None:
+        head = self.relation_head
+        if head is None or child.key == head.key:
+            return
+        self._end_relation_mode()
+        allowed = [r for r in self.session.scheme.relations
+                   if r.allows(head.label, child.label)]
+
+        def chosen(label: str | None) -> None:
+            if label:
+                self.run_edit(self.session.add_relation, head, child, label)
+
+        self.app.push_screen(
+            RelationPicker((display_text(head.text_in(self.text)), display_text(head.label)),
+                           (display_text(child.text_in(self.text)),
+                            display_text(child.label)), allowed),
+            chosen,
+        )
+
+    def action_cancel(self) -> None:
+        if self.relation_head is not None:
+            self._end_relation_mode()
+        elif self.selection_anchor is not None:
+            self._select_tokens(None, self.cur)
+
+    def action_relations_panel(self) -> None:
+        relations = self.query_one(RelationList)
+        if relations.highlighted is None and relations.option_count:
+            relations.highlighted = 0
+        relations.focus()
+
+    @on(RelationList.Delete)
+    def _delete_relation(self, event: RelationList.Delete) -> None:
+        self.run_edit(self.session.remove_relation, event.relation)
+
+    @on(RelationList.Reverse)
+    def _reverse_relation(self, event: RelationList.Reverse) -> None:
+        self.run_edit(self.session.reverse_relation, event.relation)
+
+    @on(EntityList.Chosen)
+    def _entity_chosen(self, event: EntityList.Chosen) -> None:
+        self._select_span(event.start, event.end)
+        self.view.focus()
+
+    # -- mouse ---------------------------------------------------------------
+
+    @on(ArticleView.Clicked)
+    def _clicked(self, event: ArticleView.Clicked) -> None:
+        span = self.session.span_at(event.offset)
+        if self.relation_head is not None and span is not None:
+            self.choose_child(span)
+        elif span is not None:
+            self._select_span(span.start, span.end)
+        else:
+            self._select_tokens(None, self.session.tokens.at(event.offset), scroll=False)
+
+    @on(ArticleView.Dragged)
+    def _dragged(self, event: ArticleView.Dragged) -> None:
+        tokens = self.session.tokens
+        self._select_tokens(tokens.at(event.anchor), tokens.at(event.offset), scroll=False)
+
+    # -- undo ----------------------------------------------------------------
+
+    def action_undo(self) -> None:
+        self.run_edit(self.session.undo, notify=True)
+
+    def action_redo(self) -> None:
+        self.run_edit(self.session.redo, notify=True)
+
+    # -- document status and navigation -------------------------------------
+
+    def action_set_status(self, status: str) -> None:
+        try:
+            change = self.session.set_status(status)  # type: ignore[arg-type]
+        except UnreviewedSuggestions as unreviewed:
+            self._ask_about_unreviewed(unreviewed.spans)
+            return
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            return
+        self._after_status(change, status)
+
+    def _after_status(self, change: Change | None, status: str) -> None:
+        if change is None:
+            self.notify(f"This document is already {status}ed", timeout=2)
+        else:
+            self.render_change(change)
+            self.notify(f"Document {self.session.index + 1} {status}ed", timeout=2)
+        nxt = self.session.next_open()
+        if nxt is not None:
+            self.open_document(nxt)
+        else:
+            accepted, total = self.session.progress()
+            self.notify(f"No open document left ({accepted}/{total} accepted)", timeout=4)
+
+    def _ask_about_unreviewed(self, spans: list[Span]) -> None:
+        labels = sorted({display_text(s.label) for s in spans})
+
+        def chosen(choice: str | None) -> None:
+            if choice == "confirm":
+                try:
+                    change = self.session.set_status("accept", confirm_unreviewed=True)
+                except (AnnotationsError, OSError, ValueError) as err:
+                    self.notify(f"not saved: {display_text(str(err))}", severity="error",
+                                timeout=10)
+                    return
+                self._after_status(change, "accept")
+            elif choice == "review":
+                self._select_span(spans[0].start, spans[0].end)
+
+        self.app.push_screen(UnreviewedPicker(len(spans), labels), chosen)
+
+    def action_next_document(self, step: int) -> None:
+        target = self.session.index + step
+        if 0 <= target < len(self.session):
+            self.open_document(target)
+        else:
+            self.app.bell()
+
+    def action_goto_document(self) -> None:
+        session = self.session
+        rows = [(doc_id, display_text(session.store.document(doc_id).title),
+                 session.status_of(doc_id)) for doc_id in session.doc_ids]
+
+        def chosen(doc_id: str | None) -> None:
+            if doc_id:
+                self.open_document(session.doc_ids.index(doc_id))
+
+        self.app.push_screen(DocumentPicker(rows, session.index), chosen)
+
+    # -- find ----------------------------------------------------------------
+
+    def action_find(self) -> None:
+        def chosen(query: str | None) -> None:
+            if query:
+                self.last_find = query
+                self._find(query, self.selection()[0])
+
+        self.app.push_screen(FindScreen(self.last_find), chosen)
+
+    def action_find_next(self) -> None:
+        if self.last_find:
+            self._find(self.last_find, self.selection()[0] + 1)
+
+    def _find(self, query: str, start: int) -> None:
+        haystack = self.text.lower()
+        needle = query.lower()
+        found = haystack.find(needle, start)
+        if found < 0:
+            found = haystack.find(needle)
+        if found < 0:
+            self.notify(f"{display_text(query)!r} is not in this article", severity="warning",
+                        markup=False)
+            return
+        self._select_span(found, found + len(needle))
+
+    def action_help(self) -> None:
+        keymap = self.app._keymap  # the effective keys, after the config file's keymap
+        rows = []
+        relation_keys = [b for b in RelationList.BINDINGS if isinstance(b, Binding)]
+        for binding in [*ANNOTATE_BINDINGS, *relation_keys]:
+            binding_id = binding.id or ""
+            if binding in LABEL_BINDINGS:
+                if binding is LABEL_BINDINGS[0]:
+                    # Ten rows of "Label N" say less than one row naming the labels.
+                    names = ", ".join(f"{lab.key} {display_text(lab.name)}"
+                                      for lab in self.session.scheme.entities if lab.key)
+                    keys = ",".join(keymap.get(b.id or "", b.key) for b in LABEL_BINDINGS)
+                    rows.append((keys, "Label", f"Label the selection, or relabel the entity "
+                                 f"under the cursor: {names}", "label-1 … label-0"))
+                continue
+            keys = keymap.get(binding_id, binding.key)
+            rows.append((keys, binding.description, binding.tooltip, binding_id))
+        rows.append(("ctrl+p", "Commands", "Command palette: every action by name", "-"))
+        self.app.push_screen(HelpScreen(rows))
+
+    # -- which keys can act ----------------------------------------------------
+
+    def _binding_state(self) -> tuple[object, ...]:
+        return (self.doc_id, self.session.index, self.session.can_undo,
+                self.session.can_redo, self.relation_head is not None, bool(self.last_find))
+
+    def _refresh_bindings(self) -> None:
+        # The footer recomposes and the screen lays out again on refresh_bindings
+        # (20-70 ms), so it runs only when what check_action answers changes, and not
+        # on the key's path: a short timer, restarted by every change, updates the footer
+        # once the keys pause (an edit then an undo would otherwise pay for it twice).
+        # Textual asks check_action again when a key is pressed, so a key is refused at
+        # once even while the footer still shows it as it was.
+        state = self._binding_state()
+        if state != self._bindings_shown:
+            self._bindings_shown = state
+            if self._bindings_timer is not None:
+                self._bindings_timer.stop()
+            self._bindings_timer = self.set_timer(FOOTER_REFRESH_DELAY, self.refresh_bindings)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.doc_id:
+            return action in {"help", "quit"} or None
+        if action == "undo":
+            return self.session.can_undo or None
+        if action == "redo":
+            return self.session.can_redo or None
+        if action == "relation_child":
+            return self.relation_head is not None or None
+        if action == "next_document":
+            step = int(parameters[0]) if parameters else 1  # type: ignore[call-overload]
+            return 0 <= self.session.index + step < len(self.session) or None
+        if action == "find_next":
+            return bool(self.last_find) or None
+        return True
+
+    # -- the model -----------------------------------------------------------
+
+    def on_model_status(self, message: ModelStatus) -> None:
+        self.model_text = display_text(message.text)
+        self._show_status()
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        self.state.extractor = message.extractor
+        self.session.prefer_extractor = message.extractor.id
+        if self.session.add_entity_labels(message.extractor.labels):
+            self._show_legend()
+
+    def on_documents_predicted(self, message: DocumentsPredicted) -> None:
+        if self.doc_id in message.doc_ids:
+            change = self.session.reseed()
+            if change is not None:
+                self._show_legend()
+                self.render_change(change)

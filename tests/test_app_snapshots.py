@@ -1,4 +1,4 @@
-"""Snapshot tests of the annotator at a fixed size: main screen, help, relation picker.
+"""Snapshot tests of the annotator at a fixed size: main screen, help, pickers, notices.
 
 Update after an intended change with ``pytest tests/test_app_snapshots.py --snapshot-update``
 and look at the SVGs (``tests/__snapshots__/test_app_snapshots/``).
@@ -57,3 +57,17 @@ def test_relation_picker(snap_compare, app: AnnotatorApp) -> None:
 
 def test_relation_hints(snap_compare, app: AnnotatorApp) -> None:
     assert snap_compare(app, press=["tab", "r"], terminal_size=SIZE)
+
+
+def test_accept_with_unreviewed_suggestions_asks(snap_compare, app: AnnotatorApp) -> None:
+    assert snap_compare(app, press=["a"], terminal_size=SIZE)
+
+
+def test_a_relation_that_no_longer_fits_is_marked(snap_compare, app: AnnotatorApp) -> None:
+    # Maria Keller (PERSON, works_for Aster Rail) relabelled GPE: works_for needs a PERSON.
+    assert snap_compare(app, press=["3"], terminal_size=SIZE)
+
+
+def test_an_error_notice(snap_compare, app: AnnotatorApp) -> None:
+    # A key with no label: the notice says what to do instead.
+    assert snap_compare(app, press=["9"], terminal_size=SIZE)

@@ -92,3 +92,73 @@ def test_annotate_in_tmux_saves_edits_to_the_gold_file(tmp_path: Path, session: 
         (0, 11, "GPE", "human", "confirmed"),
         (helena, helena + len("Helena Okafor"), "PERSON", "human", "confirmed"),
     ]
+
+
+CORPUS = REPO.parent / "shared" / "corpus"
+REAL_ARTICLE = next(iter(sorted(CORPUS.glob("*.txt"))), None) if CORPUS.is_dir() else None
+
+
+@pytest.mark.skipif(REAL_ARTICLE is None, reason="the shared corpus is not beside the checkout")
+def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
+                                                               session: str) -> None:
+    """On a real article: a relation survives a boundary fix of its child, and accepting
+    with unreviewed suggestions asks before anything becomes gold."""
+    from annotations.models import Document, Prediction, Span
+    from annotations.store import GoldStore
+
+    assert REAL_ARTICLE is not None
+    doc = Document.from_text(REAL_ARTICLE.read_text(encoding="utf-8"))
+    needles = [("Moscow", "GPE"), ("Tajikistan", "GPE"), ("Afghanistan", "GPE"),
+               ("CSTO military", "ORG")]  # the last one too long on purpose
+    offsets = {n: doc.text.index(n) for n, _ in needles}
+    db = tmp_path / "gold.json"
+    with GoldStore(db) as store:
+        store.add_documents([doc])
+        store.put_predictions([Prediction(doc_id=doc.id, extractor="demo@1", spans=[
+            Span(start=offsets[n], end=offsets[n] + len(n), label=label, source="demo@1",
+                 state="suggested") for n, label in needles])])
+    reader = Path(sys.executable).parent / "reader"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} "
+        f"{shlex.quote(str(reader))} annotate --db {shlex.quote(str(db))} --no-model; "
+        "echo EXIT:$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    wait_for(session, "4 unreviewed")
+    # A relation from "Moscow" (under the cursor) to "CSTO military" by its hint letter.
+    tmux("send-keys", "-t", session, "r")
+    wait_for(session, "Relation from GPE 'Moscow'")
+    tmux("send-keys", "-t", session, "d")  # hints go a, s, d… over the other entities
+    wait_for(session, "related_to")
+    tmux("send-keys", "-t", session, "r")
+    wait_for(session, "Relations (1)")
+    # Select "CSTO military", shrink it to "CSTO", label it ORG: a boundary fix.
+    for key in ("Tab", "Tab", "Tab", "S-Left", "2"):
+        tmux("send-keys", "-t", session, key)
+        time.sleep(0.3)
+    screen = wait_for(session, "changed (demo@1)")
+    assert "Relations (1)" in screen and "← related_to 'Moscow'" in screen
+    tmux("send-keys", "-t", session, "a")
+    wait_for(session, "3 suggestion(s) in this document are unreviewed")
+    tmux("send-keys", "-t", session, "Escape")
+    time.sleep(0.3)
+    data = json.loads(db.read_text(encoding="utf-8")) if db.stat().st_size else {}
+    journal = (tmp_path / "gold.json.journal").read_text(encoding="utf-8")
+    assert '"accept"' not in journal and not any(
+        a.get("status") == "accept" for a in data.get("annotations", {}).values())
+    tmux("send-keys", "-t", session, "a")
+    wait_for(session, "Confirm all 3 and accept")
+    tmux("send-keys", "-t", session, "c")
+    wait_for(session, "1/1 accepted")
+    tmux("send-keys", "-t", session, "q")
+    wait_for(session, "EXIT:0")
+
+    data = json.loads(db.read_text(encoding="utf-8"))
+    (annotation,) = data["annotations"].values()
+    moscow, csto = offsets["Moscow"], offsets["CSTO military"]
+    assert annotation["status"] == "accept"
+    assert annotation["relations"] == [{"head": [moscow, moscow + 6],
+                                        "child": [csto, csto + 4], "label": "related_to"}]
+    assert [(s["start"], s["label"], s["state"]) for s in annotation["spans"]] == [
+        (moscow, "GPE", "bulk_confirmed"), (offsets["Tajikistan"], "GPE", "bulk_confirmed"),
+        (offsets["Afghanistan"], "GPE", "bulk_confirmed"), (csto, "ORG", "changed")]

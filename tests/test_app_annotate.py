@@ -465,3 +465,12 @@ async def test_title_with_control_characters_is_shown_escaped(tmp_path: Path) ->
             assert "\x1b" not in app.sub_title and "␛[31mtitle" in app.sub_title
     finally:
         gold.close()
+
+
+async def test_blind_annotation_shows_no_suggestions(store: GoldStore) -> None:
+    app = app_for(store, start=0, blind=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert screen_of(app).annotation.spans == [] and app.load_model is False
+        await pilot.press("1")  # "Maria" typed by the person
+    assert gold_spans(store) == [(0, 5, "PERSON", "confirmed")]

@@ -28,6 +28,9 @@ def annotate(
         "~/.config/reader-annotator/config.toml.", dir_okay=False)] = None,
     annotator: Annotated[str, typer.Option(
         "--annotator", help="Whose annotations to edit.")] = DEFAULT_ANNOTATOR,
+    blind: Annotated[bool, typer.Option(
+        "--blind", help="Show no suggestions (and load no model): the gold is then "
+        "independent of every extractor.")] = False,
 ) -> None:
     """Annotate entities and relations; every edit is saved at once (quit any time)."""
     from reader.app import make_app
@@ -54,7 +57,7 @@ def annotate(
         if not len(store):
             raise fail(f"{db} holds no documents; pass article files to import")
         app = make_app(store, annotator=annotator, model=model, load_model=not no_model,
-                       config=settings, start=start)
+                       config=settings, start=start, blind=blind)
         app.run()
 
 

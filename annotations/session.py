@@ -56,6 +56,8 @@ from .store import DEFAULT_ANNOTATOR, GoldStore
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 STATUSES: tuple[Status, ...] = ("accept", "reject", "ignore")
+REPEAT = "repeat"
+"""``Span.source`` of the other occurrences of a text, offered for review by a person."""
 
 
 class Tokens:
@@ -359,6 +361,25 @@ class EditingSession:
         ending before it."""
         return self.spans.after(offset) if step > 0 else self.spans.before(offset)
 
+    def next_unreviewed(self, offset: int) -> Span | None:
+        """The first unreviewed suggestion starting after ``offset``, wrapping around."""
+        unreviewed = self.unreviewed()
+        return next((s for s in unreviewed if s.start > offset),
+                    unreviewed[0] if unreviewed else None)
+
+    def occurrences(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Other places where the text ``start``-``end`` occurs, on token boundaries."""
+        needle = self.text[start:end]
+        if not needle.strip():
+            return []
+        starts, ends = set(self.tokens.starts), {e for _, e in self.tokens.spans}
+        found, at = [], self.text.find(needle)
+        while at >= 0:
+            if at != start and at in starts and at + len(needle) in ends:
+                found.append((at, at + len(needle)))
+            at = self.text.find(needle, at + 1)
+        return found
+
     def relations_of(self, span: Span) -> list[Relation]:
         key = _key(span)
         return [r for r in self.annotation.relations if key in (r.head, r.child)]
@@ -509,6 +530,23 @@ class EditingSession:
             new = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
             what = f"merge {len(under)} entities"
         return self.replace(under, [new], f"{what} as {label}")
+
+    def label_occurrences(self, span: Span) -> Change | None:
+        """Offer every other occurrence of ``span``'s text with its label, as suggestions
+        (source ``repeat``) to confirm one key each; places that overlap an entity are
+        left alone, and the change says how many."""
+        places = self.occurrences(span.start, span.end)
+        free = [(s, e) for s, e in places if not self.spans.overlapping(s, e)]
+        if not free:
+            return None
+        new = [Span(start=s, end=e, label=span.label, source=REPEAT, state="suggested")
+               for s, e in free]
+        notices = [f"{_plural(len(free), 'other occurrence')} of "
+                   f"{self.text[span.start:span.end]!r} to review (c confirms, d deletes)"]
+        if len(free) < len(places):
+            notices.append(f"{len(places) - len(free)} left alone: they overlap an entity")
+        spans = self._replaced([], new)
+        return self.commit(self._with(spans), f"mark {len(free)} occurrences", notices)
 
     def set_boundaries(self, span: Span, start: int, end: int) -> Change | None:
         """Move ``span``'s edges to ``start``-``end`` (its label and relations kept)."""

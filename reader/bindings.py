@@ -14,7 +14,6 @@ def _bind(key: str, action: str, description: str, tooltip: str, binding_id: str
     return Binding(key, action, description, show=show, tooltip=tooltip, id=binding_id)
 
 
-
 LABEL_BINDINGS = [
     _bind(key, f"label_key('{key}')", f"Label {key}",
           f"Give the selection (or the entity under the cursor) the label with key {key}",
@@ -22,7 +21,11 @@ LABEL_BINDINGS = [
     for key in "1234567890"
 ]
 
+# The footer shows the keys with show=True in this order, and cuts what does not fit:
+# Help and Quit come first so that they are there at 80 columns.
 ANNOTATE_BINDINGS: list[Binding] = [
+    _bind("question_mark,f1", "help", "Help", "Show every key (Escape closes)", "help"),
+    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "quit"),
     _bind("left", "move(-1)", "Token left", "Move the cursor one token left", "cursor-left",
           False),
     _bind("right", "move(1)", "Token right", "Move the cursor one token right", "cursor-right",
@@ -30,39 +33,48 @@ ANNOTATE_BINDINGS: list[Binding] = [
     _bind("up", "move_line(-1)", "Line up", "Move the cursor one line up", "cursor-up", False),
     _bind("down", "move_line(1)", "Line down", "Move the cursor one line down", "cursor-down",
           False),
-    _bind("pageup", "move_page(-1)", "Page up", "Move the cursor one page up", "page-up", False),
-    _bind("pagedown", "move_page(1)", "Page down", "Move the cursor one page down", "page-down",
-          False),
+    _bind("pageup", "move_page(-1)", "Page up", "Scroll one page up", "page-up", False),
+    _bind("pagedown", "move_page(1)", "Page down", "Scroll one page down", "page-down", False),
     _bind("home,ctrl+home", "move_edge(-1)", "Start", "Go to the start of the article",
           "article-start", False),
     _bind("end,ctrl+end", "move_edge(1)", "End", "Go to the end of the article", "article-end",
           False),
-    _bind("shift+right", "extend(1)", "Extend", "Extend the selection by one token",
-          "select-right", False),
-    _bind("shift+left", "extend(-1)", "Shrink", "Shrink the selection by one token (or extend "
-          "it left)", "select-left", False),
+    _bind("shift+right", "edge('end', 1)", "End +1", "Grow the selection's end by a token "
+          "(on an entity: select it first)", "select-right", False),
+    _bind("shift+left", "edge('end', -1)", "End -1", "Shrink the selection's end by a token "
+          "(never past its start)", "select-left", False),
+    _bind("alt+left,less_than_sign", "edge('start', -1)", "Start -1", "Grow the selection's "
+          "start by a token to the left", "select-start-left", False),
+    _bind("alt+right,greater_than_sign", "edge('start', 1)", "Start +1", "Shrink the "
+          "selection's start by a token (never past its end)", "select-start-right", False),
     _bind("tab", "next_entity(1)", "Next ent", "Select the next entity", "next-entity"),
     _bind("shift+tab", "next_entity(-1)", "Prev ent", "Select the previous entity",
           "previous-entity", False),
     *LABEL_BINDINGS,
     _bind("l", "label_picker", "Label…", "Choose any label by name, or add a new one",
           "label-picker"),
-    _bind("d,delete", "delete_entity", "Delete", "Delete the entity under the cursor",
-          "delete-entity"),
-    _bind("c", "confirm_entity", "Confirm", "Accept the suggestion under the cursor as is",
-          "confirm-entity"),
+    _bind("d,delete", "delete_entity", "Delete", "Delete the entity under the cursor (and its "
+          "relations)", "delete-entity"),
+    _bind("c", "confirm_entity", "Confirm", "Confirm the suggestion under the cursor as is, "
+          "and go to the next unreviewed one", "confirm-entity"),
+    _bind("C", "confirm_label", "Confirm label", "Confirm every unreviewed suggestion with the "
+          "label of the one under the cursor", "confirm-label", False),
+    _bind("o", "occurrences", "Occurrences", "Offer every other occurrence of the entity's "
+          "text with its label, to confirm (c) or delete (d) one by one", "label-occurrences",
+          False),
     _bind("r", "relation_start", "Relation", "Start a relation from the entity under the cursor",
           "relation-start"),
     _bind("enter", "relation_child", "Link", "Use the entity under the cursor as the child",
           "relation-child", False),
     _bind("escape", "cancel", "Cancel", "Cancel the relation or clear the selection", "cancel",
           False),
-    _bind("e", "relations_panel", "Relations", "Focus the relation list (Delete, v reverses)",
-          "relations-panel", False),
+    _bind("e", "relations_panel", "Relations", "Focus the relation list (d deletes, v reverses, "
+          "l relabels, Escape goes back)", "relations-panel", False),
+    _bind("b", "toggle_panel", "Panel", "Show or hide the side panel", "toggle-panel", False),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last edit (any document)", "undo"),
     _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "redo", False),
     _bind("a", "set_status('accept')", "Accept", "Accept the document as gold and go to the "
-          "next open one", "accept-document"),
+          "next open one (asks first if suggestions are unreviewed)", "accept-document"),
     _bind("x", "set_status('reject')", "Reject", "Reject the document and go on",
           "reject-document", False),
     _bind("i", "set_status('ignore')", "Ignore", "Ignore the document and go on",
@@ -72,11 +84,11 @@ ANNOTATE_BINDINGS: list[Binding] = [
           "previous-document", False),
     _bind("g", "goto_document", "Go to", "Jump to a document from a list", "goto-document",
           False),
+    _bind("N", "edit_notes", "Notes", "Notes on this document (saved with it, exported in "
+          "meta)", "document-notes", False),
     _bind("slash", "find", "Find", "Find text in the article", "find"),
     _bind("f3", "find_next", "Find next", "Find the next match of the last search",
           "find-next", False),
-    _bind("question_mark,f1", "help", "Help", "Show every key", "help"),
-    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "quit"),
 ]
 
 REVIEW_BINDINGS: list[Binding] = [

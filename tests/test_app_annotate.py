@@ -119,10 +119,11 @@ async def test_confirm_and_relabel_suggestions(store: GoldStore) -> None:
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()  # let the screen mount before the first key
-        # The cursor starts on "Maria" inside the first suggestion: accept it as is.
+        # The cursor starts on "Maria" inside the first suggestion: accept it as is; c
+        # goes on to the next unreviewed suggestion, "Lindenfeld" (ORG): relabel it GPE.
         await pilot.press("c")
-        # Tab to "Lindenfeld" (suggested ORG) and relabel it GPE with key 3.
-        await pilot.press("tab", "3")
+        assert screen_of(app).selection() == (27, 37)
+        await pilot.press("3")
     assert gold_spans(store)[:2] == [(0, 12, "PERSON", "confirmed"), (27, 37, "GPE", "changed")]
     assert len(gold_spans(store)) == 5
 
@@ -304,6 +305,10 @@ async def test_label_picker_adds_a_new_label(store: GoldStore) -> None:
         await pilot.press("right", "right", "right", "l")
         assert isinstance(app.screen, LabelPicker)
         await pilot.press(*"OFFICE", "enter")
+        # A new name is not added at once: a typo must not become a label.
+        assert isinstance(app.screen, LabelPicker)
+        assert "press Enter again" in str(app.screen.query_one("#label-hint").render())
+        await pilot.press("enter")
     mayor = TEXT_ONE.index("mayor")
     assert (mayor, mayor + 5, "OFFICE", "confirmed") in gold_spans(store)
     assert "OFFICE" in store.labels.entity_names
@@ -474,3 +479,101 @@ async def test_blind_annotation_shows_no_suggestions(store: GoldStore) -> None:
         assert screen_of(app).annotation.spans == [] and app.load_model is False
         await pilot.press("1")  # "Maria" typed by the person
     assert gold_spans(store) == [(0, 5, "PERSON", "confirmed")]
+
+
+async def test_boundary_keys_move_either_edge_and_never_invert(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = screen_of(app)
+        await pilot.press("tab")  # "Lindenfeld", one token
+        assert screen.selection() == (27, 37)
+        await pilot.press("shift+left")  # a one-token selection never grows left
+        assert screen.selection() == (27, 37)
+        await pilot.press("alt+left")  # grow the start: "of Lindenfeld"
+        assert screen.selection() == (24, 37)
+        assert "selection 'of Lindenfeld' 24-37" in str(screen.query_one("#status").render())
+        await pilot.press("greater_than_sign", "shift+right")  # start back in, end out
+        assert screen.selection() == (27, 38)
+        await pilot.press("shift+left", "3")
+    assert (27, 37, "GPE", "changed") in gold_spans(store)
+
+
+async def test_find_counts_matches_and_says_when_it_wraps(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"keller", "enter")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert "'keller': 1/2" in notes
+        await pilot.press("f3", "f3")
+        notes = [n.message for n in app._notifications]
+        assert "'keller': 2/2" in notes and "'keller': 1/2 (wrapped to the start)" in notes
+
+
+async def test_keys_that_cannot_act_say_why(store: GoldStore) -> None:
+    app = app_for(store, start=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("n", "d", "u")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert "This is the last document" in notes
+        assert "No entity here to delete" in notes
+        assert "Nothing to undo (edits of earlier sessions stay as saved)" in notes
+
+
+async def test_undo_and_status_changes_are_announced(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("3", "u", "x")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert "undo label GPE" in notes and "Document 1 rejected" in notes
+
+
+async def test_occurrences_are_offered_and_confirmed_one_key_each(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "right", "1")  # "Keller" alone, a person
+        await pilot.press("o")  # its other occurrence is offered, and selected
+        second = TEXT_ONE.rindex("Keller")
+        assert screen_of(app).selection() == (second, second + 6)
+        await pilot.press("c")
+    assert (second, second + 6, "PERSON", "confirmed") in gold_spans(store)
+
+
+async def test_relation_relabel_from_the_panel_and_two_letter_hints(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = screen_of(app)
+        await pilot.press("r", "s")  # Maria Keller -> Aster Rail (hints a, s, d, f)
+        await pilot.press("w")
+        await pilot.press("e", "l")
+        assert isinstance(app.screen, RelationPicker)
+        await pilot.press("escape", "escape")
+        from reader.screens.annotate import hint_codes
+        codes = hint_codes(30)
+        assert codes[:2] == ["aa", "as"] and len(set(codes)) == 30
+        await pilot.press("r", "z")
+        notes = [n.message for n in app._notifications]
+        assert "No entity on screen has the hint z" in notes
+        assert screen.relation_head is not None
+    assert store.annotation(doc_ids(store)[0]).relations[0].label == "works_for"
+
+
+async def test_side_panel_starts_hidden_on_narrow_screens_and_b_toggles_it(
+        store: GoldStore) -> None:
+    from reader.widgets.side_panel import SidePanel
+
+    app = app_for(store, start=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(SidePanel)
+        assert not panel.display
+        await pilot.press("b")
+        assert panel.display

@@ -313,3 +313,18 @@ def test_span_index_finds_spans_by_offset_in_any_input_order():
     assert index.after(170) == spans[18] and index.before(170) == spans[16]
     index.replace([spans[17]], [Span(start=171, end=178, label="ORG")])
     assert index.at(175).label == "ORG" and index.starts[17] == 171
+
+
+def test_other_occurrences_are_offered_for_review(store: GoldStore):
+    session = session_on(store)
+    session.delete(*where("Maria Keller"))
+    change = session.label(*where("Keller"), "PERSON")
+    keller = session.span_at(where("Keller")[0])
+    change = session.label_occurrences(keller)
+    assert change is not None and "1 other occurrence of 'Keller'" in change.notices[0]
+    second = TEXT.rindex("Keller")
+    offered = session.span_at(second)
+    assert (offered.label, offered.source, offered.state) == ("PERSON", "repeat", "suggested")
+    assert session.next_unreviewed(second - 1) == offered
+    # Inside a word it is not an occurrence: "Rail" is not found in "Railway".
+    assert session.occurrences(*where("Aster")) == []

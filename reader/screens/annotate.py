@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.events import Key
@@ -37,6 +37,15 @@ if TYPE_CHECKING:
     from ..app import AnnotatorApp
 
 HINT_LETTERS = "asdfghjklqwertyuiopzxcvbnm"
+NARROW = 100  # columns below which the side panel starts hidden
+
+
+def hint_codes(count: int) -> list[str]:
+    """``count`` hint codes: single letters while they last, else two letters each (as
+    vimium does), so every entity on screen gets one."""
+    if count <= len(HINT_LETTERS):
+        return list(HINT_LETTERS[:count])
+    return [a + b for a in HINT_LETTERS for b in HINT_LETTERS][:count]
 # Seconds of quiet after which the footer shows which keys can act (see _refresh_bindings).
 FOOTER_REFRESH_DELAY = 0.25
 
@@ -104,6 +113,8 @@ class AnnotateScreen(Screen[None]):
         # (accepted, total) documents: counted when a document opens or changes status,
         # not per key (it reads every document's status).
         self._progress = (0, 0)
+        self._panel_chosen = False  # the user showed or hid the side panel with a key
+        self._hint_prefix = ""
 
     # -- layout --------------------------------------------------------------
 
@@ -150,7 +161,7 @@ class AnnotateScreen(Screen[None]):
                                                                       bold=True))
         hidden = [label.name for label in self.session.scheme.entities if not label.key]
         if hidden:
-            legend.append(f" l: {len(hidden)} more", "dim")
+            legend.append(f" l +{len(hidden)}", "dim")
         self.query_one("#legend", Static).update(legend, layout=False)
 
     # -- documents -----------------------------------------------------------
@@ -261,11 +272,25 @@ class AnnotateScreen(Screen[None]):
 
     def _show_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
+        if self.doc_id and not self.mode_text:
+            # First, so that a narrow screen still shows what is left to review.
+            status.append(f"{self._unreviewed} unreviewed",
+                          "bold yellow" if self._unreviewed else "dim")
+            status.append(" · ", "dim")
         if self.mode_text:
             status.append(self.mode_text, "bold yellow")
         elif self.doc_id:
             under = self.spans_under_cursor()
-            if under:
+            start, end = self.selection()
+            if self.selection_anchor is not None and not (
+                    len(under) == 1 and under[0].key == (start, end)):
+                # A selection that is not exactly an entity: what a label key would label.
+                status.append("selection ", "bold")
+                status.append(f"{display_text(self.text[start:end])!r} {start}-{end}")
+                if under:
+                    status.append(f"  over {len(under)} entit{'y' if len(under) == 1 else 'ies'}"
+                                  , "dim")
+            elif under:
                 span = under[0]
                 status.append(display_text(span.label), "bold")
                 status.append(f" {display_text(span.text_in(self.text))!r} "
@@ -286,9 +311,6 @@ class AnnotateScreen(Screen[None]):
             else:
                 start, end = self.selection()
                 status.append(f"{start}-{end}", "dim")
-        if self.doc_id:
-            status.append(f"   {self._unreviewed} unreviewed",
-                          "bold yellow" if self._unreviewed else "dim")
         if self.model_text:
             status.append(f"   {self.model_text}", "italic cyan")
         if status != self._status_shown:
@@ -319,17 +341,45 @@ class AnnotateScreen(Screen[None]):
             base = max(ends) if step > 0 else min(ends)
         self._select_tokens(None, max(0, min(base + step, len(tokens) - 1)))
 
-    def action_extend(self, step: int) -> None:
-        anchor = self.cur if self.selection_anchor is None else self.selection_anchor
-        cur = max(0, min(self.cur + step, len(self.session.tokens) - 1))
-        self._select_tokens(anchor, cur)
+    def _selected_tokens(self) -> tuple[int, int]:
+        """First and last token of the selection, else of the entity under the cursor,
+        else the cursor token."""
+        tokens = self.session.tokens
+        if self.selection_anchor is not None:
+            first, last = sorted((self.selection_anchor, self.cur))
+            return first, last
+        span = self.session.span_at(tokens.spans[self.cur][0])
+        if span is not None:
+            return tokens.covering(span.start, span.end)
+        return self.cur, self.cur
 
-    def _move_lines(self, lines: int) -> None:
+    def action_edge(self, edge: str, step: int) -> None:
+        """Move one edge of the selection by a token: the end (Shift+arrows) or the start
+        (Alt+arrows, < and >).  A selection never gets shorter than one token."""
+        first, last = self._selected_tokens()
+        if edge == "end":
+            last += step
+        else:
+            first += step
+        if last < first:
+            self.say("The selection is one token: grow it with Shift+→ or Alt+←")
+            return
+        count = len(self.session.tokens)
+        if first < 0 or last >= count:
+            self.say("The selection is at the edge of the article")
+            return
+        self._select_tokens(first, last)
+
+    def _move_lines(self, lines: int, page: bool = False) -> None:
         view = self.view
         tokens = self.session.tokens
         start = tokens.spans[self.cur][0]
         line = view.line_of(start)
         target = max(0, min(line + lines, view.line_count - 1))
+        if page:
+            # The text moves a page and the cursor keeps its place on the screen, from the
+            # first press (a cursor at the top would otherwise first walk down the page).
+            view.scroll_to(y=view.scroll_y + (target - line), animate=False, immediate=True)
         offset = view.offset_at_column(target, view.column_of(start))
         self._select_tokens(None, tokens.at(offset))
 
@@ -337,7 +387,8 @@ class AnnotateScreen(Screen[None]):
         self._move_lines(step)
 
     def action_move_page(self, step: int) -> None:
-        self._move_lines(step * max(self.view.scrollable_content_region.height - 1, 1))
+        self._move_lines(step * max(self.view.scrollable_content_region.height - 1, 1),
+                         page=True)
 
     def action_move_edge(self, step: int) -> None:
         self._select_tokens(None, 0 if step < 0 else len(self.session.tokens) - 1)
@@ -346,15 +397,17 @@ class AnnotateScreen(Screen[None]):
         start, end = self.selection()
         target = self.session.next_span(start, step)
         if target is None:
-            self.app.bell()
+            self.say("No more entities this way")
             return
         self._select_span(target.start, target.end)
 
     # -- edits ---------------------------------------------------------------
 
-    def run_edit(self, edit: object, *args: object, notify: bool = False) -> Change | None:
+    def run_edit(self, edit: object, *args: object, notify: bool = False,
+                 nothing: str = "Nothing to change here") -> Change | None:
         """Call a session edit and render its change; a refused save is a notice, and
-        the screen keeps showing what the store holds."""
+        the screen keeps showing what the store holds.  ``nothing`` is said when the
+        edit had nothing to do."""
         assert callable(edit)
         scheme = self.session.scheme
         try:
@@ -365,9 +418,14 @@ class AnnotateScreen(Screen[None]):
         if self.session.scheme is not scheme:
             self._show_legend()
         if change is None:
-            self.app.bell()
+            self.say(nothing)
         self.render_change(change, notify=notify)
         return change
+
+    def say(self, message: str) -> None:
+        """A key that can do nothing here: a bell and a short notice saying why."""
+        self.app.bell()
+        self.notify(message, timeout=2, markup=False)
 
     def _label_range(self) -> tuple[int, int]:
         if self.selection_anchor is None:
@@ -398,18 +456,59 @@ class AnnotateScreen(Screen[None]):
 
     def action_delete_entity(self) -> None:
         start, end = self._label_range()
-        self.run_edit(self.session.delete, start, end)
+        self.run_edit(self.session.delete, start, end, nothing="No entity here to delete")
 
     def action_confirm_entity(self) -> None:
+        """Confirm what is under the cursor, then go on to the next unreviewed suggestion."""
         start, end = self._label_range()
-        self.run_edit(self.session.confirm, start, end)
+        if any(s.state in ("suggested", "bulk_confirmed")
+               for s in self.session.overlapping(start, end)):
+            self.run_edit(self.session.confirm, start, end)
+        following = self.session.next_unreviewed(start)
+        if following is None:
+            self.notify("No unreviewed suggestion left in this document", timeout=2)
+        else:
+            self._select_span(following.start, following.end)
+
+    def action_confirm_label(self) -> None:
+        under = self.spans_under_cursor()
+        if not under:
+            self.say("Put the cursor on an entity: C confirms every suggestion of its label")
+            return
+        label = under[0].label
+        change = self.run_edit(self.session.confirm_label, label,
+                               nothing=f"No unreviewed {display_text(label)} suggestion left")
+        if change is not None:
+            self.notify(f"Confirmed {len(change.added)} {display_text(label)}", timeout=2,
+                        markup=False)
+
+    def action_occurrences(self) -> None:
+        under = self.spans_under_cursor()
+        if not under:
+            self.say("Put the cursor on an entity: o offers its text's other occurrences")
+            return
+        change = self.run_edit(self.session.label_occurrences, under[0],
+                               nothing="No other occurrence of this text to offer")
+        if change is not None and change.added:
+            first = change.added[0]
+            self._select_span(first.start, first.end)
+
+    def action_toggle_panel(self) -> None:
+        panel = self.query_one(SidePanel)
+        panel.display = not panel.display
+        self._panel_chosen = True
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Below 100 columns the article needs the room; b shows the panel again.
+        if not self._panel_chosen:
+            self.query_one(SidePanel).display = event.size.width >= NARROW
 
     # -- relations -----------------------------------------------------------
 
     def action_relation_start(self) -> None:
         under = self.spans_under_cursor()
         if not under:
-            self.app.bell()
+            self.say("Put the cursor on an entity to start a relation from it")
             return
         head = under[0]
         self.relation_head = head
@@ -417,11 +516,12 @@ class AnnotateScreen(Screen[None]):
         view_start, view_end = self.view.visible_range()
         visible = [s for s in self.session.overlapping(view_start, view_end)
                    if s.key != head.key]
-        self.hint_spans = dict(zip(HINT_LETTERS, visible, strict=False))
+        self.hint_spans = dict(zip(hint_codes(len(visible)), visible, strict=True))
+        self._hint_prefix = ""
         self.view.set_hints({span.start: letter for letter, span in self.hint_spans.items()})
-        self.mode_text = (f"Relation from {display_text(head.label)} "
-                          f"{display_text(head.text_in(self.text))!r}: press an "
-                          "entity's letter, or Tab to it and Enter; Escape cancels")
+        self.mode_text = (f"Esc cancels · relation from {display_text(head.label)} "
+                          f"{display_text(head.text_in(self.text))!r}: press an entity's "
+                          "letter, or Tab to it and Enter")
         self._show_status()
         self._refresh_bindings()
 
@@ -435,10 +535,23 @@ class AnnotateScreen(Screen[None]):
         self._refresh_bindings()
 
     def on_key(self, event: Key) -> None:
-        if self.relation_head is not None and event.character in self.hint_spans:
-            event.stop()
-            event.prevent_default()
-            self.choose_child(self.hint_spans[event.character])
+        if self.relation_head is None:
+            self._explain_dimmed_key(event)
+            return
+        if not event.character:
+            return
+        if not (event.character.isalpha() and event.character.islower()):
+            return
+        event.stop()
+        event.prevent_default()
+        typed = self._hint_prefix + event.character
+        if typed in self.hint_spans:
+            self.choose_child(self.hint_spans[typed])
+        elif any(code.startswith(typed) for code in self.hint_spans):
+            self._hint_prefix = typed  # the first letter of a two-letter hint
+        else:
+            self._hint_prefix = ""
+            self.say(f"No entity on screen has the hint {typed}")
 
     def action_relation_child(self) -> None:
         under = self.spans_under_cursor()
@@ -476,6 +589,37 @@ class AnnotateScreen(Screen[None]):
             relations.highlighted = 0
         relations.focus()
 
+    # Keys the footer shows dimmed do not run their action; what they would say instead.
+    DIMMED_REASONS: ClassVar[dict[str, str]] = {
+        "undo": "Nothing to undo (edits of earlier sessions stay as saved)",
+        "redo": "Nothing to redo",
+        "next-document": "This is the last document",
+        "previous-document": "This is the first document",
+        "find-next": "Nothing to find again: press / first",
+    }
+
+    def _explain_dimmed_key(self, event: Key) -> None:
+        """A key whose binding is dimmed (it cannot act now) says why, instead of nothing.
+
+        The screen sees the key before Textual looks up the bindings, which skips a
+        dimmed one silently."""
+        keymap = self.app._keymap
+        for binding in ANNOTATE_BINDINGS:
+            reason = self.DIMMED_REASONS.get(binding.id or "")
+            if reason is None:
+                continue
+            keys = keymap.get(binding.id or "", binding.key).split(",")
+            if event.key not in keys:
+                continue
+            action, _, args = binding.action.partition("(")
+            parameters = tuple(int(a) for a in args.rstrip(")").split(",") if a.strip()
+                               .lstrip("-").isdigit())
+            if self.check_action(action, parameters) is None:
+                event.stop()
+                event.prevent_default()
+                self.say(reason)
+            return
+
     @on(RelationList.Delete)
     def _delete_relation(self, event: RelationList.Delete) -> None:
         self.run_edit(self.session.remove_relation, event.relation)
@@ -483,6 +627,27 @@ class AnnotateScreen(Screen[None]):
     @on(RelationList.Reverse)
     def _reverse_relation(self, event: RelationList.Reverse) -> None:
         self.run_edit(self.session.reverse_relation, event.relation)
+
+    @on(RelationList.Relabel)
+    def _relabel_relation(self, event: RelationList.Relabel) -> None:
+        relation = event.relation
+        head = self.session.spans.get(relation.head)
+        child = self.session.spans.get(relation.child)
+        if head is None or child is None:
+            return
+        allowed = [r for r in self.session.scheme.relations
+                   if r.allows(head.label, child.label) and r.name != relation.label]
+
+        def chosen(label: str | None) -> None:
+            if label:
+                self.run_edit(self.session.relabel_relation, relation, label)
+
+        self.app.push_screen(
+            RelationPicker((display_text(head.text_in(self.text)), display_text(head.label)),
+                           (display_text(child.text_in(self.text)),
+                            display_text(child.label)), allowed),
+            chosen,
+        )
 
     @on(EntityList.Chosen)
     def _entity_chosen(self, event: EntityList.Chosen) -> None:
@@ -509,10 +674,11 @@ class AnnotateScreen(Screen[None]):
     # -- undo ----------------------------------------------------------------
 
     def action_undo(self) -> None:
-        self.run_edit(self.session.undo, notify=True)
+        self.run_edit(self.session.undo, notify=True,
+                      nothing="Nothing to undo (edits of earlier sessions stay as saved)")
 
     def action_redo(self) -> None:
-        self.run_edit(self.session.redo, notify=True)
+        self.run_edit(self.session.redo, notify=True, nothing="Nothing to redo")
 
     # -- document status and navigation -------------------------------------
 
@@ -562,7 +728,7 @@ class AnnotateScreen(Screen[None]):
         if 0 <= target < len(self.session):
             self.open_document(target)
         else:
-            self.app.bell()
+            self.say("This is the last document" if step > 0 else "This is the first document")
 
     def action_goto_document(self) -> None:
         session = self.session
@@ -590,16 +756,28 @@ class AnnotateScreen(Screen[None]):
             self._find(self.last_find, self.selection()[0] + 1)
 
     def _find(self, query: str, start: int) -> None:
+        """Select the next match at or after ``start`` (case-insensitive), wrapping, and
+        say which match it is (``3/7``) and when the search wrapped."""
         haystack = self.text.lower()
         needle = query.lower()
-        found = haystack.find(needle, start)
-        if found < 0:
-            found = haystack.find(needle)
-        if found < 0:
+        matches = []
+        at = haystack.find(needle)
+        while at >= 0:
+            matches.append(at)
+            at = haystack.find(needle, at + 1)
+        if not matches:
             self.notify(f"{display_text(query)!r} is not in this article", severity="warning",
                         markup=False)
             return
+        index = next((i for i, m in enumerate(matches) if m >= start), None)
+        wrapped = index is None
+        index = 0 if index is None else index
+        found = matches[index]
         self._select_span(found, found + len(needle))
+        note = f"{display_text(query)!r}: {index + 1}/{len(matches)}"
+        if wrapped:
+            note += " (wrapped to the start)"
+        self.notify(note, timeout=2, markup=False)
 
     def action_help(self) -> None:
         keymap = self.app._keymap  # the effective keys, after the config file's keymap

@@ -24,7 +24,8 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 96; height: 90%; border: thick $accent; background: $panel; padding: 0 1;
+        width: 100%; max-width: 120; height: 90%; border: thick $accent; background: $panel;
+        padding: 0 1;
     }
     """
 
@@ -33,13 +34,13 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        title = Text("Keys (remap by id in the config file's [keymap] table)")
+        title = Text("Keys (remap by id in the config file's [keymap] table) · Escape closes")
         table = Table(title=title, expand=True,
                       box=None, header_style="bold", title_style="bold")
-        table.add_column("Keys", style="bold cyan", no_wrap=True, max_width=18)
-        table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", ratio=1)
-        table.add_column("id", style="dim", no_wrap=True)
+        table.add_column("Keys", style="bold cyan", max_width=14, overflow="fold")
+        table.add_column("Action", max_width=14)
+        table.add_column("What it does", ratio=1, min_width=24)
+        table.add_column("id", style="dim", max_width=20, overflow="fold")
         for keys, name, tooltip, binding_id in self.rows:
             table.add_row(Text(key_label(keys)), Text(name), Text(tooltip), Text(binding_id))
         with VerticalScroll():

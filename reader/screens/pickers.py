@@ -90,14 +90,15 @@ class LabelPicker(_Picker):
     def __init__(self, labels: list[EntityLabel]) -> None:
         super().__init__()
         self.labels = labels
+        self.new_name: str | None = None  # a new label typed once, to be confirmed
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Entity label", classes="title")
             yield Input(placeholder="filter, or a new label name")
             yield OptionList()
-            yield Label("Enter: choose (a new name adds the label) · Escape: cancel",
-                        classes="hint")
+            yield Label("Enter: choose (a new name asks before it adds a label) · "
+                        "Escape: cancel", classes="hint", id="label-hint")
 
     def on_mount(self) -> None:
         self._fill("")
@@ -135,7 +136,15 @@ class LabelPicker(_Picker):
         elif options.highlighted is not None and options.option_count:
             self.dismiss(options.get_option_at_index(options.highlighted).id)
         elif name and not any(c.isspace() for c in name):
-            self.dismiss(name.upper())
+            # A typo must not become a label: a new name is added on a second Enter.
+            new = name.upper()
+            if self.new_name == new:
+                self.dismiss(new)
+                return
+            self.new_name = new
+            hint = Text.assemble(("New label ", "bold yellow"), (new, "bold"),
+                                 (": press Enter again to add it, or edit the name", "yellow"))
+            self.query_one("#label-hint", Label).update(hint)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

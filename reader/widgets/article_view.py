@@ -431,9 +431,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._refresh_range(*rng)
 
     def set_hints(self, hints: dict[int, str]) -> None:
-        old, self.hints = self.hints, dict(hints)
-        for offset in {*old, *hints}:
-            self._refresh_range(offset, offset + 1)
+        """Hint letters by span start, drawn over the span's tag (never over the text)."""
+        self.hints = dict(hints)
+        self.refresh()
 
     def _scroll_to_offset(self, offset: int, keep_visible: bool = True, top: bool = False) -> None:
         if not self._lines:
@@ -479,8 +479,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         spans = self._spans_on(start, end)
         cursor = self._clip(self.cursor, start, end)
         mark = self._clip(self.mark, start, end)
-        hints = tuple((s.start, self.hints[s.start]) for s in spans
-                      if s.start in self.hints and start <= s.start < end)
+        hints = tuple((s.start, self.hints[s.start]) for s in spans if s.start in self.hints)
         base = self.rich_style
         key = (start, end, width, spans, cursor, mark, hints, base)
         cached = self._cache.get(key)
@@ -512,8 +511,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         hi = bisect_left(self._escaped, end)
         for offset in self._escaped[lo:hi]:
             cuts.update((offset, offset + 1))
-        for offset in hints:
-            cuts.update((offset, offset + 1))
         points = sorted(p for p in cuts if start <= p <= end)
         tags_at: dict[int, list[DisplaySpan]] = {}
         for span in spans:
@@ -534,18 +531,20 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             if cursor and cursor[0] <= a < cursor[1]:
                 style = style + CURSOR_STYLE
             piece = display[a:b]
-            if a in hints:
-                letter = hints[a]
-                size = cell_len(piece[0])
-                segments.append(Segment(letter.ljust(size)[:size] or letter, base + HINT_STYLE))
-                piece = piece[1:]
             if piece:
                 segments.append(Segment(piece, style))
             for span in tags_at.get(b, ()):
                 tag_style = base + (span.tag_style or span.style)
                 if cursor and cursor[0] < b <= cursor[1]:
                     tag_style = tag_style + CURSOR_STYLE
-                segments.append(Segment(span.tag, tag_style))
+                tag = span.tag
+                hint = hints.get(span.start)
+                if hint:
+                    # The hint takes the tag's first cells, so the wrapping stays as it is
+                    # and the article's text stays readable.
+                    segments.append(Segment(hint, base + HINT_STYLE))
+                    tag = tag[len(hint):]
+                segments.append(Segment(tag, tag_style))
         strip = Strip(segments)
         return strip.adjust_cell_length(width, base)
 

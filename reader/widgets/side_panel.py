@@ -38,13 +38,16 @@ def _short(text: str, width: int = 28) -> str:
 
 
 class RelationList(OptionList):
-    """Relations of the document; Delete removes, ``v`` reverses the highlighted one."""
+    """Relations of the document; Delete removes, ``v`` reverses, ``l`` relabels the
+    highlighted one (the screen makes the edit)."""
 
     BINDINGS = [
         Binding("d,delete,backspace", "delete_relation", "Delete relation",
                 tooltip="Delete the highlighted relation", id="relation-delete"),
         Binding("v", "reverse_relation", "Reverse",
                 tooltip="Swap head and child of the highlighted relation", id="relation-reverse"),
+        Binding("l", "relabel_relation", "Relabel",
+                tooltip="Give the highlighted relation another label", id="relation-relabel"),
         Binding("escape", "leave", "Back to article", id="relation-leave"),
     ]
 
@@ -54,6 +57,11 @@ class RelationList(OptionList):
             self.relation = relation
 
     class Reverse(Message):
+        def __init__(self, relation: Relation) -> None:
+            super().__init__()
+            self.relation = relation
+
+    class Relabel(Message):
         def __init__(self, relation: Relation) -> None:
             super().__init__()
             self.relation = relation
@@ -74,6 +82,11 @@ class RelationList(OptionList):
         relation = self._highlighted_relation()
         if relation is not None:
             self.post_message(self.Reverse(relation))
+
+    def action_relabel_relation(self) -> None:
+        relation = self._highlighted_relation()
+        if relation is not None:
+            self.post_message(self.Relabel(relation))
 
     def action_leave(self) -> None:
         self.screen.focus_next("ArticleView")
@@ -211,7 +224,7 @@ class SidePanel(Vertical):
         colours = {label.name: label.colour for label in scheme.entities}
         self.query_one(EntityList).set_rows(annotation.spans, text, colours)
         self.query_one("#entities-title", Label).update(
-            f"Entities ({len(annotation.spans)})  ? = suggestion", layout=False)
+            f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk", layout=False)
         relations = self.query_one(RelationList)
         kept = relations.highlighted
         relations.relations = list(annotation.relations)

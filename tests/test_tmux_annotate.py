@@ -131,7 +131,7 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
     tmux("send-keys", "-t", session, "d")  # hints go a, s, d… over the other entities
     wait_for(session, "related_to")
     tmux("send-keys", "-t", session, "r")
-    wait_for(session, "→ related_to 'CSTO military'")
+    wait_for(session, "→ related_to 'CSTO")
     # Select "CSTO military", shrink it to "CSTO", label it ORG: a boundary fix.
     for key in ("Tab", "Tab", "Tab", "S-Left", "2"):
         tmux("send-keys", "-t", session, key)

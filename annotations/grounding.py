@@ -124,7 +124,11 @@ def _fuzzy(text: str, needle: str, threshold: float) -> tuple[int, int] | None:
         return None
     start, end = found.dest_start, found.dest_end
     wide = _word_bounds(text, start, end)
-    if wide != (start, end) and fuzz.ratio(needle, text[wide[0]:wide[1]]) >= threshold:
+    if wide != (start, end):
+        # A window inside a word is a match only if the whole word is ("Iran" is not
+        # "Iranian"; "Talibanz" is "Talibans").
+        if fuzz.ratio(needle, text[wide[0]:wide[1]]) < threshold:
+            return None
         start, end = wide
     while start < end and text[start].isspace():
         start += 1

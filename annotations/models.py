@@ -232,6 +232,9 @@ class Prediction(_Layer):
 
     extractor: str = Field(min_length=1)
     created: str = Field(default_factory=utc_now)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """Facts about this output, e.g. ``grounding``: how string-only spans were placed
+    on the text (see ``annotations.grounding``)."""
 
 
 DEFAULT_COLOURS = [

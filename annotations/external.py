@@ -158,7 +158,8 @@ class OutputParser:
         meta: dict[str, Any] = {}
         if strings:
             grounding = align_strings(text, [s for _, s in strings], policy=self.policy,
-                                      threshold=self.threshold)
+                                      threshold=self.threshold,
+                                      taken=[(s, e) for s, e, _ in placed])
             for (index, _), where_placed in zip(strings, grounding.placed, strict=True):
                 positions[index] = where_placed[0] if where_placed else None
             placed.extend(grounding.spans)

@@ -139,14 +139,15 @@ def _fuzzy(text: str, needle: str, threshold: float) -> tuple[int, int] | None:
 
 def align_strings(
     text: str, items: Sequence[StringSpan], *, policy: str = "first",
-    threshold: float = FUZZY_THRESHOLD,
+    threshold: float = FUZZY_THRESHOLD, taken: Iterable[tuple[int, int]] = (),
 ) -> Grounding:
-    """Place every string of ``items`` on ``text`` (see the module docstring)."""
+    """Place every string of ``items`` on ``text`` (see the module docstring), never on
+    the ``(start, end)`` ranges in ``taken`` (spans the answer gave with offsets)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown alignment policy {policy!r}; choose one of "
                          f"{', '.join(POLICIES)}")
     result = Grounding(policy=policy, threshold=threshold)
-    taken: list[tuple[int, int]] = []
+    taken = list(taken)
     folded = fold(text)
 
     def free(start: int, end: int) -> bool:

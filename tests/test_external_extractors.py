@@ -215,3 +215,33 @@ def test_the_canned_llm_example_runs_offline(tmp_path: Path):
                                  "--extractor", "canned-llm@1"])
     assert result.exit_code == 0, result.output
     assert "ungrounded" in result.output
+
+
+def test_import_as_predictions_accepts_spans_given_as_strings(tmp_path: Path):
+    db = tmp_path / "gold.json"
+    with GoldStore(db) as store:
+        store.add_documents([Document.from_text(TEXTS[0])])
+    answers = tmp_path / "llm.jsonl"
+    answers.write_text(json.dumps({"text": TEXTS[0], "spans": [
+        {"text": "taliban", "label": "ORG"}, {"text": "Kabul", "label": "GPE"},
+        {"start": 34, "end": 38, "label": "DATE"}, {"text": "2021", "label": "DATE"},
+        {"text": "Narnia", "label": "GPE"}]}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(answers), "--db", str(db), "--as-predictions",
+                                 "--extractor", "llm@1", "--format", "prodigy",
+                                 "--add-labels"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "1 prediction(s) by llm@1 added" in out
+    assert "2 of 4 span(s) given as text could not be placed" in out and "'Narnia'" in out
+    with GoldStore(db, read_only=True) as store:
+        (doc_id,) = store.document_ids()
+        prediction = store.prediction(doc_id, "llm@1")
+        assert prediction is not None
+        assert [(TEXTS[0][s.start:s.end], s.label) for s in prediction.spans] == [
+            ("Taliban", "ORG"), ("Kabul", "GPE"), ("2021", "DATE")]
+        grounding = prediction.meta["grounding"]
+        assert (grounding["case"], grounding["exact"], grounding["overlapping"],
+                grounding["ungrounded"]) == (1, 1, 1, 1)
+    as_gold = runner.invoke(app, ["import", str(answers), "--db", str(db), "--as-gold",
+                                  "--format", "prodigy", "--add-labels"])
+    assert as_gold.exit_code == 1 and "--as-predictions" in as_gold.output

@@ -24,7 +24,8 @@ Relations
     Scored as in Taillé et al. 2020: ``strict`` (both argument spans with their
     entity labels, and the relation label, match) and ``boundaries`` (argument
     spans and relation label match, entity labels ignored); per relation label
-    and micro.
+    and micro.  For a relation label declared symmetric (``RelationLabel.symmetric``)
+    direction is ignored: A -> B matches B -> A (``models.relation_identity``).
 
 Confidence
     A seeded bootstrap over documents (the same resamples for every extractor,
@@ -72,7 +73,7 @@ predicted spans) is 0, as in nervaluate, and counts are always given beside it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import le
@@ -82,7 +83,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from .errors import AnnotationsError
-from .models import HUMAN
+from .models import HUMAN, relation_identity
 
 if TYPE_CHECKING:
     from .significance import PairComparison
@@ -574,15 +575,17 @@ def score_entities(docs: Sequence[EvalDocument]) -> EntityScores:
 
 
 def _relation_keys(
-    relations: Iterable[RelationTuple], spans: Iterable[SpanTuple]
+    relations: Iterable[RelationTuple], spans: Iterable[SpanTuple],
+    symmetric: Collection[str] = (),
 ) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     labels = {(s, e): label for s, e, label in spans}
     strict: set[tuple[Any, ...]] = set()
     boundaries: set[tuple[Any, ...]] = set()
     for (hs, he), (cs, ce), label in relations:
         head, child = (hs, he), (cs, ce)  # lists from JSON become hashable tuples
-        strict.add((head, labels.get(head), child, labels.get(child), label))
-        boundaries.add((head, child, label))
+        strict.add(relation_identity((head, labels.get(head) or ""),
+                                     (child, labels.get(child) or ""), label, symmetric))
+        boundaries.add(relation_identity(head, child, label, symmetric))
     return strict, boundaries
 
 
@@ -611,15 +614,19 @@ class RelationScores:
                 for label, row in sorted(self.label_counts.items())}
 
 
-def score_relations(docs: Sequence[EvalDocument]) -> RelationScores:
-    """Relation counts of ``docs`` in the strict and boundaries modes (Taillé et al. 2020)."""
+def score_relations(docs: Sequence[EvalDocument], symmetric: Collection[str] = ()
+                    ) -> RelationScores:
+    """Relation counts of ``docs`` in the strict and boundaries modes (Taillé et al. 2020).
+
+    For the relation labels in ``symmetric``, direction is ignored (A -> B matches B -> A).
+    """
     rows: list[list[int]] = []
     by_label: dict[str, list[int]] = {}
     for doc in docs:
         row = [0] * 6
         if doc.gold_relations or doc.pred_relations:
-            gold = _relation_keys(doc.gold_relations, doc.gold)
-            pred = _relation_keys(doc.pred_relations, doc.pred)
+            gold = _relation_keys(doc.gold_relations, doc.gold, symmetric)
+            pred = _relation_keys(doc.pred_relations, doc.pred, symmetric)
             for mode in range(2):
                 g, p = gold[mode], pred[mode]
                 for keys, category in ((g & p, 0), (g - p, 1), (p - g, 2)):
@@ -830,12 +837,14 @@ class ExtractorResult:
 
 def evaluate_extractor(
     extractor: str, docs: Sequence[EvalDocument], *, bootstrap: int = 1000, seed: int = 0,
+    symmetric: Collection[str] = (),
 ) -> ExtractorResult:
-    """Entity and relation scores, bootstrap intervals and error analysis for one extractor."""
+    """Entity and relation scores, bootstrap intervals and error analysis for one extractor;
+    ``symmetric``: relation labels whose direction is ignored."""
     acc = _Accumulator()
     counts = _count_documents(docs, acc)
     entities = EntityScores(counts, acc.finish(), acc.label_documents())
-    relations = score_relations(docs)
+    relations = score_relations(docs, symmetric)
     intervals = bootstrap_intervals(
         entities.doc_counts, relations.doc_counts if relations.any else None, bootstrap, seed)
     return ExtractorResult(

@@ -180,7 +180,9 @@ def compare(
             docs = _load(store, names, annotator, missing_as_empty)
         except EvaluationError as err:
             raise fail(str(err)) from None
-    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=0, seed=seed)
+        symmetric = store.labels.symmetric_relations
+    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=0, seed=seed,
+                                        symmetric=symmetric)
                for name, extractor_docs in docs.items()}
     evaluation = Evaluation(store=str(db), annotator=annotator,
                             documents=len(docs[names[0]]), bootstrap=bootstrap, seed=seed,

@@ -294,8 +294,10 @@ def evaluate(
         except EvaluationError as err:
             raise fail(str(err)) from None
         colours = {label.name: label.colour for label in store.labels.entities}
+        symmetric = store.labels.symmetric_relations
         grounding = stored_grounding(store, docs)
-    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed)
+    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed,
+                                        symmetric=symmetric)
                for name, extractor_docs in docs.items()}
     evaluation = Evaluation(
         store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),

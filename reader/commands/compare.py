@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -129,10 +129,11 @@ def print_comparison_sections(evaluation: Evaluation, by_label: bool) -> None:
     print_seeded_warnings(evaluation, console)
 
 
-def print_seeded_warnings(evaluation: Evaluation, target: object = None) -> None:
+def print_seeded_warnings(evaluation: Evaluation, target: Console | None = None) -> None:
+    """The seeded-gold warnings, on stderr unless another console is given."""
     out = target if target is not None else err_console
     for warning in seeded_warnings(evaluation):
-        out.print(Text("warning: ", style="bold yellow") + Text(printable(warning)))  # type: ignore[attr-defined]
+        out.print(Text("warning: ", style="bold yellow") + Text(printable(warning)))
 
 
 def add_comparisons(evaluation: Evaluation, schemes: Sequence[str], rounds: int,

@@ -236,7 +236,8 @@ class _Accumulator:
     confusion: list[tuple[str | None, str | None]] = field(default_factory=list)
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
-    doc_rows: dict[str, tuple[list[int], list[list[int]]]] = field(default_factory=dict)
+    doc_rows: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    _label_documents: dict[str, LabelDocumentCounts] | None = None
 
     correct_counts: Counter[str] = field(default_factory=Counter)
 
@@ -263,29 +264,28 @@ class _Accumulator:
                 for cell in cells:
                     row[cell] += n
         for label, row in rows.items():
-            total = self.by_label.get(label)
-            if total is None:
-                self.by_label[label] = list(row)
-            else:
-                for i, n in enumerate(row):
-                    total[i] += n
             kept = self.doc_rows.get(label)
             if kept is None:
                 kept = self.doc_rows[label] = ([], [])
             kept[0].append(index)
-            kept[1].append(row)
+            kept[1].extend(row)  # flat: one list per label, not one per document
         self.document = {}
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
         self.shifted_labels = []
 
     def finish(self) -> dict[str, list[int]]:
-        """The per-label counts over every document."""
+        """The per-label counts over every document (the sums of :meth:`label_documents`)."""
+        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0)]
+                         for label, entry in self.label_documents().items()}
         return self.by_label
 
     def label_documents(self) -> dict[str, LabelDocumentCounts]:
-        return {label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
+        if self._label_documents is None:
+            self._label_documents = {
+                label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
                                            np.array(rows, dtype=np.int64).reshape(-1, _WIDTH))
                 for label, (docs, rows) in self.doc_rows.items()}
+        return self._label_documents
 
 
 def _count_documents(docs: Sequence[EvalDocument], acc: _Accumulator) -> np.ndarray:

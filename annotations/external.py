@@ -63,6 +63,21 @@ class ExtractorOutputError(AnnotationsError):
     """An external extractor failed or answered something that is not a prediction."""
 
 
+MAX_NAME = 100
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a label or extractor name, or None: names are shown in
+    terminals and reports, so they are printable, without whitespace, and short."""
+    if not value:
+        return "is empty"
+    if len(value) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return f"{value!r} has whitespace or control characters"
+    return None
+
+
 Item = tuple[str, str, dict[str, Any]]
 """``(doc_id, text, meta)``."""
 
@@ -95,6 +110,9 @@ class OutputParser:
     threshold: float = FUZZY_THRESHOLD
 
     def __post_init__(self) -> None:
+        problem = name_problem(self.extractor)
+        if problem:
+            raise AnnotationsError(f"extractor name {problem}")
         if self.policy not in POLICIES:
             raise AnnotationsError(f"unknown alignment policy {self.policy!r}; choose one of "
                                    f"{', '.join(POLICIES)}")
@@ -138,6 +156,9 @@ class OutputParser:
                     or not raw["label"]:
                 raise ExtractorOutputError(f"{where}: span {index}: needs a \"label\" string "
                                            "and either \"start\"/\"end\" or \"text\"")
+            problem = name_problem(raw["label"])
+            if problem:
+                raise ExtractorOutputError(f"{where}: span {index}: label {problem}")
             if "start" in raw or "end" in raw:
                 start, end = raw.get("start"), raw.get("end")
                 if not (isinstance(start, int) and isinstance(end, int)
@@ -185,6 +206,9 @@ class OutputParser:
             if not isinstance(raw, dict) or not isinstance(raw.get("label"), str):
                 raise ExtractorOutputError(f"{where}: relation {index}: needs \"head\", "
                                            "\"child\" and a \"label\" string")
+            problem = name_problem(raw["label"])
+            if problem:
+                raise ExtractorOutputError(f"{where}: relation {index}: label {problem}")
             ends: list[tuple[int, int] | None] = []
             for name in ("head", "child"):
                 ref = raw.get(name)
@@ -317,4 +341,7 @@ def load_plugin(name: str, *, policy: str = "first",
             getattr(plugin, "predict", None)):
         raise AnnotationsError(f"extractor plugin {name!r} must return an object with a "
                                "`name` string and a `predict(batch)` method")
+    problem = name_problem(plugin.name)
+    if problem:
+        raise AnnotationsError(f"extractor plugin {name!r}: its name {problem}")
     return EntryPointExtractor(plugin, name, policy, threshold)

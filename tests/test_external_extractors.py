@@ -245,3 +245,16 @@ def test_import_as_predictions_accepts_spans_given_as_strings(tmp_path: Path):
     as_gold = runner.invoke(app, ["import", str(answers), "--db", str(db), "--as-gold",
                                   "--format", "prodigy", "--add-labels"])
     assert as_gold.exit_code == 1 and "--as-predictions" in as_gold.output
+
+
+def test_labels_and_names_that_cannot_be_shown_are_refused(tmp_path: Path):
+    script = tmp_path / "bad_label.py"
+    script.write_text("import json, sys\nfor line in sys.stdin:\n    d = json.loads(line)\n"
+                      "    print(json.dumps({'id': d['id'], 'spans': [{'text': 'Kabul', "
+                      "'label': 'GPE\\x1b[31m'}]}))\n", encoding="utf-8")
+    with pytest.raises(ExtractorOutputError, match="span 0: label .* control characters"):
+        list(CommandExtractor(f"{sys.executable} {script}", "fake@1").predict(items()))
+    db = tmp_path / "gold.json"
+    result = runner.invoke(app, ["extract", "--db", str(db), "--command", "x",
+                                 "--extractor", "bad\x1bname"])
+    assert result.exit_code == 1 and "--extractor" in result.output

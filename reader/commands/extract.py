@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from annotations.errors import AnnotationsError
-from annotations.external import DEFAULT_TIMEOUT, CommandExtractor, load_plugin
+from annotations.external import DEFAULT_TIMEOUT, CommandExtractor, load_plugin, name_problem
 from annotations.extractors import load_extractor
 from annotations.grounding import FUZZY_THRESHOLD, POLICIES
 
@@ -63,6 +63,8 @@ def extract(
     if command is not None and not extractor_name:
         raise fail("--command needs --extractor NAME (the name its predictions are stored "
                    "under, e.g. my-llm@2026-11)")
+    if extractor_name and (problem := name_problem(extractor_name)):
+        raise fail(f"--extractor {problem}")
     if extractor_name and command is None:
         raise fail("--extractor names the predictions of --command")
     if policy not in POLICIES:

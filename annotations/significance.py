@@ -76,10 +76,10 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def format_p(p: float) -> str:
-    """``p = 0.003``, ``p = 0.41``, ``p < 0.001``."""
+    """``p = 0.003``, ``p = 0.049``, ``p = 0.41``, ``p < 0.001``."""
     if p < 0.001:
         return "p < 0.001"
-    if p < 0.01:
+    if p < 0.1:  # three decimals near the usual levels, so 0.049 is not shown as 0.05
         return f"p = {p:.3f}"
     return f"p = {p:.2f}"
 

@@ -169,4 +169,5 @@ def test_per_label_p_values_are_holm_adjusted() -> None:
 def test_p_values_are_formatted_for_people() -> None:
     assert format_p(0.0031) == "p = 0.003"
     assert format_p(0.41) == "p = 0.41"
+    assert format_p(0.049) == "p = 0.049"
     assert format_p(0.0001) == "p < 0.001"

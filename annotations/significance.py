@@ -230,7 +230,7 @@ def approximate_randomization(
     if len(changed) == 0:
         reached += rounds  # every round gives the observed difference (0)
         return (reached + 1) / (rounds + 1)
-    diff32 = diff[changed].astype(np.float32)  # counts are small integers: exact in float32
+    diff32 = diff[changed].astype(np.float32)  # small counts: sums exact below 2**22 spans
     rng = np.random.default_rng(seed)
     m = len(changed)
     chunk = min(_CHUNK, rounds)
@@ -254,11 +254,13 @@ def paired_bootstrap(
     n_docs = len(a)
     if samples <= 0 or n_docs == 0:
         return None
-    columns = np.hstack([a, b])
+    # Counts, halves (PAR) and resample weights: sums are exact in float32 up to 2**22
+    # spans (4 million), and float32 is twice as fast.
+    columns = np.hstack([a, b]).astype(np.float32)
     width = a.shape[1]
     deltas = []
     for weights in bootstrap_weights(n_docs, samples, seed):
-        sums = weights @ columns
+        sums = (weights.astype(np.float32) @ columns).astype(np.float64)
         deltas.append(_f1(sums[:, width:]) - _f1(sums[:, :width]))
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(np.vstack(deltas), [tail, 100 - tail], axis=0)

@@ -8,7 +8,7 @@ approximate-randomization rounds and 1,000 bootstrap samples (micro and per labe
 all four schemes).  The issue's target: at most 3 s on the 2-core machine.  Scoring
 both extractors (``evaluate_extractor``, no bootstrap) is timed on its own line.
 
-Run: ``python benchmarks/compare.py [--docs N] [--repeats R]``.
+Run: ``python benchmarks/compare.py [--docs N] [--repeats R] [--labels L]``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--labels", type=int, default=len(LABELS),
+                        help="Entity labels (default: the generator's six; more labels, "
+                        "more statistics per round).")
     args = parser.parse_args()
+    if args.labels != len(LABELS):
+        LABELS[:] = [f"LABEL{i}" for i in range(args.labels)]  # the generator draws from it
 
     docs_b = make_documents(args.docs, args.spans, seed=7)
     docs_a = worse_copy(docs_b, 1 / 8, seed=8)

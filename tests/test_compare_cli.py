@@ -126,3 +126,19 @@ def test_evaluate_of_one_extractor_has_no_comparison(db: Path) -> None:
                                  "--bootstrap", "0"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["comparisons"] == []
+
+
+def test_extractor_names_are_shown_as_text_not_markup(gold_path: Path) -> None:
+    document = Document.from_text("Ann met Bob.")
+    spans = [Span(start=0, end=3, label="PER"), Span(start=8, end=11, label="PER")]
+    with GoldStore(gold_path) as store:
+        store.add_documents([document])
+        store.add_entity_labels(["PER"])
+        store.save_annotation(Annotation(doc_id=document.id, spans=spans, status="accept"))
+        store.put_predictions([
+            Prediction(doc_id=document.id, extractor="[/x]", spans=spans),
+            Prediction(doc_id=document.id, extractor="[bold]b", spans=spans[:1])])
+    result = runner.invoke(app, ["compare", "--db", str(gold_path), "-e", "[/x]", "-e",
+                                 "[bold]b", "--rounds", "100"])
+    assert result.exit_code == 0, result.output
+    assert "F1 [/x] %" in result.output and "F1 [bold]b %" in result.output

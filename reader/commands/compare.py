@@ -51,12 +51,13 @@ def comparison_renderables(
         out.append(Text("  " + sentence,
                         style="green" if stat.significant(comparison.alpha) else ""))
     if by_label and any(comparison.by_label.values()):
-        table = Table(title=f"{b} − {a}, per label (p Holm-adjusted over the labels of each "
-                      "scheme)", title_justify="left", box=box.SIMPLE_HEAD)
+        # Extractor names are data: Text, never markup.
+        table = Table(title=Text(f"{b} − {a}, per label (p Holm-adjusted over the labels of "
+                                 "each scheme)"), title_justify="left", box=box.SIMPLE_HEAD)
         for name in ("label", "scheme", f"F1 {a} %", f"F1 {b} %", "Δ points", "interval",
                      "p", "p Holm", ""):
-            table.add_column(name, justify="left" if name in ("label", "scheme") else "right",
-                             overflow="fold")
+            table.add_column(Text(name), justify="left" if name in ("label", "scheme")
+                             else "right", overflow="fold")
         labels = sorted({label for by in comparison.by_label.values() for label in by})
         for label in labels:
             for i, (scheme, by) in enumerate(comparison.by_label.items()):

@@ -21,7 +21,8 @@ then fuzzy; repeated strings by the chosen policy); strings that cannot be place
 counted as ungrounded in ``Prediction.meta["grounding"]``, and a relation with an
 ungrounded end is counted there too (``relations_dropped``).
 
-- **Command** (``reader extract --command "CMD ..." --extractor NAME``): each batch of
+- **Command** (``reader extract --command "CMD ..." --extractor NAME``; the command
+  line is split as a shell would (``shlex``) but not run through a shell): each batch of
   documents is written to the command's standard input, the command runs until it
   exits, and its standard output is read as the predictions of that batch (one
   process per batch, so a crash or a hang costs one batch and is reported as such).

@@ -24,7 +24,8 @@ Relations
     Scored as in Taillé et al. 2020: ``strict`` (both argument spans with their
     entity labels, and the relation label, match) and ``boundaries`` (argument
     spans and relation label match, entity labels ignored); per relation label
-    and micro.
+    and micro.  For a relation label declared symmetric (``RelationLabel.symmetric``)
+    direction is ignored: A -> B matches B -> A (``models.relation_identity``).
 
 Confidence
     A seeded bootstrap over documents (the same resamples for every extractor,
@@ -54,6 +55,16 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
   - ``worst_documents``: ``{"doc_id", "title", "f1", "correct", "incorrect",
     "partial", "missed", "spurious"}`` (strict), lowest F1 first; documents with
     neither gold nor predicted spans are left out.
+  - ``gold_provenance``: ``{"gold_spans", "unreviewed", "confirmed_unchanged",
+    "changed", "share_unchanged", "warning_share", "inflated", "known"}``: gold spans
+    that are this extractor's own suggestions (see :class:`SeededGold`).
+  - ``grounding``: ``null``, or for string-only predictions ``{"spans", "grounded",
+    "exact", "case", "fuzzy", "ungrounded", "rate", "examples"}`` (see
+    ``annotations.grounding``).
+
+- ``comparisons``: one entry per pair of extractors (``a`` before ``b`` in the order
+  scored), ΔF1 = F1(b) − F1(a) with paired bootstrap interval and approximate-
+  randomization p-value (keys in ``annotations.significance.PairComparison.to_json``).
 
 Scores are floats in [0, 1]; a score with nothing to score (no gold and no
 predicted spans) is 0, as in nervaluate, and counts are always given beside it.
@@ -62,7 +73,7 @@ predicted spans) is 0, as in nervaluate, and counts are always given beside it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import le
@@ -72,8 +83,10 @@ import numpy as np
 from pydantic import ValidationError
 
 from .errors import AnnotationsError
+from .models import HUMAN, relation_identity
 
 if TYPE_CHECKING:
+    from .significance import PairComparison
     from .store import GoldStore
 
 SpanTuple = tuple[int, int, str]
@@ -107,6 +120,8 @@ class EvalDocument:
     gold_relations: Sequence[RelationTuple] = ()
     pred_relations: Sequence[RelationTuple] = ()
     title: str = ""
+    gold_provenance: Sequence[tuple[str, str]] = ()
+    """``(source, state)`` of each gold span (``Span.source``, ``Span.state``), if known."""
 
 
 # -- nervaluate's matching ---------------------------------------------------
@@ -181,12 +196,37 @@ def _non_overlapping(keys: Sequence[tuple[int, int]]) -> bool:
     return all(map(le, flat, islice(flat, 1, None)))
 
 
+_ALL_COR = (STRICT * 5 + COR, EXACT * 5 + COR, PARTIAL * 5 + COR, TYPE * 5 + COR)
+_ALL_MIS = (STRICT * 5 + MIS, EXACT * 5 + MIS, PARTIAL * 5 + MIS, TYPE * 5 + MIS)
+_ALL_SPU = (STRICT * 5 + SPU, EXACT * 5 + SPU, PARTIAL * 5 + SPU, TYPE * 5 + SPU)
+# A same-label pair with other bounds: INC (strict, exact), PAR (partial), COR (type).
+_SHIFTED = (STRICT * 5 + INC, EXACT * 5 + INC, PARTIAL * 5 + PAR, TYPE * 5 + COR)
+
+
+@dataclass(frozen=True)
+class LabelDocumentCounts:
+    """One label's entity counts in the documents where it occurs (gold or predicted).
+
+    ``docs``: ascending document indices; ``counts``: ``len(docs) x 20`` (scheme * 5 +
+    category), the evaluation restricted to that label in each of those documents.
+    """
+
+    docs: np.ndarray
+    counts: np.ndarray
+
+
 @dataclass
 class _Accumulator:
-    """Totals gathered over documents while each document is counted once."""
+    """Totals gathered over documents while each document is counted once.
+
+    :func:`_count_document` fills the label lists of one document;
+    :meth:`end_document` folds them into that document's per-label counts.
+    """
 
     by_label: dict[str, list[int]] = field(default_factory=dict)
-    # Labels of spans whose verdict is the same in all four schemes, added up at the end
+    # This document's per-label counts from the general matcher (add_label).
+    document: dict[str, list[int]] = field(default_factory=dict)
+    # Labels of spans whose verdict is the same in all four schemes, folded per document
     # with one Counter each instead of per span.
     correct_labels: list[str] = field(default_factory=list)
     missed_labels: list[str] = field(default_factory=list)
@@ -196,37 +236,65 @@ class _Accumulator:
     confusion: list[tuple[str | None, str | None]] = field(default_factory=list)
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
+    doc_rows: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    _label_documents: dict[str, LabelDocumentCounts] | None = None
 
     correct_counts: Counter[str] = field(default_factory=Counter)
 
     def add_label(self, label: str, scheme: int, counts: Sequence[int]) -> None:
-        row = self.by_label.get(label)
+        row = self.document.get(label)
         if row is None:
-            row = self.by_label[label] = [0] * _WIDTH
+            row = self.document[label] = [0] * _WIDTH
         base = scheme * 5
         for i, n in enumerate(counts):
             row[base + i] += n
 
-    def finish(self) -> dict[str, list[int]]:
-        """Fold the label lists into the per-label counts (and the confusion pairs)."""
-        self.correct_counts = Counter(self.correct_labels)
-        for counts, category in (
-            (self.correct_counts, COR), (Counter(self.missed_labels), MIS),
-            (Counter(self.spurious_labels), SPU),
-        ):
+    def end_document(self, index: int) -> None:
+        """Fold the document's label lists into its per-label counts, kept by document."""
+        rows = self.document
+        correct = Counter(self.correct_labels)
+        self.correct_counts.update(correct)
+        for counts, cells in ((correct, _ALL_COR), (Counter(self.missed_labels), _ALL_MIS),
+                              (Counter(self.spurious_labels), _ALL_SPU),
+                              (Counter(self.shifted_labels), _SHIFTED)):
             for label, n in counts.items():
-                row = self.by_label.setdefault(label, [0] * _WIDTH)
-                for scheme in range(4):
-                    row[scheme * 5 + category] += n
-        for label, n in Counter(self.shifted_labels).items():
-            row = self.by_label.setdefault(label, [0] * _WIDTH)
-            row[STRICT * 5 + INC] += n
-            row[EXACT * 5 + INC] += n
-            row[PARTIAL * 5 + PAR] += n
-            row[TYPE * 5 + COR] += n
+                row = rows.get(label)
+                if row is None:
+                    row = rows[label] = [0] * _WIDTH
+                for cell in cells:
+                    row[cell] += n
+        for label, row in rows.items():
+            kept = self.doc_rows.get(label)
+            if kept is None:
+                kept = self.doc_rows[label] = ([], [])
+            kept[0].append(index)
+            kept[1].extend(row)  # flat: one list per label, not one per document
+        self.document = {}
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
         self.shifted_labels = []
+
+    def finish(self) -> dict[str, list[int]]:
+        """The per-label counts over every document (the sums of :meth:`label_documents`)."""
+        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0)]
+                         for label, entry in self.label_documents().items()}
         return self.by_label
+
+    def label_documents(self) -> dict[str, LabelDocumentCounts]:
+        if self._label_documents is None:
+            self._label_documents = {
+                label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
+                                           np.array(rows, dtype=np.int64).reshape(-1, _WIDTH))
+                for label, (docs, rows) in self.doc_rows.items()}
+        return self._label_documents
+
+
+def _count_documents(docs: Sequence[EvalDocument], acc: _Accumulator) -> np.ndarray:
+    """Every document's counts (documents x 20), per-label counts gathered in ``acc``."""
+    rows = []
+    for index, doc in enumerate(docs):
+        rows.append(_count_document(doc.text, doc.gold, doc.pred, acc))
+        acc.end_document(index)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), _WIDTH)
 
 
 def _count_group(
@@ -443,10 +511,12 @@ def _relation_entry(counts: Sequence[int] | np.ndarray) -> dict[str, Any]:
 
 @dataclass
 class EntityScores:
-    """Entity counts per document (``doc_counts``: documents x 20) and per label."""
+    """Entity counts per document (``doc_counts``: documents x 20) and per label
+    (``label_counts``: totals; ``label_documents``: per document, for significance tests)."""
 
     doc_counts: np.ndarray
     label_counts: dict[str, list[int]]
+    label_documents: dict[str, LabelDocumentCounts] = field(default_factory=dict)
 
     @property
     def total(self) -> np.ndarray:
@@ -500,20 +570,22 @@ def _f1_rows(rows: np.ndarray, scheme: int, nan_if_empty: bool = False) -> np.nd
 def score_entities(docs: Sequence[EvalDocument]) -> EntityScores:
     """Entity counts of ``docs`` under the four schemes (see the module docstring)."""
     acc = _Accumulator()
-    rows = [_count_document(doc.text, doc.gold, doc.pred, acc) for doc in docs]
-    return EntityScores(np.array(rows, dtype=np.int64).reshape(len(rows), _WIDTH), acc.finish())
+    counts = _count_documents(docs, acc)
+    return EntityScores(counts, acc.finish(), acc.label_documents())
 
 
 def _relation_keys(
-    relations: Iterable[RelationTuple], spans: Iterable[SpanTuple]
+    relations: Iterable[RelationTuple], spans: Iterable[SpanTuple],
+    symmetric: Collection[str] = (),
 ) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     labels = {(s, e): label for s, e, label in spans}
     strict: set[tuple[Any, ...]] = set()
     boundaries: set[tuple[Any, ...]] = set()
     for (hs, he), (cs, ce), label in relations:
         head, child = (hs, he), (cs, ce)  # lists from JSON become hashable tuples
-        strict.add((head, labels.get(head), child, labels.get(child), label))
-        boundaries.add((head, child, label))
+        strict.add(relation_identity((head, labels.get(head) or ""),
+                                     (child, labels.get(child) or ""), label, symmetric))
+        boundaries.add(relation_identity(head, child, label, symmetric))
     return strict, boundaries
 
 
@@ -542,15 +614,19 @@ class RelationScores:
                 for label, row in sorted(self.label_counts.items())}
 
 
-def score_relations(docs: Sequence[EvalDocument]) -> RelationScores:
-    """Relation counts of ``docs`` in the strict and boundaries modes (Taillé et al. 2020)."""
+def score_relations(docs: Sequence[EvalDocument], symmetric: Collection[str] = ()
+                    ) -> RelationScores:
+    """Relation counts of ``docs`` in the strict and boundaries modes (Taillé et al. 2020).
+
+    For the relation labels in ``symmetric``, direction is ignored (A -> B matches B -> A).
+    """
     rows: list[list[int]] = []
     by_label: dict[str, list[int]] = {}
     for doc in docs:
         row = [0] * 6
         if doc.gold_relations or doc.pred_relations:
-            gold = _relation_keys(doc.gold_relations, doc.gold)
-            pred = _relation_keys(doc.pred_relations, doc.pred)
+            gold = _relation_keys(doc.gold_relations, doc.gold, symmetric)
+            pred = _relation_keys(doc.pred_relations, doc.pred, symmetric)
             for mode in range(2):
                 g, p = gold[mode], pred[mode]
                 for keys, category in ((g & p, 0), (g - p, 1), (p - g, 2)):
@@ -617,6 +693,73 @@ def bootstrap_intervals(
     return out
 
 
+# -- gold the extractor seeded ------------------------------------------------------
+
+SEEDED_WARNING_SHARE = 0.5
+"""``reader evaluate`` warns when at least this share of the gold spans are the scored
+extractor's own suggestions that nobody changed (unreviewed, or confirmed as they were)."""
+
+
+@dataclass(frozen=True)
+class SeededGold:
+    """How much of the gold an extractor suggested itself (``Span.source`` is its name).
+
+    ``unreviewed``: its suggestions still in state ``suggested``; ``confirmed``: its
+    suggestions a person accepted unchanged; ``changed``: its suggestions a person
+    relabelled or resized (these are not counted as its own).  A score on gold that is
+    largely the extractor's own unchanged output is inflated by anchoring.
+    """
+
+    gold_spans: int
+    unreviewed: int
+    confirmed: int
+    changed: int
+    known: bool = True  # False when the gold spans' provenance was not given
+
+    @property
+    def unchanged(self) -> int:
+        return self.unreviewed + self.confirmed
+
+    @property
+    def share(self) -> float:
+        return self.unchanged / self.gold_spans if self.gold_spans else 0.0
+
+    @property
+    def inflated(self) -> bool:
+        return self.known and self.gold_spans > 0 and self.share >= SEEDED_WARNING_SHARE
+
+    def warning(self, extractor: str) -> str | None:
+        """The warning sentence when the share reaches :data:`SEEDED_WARNING_SHARE`."""
+        if not self.inflated:
+            return None
+        return (f"{self.unchanged} of {self.gold_spans} gold spans ({self.share:.0%}) are "
+                f"{extractor}'s own suggestions left unchanged ({self.unreviewed} never "
+                f"reviewed, {self.confirmed} confirmed as suggested); its scores are inflated "
+                f"by anchoring (warning at {SEEDED_WARNING_SHARE:.0%} or more). Annotate with "
+                "`reader annotate --blind` or review the suggestions for an independent gold.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"gold_spans": self.gold_spans, "unreviewed": self.unreviewed,
+                "confirmed_unchanged": self.confirmed, "changed": self.changed,
+                "share_unchanged": self.share, "warning_share": SEEDED_WARNING_SHARE,
+                "inflated": self.inflated, "known": self.known}
+
+
+def seeded_gold(extractor: str, docs: Sequence[EvalDocument]) -> SeededGold:
+    """Count the gold spans of ``docs`` that ``extractor`` suggested, by what became of them."""
+    states: Counter[str] = Counter()
+    total = 0
+    known = True
+    for doc in docs:
+        total += len(doc.gold)
+        if len(doc.gold_provenance) != len(doc.gold):
+            known = known and not doc.gold
+            continue
+        states.update(state for source, state in doc.gold_provenance if source == extractor)
+    return SeededGold(total, states["suggested"], states["confirmed"], states["changed"],
+                      known)
+
+
 # -- one extractor, everything ---------------------------------------------------
 
 
@@ -633,6 +776,9 @@ class ExtractorResult:
     spurious: Counter[tuple[str, str]]
     doc_ids: list[str]
     titles: list[str]
+    seeded: SeededGold | None = None
+    grounding: dict[str, Any] | None = None
+    """String alignment counts of the stored predictions (see ``annotations.grounding``)."""
 
     def worst_documents(self, limit: int = 10, scheme: str = "strict") -> list[dict[str, Any]]:
         f1 = self.entities.document_f1(scheme)
@@ -684,18 +830,21 @@ class ExtractorResult:
             "spurious": [{"text": t, "label": label, "count": n}
                          for (t, label), n in self.spurious.most_common(top)],
             "worst_documents": self.worst_documents(top),
+            "gold_provenance": self.seeded.to_json() if self.seeded else None,
+            "grounding": self.grounding,
         }
 
 
 def evaluate_extractor(
     extractor: str, docs: Sequence[EvalDocument], *, bootstrap: int = 1000, seed: int = 0,
+    symmetric: Collection[str] = (),
 ) -> ExtractorResult:
-    """Entity and relation scores, bootstrap intervals and error analysis for one extractor."""
+    """Entity and relation scores, bootstrap intervals and error analysis for one extractor;
+    ``symmetric``: relation labels whose direction is ignored."""
     acc = _Accumulator()
-    rows = [_count_document(doc.text, doc.gold, doc.pred, acc) for doc in docs]
-    entities = EntityScores(np.array(rows, dtype=np.int64).reshape(len(rows), _WIDTH),
-                            acc.finish())
-    relations = score_relations(docs)
+    counts = _count_documents(docs, acc)
+    entities = EntityScores(counts, acc.finish(), acc.label_documents())
+    relations = score_relations(docs, symmetric)
     intervals = bootstrap_intervals(
         entities.doc_counts, relations.doc_counts if relations.any else None, bootstrap, seed)
     return ExtractorResult(
@@ -704,7 +853,7 @@ def evaluate_extractor(
             {(label, label): n for label, n in acc.correct_counts.items()}),
         missed=Counter(acc.missed_texts),
         spurious=Counter(acc.spurious_texts), doc_ids=[d.doc_id for d in docs],
-        titles=[d.title for d in docs],
+        titles=[d.title for d in docs], seeded=seeded_gold(extractor, docs),
     )
 
 
@@ -719,6 +868,7 @@ class Evaluation:
     seed: int
     results: dict[str, ExtractorResult]
     confidence: float = 0.95
+    comparisons: list[PairComparison] = field(default_factory=list)
 
     def to_json(self, schemes: Sequence[str] = SCHEMES, top: int = 20) -> dict[str, Any]:
         return {
@@ -733,6 +883,7 @@ class Evaluation:
                           "confidence": self.confidence},
             "extractors": {name: result.to_json(schemes, top)
                            for name, result in self.results.items()},
+            "comparisons": [comparison.to_json() for comparison in self.comparisons],
         }
 
 
@@ -819,6 +970,13 @@ class GoldLayer:
     annotator: str
     spans: list[SpanTuple]
     relations: list[RelationTuple]
+    provenance: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(source, state)`` of each span of a stored record (defaults as in ``Span``)."""
+    return [(str(s.get("source", HUMAN)), str(s.get("state", "confirmed")))
+            for s in record["spans"]]
 
 
 def _layer_tuples(
@@ -868,7 +1026,8 @@ def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str
             record, len(store.text(doc_id)),
             f"{store.path}: annotation of document {doc_id} by {record['annotator']!r}",
         )
-        gold[doc_id] = GoldLayer(doc_id, record["annotator"], spans, relations)
+        gold[doc_id] = GoldLayer(doc_id, record["annotator"], spans, relations,
+                                 _provenance(record))
     if not gold:
         who = f" by annotator {annotator!r}" if annotator else ""
         raise EvaluationError(
@@ -924,6 +1083,7 @@ def collect_documents(
             gold_relations=ann.relations,
             pred_relations=pred_relations,
             title=document.title,
+            gold_provenance=ann.provenance,
         ))
     if absent and not missing_as_empty:
         raise EvaluationError(

@@ -115,18 +115,11 @@ def load_extractor(model: str | None = None) -> SpacyExtractor:
 
     name = resolve_model(model)
     try:
-        # The parser, tagger and lemmatizer never change entity output; leaving
-        # them out roughly halves the time per document.
-        nlp = spacy.load(name, disable=UNNEEDED_FOR_NER)
+        nlp = spacy.load(name)
     except (OSError, ValueError) as err:
         raise ModelNotFoundError(f"cannot load spaCy pipeline {name!r}: {err}") from None
-    for component_name, component in nlp.pipeline:
-        # A shared embedding layer (tok2vec, transformer) that NER does not listen to is
-        # wasted work: en_core_web_sm's NER has its own, and the shared one costs about
-        # a third of the time per document.
-        listeners = getattr(component, "listening_components", None)
-        if listeners is not None and "ner" in nlp.pipe_names and "ner" not in listeners:
-            nlp.disable_pipe(component_name)
+    for component_name in unneeded_for_entities(nlp):
+        nlp.disable_pipe(component_name)
     pipe_name = name
     if Path(name).exists():
         meta_name, lang = nlp.meta.get("name"), nlp.meta.get("lang")
@@ -134,5 +127,27 @@ def load_extractor(model: str | None = None) -> SpacyExtractor:
     return SpacyExtractor(nlp=nlp, name=pipe_name)
 
 
-UNNEEDED_FOR_NER = ["parser", "lemmatizer", "attribute_ruler", "tagger", "morphologizer",
-                    "senter", "textcat", "textcat_multilabel"]
+ENTITY_ATTRIBUTES = frozenset({"doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"})
+SENTENCE_ATTRIBUTES = frozenset({"token.is_sent_start", "doc.sents"})
+
+
+def unneeded_for_entities(nlp: Language) -> list[str]:
+    """Enabled components whose output cannot change the entities, in pipeline order.
+
+    Kept: every component that sets entities, every component that sets sentence
+    boundaries (the parser in ``en_core_web_sm``: NER never lets an entity cross a
+    sentence boundary, so without the parser entities differ, e.g. "Home-Going Well -
+    I will be there 4:30 pm- 6:00 pm"), and the shared embedding layers (tok2vec,
+    transformer) those components listen to.  Switched off: the tagger, lemmatizer,
+    attribute ruler, morphologizer, text classifiers and the like.
+    """
+    keep: set[str] = set()
+    for component_name in nlp.pipe_names:
+        assigns = set(nlp.get_pipe_meta(component_name).assigns)
+        if assigns & (ENTITY_ATTRIBUTES | SENTENCE_ATTRIBUTES):
+            keep.add(component_name)
+    for component_name, component in nlp.pipeline:
+        listeners = getattr(component, "listening_components", None)
+        if listeners and keep & set(listeners):
+            keep.add(component_name)
+    return [component_name for component_name in nlp.pipe_names if component_name not in keep]

@@ -10,9 +10,9 @@ against that slice (see :func:`check_layer`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -189,6 +189,9 @@ class Prediction(_Layer):
 
     extractor: str = Field(min_length=1)
     created: str = Field(default_factory=utc_now)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """Facts about this output, e.g. ``grounding``: how string-only spans were placed
+    on the text (see ``annotations.grounding``)."""
 
 
 DEFAULT_COLOURS = [
@@ -216,7 +219,12 @@ class EntityLabel(BaseModel):
 
 
 class RelationLabel(BaseModel):
-    """A relation label; empty ``heads``/``children`` means any entity label fits."""
+    """A relation label; empty ``heads``/``children`` means any entity label fits.
+
+    ``symmetric``: the relation has no direction (``sibling_of``, ``met``): A -> B and
+    B -> A are the same relation, and scoring and agreement ignore direction for it
+    (see :func:`relation_identity`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -224,11 +232,29 @@ class RelationLabel(BaseModel):
     key: str | None = None
     heads: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
+    symmetric: bool = False
 
     def allows(self, head_label: str, child_label: str) -> bool:
         return (not self.heads or head_label in self.heads) and (
             not self.children or child_label in self.children
         )
+
+
+T = TypeVar("T")
+
+
+def relation_identity(head: T, child: T, label: str, symmetric: Collection[str] = ()
+                      ) -> tuple[T, T, str]:
+    """What makes two relations the same: ``(head, child, label)``, with the two ends in
+    a fixed order when ``label`` is one of the ``symmetric`` labels (direction ignored).
+
+    ``head`` and ``child`` are whatever identifies an end (``(start, end)`` offsets, or
+    ``((start, end), entity_label)`` when entity labels count); scoring and agreement
+    compare these identities, so both ignore direction for symmetric labels.
+    """
+    if label in symmetric and child < head:  # type: ignore[operator]
+        return child, head, label
+    return head, child, label
 
 
 class LabelScheme(BaseModel):
@@ -259,6 +285,11 @@ class LabelScheme(BaseModel):
     @property
     def relation_names(self) -> list[str]:
         return [label.name for label in self.relations]
+
+    @property
+    def symmetric_relations(self) -> frozenset[str]:
+        """Names of the relation labels declared symmetric."""
+        return frozenset(label.name for label in self.relations if label.symmetric)
 
     def entity(self, name: str) -> EntityLabel | None:
         return next((label for label in self.entities if label.name == name), None)

@@ -41,6 +41,8 @@ border-radius: 0.35em;">{text}<span class="ent-label">{label}{kb_link}</span>\
 <span class="ent-verdict">{marker}</span></mark>"""
 
 STYLE = """
+.warning { background: #fff4d6; border-left: 4px solid #e6a700; padding: 0.4em 0.8em; }
+.significant { font-weight: bold; }
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
        max-width: 1100px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -110,6 +112,92 @@ def _intervals(evaluation: Evaluation, schemes: Sequence[str]) -> str:
             f"{evaluation.bootstrap} bootstrap resamples of the documents (seed "
             f"{evaluation.seed}).</p><table><tr><th class=name>extractor</th>{head}</tr>"
             f'{"".join(rows)}</table>')
+
+
+def _gold_provenance(evaluation: Evaluation) -> str:
+    """Per extractor, the gold spans that are its own unchanged suggestions, and warnings."""
+    rows, warnings = [], []
+    for name, result in evaluation.results.items():
+        seeded = result.seeded
+        if seeded is None or not seeded.known:
+            rows.append(f'<tr><td class="name">{_e(name)}</td><td colspan=5>unknown</td></tr>')
+            continue
+        rows.append(f'<tr><td class="name">{_e(name)}</td><td class="num">{seeded.gold_spans}'
+                    f'</td><td class="num">{seeded.unreviewed}</td><td class="num">'
+                    f'{seeded.confirmed}</td><td class="num">{seeded.changed}</td>'
+                    f'<td class="num{" best" if seeded.inflated else ""}">'
+                    f"{_pct(seeded.share)}</td></tr>")
+        warning = seeded.warning(name)
+        if warning:
+            warnings.append(f'<p class="warning">Warning: {_e(warning)}</p>')
+    return ("<h3>Gold the extractors suggested</h3>" + "".join(warnings)
+            + "<table><tr><th class=name>extractor</th><th>gold spans</th><th>unreviewed</th>"
+            "<th>confirmed as is</th><th>changed</th><th>unchanged %</th></tr>"
+            f'{"".join(rows)}</table>')
+
+
+def _comparisons(evaluation: Evaluation) -> str:
+    """Each pair of extractors: the plain sentences and the per-label ΔF1 table."""
+    if not evaluation.comparisons:
+        return ""
+    parts = ["<h3>Is one extractor better? Paired comparisons</h3>"]
+    for c in evaluation.comparisons:
+        parts.append(
+            f"<p>{_e(c.b)} against {_e(c.a)} on {c.documents} gold document(s) "
+            f"({c.differing_documents} where their counts differ). ΔF1 = F1({_e(c.b)}) − "
+            f"F1({_e(c.a)}); {c.confidence:.0%} paired bootstrap interval ({c.samples} "
+            f"resamples of the documents); p from paired approximate randomization "
+            f"({c.rounds} rounds, seed {c.seed}); significant below {c.alpha:g}; per label, "
+            "p is Holm-adjusted over the labels of each scheme.</p><ul>")
+        for stat in [*c.entities.values(), *c.relations.values()]:
+            css = ' class="significant"' if stat.significant(c.alpha) else ""
+            parts.append(f"<li{css}>{_e(c.sentence(stat))}</li>")
+        parts.append("</ul>")
+        rows = []
+        labels = sorted({label for by in c.by_label.values() for label in by})
+        for label in labels:
+            for scheme, by in c.by_label.items():
+                stat = by[label]
+                ci = (f"{100 * stat.ci[0]:+.1f} to {100 * stat.ci[1]:+.1f}" if stat.ci
+                      else "—")
+                css = " best" if stat.significant(c.alpha) else ""
+                rows.append(
+                    f'<tr><td class="name">{_e(label)}</td><td class="name">{_e(scheme)}</td>'
+                    f'<td class="num">{_pct(stat.f1_a)}</td><td class="num">{_pct(stat.f1_b)}'
+                    f'</td><td class="num{css}">{100 * stat.delta:+.1f}</td>'
+                    f'<td class="num">{ci}</td><td class="num">{stat.p_value:.4f}</td>'
+                    f'<td class="num">{stat.p:.4f}</td></tr>')
+        if rows:
+            parts.append(
+                f"<details><summary>Per label: {_e(c.b)} − {_e(c.a)}</summary><table><tr>"
+                f"<th class=name>label</th><th class=name>scheme</th><th>F1 {_e(c.a)}</th>"
+                f"<th>F1 {_e(c.b)}</th><th>Δ points</th><th>interval</th><th>p</th>"
+                f'<th>p Holm</th></tr>{"".join(rows)}</table></details>')
+    return "".join(parts)
+
+
+def _grounding(evaluation: Evaluation) -> str:
+    """Per extractor with spans given as strings: how many were found in the text."""
+    rows = []
+    for name, result in evaluation.results.items():
+        g = result.grounding
+        if not g:
+            continue
+        examples = ", ".join(f"{e.get('text', '')!r} {e.get('label', '')}"
+                             for e in g.get("examples", [])[:5])
+        rows.append(f'<tr><td class="name">{_e(name)}</td><td class="num">{g["spans"]}</td>'
+                    f'<td class="num">{g["exact"]}</td><td class="num">{g["case"]}</td>'
+                    f'<td class="num">{g["fuzzy"]}</td><td class="num">{g["ungrounded"]}</td>'
+                    f'<td class="num">{_pct(g["rate"])}</td>'
+                    f'<td class="name">{_e(examples)}</td></tr>')
+    if not rows:
+        return ""
+    return ("<h3>Grounding of spans given as strings</h3><p>Strings an extractor returned "
+            "without offsets, placed on the text (exact, ignoring case and accents, fuzzy); "
+            "ungrounded strings were not found and are not scored.</p><table><tr>"
+            "<th class=name>extractor</th><th>strings</th><th>exact</th><th>case</th>"
+            "<th>fuzzy</th><th>ungrounded</th><th>grounded %</th>"
+            f'<th class=name>ungrounded examples</th></tr>{"".join(rows)}</table>')
 
 
 def _relations(evaluation: Evaluation) -> str:
@@ -314,6 +402,9 @@ def render_report(
         _intervals(evaluation, schemes),
         "<h3>Per label</h3>",
         _label_charts(evaluation, schemes),
+        _gold_provenance(evaluation),
+        _comparisons(evaluation),
+        _grounding(evaluation),
         "<h2>Relations</h2>",
         "<p>strict: both argument spans with their labels and the relation label match; "
         "boundaries: argument spans and relation label match.</p>",

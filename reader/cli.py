@@ -26,6 +26,7 @@ err_console = Console(stderr=True, highlight=False)
 def _register() -> None:
     from reader.commands import (
         annotate,
+        compare,
         evaluate,
         export_cmd,
         extract,
@@ -34,7 +35,8 @@ def _register() -> None:
         stats,
     )
 
-    for command in (import_cmd, extract, stats, annotate, evaluate, review, export_cmd):
+    for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
+                    export_cmd):
         command.register(app)
 
 

@@ -18,6 +18,13 @@ Looked up at ``--config PATH``, else ``$READER_ANNOTATOR_CONFIG``, else
     key = "w"
     heads = ["PERSON"]
     children = ["ORG"]
+
+    [[relations]]                 # symmetric: no direction (A -> B is B -> A), and
+    name = "met"                  # scoring and agreement ignore direction for it
+    key = "t"
+    heads = ["PERSON"]
+    children = ["PERSON"]
+    symmetric = true
 """
 
 from __future__ import annotations

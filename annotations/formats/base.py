@@ -44,6 +44,17 @@ class RawSpan:
 
 
 @dataclass
+class RawString:
+    """A span given as ``{"text", "label"}`` without offsets (optionally a ``hint`` offset)."""
+
+    text: str
+    label: str
+    hint: int | None = None
+    line: int | None = None
+    where: str | None = None
+
+
+@dataclass
 class RawRelation:
     head: tuple[int, int]
     child: tuple[int, int]
@@ -67,6 +78,9 @@ class ImportRecord:
     has_status: bool = False
     """False when the format or the record says nothing about the status."""
     annotator: str | None = None
+    strings: list[RawString] = field(default_factory=list)
+    """Spans given by their text alone (what LLMs return); placed on the text with
+    ``annotations.grounding`` when imported as predictions."""
     loose_whitespace: bool = False
     """True when ``text`` was rebuilt from tokens (CoNLL): the importer then finds
     the stored document whose text has the same non-whitespace characters."""

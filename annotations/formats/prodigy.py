@@ -35,6 +35,7 @@ from .base import (
     ImportRecord,
     Payload,
     RawRelation,
+    RawString,
     WriteContext,
     field_error,
     get_int,
@@ -134,6 +135,17 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
         record.annotator = annotator
     by_last_token: dict[int, tuple[int, int]] = {}
     for where, raw in objects_in(obj, "spans"):
+        given = raw.get("text")
+        if "start" not in raw and "end" not in raw and isinstance(given, str):
+            # A span given as a string (an LLM's answer): placed on the text at import.
+            hint = raw.get("hint")
+            try:
+                label = get_str(raw, "label")
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+            record.strings.append(RawString(given, label, hint if isinstance(hint, int)
+                                            else None, line=number, where=where))
+            continue
         span = raw_span_of(raw, where, number)
         given = raw.get("text")
         span.text = given if isinstance(given, str) else None

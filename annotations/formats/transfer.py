@@ -16,9 +16,10 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import InputError, InputErrors, NotFoundError
+from ..grounding import StringSpan, align_strings
 from ..models import (
     HUMAN,
     SPAN_STATES,
@@ -163,8 +164,8 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
                 errors.append(item)
                 continue
             summary.records += 1
-            summary.warnings.extend(item.warnings)
             errors.extend(checker.check(item))
+            summary.warnings.extend(item.warnings)  # after check: grounding adds some
     if errors:
         raise InputErrors(errors)
     summary.format = ", ".join(names)
@@ -217,6 +218,14 @@ class _RecordChecker:
         if self.as_predictions and not stored:
             return [record.error("no stored document has this text (a prediction must be "
                                  "for a stored document; import the articles first)")]
+        meta: dict[str, Any] = {}
+        if record.strings:
+            if not self.as_predictions:
+                return [record.error(
+                    f"{len(record.strings)} span(s) given as text without offsets (first: "
+                    f"{record.strings[0].where}); gold needs offsets, string-only spans are "
+                    "accepted with --as-predictions")]
+            meta["grounding"] = _ground(record)
         spans, errors = self._spans(record)
         relations, relation_errors = _relations(record, spans)
         errors += relation_errors
@@ -235,7 +244,7 @@ class _RecordChecker:
         if not stored:
             self.new_documents.setdefault(document.id, document)
         if self.as_predictions:
-            self._keep_prediction(document.id, who, spans, relations)
+            self._keep_prediction(document.id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
             self._keep_annotation(document.id, who, spans, relations, status)
@@ -257,13 +266,14 @@ class _RecordChecker:
         self.annotations.append(ann)
 
     def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
-                         relations: list[Relation]) -> None:
+                         relations: list[Relation], meta: dict[str, Any] | None = None) -> None:
         old = self.store.prediction(doc_id, extractor)
-        pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations)
+        pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations,
+                          meta=meta or {})
         if old is None:
             self.counts[0] += 1
-        elif (old.spans, _relation_set(old.relations)) == (
-                pred.spans, _relation_set(pred.relations)):
+        elif (old.spans, _relation_set(old.relations), old.meta) == (
+                pred.spans, _relation_set(pred.relations), pred.meta):
             self.counts[2] += 1
             return
         else:
@@ -416,6 +426,26 @@ def _relation_set(relations: list[Relation]) -> set[tuple[tuple[int, int], tuple
 def _join(*parts: str | None) -> str | None:
     kept = [p for p in parts if p]
     return ", ".join(kept) if kept else None
+
+
+def _ground(record: ImportRecord) -> dict[str, Any]:
+    """Place the record's string-only spans on its text (as ``reader extract --command``
+    does), add them to its spans, and return the grounding counts for the prediction."""
+    grounding = align_strings(
+        record.text, [StringSpan(s.text, s.label, s.hint) for s in record.strings],
+        taken=[(raw.start, raw.end) for raw in record.spans])
+    for given, placed in zip(record.strings, grounding.placed, strict=True):
+        for start, end in placed:
+            record.spans.append(RawSpan(start=start, end=end, label=given.label,
+                                        line=given.line, where=given.where))
+    record.strings = []
+    lost = grounding.ungrounded
+    if lost:
+        shown = ", ".join(f"{u['text']!r} ({u['label']})" for u in lost[:5])
+        record.warnings.append(record.error(
+            f"{len(lost)} of {len(grounding.placed)} span(s) given as text could not be "
+            f"placed on the text (ungrounded, counted in the prediction's grounding): {shown}"))
+    return grounding.to_meta()
 
 
 def _place(record: ImportRecord) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -248,6 +248,9 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
         console.print(confusion_table(result))
         for table in error_tables(result, top):
             console.print(table)
+    from .compare import print_comparison_sections
+
+    print_comparison_sections(evaluation, by_label)
 
 
 def evaluate(
@@ -275,6 +278,12 @@ def evaluate(
     html_documents: Annotated[int, typer.Option(
         "--html-documents", min=0, help="Documents per extractor shown in the HTML report, "
         "lowest F1 first (0: all).")] = 100,
+    rounds: Annotated[int, typer.Option(
+        "--rounds", min=0, help="With two or more extractors: rounds of paired approximate "
+        "randomization for the comparison of every pair (0: no comparison).")] = 10_000,
+    alpha: Annotated[float, typer.Option(
+        "--alpha", min=0.0, max=1.0, help="Significance level of the comparison sentences.")
+    ] = 0.05,
 ) -> None:
     """Score extractors against the gold set (accepted annotations)."""
     schemes = [s.value for s in scheme] if scheme else list(SCHEMES)
@@ -285,12 +294,20 @@ def evaluate(
         except EvaluationError as err:
             raise fail(str(err)) from None
         colours = {label.name: label.colour for label in store.labels.entities}
-    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed)
+        symmetric = store.labels.symmetric_relations
+        grounding = stored_grounding(store, docs)
+    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed,
+                                        symmetric=symmetric)
                for name, extractor_docs in docs.items()}
     evaluation = Evaluation(
         store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),
         bootstrap=bootstrap, seed=seed, results=results,
     )
+    from .compare import add_comparisons, print_seeded_warnings
+
+    for name, summary in grounding.items():
+        results[name].grounding = summary
+    add_comparisons(evaluation, schemes, rounds, alpha)
     if html is not None:
         from annotations.report import write_report
 
@@ -300,8 +317,19 @@ def evaluate(
             Text(f"HTML report written to {printable(str(html))}"))
     if as_json:
         print(json.dumps(evaluation.to_json(schemes, top), indent=2, ensure_ascii=False))
+        print_seeded_warnings(evaluation)
     else:
         print_tables(evaluation, schemes, by_label, top)
+
+
+def stored_grounding(
+    store: GoldStore, docs: dict[str, list[EvalDocument]],
+) -> dict[str, dict[str, Any] | None]:
+    """Each extractor's string-alignment counts, from its stored predictions' meta."""
+    from annotations.grounding import grounding_summary
+
+    return {name: grounding_summary(store, name, [d.doc_id for d in extractor_docs])
+            for name, extractor_docs in docs.items()}
 
 
 def register(app: typer.Typer) -> None:

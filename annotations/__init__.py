@@ -23,7 +23,8 @@ from .models import (
     RelationLabel,
     Span,
 )
-from .store import AtomicJSONStorage, GoldStore
+from .storage import AtomicJSONStorage
+from .store import GoldStore
 
 __all__ = [
     "HUMAN", "AnnotationsError", "Annotation", "AtomicJSONStorage", "Document", "EntityLabel",

@@ -339,7 +339,7 @@ def render_report(
 def write_report(path: str | Path, evaluation: Evaluation,
                  docs: Mapping[str, Sequence[EvalDocument]], **options: object) -> Path:
     """Write :func:`render_report` to ``path`` (atomically) and return the path."""
-    from .store import write_atomically
+    from .output import write_atomically
 
     path = Path(path)
     page = render_report(evaluation, docs, **options)  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ import pytest
 from tinydb import TinyDB
 
 from annotations.models import Annotation, Document, Relation, Span
-from annotations.store import PATCH_TABLE, GoldStore
+from annotations.storage import PATCH_TABLE
+from annotations.store import GoldStore
 
 LABELS = ["PER", "ORG", "LOC"]
 SLOT = 7

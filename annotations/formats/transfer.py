@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import InputError, InputErrors, NotFoundError
+from ..gc_pause import gc_paused
 from ..models import (
     HUMAN,
     Annotation,
@@ -29,7 +30,7 @@ from ..models import (
     Status,
     normalise_newlines,
 )
-from ..store import DEFAULT_ANNOTATOR, GoldStore, gc_paused
+from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 

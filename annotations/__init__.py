@@ -7,6 +7,7 @@ from .errors import (
     InputError,
     InputErrors,
     NotFoundError,
+    OutputError,
     ReadOnlyStoreError,
     StoreCorruptError,
     StoreError,
@@ -28,7 +29,8 @@ from .store import GoldStore
 
 __all__ = [
     "HUMAN", "AnnotationsError", "Annotation", "AtomicJSONStorage", "Document", "EntityLabel",
-    "GoldStore", "InputError", "InputErrors", "LabelScheme", "NotFoundError", "Prediction",
+    "GoldStore", "InputError", "InputErrors", "LabelScheme", "NotFoundError", "OutputError",
+    "Prediction",
     "ReadOnlyStoreError", "Relation", "RelationLabel", "Span", "StoreCorruptError",
     "StoreError", "StoreLockedError",
 ]  # fmt: skip

@@ -29,15 +29,19 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError, ReadOnlyStoreError, StoreError
+from . import output
+from .errors import NotFoundError, ReadOnlyStoreError, StoreError, StoreIdentityError
 from .gc_pause import gc_paused
 from .models import (
+    LENIENT,
     SCHEMA_VERSION,
     Annotation,
     Document,
@@ -47,10 +51,12 @@ from .models import (
     check_layer,
     utc_now,
 )
+from .output import store_files
 from .storage.files import (
     JOURNAL_SUFFIX,
     LOCK_SUFFIX,
     FileLock,
+    Identity,
     Journal,
     encode_line,
     inode,
@@ -88,7 +94,9 @@ class GoldStore:
         read_only: bool = False,
         checkpoint_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        self.path = Path(path)
+        # The real path: a store reached through a symlink has one lock, journal and
+        # checkpoint, beside the file the link points to.
+        self.path = Path(os.path.realpath(path))
         self.journal_path = self.path.with_name(self.path.name + JOURNAL_SUFFIX)
         self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
         self.read_only = read_only
@@ -98,16 +106,53 @@ class GoldStore:
         self._journal = Journal(self.journal_path, self.path)
         self._closed = False
         self._main_inode: int | None = None
+        self._created = True  # False while a new store exists only in memory
         self._reset()
 
+        self._check_path()
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"{self.path.parent}: cannot create the folder ({err.strerror})"
+                ) from None
             self._file_lock.acquire()
         try:
             self._load()
+        except OSError as err:
+            self._abandon()
+            raise StoreError(
+                f"{err.filename or self.path}: cannot open the gold store "
+                f"{'' if read_only else 'for writing '}({err.strerror}); nothing was changed"
+            ) from None
         except BaseException:
-            self._file_lock.release()
+            self._abandon()
             raise
+        output.protect(store_files(self.path))
+
+    def _check_path(self) -> None:
+        """Refuse, before touching anything, a path that cannot be a store."""
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise StoreError(f"{self.path}: cannot open ({err.strerror})") from None
+        kind = output.file_kind(info.st_mode)
+        if kind:
+            raise StoreError(f"{self.path}: is {kind}, not a gold store (a TinyDB JSON file)")
+        if not self.read_only and not info.st_mode & 0o222:
+            raise StoreError(
+                f"{self.path}: the file is read-only (mode {stat.S_IMODE(info.st_mode):04o}); "
+                "open it read-only (e.g. reader stats, export, evaluate), or make it "
+                "writable (chmod u+w) to edit it"
+            )
+
+    def _abandon(self) -> None:
+        """Undo what a failed open did: close the journal, drop the lock and its file."""
+        self._journal.close()
+        self._file_lock.release(remove=True)
 
     # -- opening and closing -------------------------------------------------
 
@@ -118,16 +163,25 @@ class GoldStore:
 
     def _load(self) -> None:
         with gc_paused():
-            for _attempt in range(READ_ATTEMPTS):
-                if self.path.exists():
-                    data, self._main_inode = read_main(self.path)
-                    self._tables.load(data, self.path)
-                elif self.read_only:
-                    raise StoreError(f"{self.path}: no such gold store")
-                if self.journal_path.exists():
-                    self._replay_journal()
+            for attempt in range(READ_ATTEMPTS):
+                last = attempt == READ_ATTEMPTS - 1
+                try:
+                    if self.path.exists():
+                        data, self._main_inode = read_main(self.path)
+                        self._tables.load(data, self.path)
+                    elif self.read_only:
+                        raise StoreError(f"{self.path}: no such gold store")
+                    if self.journal_path.exists():
+                        self._replay_journal()
+                except StoreIdentityError:
+                    # A reader racing a checkpoint sees the new journal beside the old
+                    # main file: read both again before calling the journal foreign.
+                    if not self.read_only or last or self._main_inode == inode(self.path):
+                        raise
+                    self._reset()
+                    continue
                 settled = self._main_inode == inode(self.path)
-                if not self.read_only or settled or _attempt == READ_ATTEMPTS - 1:
+                if not self.read_only or settled or last:
                     break
                 # A writer checkpointed between our reading the main file and the
                 # journal (new main file, emptied journal): the two may not match.
@@ -137,16 +191,31 @@ class GoldStore:
             # so no other writer is writing one now.
             for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
                 stale.unlink(missing_ok=True)
-            if not self.path.exists():
+            if self.path.exists():
+                self._journal.open_for_append(self._identity())
+            else:
+                # A new store lives in memory until its first edit, so a command that
+                # fails (or stores nothing) leaves no file behind.
                 rows = self._tables.rows
-                rows["meta"]["1"] = {"schema_version": SCHEMA_VERSION, "created": utc_now()}
+                rows["meta"]["1"] = {
+                    "schema_version": SCHEMA_VERSION, "created": utc_now(),
+                    "store_id": uuid.uuid4().hex, "generation": 0,
+                }
                 rows["labels"]["1"] = LabelScheme().model_dump()
                 self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
-                write_main(self.path, rows)
-            self._journal.open_for_append()
+                self._created = False
+
+    def _identity(self) -> Identity:
+        return Identity.of(self._tables.rows["meta"].get("1") or {})
+
+    def _create(self) -> None:
+        """Write a new store's main file and journal (at its first edit)."""
+        write_main(self.path, self._tables.rows)
+        self._journal.open_for_append(self._identity())
+        self._created = True
 
     def _replay_journal(self) -> None:
-        self._journal.replay(self._apply, writable=not self.read_only)
+        self._journal.replay(self._apply, self._identity(), writable=not self.read_only)
 
     def close(self) -> None:
         """Checkpoint (fold the journal into the TinyDB file) and release the lock."""
@@ -154,37 +223,66 @@ class GoldStore:
             if self._closed:
                 return
             self._closed = True
+            output.unprotect(store_files(self.path))
+            folded = True
             try:
                 if not self.read_only and self._journal.size:
+                    folded = False
                     self._checkpoint_locked()
+                    folded = True
             finally:
                 self._journal.close()
-                self._file_lock.release()
+                if not self.read_only and folded:
+                    # Nothing left to replay: the journal (a header at most) goes, and the
+                    # lock file with it (see FileLock), so a clean close leaves one file.
+                    try:
+                        self.journal_path.unlink(missing_ok=True)
+                    except OSError:
+                        pass
+                self._file_lock.release(remove=not self.read_only and folded)
 
     def __enter__(self) -> GoldStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc is None:
+            self.close()
+            return
+        # An error is on its way out: closing must not replace it with another (a
+        # checkpoint failing on the same full disk).  The journal keeps every edit.
+        try:
+            self.close()
+        except StoreError:
+            pass
 
     def checkpoint(self) -> None:
         """Fold the journal into the TinyDB file (replaced atomically) and empty the journal."""
         with self._lock:
             self._writable()
+            if not self._created:
+                self._create()
             self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> None:
+        """Write the main file as the next generation (a store without an id gets one),
+        then start the journal again with that generation in its header."""
+        meta_rows = self._tables.rows["meta"]
+        old_meta = meta_rows.get("1") or {}
+        identity = self._identity()
+        meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
+                              generation=identity.generation + 1)
         try:
             write_main(self.path, self._tables.rows)
         except OSError as err:
+            meta_rows["1"] = old_meta
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
-                "next open"
+                "next open (free space, then open the store again)"
             ) from err
-        # Crash here: the journal is replayed over a file that already holds it,
-        # which is harmless because every op is an idempotent put or delete.
-        self._journal.empty()
+        # Crash here: the journal is one generation behind the main file, which says
+        # that everything in it is already folded in; it is dropped at the next open.
+        self._journal.reset(self._identity())
 
     # -- the write path ------------------------------------------------------
 
@@ -199,6 +297,14 @@ class GoldStore:
         if not ops:
             return
         self._writable()
+        if not self._created:
+            try:
+                self._create()
+            except OSError as err:
+                raise StoreError(
+                    f"{self.path}: cannot create the gold store ({err.strerror}); "
+                    "nothing was saved"
+                ) from None
         self._journal.append(encode_line(ops))
         for table, key, record in ops:
             self._apply(table, key, record)
@@ -247,7 +353,7 @@ class GoldStore:
             key = self._tables.doc_keys.get(doc_id)
             if key is None:
                 raise NotFoundError(f"{self.path}: no document {doc_id!r}")
-            return Document.model_validate(self._tables.rows["documents"][key])
+            return Document.model_validate(self._tables.rows["documents"][key], context=LENIENT)
 
     def document_ids(self) -> list[str]:
         """Document ids in the order they were imported."""
@@ -279,7 +385,7 @@ class GoldStore:
     def labels(self) -> LabelScheme:
         with self._lock:
             record = self._tables.rows["labels"].get("1") or {}
-            return LabelScheme.model_validate(record)
+            return LabelScheme.model_validate(record, context=LENIENT)
 
     def set_labels(self, scheme: LabelScheme) -> None:
         with self._lock:
@@ -331,7 +437,9 @@ class GoldStore:
             key = self._tables.ann_keys.get((doc_id, annotator))
             if key is None:
                 return None
-            return Annotation.model_validate(self._tables.rows["annotations"][key])
+            return Annotation.model_validate(
+                self._tables.rows["annotations"][key], context=LENIENT
+            )
 
     def annotation_records(
         self, *, annotator: str | None = None, status: Status | None = None
@@ -358,7 +466,7 @@ class GoldStore:
     ) -> Iterator[Annotation]:
         """Annotations in document order, optionally of one annotator or status."""
         for record in self.annotation_records(annotator=annotator, status=status):
-            yield Annotation.model_validate(record)
+            yield Annotation.model_validate(record, context=LENIENT)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
@@ -469,7 +577,9 @@ class GoldStore:
             key = self._tables.pred_keys.get((doc_id, extractor))
             if key is None:
                 return None
-            return Prediction.model_validate(self._tables.rows["predictions"][key])
+            return Prediction.model_validate(
+                self._tables.rows["predictions"][key], context=LENIENT
+            )
 
     def prediction_record(self, doc_id: str, extractor: str) -> Record | None:
         """One prediction as a plain dict (see :meth:`gold_records`); do not mutate it."""
@@ -482,7 +592,9 @@ class GoldStore:
         with self._lock:
             keys = dict(self._tables.preds_by_doc.get(doc_id, {}))
             return {
-                name: Prediction.model_validate(self._tables.rows["predictions"][key])
+                name: Prediction.model_validate(
+                    self._tables.rows["predictions"][key], context=LENIENT
+                )
                 for name, key in sorted(keys.items())
             }
 

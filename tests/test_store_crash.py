@@ -39,9 +39,9 @@ WORKER = textwrap.dedent(
     path, annotator, stage = sys.argv[1], sys.argv[2], sys.argv[3]
     real_replace, real_write_atomically = os.replace, store_module.write_atomically
 
-    def announced_write(target, data):
+    def announced_write(target, data, **options):
         print("checkpoint", flush=True)
-        real_write_atomically(target, data)
+        real_write_atomically(target, data, **options)
 
     replaces = 0
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..articles import title_of
 from ..errors import InputError
 from ..models import Span
+from ..output import write_text
 from .base import ExportItem, ExportResult, ImportRecord, RawRelation, RawSpan, WriteContext
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -78,15 +79,14 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
                 lines.append(f"R{number}\t{rel.label} Arg1:{ids[rel.head]} Arg2:{ids[rel.child]}")
                 relation_labels.add(rel.label)
         stem = file_stem(item)
-        (out / f"{stem}.txt").write_text(text, encoding="utf-8", newline="")
-        (out / f"{stem}.ann").write_text(
-            "".join(line + "\n" for line in lines), encoding="utf-8", newline="")
+        write_text(out / f"{stem}.txt", text)
+        write_text(out / f"{stem}.ann", "".join(line + "\n" for line in lines))
         result.written += 1
         result.files += 2
     conf = ["[entities]", *sorted(entity_labels), "", "[relations]"]
     conf += [f"{name}\tArg1:<ENTITY>, Arg2:<ENTITY>" for name in sorted(relation_labels)]
     conf += ["", "[events]", "", "[attributes]", ""]
-    (out / "annotation.conf").write_text("\n".join(conf), encoding="utf-8")
+    write_text(out / "annotation.conf", "\n".join(conf))
     return result
 
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from ..articles import title_of
 from ..errors import InputError
 from ..models import document_id
+from ..output import write_atomically
 from .base import (
     STATUSES,
     ExportItem,
@@ -45,7 +46,6 @@ from .base import (
     RawRelation,
     RawSpan,
     WriteContext,
-    atomic_output,
     counted_payloads,
     ordered_map,
 )
@@ -132,8 +132,7 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
 
 
 def _save(data: bytes, path: Path) -> None:
-    with atomic_output(path, "wb") as fh:
-        fh.write(data)
+    write_atomically(path, data, sync=False)
 
 
 def spacy_files(path: Path) -> list[Path]:

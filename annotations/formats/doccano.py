@@ -27,6 +27,7 @@ from typing import Any
 import srsly
 
 from ..errors import InputError
+from ..output import replacing
 from .base import (
     ExportItem,
     ExportResult,
@@ -34,7 +35,6 @@ from .base import (
     RawRelation,
     RawSpan,
     WriteContext,
-    atomic_output,
     field_error,
     get_str,
     objects_in,
@@ -73,7 +73,7 @@ def line_of(number: int, item: ExportItem) -> dict[str, Any]:
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
     result = ExportResult(files=1)
-    with atomic_output(out) as fh:
+    with replacing(out) as fh:
         for item in items:
             result.written += 1
             fh.write(srsly.json_dumps(line_of(result.written, item)) + "\n")

@@ -639,6 +639,48 @@ RECORD = st.dictionaries(st.sampled_from(KEYS), JSON | st.lists(
     st.dictionaries(st.sampled_from(KEYS), JSON, max_size=5), max_size=3), max_size=6)
 
 
+OFFSET = st.integers(-2, 30)
+NAME = st.one_of(st.sampled_from(["ORG", "PERSON", "rel"]), HOSTILE)
+SPAN = st.fixed_dictionaries({"start": OFFSET, "end": OFFSET, "label": NAME},
+                             optional={"text": st.text(max_size=6), "token_start": OFFSET,
+                                       "token_end": OFFSET, "source": NAME, "state": NAME})
+PRODIGY = st.fixed_dictionaries(
+    {"text": st.text(alphabet="ab \r\n\u2028\ud800", min_size=1, max_size=30),
+     "spans": st.lists(SPAN, max_size=3)},
+    optional={"relations": st.lists(st.fixed_dictionaries(
+        {"head_span": SPAN, "child_span": SPAN, "label": NAME},
+        optional={"head": OFFSET, "child": OFFSET}), max_size=2),
+        "answer": JSON, "_annotator_id": NAME, "meta": JSON,
+        "tokens": st.lists(st.dictionaries(st.sampled_from(["text", "start", "end", "id",
+                                                           "ws"]), JSON), max_size=3)})
+DOCCANO = st.fixed_dictionaries(
+    {"text": st.text(alphabet="ab \r\n", min_size=1, max_size=30)},
+    optional={"entities": st.lists(st.fixed_dictionaries(
+        {"start_offset": OFFSET, "end_offset": OFFSET, "label": NAME},
+        optional={"id": JSON}), max_size=3),
+        "relations": st.lists(st.fixed_dictionaries({"from_id": JSON, "to_id": JSON,
+                                                     "type": NAME}), max_size=2),
+        "label": st.lists(st.tuples(OFFSET, OFFSET, NAME).map(list), max_size=3)})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fmt_records=st.one_of(st.tuples(st.just("prodigy"), st.lists(PRODIGY, min_size=1,
+                                                                       max_size=3)),
+                             st.tuples(st.just("doccano"), st.lists(DOCCANO, min_size=1,
+                                                                       max_size=3))),
+       predictions=st.booleans())
+def test_records_shaped_like_each_format_give_success_or_errors_naming_the_line(
+    base_store: Path, tmp_path_factory: pytest.TempPathFactory,
+    fmt_records: tuple[str, list], predictions: bool,
+) -> None:
+    fmt, records = fmt_records
+    folder = tmp_path_factory.mktemp("shaped")
+    target = folder / "in.jsonl"
+    target.write_text("".join(json.dumps(r) + "\n" for r in records))
+    options = {"as_predictions": True, "extractor": "fuzz@1"} if predictions else {}
+    _try_import(base_store, folder, target, format_name=fmt, **options)
+
+
 @pytest.fixture(scope="module")
 def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("base") / "gold.json"

@@ -8,8 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from annotations.extractors import load_extractor
+from annotations.terminal import terminal_text
 
-from .common import DbOption, console, open_store
+from .common import DbOption, check_option_name, console, fail, open_store
 
 SAVE_EVERY = 256
 
@@ -29,14 +30,18 @@ def extract(
         todo = [doc_id for doc_id in store.document_ids()
                 if force or not store.has_prediction(doc_id, extractor.id)]
         skipped = len(store) - len(todo)
-        store.add_entity_labels(extractor.labels)
+        check_option_name("--model", extractor.id, "extractor name")
+        try:
+            store.add_entity_labels(extractor.labels)
+        except ValueError as err:
+            raise fail(f"{extractor.id}: its labels cannot be used: {err}") from None
         done = 0
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=console, transient=False, disable=not todo,
         ) as progress:
-            task = progress.add_task(extractor.id, total=len(todo))
+            task = progress.add_task(terminal_text(extractor.id), total=len(todo))
             batch = []
             items = ((doc_id, store.text(doc_id)) for doc_id in todo)
             for prediction in extractor.predict(items, batch_size=batch_size):
@@ -49,7 +54,8 @@ def extract(
                 done += store.put_predictions(batch)
                 progress.advance(task, len(batch))
     console.print(
-        f"{done} document(s) predicted by {extractor.id}, {skipped} already predicted"
+        f"{done} document(s) predicted by {terminal_text(extractor.id)}, {skipped} already "
+        "predicted"
         + (" (use --force to predict them again)" if skipped and not force else "")
     )
 

@@ -61,7 +61,8 @@ def test_failed_import_stores_nothing_and_lists_every_problem(
                                  "--as-gold", "--add-labels"])
     assert result.exit_code == 1
     assert "nothing was imported" in result.output
-    assert result.output.count("rejected") == 2  # both spans of line 1 are outside the text
+    # Both spans of line 1 are outside the text, and so is its relation.
+    assert result.output.count("rejected") == 3
     output = " ".join(result.output.split())  # undo the console's line wrapping
     assert f"{bad}, line 1, spans[0]: span 0-10 is outside the text (length 6)" in output
     # There was no store: a failed import leaves no file behind (no store, journal, lock).

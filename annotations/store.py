@@ -35,10 +35,18 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from . import output
-from .errors import NotFoundError, ReadOnlyStoreError, StoreError, StoreIdentityError
+from .errors import (
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreCorruptError,
+    StoreError,
+    StoreIdentityError,
+)
 from .gc_pause import gc_paused
 from .models import (
     LENIENT,
@@ -68,6 +76,7 @@ from .storage.tables import Op, Record, Tables
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "common_run"]
 
+M = TypeVar("M", bound=BaseModel)
 DEFAULT_ANNOTATOR = "default"
 READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
 
@@ -325,6 +334,23 @@ class GoldStore:
             self._patcher.forget(key)
         self._tables.put(table, key, record)
 
+    def _model(self, model: type[M], table: str, key: str | None,
+               record: Record | None = None) -> M:
+        """A stored record as its model, read leniently (names are not checked again); a
+        record that is not one is store damage, reported as such."""
+        if record is None:
+            assert key is not None
+            record = self._tables.rows[table].get(key) or {}
+        try:
+            return model.model_validate(record, context=LENIENT)
+        except ValidationError as err:
+            where = f"record {key!r}" if key else "a record"
+            reason = str(err).splitlines()
+            raise StoreCorruptError(
+                f"{self.path}: table {table!r}, {where} is malformed "
+                f"({' '.join(reason[1:3]).strip()[:160]}); the file was left untouched"
+            ) from None
+
     # -- documents -----------------------------------------------------------
 
     def add_documents(self, documents: Iterable[Document]) -> AddResult:
@@ -353,7 +379,7 @@ class GoldStore:
             key = self._tables.doc_keys.get(doc_id)
             if key is None:
                 raise NotFoundError(f"{self.path}: no document {doc_id!r}")
-            return Document.model_validate(self._tables.rows["documents"][key], context=LENIENT)
+            return self._model(Document, "documents", key)
 
     def document_ids(self) -> list[str]:
         """Document ids in the order they were imported."""
@@ -384,8 +410,7 @@ class GoldStore:
     @property
     def labels(self) -> LabelScheme:
         with self._lock:
-            record = self._tables.rows["labels"].get("1") or {}
-            return LabelScheme.model_validate(record, context=LENIENT)
+            return self._model(LabelScheme, "labels", "1")
 
     def set_labels(self, scheme: LabelScheme) -> None:
         with self._lock:
@@ -437,9 +462,7 @@ class GoldStore:
             key = self._tables.ann_keys.get((doc_id, annotator))
             if key is None:
                 return None
-            return Annotation.model_validate(
-                self._tables.rows["annotations"][key], context=LENIENT
-            )
+            return self._model(Annotation, "annotations", key)
 
     def annotation_records(
         self, *, annotator: str | None = None, status: Status | None = None
@@ -466,7 +489,7 @@ class GoldStore:
     ) -> Iterator[Annotation]:
         """Annotations in document order, optionally of one annotator or status."""
         for record in self.annotation_records(annotator=annotator, status=status):
-            yield Annotation.model_validate(record, context=LENIENT)
+            yield self._model(Annotation, "annotations", None, record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
@@ -577,9 +600,7 @@ class GoldStore:
             key = self._tables.pred_keys.get((doc_id, extractor))
             if key is None:
                 return None
-            return Prediction.model_validate(
-                self._tables.rows["predictions"][key], context=LENIENT
-            )
+            return self._model(Prediction, "predictions", key)
 
     def prediction_record(self, doc_id: str, extractor: str) -> Record | None:
         """One prediction as a plain dict (see :meth:`gold_records`); do not mutate it."""
@@ -592,9 +613,7 @@ class GoldStore:
         with self._lock:
             keys = dict(self._tables.preds_by_doc.get(doc_id, {}))
             return {
-                name: Prediction.model_validate(
-                    self._tables.rows["predictions"][key], context=LENIENT
-                )
+                name: self._model(Prediction, "predictions", key)
                 for name, key in sorted(keys.items())
             }
 

@@ -418,6 +418,30 @@ def test_10_unknown_ops_and_malformed_records_are_a_clean_error(
         assert len(err.strip().splitlines()) <= 3  # one message, wrapped at most
 
 
+@pytest.mark.parametrize(("old", "new"), [
+    ('"spans":[{', '"spans":"oops","x":[{'),
+    ('"end":10,', ''),
+])
+def test_10_malformed_records_in_the_main_file_are_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    old: str, new: str,
+) -> None:
+    path = tmp_path / "gold.json"
+    make_store(path)
+    raw = path.read_text()
+    assert old in raw
+    path.write_text(raw.replace(old, new, 1))
+    before = files_in(tmp_path)
+    codes = []
+    for command in (["stats"], ["export", "-o", tmp_path / "out.jsonl"]):
+        code, out, err = cli(capsys, monkeypatch, *command, "--db", path)
+        codes.append(code)
+        if code:  # else the damage is in a part this command does not read
+            assert code == 1 and "is malformed" in err and str(path) in err, err
+    assert codes[-1] == 1  # export reads every record
+    assert files_in(tmp_path) == before
+
+
 # -- 11. importer crashes ------------------------------------------------------------------
 
 

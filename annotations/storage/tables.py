@@ -18,6 +18,14 @@ Record = dict[str, Any]
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
 
 
+def _check_layer_shape(record: Record) -> None:
+    """The cheap part of an annotation or prediction record's shape, checked for every
+    record at open (the full model is checked where a record is read)."""
+    if not isinstance(record["spans"], list) or not isinstance(record.get("relations", []),
+                                                               list):
+        raise TypeError("spans or relations")
+
+
 class Tables:
     """Records by table and key, and the indexes over them."""
 
@@ -61,11 +69,15 @@ class Tables:
         if number >= self.next_id[table]:
             self.next_id[table] = number + 1
         if table == "documents":
+            if not isinstance(record["text"], str):
+                raise TypeError("text")
             self.doc_keys[record["id"]] = key
         elif table == "annotations":
+            _check_layer_shape(record)
             self.ann_keys[(record["doc_id"], record["annotator"])] = key
             self.anns_by_doc.setdefault(record["doc_id"], {})[record["annotator"]] = key
         elif table == "predictions":
+            _check_layer_shape(record)
             self.pred_keys[(record["doc_id"], record["extractor"])] = key
             self.preds_by_doc.setdefault(record["doc_id"], {})[record["extractor"]] = key
 

@@ -11,6 +11,7 @@ rules refuse, and :func:`safe_colour` gives a colour to show in its place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.color import Color, ColorParseError, ColorType
@@ -84,10 +85,18 @@ def css_colour(value: object) -> str:
     return Color.parse(safe_colour(value)).get_truecolor().hex
 
 
-def scheme_problems(scheme: LabelScheme) -> list[str]:
-    """What a stored label scheme holds that the rules refuse, one line each (for a
-    notice: the UI shows such labels escaped, and bad colours as the fallback grey)."""
+def scheme_problems(scheme: LabelScheme, *, extractors: Iterable[str] = (),
+                    annotators: Iterable[str] = ()) -> list[str]:
+    """What a store holds that the rules refuse, one line each, for a notice (the UI
+    shows such names escaped, and bad colours as the fallback grey).  Pass
+    ``store.labels``, and ``store.extractors()`` and ``store.annotators()`` to check
+    those names too."""
     problems = []
+    for what, names in (("extractor name", extractors), ("annotator name", annotators)):
+        for name in names:
+            problem = name_problem(name)
+            if problem:
+                problems.append(f"{what} {name!r:.60} {problem}")
     for label in scheme.entities:
         problem = name_problem(label.name)
         if problem:

@@ -117,6 +117,7 @@ def test_1_a_stored_bad_colour_opens_with_a_notice_and_never_reaches_the_report(
     with GoldStore(path) as store:  # still opens, for writing too
         scheme = store.labels
     assert any("not a colour" in p for p in scheme_problems(scheme))
+    assert any("extractor name" in p for p in scheme_problems(scheme, extractors=[OSC]))
     assert safe_colour(scheme.entity("ORG").colour) == FALLBACK_COLOUR
     page = render_report(*_evaluation(TEXT, "ORG", "m@1"),
                          colours={"ORG": scheme.entity("ORG").colour})
@@ -227,6 +228,17 @@ def test_5_fifos_devices_and_folders_are_refused(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_5_a_replaced_file_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    os.chown(target, 1234, 2345)
+    target.chmod(0o640)
+    write_atomically(target, b"new")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 2345, 0o640)
+
+
 # -- 6. a journal that is not this store's ----------------------------------------------
 
 
@@ -306,6 +318,38 @@ def test_7_a_second_writer_through_a_symlink_is_refused(tmp_path: Path) -> None:
             GoldStore(link)
     with GoldStore(link) as store:
         assert store.path == path
+
+
+def test_7_an_opener_that_locked_a_lock_file_just_removed_takes_the_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The holder closes cleanly (removing the lock file) between the next opener's
+    open() and flock() of the old file: the opener must not trust a lock on a file that
+    is gone, or a third opener would create a new lock file and write alongside it."""
+    import fcntl
+
+    from annotations.storage import files
+
+    lock_path, store_path = tmp_path / "gold.json.lock", tmp_path / "gold.json"
+    holder = files.FileLock(lock_path, store_path)
+    holder.acquire()
+    real_flock = fcntl.flock
+    raced: list[bool] = []
+
+    def flock(fd: int, operation: int) -> None:
+        if not raced and fd != holder.fd and operation & fcntl.LOCK_EX:
+            raced.append(True)
+            holder.release(remove=True)
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(files.fcntl, "flock", flock)
+    opener = files.FileLock(lock_path, store_path)
+    opener.acquire()
+    assert raced and opener.fd is not None
+    assert os.fstat(opener.fd).st_ino == lock_path.stat().st_ino
+    with pytest.raises(StoreLockedError):
+        files.FileLock(lock_path, store_path).acquire()
+    opener.release(remove=True)
 
 
 # -- 8. modes -------------------------------------------------------------------------------

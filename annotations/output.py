@@ -24,6 +24,8 @@ from typing import IO, Any
 from .errors import OutputError
 
 NEW_FILE_MODE = 0o644
+JOURNAL_SUFFIX = ".journal"
+LOCK_SUFFIX = ".lock"
 
 # The files of every gold store open in this process (main, journal, lock), resolved.
 _STORE_FILES: dict[Path, int] = {}
@@ -48,7 +50,8 @@ def unprotect(paths: Iterable[Path]) -> None:
 
 def store_files(path: Path) -> list[Path]:
     """The files a gold store at ``path`` owns: the main file, its journal and lock."""
-    return [path, path.with_name(path.name + ".journal"), path.with_name(path.name + ".lock")]
+    return [path, path.with_name(path.name + JOURNAL_SUFFIX),
+            path.with_name(path.name + LOCK_SUFFIX)]
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -12,8 +12,9 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
   depends on the size of the edited document, not on the number of documents
   (``storage.files``; an edit of a stored annotation is a patch of the spans that
   changed, ``storage.patch``);
-* replays the journal when it opens, ignoring a torn last line (a write that
-  never returned), and refusing a damaged line elsewhere;
+* replays the journal when it opens, if it is this store's (its header names the
+  store and checkpoint generation), ignoring a torn last line (no newline: a write
+  that never returned) and refusing any complete line that fails its checksum;
 * folds the journal into the TinyDB file at checkpoints (on close, and when the
   journal grows large) by writing a temporary file, fsyncing it and renaming it
   over the old one, so the TinyDB file is only ever replaced atomically;
@@ -61,8 +62,6 @@ from .models import (
 )
 from .output import store_files
 from .storage.files import (
-    JOURNAL_SUFFIX,
-    LOCK_SUFFIX,
     FileLock,
     Identity,
     Journal,
@@ -105,9 +104,8 @@ class GoldStore:
     ) -> None:
         # The real path: a store reached through a symlink has one lock, journal and
         # checkpoint, beside the file the link points to.
-        self.path = Path(os.path.realpath(path))
-        self.journal_path = self.path.with_name(self.path.name + JOURNAL_SUFFIX)
-        self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
+        self.path, self.journal_path, self.lock_path = store_files(
+            Path(os.path.realpath(path)))
         self.read_only = read_only
         self.checkpoint_bytes = checkpoint_bytes
         self._lock = threading.RLock()

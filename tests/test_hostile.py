@@ -523,11 +523,12 @@ def test_11_importer_inputs_that_crashed_get_errors(tmp_path: Path, empty_store)
 
 
 def test_11_a_spacy_file_with_bad_user_data_is_an_error(tmp_path: Path, empty_store) -> None:
+    import spacy
     from spacy.tokens import DocBin
 
-    from annotations.formats.docbin import USER_DATA_KEY, _vocab
+    from annotations.formats.docbin import USER_DATA_KEY
 
-    doc = _vocab() and __import__("spacy").blank("en")("Aster Rail hired Maria.")
+    doc = spacy.blank("en")("Aster Rail hired Maria.")
     doc.user_data[USER_DATA_KEY] = {"spans": 5}
     path = tmp_path / "bad.spacy"
     DocBin(store_user_data=True, docs=[doc]).to_disk(path)

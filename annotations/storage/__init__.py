@@ -2,7 +2,8 @@
 ``tables`` (records and indexes in memory) and ``patch`` (the span-patch journal op).
 The public API is :class:`annotations.store.GoldStore`."""
 
-from .files import JOURNAL_SUFFIX, LOCK_SUFFIX, AtomicJSONStorage
+from ..output import JOURNAL_SUFFIX, LOCK_SUFFIX
+from .files import AtomicJSONStorage
 from .patch import PATCH_TABLE, common_run
 from .tables import TABLES, Op, Record
 

@@ -22,15 +22,24 @@ from pathlib import Path
 from typing import Any
 
 import srsly
+from pydantic import BaseModel, ValidationError
 from tinydb.storages import Storage
 
 from ..errors import StoreCorruptError, StoreError, StoreIdentityError, StoreLockedError
-from ..models import LENIENT, SCHEMA_VERSION, utc_now
+from ..models import (
+    LENIENT,
+    SCHEMA_VERSION,
+    Annotation,
+    Document,
+    LabelScheme,
+    Prediction,
+    Relation,
+    Span,
+    utc_now,
+)
 from ..output import fsync_dir, write_atomically
+from .patch import PATCH_TABLE
 from .tables import Op, Record
-
-JOURNAL_SUFFIX = ".journal"
-LOCK_SUFFIX = ".lock"
 
 
 def inode(path: Path) -> int | None:
@@ -301,27 +310,18 @@ class Journal:
             self.fd = None
 
 
-_OP_TABLES = {"labels", "documents", "annotations", "predictions", "annotations.patch"}
-_MODELS: dict[str, Any] = {}
-
-
-def _model_of(table: str) -> Any:
-    """The pydantic model a whole record of ``table`` must validate as."""
-    if not _MODELS:
-        from ..models import Annotation, Document, LabelScheme, Prediction
-
-        _MODELS.update(labels=LabelScheme, documents=Document, annotations=Annotation,
-                       predictions=Prediction)
-    return _MODELS[table]
+# The model each whole record of a table must validate as (the meta table is only
+# ever written by a checkpoint, never by a journal op).
+_MODELS: dict[str, type[BaseModel]] = {
+    "labels": LabelScheme, "documents": Document, "annotations": Annotation,
+    "predictions": Prediction,
+}
+_OP_TABLES = {*_MODELS, PATCH_TABLE}
 
 
 def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
     """The ops of one journal transaction, each checked for shape; a bad one is a
     :class:`StoreCorruptError` naming the journal line (nothing is applied)."""
-    from pydantic import ValidationError
-
-    from ..models import Relation, Span
-
     ops: list[Op] = []
     for index, op in enumerate(raw):
         where = f"{path}, line {number}, op {index + 1}"
@@ -339,7 +339,7 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
             try:
                 if not isinstance(record, dict):
                     raise ValueError("the record is not an object")
-                if table == "annotations.patch":
+                if table == PATCH_TABLE:
                     if not (isinstance(record.get("remove"), list)
                             and isinstance(record.get("spans"), list)
                             and isinstance(record.get("updated"), str)):
@@ -355,7 +355,7 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
                     if record.get("status") not in (None, "accept", "reject", "ignore"):
                         raise ValueError("malformed span patch status")
                 else:
-                    _model_of(table).model_validate(record, context=LENIENT)
+                    _MODELS[table].model_validate(record, context=LENIENT)
             except (ValidationError, ValueError, TypeError, AttributeError) as err:
                 reason = str(err).splitlines()[0][:200]
                 raise StoreCorruptError(

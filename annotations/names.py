@@ -32,6 +32,8 @@ def name_problem(value: object) -> str | None:
         return "must not be empty"
     if len(value) > MAX_NAME_LENGTH:
         return f"is {len(value)} characters long (at most {MAX_NAME_LENGTH})"
+    if value.isprintable():
+        return None
     for index, char in enumerate(value):
         # isprintable() is False for control (Cc), format (Cf: bidi overrides, zero
         # width), surrogate, private-use and unassigned code points, and for every

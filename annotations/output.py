@@ -54,13 +54,13 @@ def store_files(path: Path) -> list[Path]:
             path.with_name(path.name + LOCK_SUFFIX)]
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a == b:
-        return True
+def _same_file(info: os.stat_result, other: Path) -> bool:
+    """Whether ``other`` is the file ``info`` describes (a hard link, a bind mount)."""
     try:
-        return os.path.samefile(a, b)  # hard links, bind mounts
+        theirs = os.stat(other)
     except OSError:
         return False
+    return (theirs.st_dev, theirs.st_ino) == (info.st_dev, info.st_ino)
 
 
 def output_target(path: str | os.PathLike[str], *, protected: Iterable[Path] = (),
@@ -69,20 +69,23 @@ def output_target(path: str | os.PathLike[str], *, protected: Iterable[Path] = (
     why it may not be.  ``store_file`` is set by the store for its own main file."""
     given = Path(path)
     real = Path(os.path.realpath(given))
-    if not store_file:
-        guarded = [q for p in protected for q in store_files(Path(p))]
-        for owned in [*guarded, *_STORE_FILES]:
-            if _same_file(real, Path(os.path.realpath(owned))):
-                raise OutputError(
-                    f"{given}: this is the gold store's own file ({owned.name}); "
-                    "choose another output path"
-                )
     try:
-        info = os.stat(real)
+        info: os.stat_result | None = os.stat(real)
     except FileNotFoundError:
-        return real
+        info = None
     except OSError as err:
         raise OutputError(f"{given}: cannot write there ({err.strerror})") from None
+    if not store_file:
+        owned = {Path(os.path.realpath(q)) for p in protected for q in store_files(Path(p))}
+        owned.update(_STORE_FILES)
+        for own in owned:
+            if real == own or (info is not None and _same_file(info, own)):
+                raise OutputError(
+                    f"{given}: this is the gold store's own file ({own.name}); "
+                    "choose another output path"
+                )
+    if info is None:
+        return real
     kind = file_kind(info.st_mode)
     if kind:
         raise OutputError(f"{given}: is {kind}, not a regular file; refusing to replace it")

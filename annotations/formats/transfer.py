@@ -12,6 +12,7 @@ number of documents (beyond the store itself, which holds everything).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -354,8 +355,10 @@ def _check_values(record: ImportRecord) -> list[InputError]:
         errors.append(record.error(
             f"the text holds an unpaired surrogate (U+{ord(surrogate.group()):04X}) at offset "
             f"{surrogate.start()}, which is not Unicode text"))
+    plain = all(isinstance(k, str) and isinstance(v, str) for k, v in record.meta.items())
     try:
-        srsly.json_dumps(record.meta).encode("utf-8")
+        if not plain or any(_SURROGATE.search(k + v) for k, v in record.meta.items()):
+            srsly.json_dumps(record.meta).encode("utf-8")
     except (TypeError, ValueError, OverflowError) as err:
         errors.append(record.error(f"meta cannot be stored as JSON ({err})"))
     if record.annotator is not None:
@@ -364,21 +367,27 @@ def _check_values(record: ImportRecord) -> list[InputError]:
             errors.append(record.error(f"annotator name {record.annotator!r:.80} {problem}"))
     for raw in record.spans:
         for what, value in (("entity label", raw.label), ("span source", raw.source)):
-            problem = name_problem(value) if value is not None else None
-            if problem is None and what == "entity label" and any(
-                    c.isspace() for c in value):  # type: ignore[union-attr]
-                problem = "contains whitespace"
+            problem = _label_problem(value) if what == "entity label" else (
+                name_problem(value) if value is not None else None)
             if problem:
                 errors.append(_span_error(record, raw, f"{what} {value!r:.80} {problem}"))
     for rel in record.relations:
-        problem = name_problem(rel.label)
-        if problem is None and any(c.isspace() for c in rel.label):
-            problem = "contains whitespace"
+        problem = _label_problem(rel.label)
         if problem:
             errors.append(InputError(record.path, f"relation label {rel.label!r:.80} {problem}",
                                      line=rel.line or record.line,
                                      record=_join(record.record, rel.where)))
     return errors
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be an entity or relation label (whitespace would break brat
+    and CoNLL), or None; cached, since a corpus repeats a few labels many times."""
+    problem = name_problem(label)
+    if problem is None and any(c.isspace() for c in label):
+        problem = "contains whitespace"
+    return problem
 
 
 def _check_offsets(record: ImportRecord) -> list[InputError]:

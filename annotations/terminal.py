@@ -10,7 +10,9 @@ inside a ``rich.text.Text``, which never parses markup.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from rich.markup import escape
 
@@ -24,6 +26,8 @@ for _code in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)
     _ESCAPES[_code] = 0xFFFD
 _ESCAPES_KEEP_NEWLINES = {c: v for c, v in _ESCAPES.items() if c != 0x0A}
 _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
+_UNSAFE_IN_JSON = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in _ESCAPES_KEEP_NEWLINES) + "]")
 
 
 def visible(text: str, *, keep_newlines: bool = False) -> str:
@@ -32,6 +36,14 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     if not _UNSAFE.search(text):
         return text
     return text.translate(_ESCAPES_KEEP_NEWLINES if keep_newlines else _ESCAPES)
+
+
+def terminal_json(value: Any) -> str:
+    """``value`` as indented JSON that is safe to print: characters JSON would emit raw
+    and a terminal would act on (C1 controls, bidi overrides, lone surrogates) are
+    written as ``\\uXXXX`` escapes, so the JSON means the same and shows nothing live."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def terminal_text(value: object, *, keep_newlines: bool = False) -> str:

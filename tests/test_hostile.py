@@ -148,6 +148,19 @@ def test_2_stats_shows_stored_escape_sequences_as_visible_symbols(
     assert "ORG␛]2;PWNED␇" in out and "m␛]2;PWNED␇@1" in out
 
 
+def test_2_json_output_carries_names_as_escapes_not_live_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "gold.json"
+    make_store(path, label="ORG\x9b2J\u202e", extractor="m\x9b@1")
+    code, out, err = cli(capsys, monkeypatch, "stats", "--db", path, "--json")
+    assert code == 0, err
+    assert "\x9b" not in out and "\u202e" not in out
+    figures = json.loads(out)
+    assert "ORG\x9b2J\u202e" in figures["entity_labels"]
+    assert list(figures["predictions"]) == ["m\x9b@1"]
+
+
 def test_terminal_text_makes_controls_visible_and_escapes_markup() -> None:
     assert visible("a\x1b[31mb\u202ec\n") == "a␛[31mb\ufffdc␊"
     assert visible("a\nb", keep_newlines=True) == "a\nb"

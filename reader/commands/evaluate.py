@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +24,7 @@ from annotations.evaluation import (
 )
 from annotations.output import output_target
 from annotations.store import GoldStore
-from annotations.terminal import terminal_text, visible
+from annotations.terminal import terminal_json, terminal_text, visible
 
 from .common import DbOption, console, err_console, fail, open_store
 
@@ -296,7 +295,7 @@ def evaluate(
         (err_console if as_json else console).print(
             Text(f"HTML report written to {visible(str(html))}"))
     if as_json:
-        print(json.dumps(evaluation.to_json(schemes, top), indent=2, ensure_ascii=False))
+        print(terminal_json(evaluation.to_json(schemes, top)))
     else:
         print_tables(evaluation, schemes, by_label, top)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from annotations.terminal import terminal_text
+from annotations.terminal import terminal_json, terminal_text
 
 from .common import DbOption, console, open_store
 
@@ -21,7 +20,7 @@ def stats(
     with open_store(db, read_only=True) as store:
         figures = store.stats()
     if as_json:
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        print(terminal_json(figures))
         return
     console.print(f"[bold]{terminal_text(figures['path'])}[/]: {figures['documents']} document(s)")
     ann = Table(title="Annotations by status", title_justify="left")

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .names import check_colour, check_name
+from .names import check_colour, check_label, check_name
 
 SCHEMA_VERSION = 1
 
@@ -273,11 +273,7 @@ class EntityLabel(BaseModel):
     @field_validator("name")
     @classmethod
     def _no_spaces(cls, name: str, info: ValidationInfo) -> str:
-        if _lenient(info):
-            return name
-        if any(c.isspace() for c in name):
-            raise ValueError(f"label name {name!r} must not contain whitespace")
-        return check_name(name, "entity label")
+        return name if _lenient(info) else check_label(name, "entity label")
 
     @field_validator("colour")
     @classmethod
@@ -298,19 +294,14 @@ class RelationLabel(BaseModel):
     @field_validator("name")
     @classmethod
     def _relation_name(cls, name: str, info: ValidationInfo) -> str:
-        # No whitespace: brat's .ann and annotation.conf separate fields with it.
-        if _lenient(info):
-            return name
-        if any(c.isspace() for c in name):
-            raise ValueError(f"relation label {name!r} must not contain whitespace")
-        return check_name(name, "relation label")
+        return name if _lenient(info) else check_label(name, "relation label")
 
     @field_validator("heads", "children")
     @classmethod
     def _label_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
         if not _lenient(info):
             for name in names:
-                check_name(name, "entity label")
+                check_label(name, "entity label")
         return names
 
     def allows(self, head_label: str, child_label: str) -> bool:

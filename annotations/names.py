@@ -44,12 +44,27 @@ def name_problem(value: object) -> str | None:
     return None
 
 
-def check_name(value: str, what: str = "name", *, spaces: bool = True) -> str:
-    """``value`` if it is an acceptable ``what`` (e.g. "entity label"), else a
-    ``ValueError`` that names it; ``spaces=False`` also refuses whitespace."""
+def label_problem(value: object) -> str | None:
+    """Why ``value`` cannot be an entity or relation label: a name that also holds no
+    whitespace (brat's .ann and annotation.conf, and CoNLL, separate fields with it)."""
     problem = name_problem(value)
-    if problem is None and not spaces and " " in value:
-        problem = "must not contain whitespace"
+    if problem is None and any(c.isspace() for c in value):  # type: ignore[attr-defined]
+        problem = "contains whitespace"
+    return problem
+
+
+def check_label(value: str, what: str = "label") -> str:
+    """``value`` if it is an acceptable label, else a ``ValueError`` that names it."""
+    problem = label_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {value!r:.120} {problem}")
+    return value
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """``value`` if it is an acceptable ``what`` (e.g. "entity label"), else a
+    ``ValueError`` that names it."""
+    problem = name_problem(value)
     if problem is not None:
         raise ValueError(f"{what} {value!r:.120} {problem}")
     return value

@@ -34,7 +34,7 @@ from ..models import (
     Status,
     normalise_newlines,
 )
-from ..names import name_problem
+from ..names import label_problem, name_problem
 from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
@@ -380,14 +380,8 @@ def _check_values(record: ImportRecord) -> list[InputError]:
     return errors
 
 
-@functools.lru_cache(maxsize=4096)
-def _label_problem(label: str) -> str | None:
-    """Why ``label`` cannot be an entity or relation label (whitespace would break brat
-    and CoNLL), or None; cached, since a corpus repeats a few labels many times."""
-    problem = name_problem(label)
-    if problem is None and any(c.isspace() for c in label):
-        problem = "contains whitespace"
-    return problem
+# Cached: a corpus repeats a few labels many times.
+_label_problem = functools.lru_cache(maxsize=4096)(label_problem)
 
 
 def _check_offsets(record: ImportRecord) -> list[InputError]:

@@ -146,6 +146,7 @@ def test_2_stats_shows_stored_escape_sequences_as_visible_symbols(
     assert code == 0, err
     assert "\x1b" not in out + err and "\x07" not in out + err
     assert "ORG␛]2;PWNED␇" in out and "m␛]2;PWNED␇@1" in out
+    assert "warning" in err and "U+001B" in err  # the notice that the store holds them
 
 
 def test_2_json_output_carries_names_as_escapes_not_live_controls(

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from annotations.names import scheme_problems
 from annotations.terminal import terminal_json, terminal_text
 
-from .common import DbOption, console, open_store
+from .common import DbOption, console, err_console, open_store
 
 
 def stats(
@@ -19,6 +20,11 @@ def stats(
     """Documents, annotations by status, predictions by extractor, and labels."""
     with open_store(db, read_only=True) as store:
         figures = store.stats()
+        problems = scheme_problems(store.labels, extractors=store.extractors(),
+                                   annotators=store.annotators())
+    for problem in problems:
+        err_console.print(f"[yellow]warning[/] {terminal_text(problem)} (stored before names "
+                          "were checked; rename or re-import it)")
     if as_json:
         print(terminal_json(figures))
         return

@@ -7,6 +7,7 @@ from .errors import (
     InputError,
     InputErrors,
     NotFoundError,
+    OutputError,
     ReadOnlyStoreError,
     StoreCorruptError,
     StoreError,
@@ -23,11 +24,13 @@ from .models import (
     RelationLabel,
     Span,
 )
-from .store import AtomicJSONStorage, GoldStore
+from .storage import AtomicJSONStorage
+from .store import GoldStore
 
 __all__ = [
     "HUMAN", "AnnotationsError", "Annotation", "AtomicJSONStorage", "Document", "EntityLabel",
-    "GoldStore", "InputError", "InputErrors", "LabelScheme", "NotFoundError", "Prediction",
+    "GoldStore", "InputError", "InputErrors", "LabelScheme", "NotFoundError", "OutputError",
+    "Prediction",
     "ReadOnlyStoreError", "Relation", "RelationLabel", "Span", "StoreCorruptError",
     "StoreError", "StoreLockedError",
 ]  # fmt: skip

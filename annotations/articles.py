@@ -64,8 +64,10 @@ def expand_paths(paths: Iterable[str | Path], suffixes: set[str] = ARTICLE_SUFFI
 
 def decode_text(path: Path, data: bytes) -> str:
     """UTF-8 text of a file, or an InputError that says why not."""
-    if b"\x00" in data[:8192]:
-        raise InputError(path, "binary file (contains NUL bytes), not text")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(path, f"binary file (a NUL byte at offset {nul}), not text",
+                         line=data[:nul].count(b"\n") + 1)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -55,6 +55,15 @@ class ReadOnlyStoreError(StoreError):
     """A write was attempted on a store opened read-only."""
 
 
+class StoreIdentityError(StoreCorruptError):
+    """The journal beside the main file belongs to another store or another generation."""
+
+
+class OutputError(AnnotationsError):
+    """An output path that the tool refuses to write (the store's own file, a folder, a
+    FIFO or device, a read-only file)."""
+
+
 class NotFoundError(AnnotationsError, KeyError):
     """A document, annotation, prediction or extractor that the store does not hold."""
 

@@ -80,9 +80,8 @@ from operator import le
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import ValidationError
 
-from .errors import AnnotationsError
+from .errors import AnnotationsError, StoreCorruptError
 from .models import HUMAN, relation_identity
 
 if TYPE_CHECKING:
@@ -1060,7 +1059,9 @@ def collect_documents(
     for doc_id, ann in gold.items():
         try:
             document = store.document(doc_id)  # checks that the id is the hash of the text
-        except ValidationError as err:
+        except StoreCorruptError as err:
+            if "not the hash of its text" not in str(err):
+                raise
             raise EvaluationError(
                 f"{store.path}: document {doc_id}: its text does not match its id (the stored "
                 "text was changed after import), so no prediction can be trusted to fit it"

@@ -24,8 +24,17 @@ from pydantic import (
 )
 
 from .layer import check_layer
+from .names import check_colour, check_label, check_name
 
 SCHEMA_VERSION = 1
+
+LENIENT: dict[str, Any] = {"lenient": True}
+"""Validation context for what the store already holds: names and colours are not
+checked again (a store written before the rules still opens; see ``names``)."""
+
+
+def _lenient(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("lenient"))
 
 HUMAN = "human"
 """``Span.source`` of a span typed by a person."""
@@ -179,6 +188,11 @@ class Annotation(_Layer):
     created: str = Field(default_factory=utc_now)
     updated: str = Field(default_factory=utc_now)
 
+    @field_validator("annotator")
+    @classmethod
+    def _annotator_name(cls, name: str, info: ValidationInfo) -> str:
+        return name if _lenient(info) else check_name(name, "annotator name")
+
     @property
     def is_gold(self) -> bool:
         return self.status == "accept"
@@ -192,6 +206,11 @@ class Prediction(_Layer):
     meta: dict[str, Any] = Field(default_factory=dict)
     """Facts about this output, e.g. ``grounding``: how string-only spans were placed
     on the text (see ``annotations.grounding``)."""
+
+    @field_validator("extractor")
+    @classmethod
+    def _extractor_name(cls, name: str, info: ValidationInfo) -> str:
+        return name if _lenient(info) else check_name(name, "extractor name")
 
 
 DEFAULT_COLOURS = [
@@ -212,10 +231,13 @@ class EntityLabel(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _no_spaces(cls, name: str) -> str:
-        if any(c.isspace() for c in name):
-            raise ValueError(f"label name {name!r} must not contain whitespace")
-        return name
+    def _no_spaces(cls, name: str, info: ValidationInfo) -> str:
+        return name if _lenient(info) else check_label(name, "entity label")
+
+    @field_validator("colour")
+    @classmethod
+    def _a_colour(cls, colour: str, info: ValidationInfo) -> str:
+        return colour if _lenient(info) else check_colour(colour, "label colour")
 
 
 class RelationLabel(BaseModel):
@@ -233,6 +255,19 @@ class RelationLabel(BaseModel):
     heads: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
     symmetric: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _relation_name(cls, name: str, info: ValidationInfo) -> str:
+        return name if _lenient(info) else check_label(name, "relation label")
+
+    @field_validator("heads", "children")
+    @classmethod
+    def _label_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        if not _lenient(info):
+            for name in names:
+                check_label(name, "entity label")
+        return names
 
     def allows(self, head_label: str, child_label: str) -> bool:
         return (not self.heads or head_label in self.heads) and (

@@ -25,6 +25,8 @@ from .evaluation import (
     SpanGroup,
     compare_spans,
 )
+from .names import css_colour
+from .output import write_atomically
 
 VERDICT_TEXT = {
     "correct": "correct",
@@ -337,7 +339,9 @@ def _render_layer(text: str, spans: Sequence[tuple[int, int, str, str]],
              "params": {"verdict": verdict, "tip": _e(VERDICT_TEXT[verdict]),
                         "marker": "" if verdict == "correct" else "✗ " + VERDICT_TEXT[verdict]}}
             for s, e, label, verdict in spans]
-    options = {"colors": {_e(k): v for k, v in colours.items()}, "template": ENTITY_TEMPLATE}
+    # Colours reach the style attribute only as #rrggbb (a stored bad one is grey).
+    options = {"colors": {_e(k): css_colour(v) for k, v in colours.items()},
+               "template": ENTITY_TEMPLATE}
     return str(displacy.render({"text": text, "ents": ents, "title": None}, style="ent",
                                manual=True, jupyter=False, options=options))
 
@@ -428,11 +432,11 @@ def render_report(
 
 
 def write_report(path: str | Path, evaluation: Evaluation,
-                 docs: Mapping[str, Sequence[EvalDocument]], **options: object) -> Path:
-    """Write :func:`render_report` to ``path`` (atomically) and return the path."""
-    from .store import write_atomically
-
+                 docs: Mapping[str, Sequence[EvalDocument]], *,
+                 protected: Sequence[Path] = (), **options: object) -> Path:
+    """Write :func:`render_report` to ``path`` through the safe writer (never over the
+    files of the stores in ``protected``) and return the path."""
     path = Path(path)
     page = render_report(evaluation, docs, **options)  # type: ignore[arg-type]
-    write_atomically(path, page.encode("utf-8"))
+    write_atomically(path, page.encode("utf-8"), protected=protected)
     return path

@@ -6,12 +6,15 @@ scheme is there, in tables of those names.  Stock TinyDB rewrites the whole
 file on every write, in place, so a write costs time in proportion to the
 dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 
-* keeps the data in memory, in TinyDB's own layout;
+* keeps the data in memory, in TinyDB's own layout (``storage.tables``);
 * makes each edit durable by appending one checksummed line to
   ``gold.json.journal`` and fsyncing it before the call returns, a cost that
-  depends on the size of the edited document, not on the number of documents;
-* replays the journal when it opens, ignoring a torn last line (a write that
-  never returned), and refusing a damaged line elsewhere;
+  depends on the size of the edited document, not on the number of documents
+  (``storage.files``; an edit of a stored annotation is a patch of the spans that
+  changed, ``storage.patch``);
+* replays the journal when it opens, if it is this store's (its header names the
+  store and checkpoint generation), ignoring a torn last line (no newline: a write
+  that never returned) and refusing any complete line that fails its checksum;
 * folds the journal into the TinyDB file at checkpoints (on close, and when the
   journal grows large) by writing a temporary file, fsyncing it and renaming it
   over the old one, so the TinyDB file is only ever replaced atomically;
@@ -19,194 +22,62 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
   a second writer gets an error naming the holder instead of losing updates.
 
 Each journal line is one transaction (a list of record puts and deletes, each
-idempotent), so a batch such as an import is all or nothing.
+idempotent), so a batch such as an import is all or nothing.  This module is the
+public API; it persists what it is given and holds no editing rule.
 """
 
 from __future__ import annotations
 
-import fcntl
-import gc
 import glob
-import json
 import os
-import socket
-import sys
+import stat
 import threading
-import zlib
-from bisect import bisect_left, insort
+import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import srsly
-from tinydb.storages import Storage
+from pydantic import BaseModel, ValidationError
 
+from . import output
 from .errors import (
     NotFoundError,
     ReadOnlyStoreError,
     StoreCorruptError,
     StoreError,
-    StoreLockedError,
+    StoreIdentityError,
 )
+from .gc_pause import gc_paused
 from .models import (
+    LENIENT,
     SCHEMA_VERSION,
     Annotation,
     Document,
     LabelScheme,
     Prediction,
-    Relation,
-    Span,
     Status,
     check_layer,
     utc_now,
 )
+from .output import store_files
+from .storage.files import (
+    FileLock,
+    Identity,
+    Journal,
+    encode_line,
+    inode,
+    read_main,
+    write_main,
+)
+from .storage.patch import PATCH_TABLE, Patcher, common_run
+from .storage.tables import Op, Record, Tables
 
-TABLES = ("meta", "labels", "documents", "annotations", "predictions")
+__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "common_run"]
+
+M = TypeVar("M", bound=BaseModel)
 DEFAULT_ANNOTATOR = "default"
-JOURNAL_SUFFIX = ".journal"
-LOCK_SUFFIX = ".lock"
 READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
-
-Record = dict[str, Any]
-# A journal op on this "table" patches one annotation record (see GoldStore._patch_op).
-PATCH_TABLE = "annotations.patch"
-ANNOTATION_MODELS_KEPT = 8
-Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temporary file, fsync, rename, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        # A full disk must not leave a half-written copy of the whole store behind.
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _inode(path: Path) -> int | None:
-    try:
-        return path.stat().st_ino
-    except FileNotFoundError:
-        return None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block.
-
-    Opening a store of 10,000 documents, or importing that many, makes millions of
-    dicts and lists, none of them in cycles; each collection the allocations trigger
-    walks all of them again (about a third of the open time, and 45% of an import, at
-    that size).  With no cycles, nothing piles up while the collector rests.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class AtomicJSONStorage(Storage):
-    """A TinyDB storage that never rewrites the file in place.
-
-    ``TinyDB(path, storage=AtomicJSONStorage)`` reads and writes the same files
-    as the stock ``JSONStorage``, but a write goes to a temporary file that is
-    fsynced and renamed over the old one, so a crash leaves the old or the new
-    file, never half of one.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
-        self.path = Path(path)
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return None
-        data = srsly.read_json(self.path)
-        return data if isinstance(data, dict) else None
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomically(self.path, srsly.json_dumps(data).encode("utf-8"))
-
-    def close(self) -> None:
-        pass
-
-
-def common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
-    """How many items ``a`` and ``b`` share at their start (or end), up to ``limit``."""
-    run, step = 0, 1
-    while step:
-        size = min(step, limit - run)
-        if size <= 0:
-            break
-        if from_end:
-            same = a[len(a) - run - size : len(a) - run] == b[len(b) - run - size : len(b) - run]
-        else:
-            same = a[run : run + size] == b[run : run + size]
-        if same:
-            run += size
-            step *= 2
-        else:
-            step //= 2
-    return run
-
-
-# The fields of an Annotation record that a patch op sets or keeps.
-_PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "created", "updated"}
-
-
-def _model_key(span: Span) -> tuple[int, int]:
-    return span.key
-
-
-def _span_key(span: Record) -> tuple[int, int]:
-    return (span["start"], span["end"])
-
-
-def _encode_line(ops: list[Op]) -> bytes:
-    payload = srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8")
-    return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
-
-
-def _decode_line(line: bytes) -> list[Op] | None:
-    """The ops of one journal line, or None if the line is damaged."""
-    if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b"\t":
-        return None
-    payload = line[9:-1]
-    try:
-        crc = int(line[:8], 16)
-    except ValueError:
-        return None
-    if zlib.crc32(payload) != crc:
-        return None
-    try:
-        raw = json.loads(payload)
-    except ValueError:
-        return None
-    return [(t, k, v) for t, k, v in raw]
 
 
 @dataclass
@@ -231,92 +102,93 @@ class GoldStore:
         read_only: bool = False,
         checkpoint_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        self.path = Path(path)
-        self.journal_path = self.path.with_name(self.path.name + JOURNAL_SUFFIX)
-        self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
+        # The real path: a store reached through a symlink has one lock, journal and
+        # checkpoint, beside the file the link points to.
+        self.path, self.journal_path, self.lock_path = store_files(
+            Path(os.path.realpath(path)))
         self.read_only = read_only
         self.checkpoint_bytes = checkpoint_bytes
         self._lock = threading.RLock()
-        self._lock_fd: int | None = None
-        self._journal_fd: int | None = None
-        self._journal_size = 0
+        self._file_lock = FileLock(self.lock_path, self.path)
+        self._journal = Journal(self.journal_path, self.path)
         self._closed = False
         self._main_inode: int | None = None
+        self._created = True  # False while a new store exists only in memory
         self._reset()
 
+        self._check_path()
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._acquire_lock()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"{self.path.parent}: cannot create the folder ({err.strerror})"
+                ) from None
+            self._file_lock.acquire()
         try:
             self._load()
+        except OSError as err:
+            self._abandon()
+            raise StoreError(
+                f"{err.filename or self.path}: cannot open the gold store "
+                f"{'' if read_only else 'for writing '}({err.strerror}); nothing was changed"
+            ) from None
         except BaseException:
-            self._release_lock()
+            self._abandon()
             raise
+        output.protect(store_files(self.path))
+
+    def _check_path(self) -> None:
+        """Refuse, before touching anything, a path that cannot be a store."""
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise StoreError(f"{self.path}: cannot open ({err.strerror})") from None
+        kind = output.file_kind(info.st_mode)
+        if kind:
+            raise StoreError(f"{self.path}: is {kind}, not a gold store (a TinyDB JSON file)")
+        if not self.read_only and not info.st_mode & 0o222:
+            raise StoreError(
+                f"{self.path}: the file is read-only (mode {stat.S_IMODE(info.st_mode):04o}); "
+                "open it read-only (e.g. reader stats, export, evaluate), or make it "
+                "writable (chmod u+w) to edit it"
+            )
+
+    def _abandon(self) -> None:
+        """Undo what a failed open did: close the journal, drop the lock and its file."""
+        self._journal.close()
+        self._file_lock.release(remove=True)
 
     # -- opening and closing -------------------------------------------------
 
     def _reset(self) -> None:
         """Empty tables and indexes, ready to load."""
-        self._tables: dict[str, dict[str, Record]] = {name: {} for name in TABLES}
-        self._next_id: dict[str, int] = {name: 1 for name in TABLES}
-        self._doc_keys: dict[str, str] = {}
-        self._ann_keys: dict[tuple[str, str], str] = {}
-        self._pred_keys: dict[tuple[str, str], str] = {}
-        self._preds_by_doc: dict[str, dict[str, str]] = {}
-        self._anns_by_doc: dict[str, dict[str, str]] = {}
-        # The models of the last few annotations saved one at a time, by record key, each
-        # equal to its record and with its spans sorted and apart: the base that the next
-        # save of the same annotation is diffed against (see _patch_op).
-        self._ann_models: dict[str, Annotation] = {}
-        # Annotation records whose spans are known to be sorted by (start, end), each key
-        # once: a patch finds its spans in them by bisection.
-        self._sorted_records: set[str] = set()
-
-    def _acquire_lock(self) -> None:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise StoreError(
-                f"{self.lock_path}: cannot create the lock file ({err.strerror}); "
-                "open the store read-only, or check the folder's permissions"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
-            finally:
-                os.close(fd)
-            raise StoreLockedError(
-                f"{self.path} is open for writing by another process "
-                f"({holder or 'holder unknown'}); close it there, or open this one read-only"
-            ) from None
-        holder = (
-            f"pid {os.getpid()} on {socket.gethostname()}, "
-            f"command {' '.join(sys.argv)[:200]!r}, since {utc_now()}"
-        )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder.encode("utf-8"), 0)
-        self._lock_fd = fd
-
-    def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            fd, self._lock_fd = self._lock_fd, None
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        self._tables = Tables()
+        self._patcher = Patcher()
 
     def _load(self) -> None:
         with gc_paused():
-            for _attempt in range(READ_ATTEMPTS):
-                if self.path.exists():
-                    self._read_main()
-                elif self.read_only:
-                    raise StoreError(f"{self.path}: no such gold store")
-                if self.journal_path.exists():
-                    self._replay_journal()
-                settled = self._main_inode == _inode(self.path)
-                if not self.read_only or settled or _attempt == READ_ATTEMPTS - 1:
+            for attempt in range(READ_ATTEMPTS):
+                last = attempt == READ_ATTEMPTS - 1
+                try:
+                    if self.path.exists():
+                        data, self._main_inode = read_main(self.path)
+                        self._tables.load(data, self.path)
+                    elif self.read_only:
+                        raise StoreError(f"{self.path}: no such gold store")
+                    if self.journal_path.exists():
+                        self._replay_journal()
+                except StoreIdentityError:
+                    # A reader racing a checkpoint sees the new journal beside the old
+                    # main file: read both again before calling the journal foreign.
+                    if not self.read_only or last or self._main_inode == inode(self.path):
+                        raise
+                    self._reset()
+                    continue
+                settled = self._main_inode == inode(self.path)
+                if not self.read_only or settled or last:
                     break
                 # A writer checkpointed between our reading the main file and the
                 # journal (new main file, emptied journal): the two may not match.
@@ -326,87 +198,31 @@ class GoldStore:
             # so no other writer is writing one now.
             for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
                 stale.unlink(missing_ok=True)
-            if not self.path.exists():
-                self._tables["meta"]["1"] = {"schema_version": SCHEMA_VERSION, "created": utc_now()}
-                self._tables["labels"]["1"] = LabelScheme().model_dump()
-                self._next_id["meta"] = self._next_id["labels"] = 2
-                self._write_main()
-            new_journal = not self.journal_path.exists()
-            self._journal_fd = os.open(
-                self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
-            if new_journal:
-                # Edits fsync the journal's data; the folder entry needs its own fsync
-                # to survive a power cut.
-                _fsync_dir(self.path.parent)
+            if self.path.exists():
+                self._journal.open_for_append(self._identity())
+            else:
+                # A new store lives in memory until its first edit, so a command that
+                # fails (or stores nothing) leaves no file behind.
+                rows = self._tables.rows
+                rows["meta"]["1"] = {
+                    "schema_version": SCHEMA_VERSION, "created": utc_now(),
+                    "store_id": uuid.uuid4().hex, "generation": 0,
+                }
+                rows["labels"]["1"] = LabelScheme().model_dump()
+                self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
+                self._created = False
 
-    def _read_main(self) -> None:
-        try:
-            with open(self.path, "rb") as fh:
-                self._main_inode = os.fstat(fh.fileno()).st_ino
-                raw = fh.read()
-        except OSError as err:
-            raise StoreError(f"{self.path}: cannot read: {err.strerror}") from None
-        if not raw.strip():
-            raise StoreCorruptError(
-                f"{self.path}: the file is empty, not a gold store (left untouched); "
-                "remove it or choose another --db path"
-            )
-        try:
-            data = srsly.json_loads(raw)
-        except ValueError as err:
-            raise StoreCorruptError(
-                f"{self.path}: not valid JSON ({err}); the file is truncated or damaged "
-                "and was left untouched"
-            ) from None
-        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-            raise StoreCorruptError(f"{self.path}: not a TinyDB file (left untouched)")
-        meta = data.get("meta", {}).get("1")
-        if not isinstance(meta, dict) or not isinstance(meta.get("schema_version"), int):
-            raise StoreCorruptError(
-                f"{self.path}: a TinyDB file but not a gold store (no schema version); "
-                "left untouched"
-            )
-        if meta["schema_version"] > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: written by a newer version (schema {meta['schema_version']}, "
-                f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
-            )
-        for name in TABLES:
-            table = data.get(name, {})
-            self._tables[name] = table
-            for key, record in table.items():
-                try:
-                    self._index(name, key, record)
-                except (KeyError, TypeError, ValueError):
-                    raise StoreCorruptError(
-                        f"{self.path}: table {name!r}, record {key!r} is malformed (missing "
-                        "fields or a non-numeric key); left untouched"
-                    ) from None
+    def _identity(self) -> Identity:
+        return Identity.of(self._tables.rows["meta"].get("1") or {})
+
+    def _create(self) -> None:
+        """Write a new store's main file and journal (at its first edit)."""
+        write_main(self.path, self._tables.rows)
+        self._journal.open_for_append(self._identity())
+        self._created = True
 
     def _replay_journal(self) -> None:
-        with open(self.journal_path, "rb") as fh:
-            lines = fh.readlines()
-        good_bytes = 0
-        for number, line in enumerate(lines, start=1):
-            ops = _decode_line(line)
-            if ops is None:
-                if number == len(lines):
-                    # A torn last line is a write that never returned: drop it.
-                    break
-                raise StoreCorruptError(
-                    f"{self.journal_path}, line {number}: damaged journal entry (bad checksum "
-                    "or JSON) before the end; nothing was changed. Move the journal aside to "
-                    f"open {self.path} as of its last checkpoint"
-                )
-            for table, key, record in ops:
-                self._apply(table, key, record)
-            good_bytes += len(line)
-        self._journal_size = good_bytes
-        if not self.read_only and good_bytes < sum(len(line) for line in lines):
-            with open(self.journal_path, "r+b") as fh:
-                fh.truncate(good_bytes)
-                os.fsync(fh.fileno())
+        self._journal.replay(self._apply, self._identity(), writable=not self.read_only)
 
     def close(self) -> None:
         """Checkpoint (fold the journal into the TinyDB file) and release the lock."""
@@ -414,45 +230,66 @@ class GoldStore:
             if self._closed:
                 return
             self._closed = True
+            output.unprotect(store_files(self.path))
+            folded = True
             try:
-                if not self.read_only and self._journal_size:
+                if not self.read_only and self._journal.size:
+                    folded = False
                     self._checkpoint_locked()
+                    folded = True
             finally:
-                if self._journal_fd is not None:
-                    os.close(self._journal_fd)
-                    self._journal_fd = None
-                self._release_lock()
+                self._journal.close()
+                if not self.read_only and folded:
+                    # Nothing left to replay: the journal (a header at most) goes, and the
+                    # lock file with it (see FileLock), so a clean close leaves one file.
+                    try:
+                        self.journal_path.unlink(missing_ok=True)
+                    except OSError:
+                        pass
+                self._file_lock.release(remove=not self.read_only and folded)
 
     def __enter__(self) -> GoldStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc is None:
+            self.close()
+            return
+        # An error is on its way out: closing must not replace it with another (a
+        # checkpoint failing on the same full disk).  The journal keeps every edit.
+        try:
+            self.close()
+        except StoreError:
+            pass
 
     def checkpoint(self) -> None:
         """Fold the journal into the TinyDB file (replaced atomically) and empty the journal."""
         with self._lock:
             self._writable()
+            if not self._created:
+                self._create()
             self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> None:
+        """Write the main file as the next generation (a store without an id gets one),
+        then start the journal again with that generation in its header."""
+        meta_rows = self._tables.rows["meta"]
+        old_meta = meta_rows.get("1") or {}
+        identity = self._identity()
+        meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
+                              generation=identity.generation + 1)
         try:
-            self._write_main()
+            write_main(self.path, self._tables.rows)
         except OSError as err:
+            meta_rows["1"] = old_meta
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
-                "next open"
+                "next open (free space, then open the store again)"
             ) from err
-        # Crash here: the journal is replayed over a file that already holds it,
-        # which is harmless because every op is an idempotent put or delete.
-        assert self._journal_fd is not None
-        os.ftruncate(self._journal_fd, 0)
-        os.fsync(self._journal_fd)
-        self._journal_size = 0
-
-    def _write_main(self) -> None:
-        write_atomically(self.path, srsly.json_dumps(self._tables).encode("utf-8"))
+        # Crash here: the journal is one generation behind the main file, which says
+        # that everything in it is already folded in; it is dropped at the next open.
+        self._journal.reset(self._identity())
 
     # -- the write path ------------------------------------------------------
 
@@ -467,25 +304,18 @@ class GoldStore:
         if not ops:
             return
         self._writable()
-        line = _encode_line(ops)
-        assert self._journal_fd is not None
-        view = memoryview(line)
-        try:
-            while view:
-                view = view[os.write(self._journal_fd, view) :]
-            os.fsync(self._journal_fd)
-        except OSError as err:
-            # A partial line left behind would make every later line unreadable
-            # (a damaged line before the end); cut it off so the journal stays whole.
-            os.ftruncate(self._journal_fd, self._journal_size)
-            raise StoreError(
-                f"{self.journal_path}: could not save the edit ({err.strerror}); "
-                "nothing of it was kept, earlier edits are safe"
-            ) from err
-        self._journal_size += len(line)
+        if not self._created:
+            try:
+                self._create()
+            except OSError as err:
+                raise StoreError(
+                    f"{self.path}: cannot create the gold store ({err.strerror}); "
+                    "nothing was saved"
+                ) from None
+        self._journal.append(encode_line(ops))
         for table, key, record in ops:
             self._apply(table, key, record)
-        if self._journal_size > self.checkpoint_bytes:
+        if self._journal.size > self.checkpoint_bytes:
             try:
                 self._checkpoint_locked()
             except StoreError:
@@ -496,48 +326,28 @@ class GoldStore:
     def _apply(self, table: str, key: str, record: Record | None) -> None:
         if table == PATCH_TABLE:
             if record is not None:
-                self._apply_patch(key, record)
+                self._patcher.apply(self._tables.rows["annotations"], key, record)
             return
         if table == "annotations":
-            self._ann_models.pop(key, None)
-            self._sorted_records.discard(key)
-        rows = self._tables[table]
-        old = rows.get(key)
-        if old is not None:
-            self._unindex(table, key, old)
+            self._patcher.forget(key)
+        self._tables.put(table, key, record)
+
+    def _model(self, model: type[M], table: str, key: str | None,
+               record: Record | None = None) -> M:
+        """A stored record as its model, read leniently (names are not checked again); a
+        record that is not one is store damage, reported as such."""
         if record is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = record
-            self._index(table, key, record)
-
-    def _index(self, table: str, key: str, record: Record) -> None:
-        number = int(key)
-        if number >= self._next_id[table]:
-            self._next_id[table] = number + 1
-        if table == "documents":
-            self._doc_keys[record["id"]] = key
-        elif table == "annotations":
-            self._ann_keys[(record["doc_id"], record["annotator"])] = key
-            self._anns_by_doc.setdefault(record["doc_id"], {})[record["annotator"]] = key
-        elif table == "predictions":
-            self._pred_keys[(record["doc_id"], record["extractor"])] = key
-            self._preds_by_doc.setdefault(record["doc_id"], {})[record["extractor"]] = key
-
-    def _unindex(self, table: str, key: str, record: Record) -> None:
-        if table == "documents":
-            self._doc_keys.pop(record["id"], None)
-        elif table == "annotations":
-            self._ann_keys.pop((record["doc_id"], record["annotator"]), None)
-            self._anns_by_doc.get(record["doc_id"], {}).pop(record["annotator"], None)
-        elif table == "predictions":
-            self._pred_keys.pop((record["doc_id"], record["extractor"]), None)
-            self._preds_by_doc.get(record["doc_id"], {}).pop(record["extractor"], None)
-
-    def _new_key(self, table: str, reserved: dict[str, int]) -> str:
-        number = max(self._next_id[table], reserved.get(table, 0))
-        reserved[table] = number + 1
-        return str(number)
+            assert key is not None
+            record = self._tables.rows[table].get(key) or {}
+        try:
+            return model.model_validate(record, context=LENIENT)
+        except ValidationError as err:
+            where = f"record {key!r}" if key else "a record"
+            reason = str(err).splitlines()
+            raise StoreCorruptError(
+                f"{self.path}: table {table!r}, {where} is malformed "
+                f"({' '.join(reason[1:3]).strip()[:160]}); the file was left untouched"
+            ) from None
 
     # -- documents -----------------------------------------------------------
 
@@ -549,58 +359,56 @@ class GoldStore:
             reserved: dict[str, int] = {}
             seen: set[str] = set()
             for doc in documents:
-                if doc.id in self._doc_keys or doc.id in seen:
+                if doc.id in self._tables.doc_keys or doc.id in seen:
                     result.present.append(doc.id)
                     continue
                 seen.add(doc.id)
-                ops.append(("documents", self._new_key("documents", reserved), doc.model_dump()))
+                key = self._tables.new_key("documents", reserved)
+                ops.append(("documents", key, doc.model_dump()))
                 result.added.append(doc.id)
             self._commit(ops)
             return result
 
     def has_document(self, doc_id: str) -> bool:
-        return doc_id in self._doc_keys
+        return doc_id in self._tables.doc_keys
 
     def document(self, doc_id: str) -> Document:
         with self._lock:
-            key = self._doc_keys.get(doc_id)
+            key = self._tables.doc_keys.get(doc_id)
             if key is None:
                 raise NotFoundError(f"{self.path}: no document {doc_id!r}")
-            return Document.model_validate(self._tables["documents"][key])
+            return self._model(Document, "documents", key)
 
     def document_ids(self) -> list[str]:
         """Document ids in the order they were imported."""
         with self._lock:
-            return [self._tables["documents"][k]["id"] for k in self._sorted_keys("documents")]
+            rows = self._tables.rows["documents"]
+            return [rows[k]["id"] for k in self._tables.sorted_keys("documents")]
 
     def documents(self) -> Iterator[Document]:
         for doc_id in self.document_ids():
             yield self.document(doc_id)
 
     def text(self, doc_id: str) -> str:
-        key = self._doc_keys.get(doc_id)
+        key = self._tables.doc_keys.get(doc_id)
         if key is None:
             raise NotFoundError(f"{self.path}: no document {doc_id!r}")
-        return str(self._tables["documents"][key]["text"])
+        return str(self._tables.rows["documents"][key]["text"])
 
     def find_document(self, text: str) -> str | None:
         """The id of the stored document with exactly this (normalised) text."""
         doc = Document.from_text(text)
-        return doc.id if doc.id in self._doc_keys else None
-
-    def _sorted_keys(self, table: str) -> list[str]:
-        return sorted(self._tables[table], key=int)
+        return doc.id if doc.id in self._tables.doc_keys else None
 
     def __len__(self) -> int:
-        return len(self._doc_keys)
+        return len(self._tables.doc_keys)
 
     # -- label scheme --------------------------------------------------------
 
     @property
     def labels(self) -> LabelScheme:
         with self._lock:
-            record = self._tables["labels"].get("1") or {}
-            return LabelScheme.model_validate(record)
+            return self._model(LabelScheme, "labels", "1")
 
     def set_labels(self, scheme: LabelScheme) -> None:
         with self._lock:
@@ -649,10 +457,10 @@ class GoldStore:
 
     def annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> Annotation | None:
         with self._lock:
-            key = self._ann_keys.get((doc_id, annotator))
+            key = self._tables.ann_keys.get((doc_id, annotator))
             if key is None:
                 return None
-            return Annotation.model_validate(self._tables["annotations"][key])
+            return self._model(Annotation, "annotations", key)
 
     def annotation_records(
         self, *, annotator: str | None = None, status: Status | None = None
@@ -663,9 +471,9 @@ class GoldStore:
         validated when it was written; do not mutate them."""
         with self._lock:
             records = [
-                self._tables["annotations"][key]
+                self._tables.rows["annotations"][key]
                 for doc_id in self.document_ids()
-                for key in self._anns_by_doc.get(doc_id, {}).values()
+                for key in self._tables.anns_by_doc.get(doc_id, {}).values()
             ]
         for record in records:
             if annotator is not None and record["annotator"] != annotator:
@@ -679,7 +487,7 @@ class GoldStore:
     ) -> Iterator[Annotation]:
         """Annotations in document order, optionally of one annotator or status."""
         for record in self.annotation_records(annotator=annotator, status=status):
-            yield Annotation.model_validate(record)
+            yield self._model(Annotation, "annotations", None, record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
@@ -690,7 +498,7 @@ class GoldStore:
         return self.annotations(annotator=annotator, status="accept")
 
     def annotators(self) -> list[str]:
-        return sorted({annotator for _, annotator in self._ann_keys})
+        return sorted({annotator for _, annotator in self._tables.ann_keys})
 
     def save_annotation(self, annotation: Annotation, *, add_labels: bool = False) -> Annotation:
         """Validate ``annotation`` against its document and the scheme, and store it durably.
@@ -700,128 +508,22 @@ class GoldStore:
         edit of one entity in a long article costs about the same as in a short one.
         """
         with self._lock:
-            key = self._ann_keys.get((annotation.doc_id, annotation.annotator))
+            key = self._tables.ann_keys.get((annotation.doc_id, annotation.annotator))
             if key is not None and not add_labels:
-                base = self._ann_models.get(key)
+                base = self._patcher.base(key)
                 if base is not None:
-                    patched = self._patch_op(key, base, annotation)
+                    patched = self._patcher.op(
+                        key, base, annotation, self.text(annotation.doc_id), self.labels
+                    )
                     if patched is not None:
                         op, saved = patched
                         self._commit([op])
-                        self._remember(key, saved)
+                        self._patcher.remember(key, saved)
                         return saved
             saved = self.save_annotations([annotation], add_labels=add_labels)[0]
-            key = self._ann_keys[(saved.doc_id, saved.annotator)]
-            spans = saved.spans
-            if all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False)):
-                self._sorted_records.add(key)
-                self._remember(key, saved)
+            self._patcher.saved_whole(self._tables.ann_keys[(saved.doc_id, saved.annotator)], saved)
             return saved
 
-    def _remember(self, key: str, saved: Annotation) -> None:
-        # Copies of the lists (not of the frozen Spans and Relations in them), so a caller
-        # that edits the returned model's lists in place cannot change the base as well.
-        self._ann_models.pop(key, None)
-        self._ann_models[key] = saved.model_copy(
-            update={"spans": list(saved.spans), "relations": list(saved.relations)}
-        )
-        while len(self._ann_models) > ANNOTATION_MODELS_KEPT:
-            del self._ann_models[next(iter(self._ann_models))]
-
-    def _patch_op(
-        self, key: str, base: Annotation, new: Annotation
-    ) -> tuple[Op, Annotation] | None:
-        """A patch op turning the record of ``base`` into that of ``new``, and the saved
-        model; None when a whole-record save is needed instead.
-
-        Checks what a whole save checks, but only where the spans changed: the changed
-        spans against the text, the scheme and their two neighbours (``base`` is sorted
-        and free of overlaps), and every relation against the new spans by bisection.
-        """
-        if set(Annotation.model_fields) != _PATCHED_FIELDS:
-            return None  # a field this patch does not carry: save the whole record
-        if (new.doc_id, new.annotator) != (base.doc_id, base.annotator):
-            return None
-        old, spans = base.spans, new.spans
-        # The common prefix and suffix, by galloping slice comparisons: list equality
-        # is a C loop that short-cuts on identity, and edits reuse the unchanged Spans.
-        limit = min(len(old), len(spans))
-        prefix = common_run(old, spans, limit, from_end=False)
-        suffix = common_run(old, spans, limit - prefix, from_end=True)
-        removed = old[prefix : len(old) - suffix]
-        added = spans[prefix : len(spans) - suffix]
-        text = self.text(new.doc_id)
-        window = ([spans[prefix - 1]] if prefix else []) + list(added)
-        if suffix:
-            window.append(spans[len(spans) - suffix])
-        for a, b in zip(window, window[1:], strict=False):
-            if b.start < a.end:
-                return None  # unsorted or overlapping: the whole save says why
-        if added and added[-1].end > len(text):
-            return None
-        names = set(self.labels.entity_names)
-        if any(s.label not in names for s in added):
-            return None
-        relations_changed = new.relations != base.relations
-        if relations_changed or removed:
-            if relations_changed:
-                relation_names = set(self.labels.relation_names)
-                if any(r.label not in relation_names for r in new.relations):
-                    return None
-            seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
-            for rel in new.relations:
-                for ref in (rel.head, rel.child):
-                    index = bisect_left(spans, tuple(ref), key=_model_key)
-                    if index == len(spans) or spans[index].key != tuple(ref):
-                        return None
-                if rel.head == rel.child or rel.key in seen:
-                    return None
-                seen.add(rel.key)
-        saved = new.model_copy(update={"updated": utc_now(), "created": base.created})
-        patch: Record = {
-            "remove": [list(s.key) for s in removed],
-            "spans": [s.model_dump(mode="json") for s in added],
-            "status": saved.status,
-            "updated": saved.updated,
-        }
-        if relations_changed:
-            patch["relations"] = [r.model_dump(mode="json") for r in saved.relations]
-        return (PATCH_TABLE, key, patch), saved
-
-    def _apply_patch(self, key: str, patch: Record) -> None:
-        """Apply a patch op to one annotation record, as a new record (readers may hold
-        the old one).
-
-        Idempotent and order-safe on replay: it removes the spans at the ``remove`` keys
-        and at the keys of the patch's spans, then puts those spans, so replaying it over
-        a record that already has it (a crash mid-checkpoint) ends with the same record.
-        """
-        rows = self._tables["annotations"]
-        record = rows.get(key)
-        if record is None:
-            return  # deleted by a later op that the replay also holds
-        new_spans: list[Record] = patch["spans"]
-        gone = {tuple(k) for k in patch["remove"]}
-        gone.update(_span_key(s) for s in new_spans)
-        if key in self._sorted_records:
-            # Sorted by (start, end) with no key twice: find each key by bisection.
-            spans = list(record["spans"])  # a copy: readers may hold the old list
-            for span_key in gone:
-                index = bisect_left(spans, span_key, key=_span_key)
-                if index < len(spans) and _span_key(spans[index]) == span_key:
-                    del spans[index]
-            for span in new_spans:
-                insort(spans, span, key=_span_key)
-        else:
-            # A record from a whole save, which may be in any order: once, the long way.
-            spans = [s for s in record["spans"] if _span_key(s) not in gone] + new_spans
-            spans.sort(key=_span_key)
-            self._sorted_records.add(key)
-        updated = dict(record, spans=spans, status=patch["status"], updated=patch["updated"])
-        if "relations" in patch:
-            updated["relations"] = patch["relations"]
-        rows[key] = updated
-        self._ann_models.pop(key, None)
 
     def save_annotations(
         self, annotations: Iterable[Annotation], *, add_labels: bool = False,
@@ -839,10 +541,11 @@ class GoldStore:
             pending: dict[tuple[str, str], str] = {}
             new_texts: dict[str, str] = {}
             for doc in documents:
-                if doc.id in self._doc_keys or doc.id in new_texts:
+                if doc.id in self._tables.doc_keys or doc.id in new_texts:
                     continue
                 new_texts[doc.id] = doc.text
-                ops.append(("documents", self._new_key("documents", reserved), doc.model_dump()))
+                doc_key = self._tables.new_key("documents", reserved)
+                ops.append(("documents", doc_key, doc.model_dump()))
             for ann in annotations:
                 text = new_texts.get(ann.doc_id)
                 if text is None:
@@ -850,11 +553,11 @@ class GoldStore:
                 check_layer(text, ann.spans, ann.relations)
                 ann = ann.model_copy(update={"updated": utc_now()})
                 ident = (ann.doc_id, ann.annotator)
-                key = self._ann_keys.get(ident) or pending.get(ident)
+                key = self._tables.ann_keys.get(ident) or pending.get(ident)
                 if key is None:
-                    key = pending[ident] = self._new_key("annotations", reserved)
+                    key = pending[ident] = self._tables.new_key("annotations", reserved)
                 else:
-                    old = self._tables["annotations"].get(key)
+                    old = self._tables.rows["annotations"].get(key)
                     if old is not None:
                         ann = ann.model_copy(update={"created": old["created"]})
                 ops.append(("annotations", key, ann.model_dump(mode="json")))
@@ -865,93 +568,9 @@ class GoldStore:
 
     def delete_annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> None:
         with self._lock:
-            key = self._ann_keys.get((doc_id, annotator))
+            key = self._tables.ann_keys.get((doc_id, annotator))
             if key is not None:
                 self._commit([("annotations", key, None)])
-
-    def _editable(self, doc_id: str, annotator: str) -> Annotation:
-        self.text(doc_id)  # raises if the document is unknown
-        return self.annotation(doc_id, annotator) or Annotation(doc_id=doc_id, annotator=annotator)
-
-    def add_span(
-        self, doc_id: str, span: Span, annotator: str = DEFAULT_ANNOTATOR, *,
-        replace_overlapping: bool = True,
-    ) -> Annotation:
-        """Add ``span``; overlapping spans (and their relations) are replaced."""
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            spans = list(ann.spans)
-            overlapping = [s for s in spans if s.start < span.end and span.start < s.end]
-            if overlapping and not replace_overlapping:
-                raise ValueError(f"span {span.start}-{span.end} overlaps an existing span")
-            gone = {s.key for s in overlapping}
-            spans = [s for s in spans if s.key not in gone] + [span]
-            relations = [r for r in ann.relations if r.head not in gone and r.child not in gone]
-            return self.save_annotation(
-                ann.model_copy(update={"spans": sorted(spans, key=lambda s: s.key),
-                                       "relations": relations})
-            )
-
-    def remove_span(
-        self, doc_id: str, start: int, end: int, annotator: str = DEFAULT_ANNOTATOR
-    ) -> Annotation:
-        """Remove the span at exactly ``start``-``end`` and every relation that uses it."""
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            key = (start, end)
-            if all(s.key != key for s in ann.spans):
-                raise NotFoundError(f"document {doc_id}: no span at {start}-{end}")
-            return self.save_annotation(
-                ann.model_copy(update={
-                    "spans": [s for s in ann.spans if s.key != key],
-                    "relations": [r for r in ann.relations if key not in (r.head, r.child)],
-                })
-            )
-
-    def relabel_span(
-        self, doc_id: str, start: int, end: int, label: str, annotator: str = DEFAULT_ANNOTATOR
-    ) -> Annotation:
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            spans = []
-            found = False
-            for s in ann.spans:
-                if s.key == (start, end):
-                    found = True
-                    state = "confirmed" if s.source == "human" else "changed"
-                    s = s.model_copy(update={"label": label, "state": state})
-                spans.append(s)
-            if not found:
-                raise NotFoundError(f"document {doc_id}: no span at {start}-{end}")
-            return self.save_annotation(ann.model_copy(update={"spans": spans}))
-
-    def add_relation(
-        self, doc_id: str, relation: Relation, annotator: str = DEFAULT_ANNOTATOR
-    ) -> Annotation:
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            if relation.key in {r.key for r in ann.relations}:
-                return ann
-            return self.save_annotation(
-                ann.model_copy(update={"relations": [*ann.relations, relation]})
-            )
-
-    def remove_relation(
-        self, doc_id: str, relation: Relation, annotator: str = DEFAULT_ANNOTATOR
-    ) -> Annotation:
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            kept = [r for r in ann.relations if r.key != relation.key]
-            if len(kept) == len(ann.relations):
-                raise NotFoundError(f"document {doc_id}: no such relation")
-            return self.save_annotation(ann.model_copy(update={"relations": kept}))
-
-    def set_status(
-        self, doc_id: str, status: Status | None, annotator: str = DEFAULT_ANNOTATOR
-    ) -> Annotation:
-        with self._lock:
-            ann = self._editable(doc_id, annotator)
-            return self.save_annotation(ann.model_copy(update={"status": status}))
 
     # -- predictions ---------------------------------------------------------
 
@@ -967,44 +586,44 @@ class GoldStore:
             for pred in preds:
                 check_layer(self.text(pred.doc_id), pred.spans, pred.relations)
                 ident = (pred.doc_id, pred.extractor)
-                key = self._pred_keys.get(ident) or pending.get(ident)
+                key = self._tables.pred_keys.get(ident) or pending.get(ident)
                 if key is None:
-                    key = pending[ident] = self._new_key("predictions", reserved)
+                    key = pending[ident] = self._tables.new_key("predictions", reserved)
                 ops.append(("predictions", key, pred.model_dump(mode="json")))
             self._commit(ops)
             return len(preds)
 
     def prediction(self, doc_id: str, extractor: str) -> Prediction | None:
         with self._lock:
-            key = self._pred_keys.get((doc_id, extractor))
+            key = self._tables.pred_keys.get((doc_id, extractor))
             if key is None:
                 return None
-            return Prediction.model_validate(self._tables["predictions"][key])
+            return self._model(Prediction, "predictions", key)
 
     def prediction_record(self, doc_id: str, extractor: str) -> Record | None:
         """One prediction as a plain dict (see :meth:`gold_records`); do not mutate it."""
         with self._lock:
-            key = self._pred_keys.get((doc_id, extractor))
-            return None if key is None else self._tables["predictions"][key]
+            key = self._tables.pred_keys.get((doc_id, extractor))
+            return None if key is None else self._tables.rows["predictions"][key]
 
     def predictions(self, doc_id: str) -> dict[str, Prediction]:
         """Every extractor's prediction on one document, by extractor id."""
         with self._lock:
-            keys = dict(self._preds_by_doc.get(doc_id, {}))
+            keys = dict(self._tables.preds_by_doc.get(doc_id, {}))
             return {
-                name: Prediction.model_validate(self._tables["predictions"][key])
+                name: self._model(Prediction, "predictions", key)
                 for name, key in sorted(keys.items())
             }
 
     def has_prediction(self, doc_id: str, extractor: str) -> bool:
-        return (doc_id, extractor) in self._pred_keys
+        return (doc_id, extractor) in self._tables.pred_keys
 
     def extractors(self) -> list[str]:
-        return sorted({extractor for _, extractor in self._pred_keys})
+        return sorted({extractor for _, extractor in self._tables.pred_keys})
 
     def delete_predictions(self, extractor: str) -> int:
         with self._lock:
-            keys = [k for (_, name), k in self._pred_keys.items() if name == extractor]
+            keys = [k for (_, name), k in self._tables.pred_keys.items() if name == extractor]
             self._commit([("predictions", k, None) for k in keys])
             return len(keys)
 
@@ -1016,21 +635,21 @@ class GoldStore:
             by_status: dict[str, int] = {"accept": 0, "reject": 0, "ignore": 0, "open": 0}
             entity_counts: dict[str, int] = {}
             relation_counts: dict[str, int] = {}
-            for record in self._tables["annotations"].values():
+            for record in self._tables.rows["annotations"].values():
                 by_status[record.get("status") or "open"] += 1
                 for span in record["spans"]:
                     entity_counts[span["label"]] = entity_counts.get(span["label"], 0) + 1
                 for rel in record["relations"]:
                     relation_counts[rel["label"]] = relation_counts.get(rel["label"], 0) + 1
             by_extractor: dict[str, dict[str, int]] = {}
-            for record in self._tables["predictions"].values():
+            for record in self._tables.rows["predictions"].values():
                 entry = by_extractor.setdefault(record["extractor"], {"documents": 0, "spans": 0})
                 entry["documents"] += 1
                 entry["spans"] += len(record["spans"])
             scheme = self.labels
             return {
                 "path": str(self.path),
-                "documents": len(self._doc_keys),
+                "documents": len(self._tables.doc_keys),
                 "annotations": by_status,
                 "annotators": self.annotators(),
                 "predictions": dict(sorted(by_extractor.items())),

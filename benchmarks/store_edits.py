@@ -4,9 +4,9 @@ a store of each size.
 
 Documents are synthetic and generated here (not copied from any corpus): about 700
 words each, with a person's annotation of about 60 spans and an extractor's prediction
-of about 60 spans.  One "edit" is ``GoldStore.relabel_span`` on a random span of a
-random document: read the annotation, validate it against the text and the label
-scheme, append one checksummed journal line and fsync it.
+of about 60 spans.  One "edit" relabels a random span of a random document: read the
+annotation, change the span, ``GoldStore.save_annotation`` (validate it against the text
+and the label scheme, append one checksummed journal line and fsync it).
 
 Stock TinyDB rewrites the whole file on every update (and does not fsync), so at
 10,000 documents a single update takes seconds; it is repeated fewer times there
@@ -118,6 +118,16 @@ def build_store(path: Path, count: int, seed: int) -> None:
     # Leaving the ``with`` checkpointed everything into the TinyDB file.
 
 
+def relabel(store: GoldStore, doc_id: str, start: int, end: int, label: str) -> None:
+    """One edit as an editor makes it: read the annotation, relabel one span, save it."""
+    ann = store.annotation(doc_id)
+    assert ann is not None
+    spans = [
+        s.model_copy(update={"label": label}) if s.key == (start, end) else s for s in ann.spans
+    ]
+    store.save_annotation(ann.model_copy(update={"spans": spans}))
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -151,7 +161,7 @@ class EditTimer:
         label = rng.choice([name for name in LABELS if name != span.label])
         journal_before = store.journal_path.stat().st_size
         started = time.perf_counter()
-        store.relabel_span(doc_id, span.start, span.end, label)
+        relabel(store, doc_id, span.start, span.end, label)
         self.walls.append(time.perf_counter() - started)
         line = b"x" * (store.journal_path.stat().st_size - journal_before)
         started = time.perf_counter()
@@ -162,7 +172,7 @@ class EditTimer:
         os.fsync = _no_fsync
         try:
             started = time.perf_counter()
-            store.relabel_span(doc_id, span.start, span.end, span.label)
+            relabel(store, doc_id, span.start, span.end, span.label)
             self.works.append(time.perf_counter() - started)
         finally:
             os.fsync = real_fsync

@@ -6,9 +6,9 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from annotations.errors import AnnotationsError
+from annotations.terminal import terminal_text
 
 app = typer.Typer(
     name="reader",
@@ -48,5 +48,13 @@ def main() -> None:
         app()
     except AnnotationsError as err:
         # The message may quote file content: never let it be read as markup.
-        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {terminal_text(err, keep_newlines=True)}",
+                          highlight=False)
+        sys.exit(1)
+    except OSError as err:
+        # A full disk, a permission, a vanished file: one line naming the file, no
+        # traceback (the store's own writes say what was kept before they get here).
+        where = f"{err.filename}: " if err.filename else ""
+        err_console.print(f"[bold red]error:[/] {terminal_text(where)}"
+                          f"{terminal_text(err.strerror or err)}", highlight=False)
         sys.exit(1)

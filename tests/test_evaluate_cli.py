@@ -168,4 +168,4 @@ def test_article_text_in_tables_is_data_not_markup(gold_path: Path):
     result = run("--db", str(gold_path), "--bootstrap", "0")
     assert result.exit_code == 0
     assert "[bold]Evil[/bold]" in result.output
-    assert "\x1b" not in result.output and "\\x1b[31mred" in result.output
+    assert "\x1b" not in result.output and "\u241b[31mred" in result.output

@@ -135,7 +135,9 @@ def test_reimport_counts_updated_and_skipped(store: GoldStore, sample_document: 
     out = tmp_path / "gold.jsonl"
     export_layers(store, out)
     assert import_layers(store, out).skipped == 1
-    store.set_status(sample_document.id, "reject")
+    ann = store.annotation(sample_document.id)
+    assert ann is not None
+    store.save_annotation(ann.model_copy(update={"status": "reject"}))
     summary = import_layers(store, out)
     assert (summary.added, summary.updated, summary.skipped) == (0, 1, 0)
     assert store.annotation(sample_document.id).status == "accept"  # type: ignore[union-attr]

@@ -32,16 +32,16 @@ SLOT = 6  # each edit adds a 4-character span at a fresh 6-character slot
 WORKER = textwrap.dedent(
     """
     import os, sys, time
-    import annotations.store as store_module
-    from annotations.models import Span
+    import annotations.storage.files as store_module
+    from annotations.models import Annotation, Span
     from annotations.store import GoldStore
 
     path, annotator, stage = sys.argv[1], sys.argv[2], sys.argv[3]
     real_replace, real_write_atomically = os.replace, store_module.write_atomically
 
-    def announced_write(target, data):
+    def announced_write(target, data, **options):
         print("checkpoint", flush=True)
-        real_write_atomically(target, data)
+        real_write_atomically(target, data, **options)
 
     replaces = 0
 
@@ -66,7 +66,9 @@ WORKER = textwrap.dedent(
     while True:
         doc_id = doc_ids[number % len(doc_ids)]
         start = (number // len(doc_ids)) * SLOT_WIDTH
-        store.add_span(doc_id, Span(start=start, end=start + 4, label="PER"), annotator)
+        ann = store.annotation(doc_id, annotator) or Annotation(doc_id=doc_id, annotator=annotator)
+        new = Span(start=start, end=start + 4, label="PER")
+        store.save_annotation(ann.model_copy(update={"spans": [*ann.spans, new]}))
         print(f"ack {number}", flush=True)
         number += 1
     """

@@ -16,7 +16,8 @@ import pytest
 from tinydb import TinyDB
 
 from annotations.models import Annotation, Document, Relation, Span
-from annotations.store import PATCH_TABLE, GoldStore
+from annotations.storage import PATCH_TABLE
+from annotations.store import GoldStore
 
 LABELS = ["PER", "ORG", "LOC"]
 SLOT = 7
@@ -29,7 +30,9 @@ def make_doc() -> Document:
 def journal_ops(store: GoldStore) -> list[list]:
     ops = []
     for line in store.journal_path.read_bytes().splitlines():
-        ops.extend(json.loads(line[9:]))
+        value = json.loads(line[9:])
+        if isinstance(value, list):  # not the header line
+            ops.extend(value)
     return ops
 
 

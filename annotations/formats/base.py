@@ -12,18 +12,17 @@ from __future__ import annotations
 import gc
 import hashlib
 import multiprocessing
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import InputError
 from ..models import Document, LabelScheme, Relation, Span, Status
+from ..output import replacing
 
 STATUSES: tuple[str, ...] = ("accept", "reject", "ignore")
 
@@ -167,20 +166,6 @@ def parse_status(value: object) -> Status:
     return value  # type: ignore[return-value]
 
 
-@contextmanager
-def atomic_output(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
-    """Write ``path`` through a temporary file renamed over it, so a failed export
-    never leaves half a file where a good one was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as fh:
-            yield fh
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def iter_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
     """Numbered lines of a UTF-8 file, read one at a time; split on ``\\n`` only, so
     U+2028 and other characters ``str.splitlines`` breaks on stay inside a line.
@@ -285,7 +270,7 @@ def write_text_batches(
     """One file of the text ``render`` makes of each batch of payloads (in worker
     processes when ``context.workers`` allows), written in input order, atomically."""
     result = ExportResult(files=1)
-    with atomic_output(out) as fh:
+    with replacing(out) as fh:
         for chunk in ordered_map(render, counted_payloads(items, result),
                                  workers=context.workers):
             fh.write(chunk)

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..articles import title_of
 from ..errors import InputError
 from ..models import Span
+from ..output import write_text
 from .base import ExportItem, ExportResult, ImportRecord, RawRelation, RawSpan, WriteContext
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -78,15 +79,14 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
                 lines.append(f"R{number}\t{rel.label} Arg1:{ids[rel.head]} Arg2:{ids[rel.child]}")
                 relation_labels.add(rel.label)
         stem = file_stem(item)
-        (out / f"{stem}.txt").write_text(text, encoding="utf-8", newline="")
-        (out / f"{stem}.ann").write_text(
-            "".join(line + "\n" for line in lines), encoding="utf-8", newline="")
+        write_text(out / f"{stem}.txt", text)
+        write_text(out / f"{stem}.ann", "".join(line + "\n" for line in lines))
         result.written += 1
         result.files += 2
     conf = ["[entities]", *sorted(entity_labels), "", "[relations]"]
     conf += [f"{name}\tArg1:<ENTITY>, Arg2:<ENTITY>" for name in sorted(relation_labels)]
     conf += ["", "[events]", "", "[attributes]", ""]
-    (out / "annotation.conf").write_text("\n".join(conf), encoding="utf-8")
+    write_text(out / "annotation.conf", "\n".join(conf))
     return result
 
 
@@ -128,6 +128,7 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
     unsupported: dict[str, str] = {}
     pending: list[tuple[int, str, str, str, str]] = []
     errors: list[InputError] = []
+    broken: set[str] = set()  # T lines with an error already reported
     # Split on \n only: U+2028 and friends may sit inside a span's text.
     for number, line in enumerate(ann_text.split("\n"), start=1):
         line = line.removesuffix("\r")
@@ -138,11 +139,13 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
         if kind == "T":
             parts = line.split("\t", 2)
             if len(parts) != 3 or " " not in parts[1]:
+                broken.add(ident)
                 errors.append(InputError(ann, "malformed T line: expected "
                                          "'T1<TAB>LABEL START END<TAB>text'", line=number))
                 continue
             label, offsets = parts[1].split(" ", 1)
             if not _T_OFFSETS.match(offsets):
+                broken.add(ident)
                 errors.append(InputError(ann, f"{ident}: malformed offsets {offsets!r}",
                                          line=number))
                 continue
@@ -160,6 +163,7 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
             given = " ".join(text[a:b] for a, b in pieces) if len(pieces) > 1 else None
             shown = parts[2]
             if given is not None and shown != given:
+                broken.add(ident)
                 errors.append(InputError(
                     ann, f"{ident}: span text {shown!r} differs from the text at {offsets} "
                     f"({given!r})", line=number))
@@ -189,6 +193,8 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
         for arg in (arg1, arg2):
             if arg in spans:
                 ends.append(spans[arg])
+            elif arg in broken:
+                break  # its T line's error says what is wrong
             elif arg in unsupported:
                 record.warnings.append(InputError(
                     ann, f"{ident}: argument {arg} is a {unsupported[arg]}, which is not "
@@ -202,7 +208,7 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
         else:
             record.relations.append(RawRelation(ends[0], ends[1], label, line=number,
                                                 where=ident))
-    if errors:
-        yield from errors
-    else:
-        yield record
+    # The record too, with what could be read, so that the importer's checks (offsets,
+    # labels) report their problems in the same run as the syntax errors here.
+    yield from errors
+    yield record

@@ -150,6 +150,8 @@ def read(path: Path) -> Iterator[ImportRecord | InputError]:
     if doc is not None and (doc.has_tokens() or doc.errors):
         number_of_docs += 1
         yield from _finish(path, doc, number_of_docs)
+    if not number_of_docs:
+        yield InputError(path, "no tokens: an empty CoNLL file (expected TOKEN TAG lines)")
 
 
 def _finish(path: Path, doc: _Doc, ordinal: int) -> Iterator[ImportRecord | InputError]:

@@ -31,11 +31,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..articles import title_of
 from ..errors import InputError
 from ..models import document_id
+from ..output import write_atomically
 from .base import (
     STATUSES,
     ExportItem,
@@ -45,7 +46,6 @@ from .base import (
     RawRelation,
     RawSpan,
     WriteContext,
-    atomic_output,
     counted_payloads,
     ordered_map,
 )
@@ -132,8 +132,7 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
 
 
 def _save(data: bytes, path: Path) -> None:
-    with atomic_output(path, "wb") as fh:
-        fh.write(data)
+    write_atomically(path, data, sync=False)
 
 
 def spacy_files(path: Path) -> list[Path]:
@@ -162,6 +161,14 @@ def read(path: Path) -> Iterator[ImportRecord | InputError]:
                 yield InputError(file, str(err), record=f"doc {index}")
 
 
+def _list(extra: dict[str, Any], name: str) -> list[Any] | tuple[Any, ...]:
+    """``user_data[name]``: a list (msgpack may give a tuple), absent as empty."""
+    value = extra.get(name, [])
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"user_data {name} must be a list, not {type(value).__name__}")
+    return value
+
+
 def record_of(path: Path, index: int, doc: Doc) -> ImportRecord:
     text = doc.text
     extra = doc.user_data.get(USER_DATA_KEY)
@@ -178,16 +185,18 @@ def record_of(path: Path, index: int, doc: Doc) -> ImportRecord:
         record.has_status = True
         annotator = extra.get("annotator")
         record.annotator = annotator if isinstance(annotator, str) and annotator else None
-    provenance = {(s[0], s[1]): (s[2], s[3]) for s in extra.get("spans", [])
-                  if isinstance(s, (list, tuple)) and len(s) == 4}
+    provenance = {(s[0], s[1]): (s[2], s[3]) for s in _list(extra, "spans")
+                  if isinstance(s, (list, tuple)) and len(s) == 4
+                  and all(type(v) is int for v in s[:2])
+                  and all(isinstance(v, str) for v in s[2:])}
     for number, ent in enumerate(doc.ents):
         source, state = provenance.get((ent.start_char, ent.end_char), (None, None))
         record.spans.append(RawSpan(ent.start_char, ent.end_char, ent.label_, source=source,
                                     state=state, where=f"ents[{number}]"))
-    for number, raw in enumerate(extra.get("relations", [])):
+    for number, raw in enumerate(_list(extra, "relations")):
         # msgpack may give back tuples for the lists written.
         if (not isinstance(raw, (list, tuple)) or len(raw) != 5
-                or not all(isinstance(v, int) for v in raw[:4]) or not isinstance(raw[4], str)):
+                or not all(type(v) is int for v in raw[:4]) or not isinstance(raw[4], str)):
             raise ValueError(f"user_data relations[{number}]: expected "
                              "[head_start, head_end, child_start, child_end, label]")
         record.relations.append(RawRelation((raw[0], raw[1]), (raw[2], raw[3]), raw[4],

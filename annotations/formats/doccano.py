@@ -27,6 +27,7 @@ from typing import Any
 import srsly
 
 from ..errors import InputError
+from ..output import replacing
 from .base import (
     ExportItem,
     ExportResult,
@@ -34,7 +35,6 @@ from .base import (
     RawRelation,
     RawSpan,
     WriteContext,
-    atomic_output,
     field_error,
     get_str,
     objects_in,
@@ -73,7 +73,7 @@ def line_of(number: int, item: ExportItem) -> dict[str, Any]:
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
     result = ExportResult(files=1)
-    with atomic_output(out) as fh:
+    with replacing(out) as fh:
         for item in items:
             result.written += 1
             fh.write(srsly.json_dumps(line_of(result.written, item)) + "\n")
@@ -110,6 +110,9 @@ def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
     for where, raw in objects_in(obj, "entities"):
         span = raw_span_of(raw, where, record.line, "start_offset", "end_offset")
         if "id" in raw:
+            if not _is_id(raw["id"]):
+                raise ValueError(f"{where}: entity id {raw['id']!r:.40} is not a number or "
+                                 "a string")
             if raw["id"] in by_id:
                 raise ValueError(f"{where}: entity id {raw['id']!r} is used twice")
             by_id[raw["id"]] = (span.start, span.end)
@@ -119,7 +122,7 @@ def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
         for name in ("from_id", "to_id"):
             if name not in raw:
                 raise ValueError(f'{where}: missing field "{name}"')
-            if raw[name] not in by_id:
+            if not _is_id(raw[name]) or raw[name] not in by_id:
                 raise ValueError(f"{where}: {name} {raw[name]!r} is not the id of any entity "
                                  "(relation to a missing span)")
             ends.append(by_id[raw[name]])
@@ -129,6 +132,10 @@ def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
             raise ValueError(f"{where}: {err}") from None
         record.relations.append(RawRelation(ends[0], ends[1], label, line=record.line,
                                             where=where))
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
 def _read_sequence_shape(record: ImportRecord, labels: object) -> None:

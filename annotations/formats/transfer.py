@@ -12,13 +12,18 @@ number of documents (beyond the store itself, which holds everything).
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import srsly
+
 from ..errors import InputError, InputErrors, NotFoundError
+from ..gc_pause import gc_paused
 from ..grounding import StringSpan, align_strings
 from ..models import (
     HUMAN,
@@ -31,7 +36,8 @@ from ..models import (
     Status,
     normalise_newlines,
 )
-from ..store import DEFAULT_ANNOTATOR, GoldStore, gc_paused
+from ..names import label_problem, name_problem
+from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
@@ -202,7 +208,7 @@ class _RecordChecker:
         self._by_squeezed: dict[str, list[str]] | None = None
 
     def check(self, record: ImportRecord) -> list[InputError]:
-        errors = _check_offsets(record)
+        errors = _check_offsets(record) + _check_values(record)
         if not record.text.strip():
             errors.append(record.error("empty text"))
         if errors:
@@ -284,9 +290,6 @@ class _RecordChecker:
         errors: list[InputError] = []
         pairs: list[tuple[Span, RawSpan]] = []
         for raw in record.spans:
-            if any(c.isspace() for c in raw.label):
-                errors.append(_span_error(record, raw, f"label {raw.label!r} contains whitespace"))
-                continue
             if self.as_predictions:
                 source, state = self.extractor or HUMAN, "suggested"
             else:
@@ -353,6 +356,44 @@ class _RecordChecker:
         return None
 
 
+def _check_values(record: ImportRecord) -> list[InputError]:
+    """The names in a record (labels, annotator, span sources) by the one rule for
+    names, and its text and meta as storable Unicode and JSON."""
+    errors = []
+    surrogate = _SURROGATE.search(record.text)
+    if surrogate:
+        errors.append(record.error(
+            f"the text holds an unpaired surrogate (U+{ord(surrogate.group()):04X}) at offset "
+            f"{surrogate.start()}, which is not Unicode text"))
+    plain = all(isinstance(k, str) and isinstance(v, str) for k, v in record.meta.items())
+    try:
+        if not plain or any(_SURROGATE.search(k + v) for k, v in record.meta.items()):
+            srsly.json_dumps(record.meta).encode("utf-8")
+    except (TypeError, ValueError, OverflowError) as err:
+        errors.append(record.error(f"meta cannot be stored as JSON ({err})"))
+    if record.annotator is not None:
+        problem = name_problem(record.annotator)
+        if problem:
+            errors.append(record.error(f"annotator name {record.annotator!r:.80} {problem}"))
+    for raw in record.spans:
+        for what, value in (("entity label", raw.label), ("span source", raw.source)):
+            problem = _label_problem(value) if what == "entity label" else (
+                name_problem(value) if value is not None else None)
+            if problem:
+                errors.append(_span_error(record, raw, f"{what} {value!r:.80} {problem}"))
+    for rel in record.relations:
+        problem = _label_problem(rel.label)
+        if problem:
+            errors.append(InputError(record.path, f"relation label {rel.label!r:.80} {problem}",
+                                     line=rel.line or record.line,
+                                     record=_join(record.record, rel.where)))
+    return errors
+
+
+# Cached: a corpus repeats a few labels many times.
+_label_problem = functools.lru_cache(maxsize=4096)(label_problem)
+
+
 def _check_offsets(record: ImportRecord) -> list[InputError]:
     """Checks on the text as the file gives it, before line endings are normalised."""
     errors = []
@@ -368,6 +409,15 @@ def _check_offsets(record: ImportRecord) -> list[InputError]:
         else:
             continue
         errors.append(_span_error(record, raw, reason))
+    for rel in record.relations:
+        outside = [f"{name} {ref[0]}-{ref[1]}" for name, ref in
+                   (("head", rel.head), ("child", rel.child))
+                   if not 0 <= ref[0] < ref[1] <= length]
+        if outside:
+            errors.append(InputError(
+                record.path, f"relation {rel.label!r:.80}: {' and '.join(outside)} is not a "
+                f"span of the text (length {length})", line=rel.line or record.line,
+                record=_join(record.record, rel.where)))
     return errors
 
 
@@ -395,6 +445,9 @@ def _relations(record: ImportRecord, spans: list[Span]
             continue
         errors.append(InputError(record.path, reason, line=line, record=where))
     return relations, errors
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _newline_map(text: str) -> list[int]:

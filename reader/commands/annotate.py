@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from annotations.articles import read_articles
 from annotations.store import DEFAULT_ANNOTATOR
+from annotations.terminal import terminal_text
 
-from .common import DbOption, console, err_console, fail, open_store
+from .common import DbOption, check_option_name, console, err_console, fail, open_store
 
 
 def annotate(
@@ -36,6 +36,7 @@ def annotate(
     from reader.app import make_app
     from reader.config import load_config
 
+    check_option_name("--annotator", annotator, "annotator name")
     settings = load_config(config)
     start: str | None = None
     documents = []
@@ -43,7 +44,7 @@ def annotate(
         result = read_articles(paths)
         if result.errors:
             for error in result.errors:
-                err_console.print(f"[red]rejected[/] {escape(str(error))}")
+                err_console.print(f"[red]rejected[/] {terminal_text(str(error))}")
             raise fail(f"{len(result.errors)} input(s) rejected; nothing was imported")
         documents = result.documents
         if not documents:
@@ -53,9 +54,10 @@ def annotate(
             added = store.add_documents(documents)
             start = documents[0].id
             if added.added:
-                console.print(f"{len(added.added)} article(s) imported into {escape(str(db))}")
+                console.print(
+                    f"{len(added.added)} article(s) imported into {terminal_text(db)}")
         if not len(store):
-            raise fail(f"{db} holds no documents; pass article files to import")
+            raise fail(f"{db} holds no documents; pass article files to import them")
         app = make_app(store, annotator=annotator, model=model, load_model=not no_model,
                        config=settings, start=start, blind=blind)
         app.run()

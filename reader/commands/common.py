@@ -7,13 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from annotations.errors import StoreError
+from annotations.names import check_name
 from annotations.store import GoldStore
+from annotations.terminal import terminal_text
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", help="The gold store (a TinyDB JSON file); created if missing.",
+    typer.Option("--db", help="The gold store (a TinyDB JSON file). `import` and `annotate` "
+                 "create it when they store something; the other commands only read it.",
                  dir_okay=False, resolve_path=False),
 ]
 
@@ -26,6 +29,25 @@ def open_store(path: Path, read_only: bool = False) -> GoldStore:
     return GoldStore(path, read_only=read_only)
 
 
+def close_committed(store: GoldStore, done: str) -> None:
+    """Close ``store`` after a command committed ``done`` (already said to the user):
+    if folding the journal fails now, say that ``done`` is safe and what failed."""
+    try:
+        store.close()
+    except StoreError as err:
+        raise fail(f"{done} is committed (safe in {store.journal_path.name}, replayed at "
+                   f"the next open), but closing failed: {err}") from None
+
+
+def check_option_name(option: str, value: str | None, what: str) -> None:
+    """A name given on the command line, checked by the one rule for names."""
+    if value is not None:
+        try:
+            check_name(value, what)
+        except ValueError as err:
+            raise fail(f"{option}: {err}") from None
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    err_console.print(f"[bold red]error:[/] {terminal_text(message, keep_newlines=True)}")
     return typer.Exit(code)

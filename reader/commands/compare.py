@@ -18,9 +18,10 @@ from rich.text import Text
 
 from annotations.evaluation import SCHEMES, Evaluation, EvaluationError, evaluate_extractor
 from annotations.significance import ALPHA, ROUNDS, PairComparison, compare_all, format_p
+from annotations.terminal import visible
 
 from .common import DbOption, console, err_console, fail, open_store
-from .evaluate import Scheme, _load, _pct, printable
+from .evaluate import Scheme, _load, _pct
 
 RoundsOption = Annotated[int, typer.Option(
     "--rounds", min=0, help="Rounds of paired approximate randomization for the p-values "
@@ -38,7 +39,7 @@ def comparison_renderables(
 ) -> list[RenderableType]:
     """The sentences of one pair (micro per scheme, relations) and, optionally, the
     per-label table with Holm-adjusted p-values."""
-    a, b = printable(comparison.a), printable(comparison.b)
+    a, b = visible(comparison.a), visible(comparison.b)
     out: list[RenderableType] = [Text(
         f"{b} against {a} on {comparison.documents} gold document(s) "
         f"({comparison.differing_documents} where their counts differ): ΔF1 = F1({b}) − "
@@ -63,7 +64,7 @@ def comparison_renderables(
             for i, (scheme, by) in enumerate(comparison.by_label.items()):
                 stat = by[label]
                 ci = (f"{_signed(stat.ci[0])} to {_signed(stat.ci[1])}" if stat.ci else "—")
-                table.add_row(Text(printable(label)) if i == 0 else "", scheme,
+                table.add_row(Text(visible(label)) if i == 0 else "", scheme,
                               _pct(stat.f1_a), _pct(stat.f1_b), _signed(stat.delta), ci,
                               format_p(stat.p_value).removeprefix("p = "),
                               format_p(stat.p).removeprefix("p = "),
@@ -90,9 +91,9 @@ def provenance_table(evaluation: Evaluation) -> Table:
     for name, result in evaluation.results.items():
         s = result.seeded
         if s is None or not s.known:
-            table.add_row(Text(printable(name)), "—", "—", "—", "—", "unknown")
+            table.add_row(Text(visible(name)), "—", "—", "—", "—", "unknown")
             continue
-        table.add_row(Text(printable(name)), str(s.gold_spans), str(s.unreviewed),
+        table.add_row(Text(visible(name)), str(s.gold_spans), str(s.unreviewed),
                       str(s.confirmed), str(s.changed),
                       Text(_pct(s.share), style="bold red" if s.inflated else ""))
     return table
@@ -112,9 +113,9 @@ def grounding_table(evaluation: Evaluation) -> Table | None:
                          else "right", overflow="fold")
     for name, g in rows:
         examples = ", ".join(f"{e['text']!r} {e['label']}" for e in g.get("examples", [])[:3])
-        table.add_row(Text(printable(name)), str(g["spans"]), str(g["exact"]), str(g["case"]),
+        table.add_row(Text(visible(name)), str(g["spans"]), str(g["exact"]), str(g["case"]),
                       str(g["fuzzy"]), str(g["ungrounded"]), _pct(g["rate"]),
-                      Text(printable(examples)))
+                      Text(visible(examples)))
     return table
 
 
@@ -134,7 +135,7 @@ def print_seeded_warnings(evaluation: Evaluation, target: Console | None = None)
     """The seeded-gold warnings, on stderr unless another console is given."""
     out = target if target is not None else err_console
     for warning in seeded_warnings(evaluation):
-        out.print(Text("warning: ", style="bold yellow") + Text(printable(warning)))
+        out.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
 
 
 def add_comparisons(evaluation: Evaluation, schemes: Sequence[str], rounds: int,

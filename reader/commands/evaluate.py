@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +22,9 @@ from annotations.evaluation import (
     evaluate_extractor,
     gold_annotations,
 )
+from annotations.output import output_target
 from annotations.store import GoldStore
+from annotations.terminal import terminal_json, terminal_text, visible
 
 from .common import DbOption, console, err_console, fail, open_store
 
@@ -33,13 +34,6 @@ class Scheme(str, Enum):
     exact = "exact"
     partial = "partial"
     type = "type"
-
-
-def printable(text: str) -> str:
-    """Article text as data: control characters (newlines, ANSI escapes) shown escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _pct(value: float) -> str:
@@ -84,7 +78,7 @@ def comparison_table(evaluation: Evaluation, schemes: list[str], width: int = 20
     per scheme (the counts tables below still give P and R).
     """
     keys: tuple[str, ...] = ("precision", "recall", "f1")
-    name_width = max((len(printable(n)) for n in evaluation.results), default=9)
+    name_width = max((len(visible(n)) for n in evaluation.results), default=9)
     if name_width + 1 + len(schemes) * len(keys) * 8 > width:
         keys = ("f1",)
     shown = "P/R/F1" if len(keys) == 3 else "F1 only (narrow terminal; see the counts below)"
@@ -100,7 +94,7 @@ def comparison_table(evaluation: Evaluation, schemes: list[str], width: int = 20
                          justify="right", no_wrap=True)
     best = {col: _best([m[col[0]][col[1]] for m in micro.values()]) for col in columns}
     for name, m in micro.items():
-        table.add_row(Text(printable(name)), *(_mark(m[s][k], best[(s, k)]) for s, k in columns))
+        table.add_row(Text(visible(name)), *(_mark(m[s][k], best[(s, k)]) for s, k in columns))
     return table
 
 
@@ -116,7 +110,7 @@ def interval_table(evaluation: Evaluation, schemes: list[str]) -> Table:
     for name, result in evaluation.results.items():
         for i, scheme in enumerate(schemes):
             low, high = result.intervals[scheme]
-            table.add_row(Text(printable(name)) if i == 0 else "", scheme,
+            table.add_row(Text(visible(name)) if i == 0 else "", scheme,
                           _pct(result.entities.micro(scheme)["f1"]),
                           f"{_pct(low)}–{_pct(high)}")
     return table
@@ -135,12 +129,12 @@ def relation_table(evaluation: Evaluation) -> Table:
              for name, r in evaluation.results.items()}
     best = {col: _best([m[col[0]][col[1]] for m in micro.values()]) for col in columns}
     for name, m in micro.items():
-        table.add_row(Text(printable(name)), *(_mark(m[c][k], best[(c, k)]) for c, k in columns))
+        table.add_row(Text(visible(name)), *(_mark(m[c][k], best[(c, k)]) for c, k in columns))
     return table
 
 
 def counts_table(result: ExtractorResult, schemes: list[str]) -> Table:
-    table = Table(title=f"{printable(result.extractor)}: counts per scheme",
+    table = Table(title=f"{terminal_text(result.extractor)}: counts per scheme",
                   title_justify="left")
     for name in ("scheme", "COR", "INC", "PAR", "MIS", "SPU", "P %", "R %", "F1 %",
                  "macro F1 %"):
@@ -155,12 +149,12 @@ def counts_table(result: ExtractorResult, schemes: list[str]) -> Table:
 
 
 def label_table(result: ExtractorResult, scheme: str) -> Table:
-    table = Table(title=f"{printable(result.extractor)}: {scheme}, per label",
+    table = Table(title=f"{terminal_text(result.extractor)}: {scheme}, per label",
                   title_justify="left")
     for name in ("label", "gold", "COR", "INC", "PAR", "MIS", "SPU", "P %", "R %", "F1 %"):
         table.add_column(name, justify="left" if name == "label" else "right")
     for label, e in result.entities.by_label(scheme).items():
-        table.add_row(Text(printable(label)), str(e["possible"]), *(str(e[k]) for k in (
+        table.add_row(Text(visible(label)), str(e["possible"]), *(str(e[k]) for k in (
             "correct", "incorrect", "partial", "missed", "spurious")),
             _pct(e["precision"]), _pct(e["recall"]), _pct(e["f1"]))
     macro = result.entities.macro(scheme)
@@ -170,7 +164,7 @@ def label_table(result: ExtractorResult, scheme: str) -> Table:
 
 
 def relation_label_table(result: ExtractorResult) -> Table:
-    table = Table(title=f"{printable(result.extractor)}: relations per label",
+    table = Table(title=f"{terminal_text(result.extractor)}: relations per label",
                   title_justify="left")
     table.add_column("label")
     for mode in RELATION_MODES:
@@ -183,7 +177,7 @@ def relation_label_table(result: ExtractorResult) -> Table:
         for mode in RELATION_MODES:
             e = by_mode[mode][label]
             cells += [str(e["correct"]), str(e["missed"]), str(e["spurious"]), _pct(e["f1"])]
-        table.add_row(Text(printable(label)), *cells)
+        table.add_row(Text(visible(label)), *cells)
     return table
 
 
@@ -191,18 +185,18 @@ def confusion_table(result: ExtractorResult) -> Table:
     """Gold label (rows) by predicted label (columns) over overlapping spans."""
     gold_labels = sorted({g for g, _ in result.confusion if g is not None})
     pred_labels = sorted({p for _, p in result.confusion if p is not None})
-    table = Table(title=f"{printable(result.extractor)}: label confusion over overlapping "
+    table = Table(title=f"{terminal_text(result.extractor)}: label confusion over overlapping "
                   "spans (rows gold, columns predicted; — none)", title_justify="left")
     table.add_column("gold \\ predicted")
     for label in [*pred_labels, None]:
-        table.add_column(printable(label) if label else "—", justify="right")
+        table.add_column(terminal_text(label) if label else "—", justify="right")
     for gold in [*gold_labels, None]:
         cells = []
         for pred in [*pred_labels, None]:
             n = result.confusion.get((gold, pred), 0)
             style = "" if not n else ("green" if gold == pred else "red")
             cells.append(Text(str(n) if n else "·", style=style))
-        table.add_row(Text(printable(gold) if gold else "—"), *cells)
+        table.add_row(Text(visible(gold) if gold else "—"), *cells)
     return table
 
 
@@ -210,21 +204,21 @@ def error_tables(result: ExtractorResult, top: int) -> list[Table]:
     tables = []
     for title, counter in (("most frequent missed (strict MIS)", result.missed),
                            ("most frequent spurious (strict SPU)", result.spurious)):
-        table = Table(title=f"{printable(result.extractor)}: {title}", title_justify="left")
+        table = Table(title=f"{terminal_text(result.extractor)}: {title}", title_justify="left")
         table.add_column("count", justify="right")
         table.add_column("label")
         table.add_column("text")
         for (text, label), n in counter.most_common(top):
-            table.add_row(str(n), Text(printable(label)), Text(printable(text)))
+            table.add_row(str(n), Text(visible(label)), Text(visible(text)))
         tables.append(table)
-    worst = Table(title=f"{printable(result.extractor)}: documents with the lowest strict F1",
+    worst = Table(title=f"{terminal_text(result.extractor)}: documents with the lowest strict F1",
                   title_justify="left")
     for name in ("F1 %", "COR", "INC", "MIS", "SPU", "document", "title"):
         worst.add_column(name, justify="right" if name not in ("document", "title") else "left")
     for row in result.worst_documents(top):
         worst.add_row(_pct(row["f1"]), str(row["correct"]), str(row["incorrect"]),
                       str(row["missed"]), str(row["spurious"]), row["doc_id"],
-                      Text(printable(row["title"][:60])))
+                      Text(visible(row["title"][:60])))
     tables.append(worst)
     return tables
 
@@ -232,7 +226,7 @@ def error_tables(result: ExtractorResult, top: int) -> list[Table]:
 def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top: int) -> None:
     who = f", annotator {evaluation.annotator}" if evaluation.annotator else ""
     console.print(Text(f"Gold: {evaluation.documents} accepted document(s) in "
-                       f"{printable(evaluation.store)}{who}", style="bold"))
+                       f"{visible(evaluation.store)}{visible(who)}", style="bold"))
     console.print(comparison_table(evaluation, schemes, width=console.width))
     if evaluation.bootstrap > 0:
         console.print(interval_table(evaluation, schemes))
@@ -288,6 +282,8 @@ def evaluate(
     """Score extractors against the gold set (accepted annotations)."""
     schemes = [s.value for s in scheme] if scheme else list(SCHEMES)
     schemes = [s for s in SCHEMES if s in schemes]  # canonical order, no repeats
+    if html is not None:
+        output_target(html, protected=[db])  # refuse a bad --html before the work
     with open_store(db, read_only=True) as store:
         try:
             docs = _load(store, extractor or [], annotator, missing_as_empty)
@@ -312,11 +308,11 @@ def evaluate(
         from annotations.report import write_report
 
         write_report(html, evaluation, docs, schemes=schemes, colours=colours,
-                     max_documents=html_documents or None)
+                     max_documents=html_documents or None, protected=[db])
         (err_console if as_json else console).print(
-            Text(f"HTML report written to {printable(str(html))}"))
+            Text(f"HTML report written to {visible(str(html))}"))
     if as_json:
-        print(json.dumps(evaluation.to_json(schemes, top), indent=2, ensure_ascii=False))
+        print(terminal_json(evaluation.to_json(schemes, top)))
         print_seeded_warnings(evaluation)
     else:
         print_tables(evaluation, schemes, by_label, top)

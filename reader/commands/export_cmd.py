@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
 from annotations.formats.transfer import StatusFilter, export_layers
+from annotations.terminal import terminal_text
 
 from .common import DbOption, console, err_console, fail, open_store
 
@@ -63,11 +63,12 @@ def export(
         result = export_layers(store, out, format_name=fmt.name, status=status_filter,
                                annotator=annotator, extractor=extractor)
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning[/] {escape(warning)}")
+        err_console.print(f"[yellow]warning[/] {terminal_text(warning)}")
     what = (f"predictions of {extractor}" if extractor else
             f"annotation(s) with status {status}" + (f" by {annotator}" if annotator else ""))
-    console.print(f"{result.written} {escape(what)} written as {fmt.name} to {escape(str(out))}"
-                  + (f" ({result.files} files)" if result.files > 1 else ""))
+    files = f" ({result.files} files)" if result.files > 1 else ""
+    console.print(f"{result.written} {terminal_text(what)} written as {fmt.name} to "
+                  f"{terminal_text(out)}{files}")
     if result.written == 0 and not extractor and status == "accept":
         console.print("[dim]nothing is accepted yet; --status all exports every annotation[/]")
 

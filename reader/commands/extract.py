@@ -11,15 +11,15 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from annotations.errors import AnnotationsError
 from annotations.external import DEFAULT_TIMEOUT, CommandExtractor, load_plugin, name_problem
 from annotations.extractors import load_extractor
 from annotations.grounding import FUZZY_THRESHOLD, POLICIES
+from annotations.terminal import terminal_text
 
-from .common import DbOption, console, fail, open_store
+from .common import DbOption, check_option_name, console, fail, open_store
 
 SAVE_EVERY = 256
 
@@ -83,8 +83,12 @@ def extract(
         todo = [doc_id for doc_id in store.document_ids()
                 if force or not store.has_prediction(doc_id, extractor.id)]
         skipped = len(store) - len(todo)
+        check_option_name("--model", extractor.id, "extractor name")
         if extractor.labels:
-            store.add_entity_labels(extractor.labels)
+            try:
+                store.add_entity_labels(extractor.labels)
+            except ValueError as err:
+                raise fail(f"{extractor.id}: its labels cannot be used: {err}") from None
         done = strings = lost = 0
         error: AnnotationsError | None = None
         with Progress(
@@ -92,7 +96,7 @@ def extract(
             TimeRemainingColumn(),
             console=console, transient=False, disable=not todo,
         ) as progress:
-            task = progress.add_task(escape(extractor.id), total=len(todo))
+            task = progress.add_task(terminal_text(extractor.id), total=len(todo))
             batch = []
             if command is not None or plugin is not None:
                 items: Iterator[Any] = ((doc_id, store.text(doc_id),
@@ -125,7 +129,8 @@ def extract(
         ungrounded = (f"; {strings} span(s) given as strings, {strings - lost} placed on the "
                       f"text, {lost} ungrounded (not found; `reader evaluate` lists them)")
     console.print(
-        f"{done} document(s) predicted by {escape(extractor.id)}, {skipped} already predicted"
+        f"{done} document(s) predicted by {terminal_text(extractor.id)}, {skipped} already "
+        "predicted"
         + (" (use --force to predict them again)" if skipped and not force else "") + ungrounded
     )
 

@@ -7,15 +7,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from annotations.articles import read_articles
 from annotations.errors import InputErrors
 from annotations.formats import FORMATS
 from annotations.formats.transfer import import_layers
 from annotations.models import Status
+from annotations.terminal import terminal_text
 
-from .common import DbOption, console, err_console, fail, open_store
+from .common import (
+    DbOption,
+    check_option_name,
+    close_committed,
+    console,
+    err_console,
+    fail,
+    open_store,
+)
 
 ANSWERS = ("accept", "reject", "ignore", "open")
 
@@ -65,7 +73,7 @@ def import_articles(
     result = read_articles(paths)
     if result.errors:
         for error in result.errors:
-            err_console.print(f"[red]rejected[/] {escape(str(error))}")
+            err_console.print(f"[red]rejected[/] {terminal_text(str(error))}")
         held_back = (f" ({len(result.documents)} good document(s) held back with them)"
                      if result.documents else "")
         raise fail(f"{len(result.errors)} input(s) rejected; nothing was imported{held_back}")
@@ -73,16 +81,16 @@ def import_articles(
         raise fail("no articles found in " + ", ".join(str(p) for p in paths))
     with open_store(db) as store:
         added = store.add_documents(result.documents)
-        total = len(store)
-    console.print(
-        f"{len(added.added)} added, {len(added.present)} already present, 0 rejected "
-        f"→ {escape(str(db))} holds {total} document(s)"
-    )
+        console.print(
+            f"{len(added.added)} added, {len(added.present)} already present, 0 rejected "
+            f"→ {terminal_text(str(db))} holds {len(store)} document(s)"
+        )
+        close_committed(store, f"the import of {len(added.added)} document(s)")
     for path in result.skipped:
-        console.print(f"[dim]skipped {escape(str(path))} (not .txt, .md or .jsonl)[/]")
+        console.print(f"[dim]skipped {terminal_text(str(path))} (not .txt, .md or .jsonl)[/]")
     for path, count in result.annotated.items():
         err_console.print(
-            f"[yellow]note:[/] {count} record(s) of {escape(str(path))} carry annotations "
+            f"[yellow]note:[/] {count} record(s) of {terminal_text(str(path))} carry annotations "
             "(spans, entities, labels or relations); imported as plain articles they were "
             "kept in meta only. Import them again with --as-gold or --as-predictions "
             "to store them as annotations."
@@ -106,6 +114,8 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
     if answer not in ANSWERS:
         raise fail(f"--answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
     default_status: Status | None = None if answer == "open" else answer  # type: ignore[assignment]
+    check_option_name("--annotator", annotator, "annotator name")
+    check_option_name("--extractor", extractor, "extractor name")
     with open_store(db) as store:
         try:
             summary = import_layers(
@@ -114,18 +124,19 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
                 default_status=default_status)
         except InputErrors as err:
             for error in err.errors:
-                err_console.print(f"[red]rejected[/] {escape(str(error))}")
+                err_console.print(f"[red]rejected[/] {terminal_text(str(error))}")
             raise fail(f"{len(err.errors)} problem(s); nothing was imported") from None
-        total_docs = len(store)
-    for warning in summary.warnings:
-        err_console.print(f"[yellow]warning[/] {escape(str(warning))}")
-    kind = f"prediction(s) by {extractor}" if as_predictions else "annotation(s)"
-    console.print(
-        f"{summary.records} record(s) read ({summary.format}): {summary.added} {escape(kind)} "
-        f"added, {summary.updated} updated, {summary.skipped} skipped (unchanged); "
-        f"{summary.documents_added} document(s) added → {escape(str(db))} holds "
-        f"{total_docs} document(s)"
-    )
+        for warning in summary.warnings:
+            err_console.print(f"[yellow]warning[/] {terminal_text(str(warning))}")
+        kind = f"prediction(s) by {extractor}" if as_predictions else "annotation(s)"
+        console.print(
+            f"{summary.records} record(s) read ({summary.format}): {summary.added} "
+            f"{terminal_text(kind)} "
+            f"added, {summary.updated} updated, {summary.skipped} skipped (unchanged); "
+            f"{summary.documents_added} document(s) added → {terminal_text(str(db))} holds "
+            f"{len(store)} document(s)"
+        )
+        close_committed(store, "the import")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from .common import DbOption, console, open_store
+from annotations.names import scheme_problems
+from annotations.terminal import terminal_json, terminal_text
+
+from .common import DbOption, console, err_console, open_store
 
 
 def stats(
@@ -19,10 +20,15 @@ def stats(
     """Documents, annotations by status, predictions by extractor, and labels."""
     with open_store(db, read_only=True) as store:
         figures = store.stats()
+        problems = scheme_problems(store.labels, extractors=store.extractors(),
+                                   annotators=store.annotators())
+    for problem in problems:
+        err_console.print(f"[yellow]warning[/] {terminal_text(problem)} (stored before names "
+                          "were checked; rename or re-import it)")
     if as_json:
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        print(terminal_json(figures))
         return
-    console.print(f"[bold]{escape(figures['path'])}[/]: {figures['documents']} document(s)")
+    console.print(f"[bold]{terminal_text(figures['path'])}[/]: {figures['documents']} document(s)")
     ann = Table(title="Annotations by status", title_justify="left")
     for name in ("accept", "reject", "ignore", "open"):
         ann.add_column(name, justify="right")
@@ -33,12 +39,13 @@ def stats(
     preds.add_column("documents", justify="right")
     preds.add_column("entities", justify="right")
     for name, entry in figures["predictions"].items():
-        preds.add_row(escape(name), str(entry["documents"]), str(entry["spans"]))
+        preds.add_row(terminal_text(name), str(entry["documents"]), str(entry["spans"]))
     console.print(preds)
-    console.print("entity labels: " + escape(", ".join(figures["entity_labels"]) or "none"))
-    console.print("relation labels: " + escape(", ".join(figures["relation_labels"]) or "none"))
+    for kind in ("entity", "relation"):
+        names = ", ".join(figures[f"{kind}_labels"]) or "none"
+        console.print(f"{kind} labels: {terminal_text(names)}")
     if figures["gold_entities_by_label"]:
-        console.print("annotated entities: " + escape(", ".join(
+        console.print("annotated entities: " + terminal_text(", ".join(
             f"{k} {v}" for k, v in figures["gold_entities_by_label"].items())))
 
 

@@ -1,0 +1,204 @@
+"""The one writer for every file the tool writes: store checkpoints, exports, reports.
+
+Every output is written to a temporary file beside its target, fsynced and renamed
+over it, so a crash or a full disk leaves the old file or the new one, never half of
+one.  Before that, :func:`output_target` decides what may be replaced:
+
+* a symlink is followed: its target is replaced and the link stays a link;
+* a folder, a FIFO, a device or a socket is refused, never replaced by a file;
+* a gold store's own files (the main file, its journal and lock, of any store open
+  in this process or given in ``protected``) are refused as an output;
+* a read-only file (no write bit) is refused rather than rewritten;
+* the replaced file's mode and, where the process may set it, its owner are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import OutputError
+
+NEW_FILE_MODE = 0o644
+JOURNAL_SUFFIX = ".journal"
+LOCK_SUFFIX = ".lock"
+
+# The files of every gold store open in this process (main, journal, lock), resolved.
+_STORE_FILES: dict[Path, int] = {}
+
+
+def protect(paths: Iterable[Path]) -> None:
+    """Refuse ``paths`` as outputs until :func:`unprotect` (a store calls this at open)."""
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        _STORE_FILES[real] = _STORE_FILES.get(real, 0) + 1
+
+
+def unprotect(paths: Iterable[Path]) -> None:
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        count = _STORE_FILES.get(real, 0) - 1
+        if count > 0:
+            _STORE_FILES[real] = count
+        else:
+            _STORE_FILES.pop(real, None)
+
+
+def store_files(path: Path) -> list[Path]:
+    """The files a gold store at ``path`` owns: the main file, its journal and lock."""
+    return [path, path.with_name(path.name + JOURNAL_SUFFIX),
+            path.with_name(path.name + LOCK_SUFFIX)]
+
+
+def _same_file(info: os.stat_result, other: Path) -> bool:
+    """Whether ``other`` is the file ``info`` describes (a hard link, a bind mount)."""
+    try:
+        theirs = os.stat(other)
+    except OSError:
+        return False
+    return (theirs.st_dev, theirs.st_ino) == (info.st_dev, info.st_ino)
+
+
+def output_target(path: str | os.PathLike[str], *, protected: Iterable[Path] = (),
+                  store_file: bool = False) -> Path:
+    """The real file that writing ``path`` replaces, or an :class:`OutputError` saying
+    why it may not be.  ``store_file`` is set by the store for its own main file."""
+    given = Path(path)
+    real = Path(os.path.realpath(given))
+    try:
+        info: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        info = None
+    except OSError as err:
+        raise OutputError(f"{given}: cannot write there ({err.strerror})") from None
+    if not store_file:
+        owned = {Path(os.path.realpath(q)) for p in protected for q in store_files(Path(p))}
+        owned.update(_STORE_FILES)
+        for own in owned:
+            if real == own or (info is not None and _same_file(info, own)):
+                raise OutputError(
+                    f"{given}: this is the gold store's own file ({own.name}); "
+                    "choose another output path"
+                )
+    if info is None:
+        return real
+    kind = file_kind(info.st_mode)
+    if kind:
+        raise OutputError(f"{given}: is {kind}, not a regular file; refusing to replace it")
+    if not info.st_mode & 0o222:
+        raise OutputError(
+            f"{given}: the file is read-only (mode {stat.S_IMODE(info.st_mode):04o}); "
+            "refusing to rewrite it (make it writable, or choose another path)"
+        )
+    return real
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is ("a folder", "a FIFO (named pipe)", ...), or ""."""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the folder's entries (a new or renamed file) survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def _take_over(fd: int, target: Path) -> None:
+    """Give the temporary file the mode and owner of the file it replaces."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+    if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, info.st_uid, info.st_gid)
+        except PermissionError:
+            pass  # only root may give a file away; the file becomes the writer's
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes, *,
+                     protected: Iterable[Path] = (), store_file: bool = False,
+                     sync: bool = True) -> Path:
+    """Replace the file at ``path`` (see :func:`output_target`) with ``data``: temporary
+    file, fsync, rename, fsync the folder.  Returns the file replaced.
+
+    ``sync=False`` skips the fsyncs (exports of thousands of small files): the rename
+    still never shows half a file, but a power cut may lose the new one."""
+    target = output_target(path, protected=protected, store_file=store_file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    try:
+        try:
+            _take_over(fd, target)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        # A full disk must not leave a half-written copy of the whole file behind.
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync:
+        fsync_dir(target.parent)
+    return target
+
+
+@contextmanager
+def replacing(path: str | os.PathLike[str], mode: str = "w", *,
+              protected: Iterable[Path] = (), sync: bool = False) -> Iterator[IO[Any]]:
+    """A file object whose contents replace ``path`` when the block ends without error
+    (the same checks as :func:`write_atomically`, for streamed output; no fsync unless
+    ``sync``)."""
+    target = output_target(path, protected=protected)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    try:
+        _take_over(fd, target)
+        with open(fd, mode, encoding=None if "b" in mode else "utf-8",
+                  newline=None if "b" in mode else "") as fh:
+            yield fh
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if sync:
+        fsync_dir(target.parent)
+
+
+def write_text(path: str | os.PathLike[str], text: str, *,
+               protected: Iterable[Path] = (), sync: bool = False) -> Path:
+    """:func:`write_atomically` for text, as UTF-8 with the line endings as given (no
+    fsync unless ``sync``: for exports)."""
+    return write_atomically(path, text.encode("utf-8"), protected=protected, sync=sync)

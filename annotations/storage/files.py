@@ -1,0 +1,430 @@
+"""The store's files on disk: the lock, the journal and the main TinyDB file.
+
+* ``FileLock``: an exclusive ``flock`` on ``gold.json.lock`` while a store is open
+  for writing, holding a line that names the holder.
+* ``Journal``: the append-only ``gold.json.journal``; each line is one transaction,
+  ``crc32<TAB>json-list-of-ops<LF>``, fsynced before an edit returns.
+* ``read_main``: the TinyDB file parsed and checked, or a clear error that leaves it
+  untouched.  The file is only ever replaced with ``write_atomically``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import srsly
+from pydantic import BaseModel, ValidationError
+from tinydb.storages import Storage
+
+from ..errors import StoreCorruptError, StoreError, StoreIdentityError, StoreLockedError
+from ..models import (
+    LENIENT,
+    SCHEMA_VERSION,
+    Annotation,
+    Document,
+    LabelScheme,
+    Prediction,
+    Relation,
+    Span,
+    utc_now,
+)
+from ..output import fsync_dir, write_atomically
+from .patch import PATCH_TABLE
+from .tables import Op, Record
+
+
+def inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+class FileLock:
+    """One writer at a time: an exclusive ``flock`` on the store's lock file.
+
+    The lock file is removed when the writer closes cleanly.  Removal is safe because
+    an opener checks, once it holds the ``flock``, that the path still names the file
+    it locked; if the holder removed (and someone recreated) it in between, it tries
+    again on the file the path names now.
+    """
+
+    ATTEMPTS = 20
+
+    def __init__(self, lock_path: Path, store_path: Path) -> None:
+        self.path = lock_path
+        self.store_path = store_path
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        for _attempt in range(self.ATTEMPTS):
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                finally:
+                    os.close(fd)
+                raise StoreLockedError(
+                    f"{self.store_path} is open for writing by another process "
+                    f"({holder or 'holder unknown'}); close it there, or open this one "
+                    "read-only"
+                ) from None
+            if os.fstat(fd).st_ino == inode(self.path):
+                break
+            os.close(fd)  # the holder removed the file as we opened it: the lock is void
+        else:  # pragma: no cover - a lock file replaced 20 times in a row
+            raise StoreLockedError(f"{self.path}: the lock file keeps being replaced")
+        holder = (
+            f"pid {os.getpid()} on {socket.gethostname()}, "
+            f"command {' '.join(sys.argv)[:200]!r}, since {utc_now()}"
+        )
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder.encode("utf-8"), 0)
+        except OSError as err:
+            os.close(fd)
+            raise StoreError(
+                f"{self.path}: cannot write the lock file ({err.strerror}); nothing was "
+                "changed"
+            ) from None
+        self.fd = fd
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreError(
+                f"{self.path}: cannot create the lock file ({err.strerror}); "
+                "open the store read-only, or check the folder's permissions"
+            ) from None
+
+    def release(self, *, remove: bool = False) -> None:
+        """Give the lock up; with ``remove``, delete the lock file first (while held)."""
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                if remove:
+                    self.path.unlink(missing_ok=True)
+                else:
+                    os.ftruncate(fd, 0)
+            except OSError:
+                pass  # a stale holder line or file is harmless: the flock is what counts
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+def _crc_line(payload: bytes) -> bytes:
+    return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
+
+
+def encode_line(ops: list[Op]) -> bytes:
+    return _crc_line(srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8"))
+
+
+def encode_header(store_id: str, generation: int) -> bytes:
+    """The journal's first line: the store it belongs to and the checkpoint it follows."""
+    return _crc_line(srsly.json_dumps(
+        {"journal": 1, "store": store_id, "generation": generation}).encode("utf-8"))
+
+
+def decode_line(line: bytes) -> Any:
+    """The JSON value of one complete journal line, or None if it fails its checksum or
+    is not JSON.  (A line without its newline is torn: see :meth:`Journal.replay`.)"""
+    if len(line) < 10 or line[8:9] != b"\t":
+        return None
+    payload = line[9:-1] if line.endswith(b"\n") else line[9:]
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return None
+    if zlib.crc32(payload) != crc:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which store a main file is, and how many checkpoints it has had."""
+
+    store_id: str | None  # None: a store written before stores had ids
+    generation: int
+
+    @classmethod
+    def of(cls, meta: Record) -> Identity:
+        store_id = meta.get("store_id")
+        generation = meta.get("generation", 0)
+        return cls(store_id if isinstance(store_id, str) else None,
+                   generation if isinstance(generation, int) else 0)
+
+
+class Journal:
+    """The append-only journal beside the main file.
+
+    Its first line names the store (the id in the main file's meta) and the checkpoint
+    generation it follows; every other line is one transaction.  At open, a journal of
+    the same generation is replayed; one a generation behind was already folded in (a
+    checkpoint stopped between the rename and emptying the journal) and is dropped;
+    anything else (another store's, or a stale one beside a restored main file) is
+    refused and left untouched.
+    """
+
+    def __init__(self, path: Path, store_path: Path) -> None:
+        self.path = path
+        self.store_path = store_path
+        self.fd: int | None = None
+        self.size = 0  # bytes of whole transactions, the header excluded
+        self.header_bytes = 0
+        self.folded = False  # the journal only holds what the main file already has
+
+    def _refuse(self, problem: str) -> StoreIdentityError:
+        return StoreIdentityError(
+            f"{self.path}: {problem}; nothing was replayed and both files were left "
+            f"untouched. Move the journal aside (mv {self.path.name} "
+            f"{self.path.name}.aside) to open {self.store_path.name} as of its last "
+            "checkpoint, or put it beside the store it belongs to"
+        )
+
+    def replay(self, apply: Callable[[str, str, Record | None], None], identity: Identity,
+               *, writable: bool) -> None:
+        """Check the journal belongs here, then apply every transaction in it.  A torn
+        last line (no newline: a write that never returned) is dropped, and cut off if
+        ``writable``; a complete line that fails its checksum is corruption."""
+        with open(self.path, "rb") as fh:
+            lines = fh.readlines()
+        self.size = self.header_bytes = 0
+        self.folded = False
+        if lines and lines[-1].endswith(b"\n") is False:
+            torn = lines.pop()
+        else:
+            torn = b""
+        start = 0
+        if lines:
+            first = decode_line(lines[0])
+            if isinstance(first, dict):
+                self._check_header(first, identity)
+                self.header_bytes = len(lines[0])
+                start = 1
+                if first["generation"] == identity.generation - 1:
+                    self.folded = True
+                    return
+            elif first is not None and identity.store_id is not None:
+                raise self._refuse(
+                    f"has no store id but {self.store_path.name} has one "
+                    f"({identity.store_id}): it is not this store's journal")
+        good_bytes = self.header_bytes
+        for number in range(start, len(lines)):
+            line = lines[number]
+            ops = decode_line(line)
+            if not isinstance(ops, list):
+                raise StoreCorruptError(
+                    f"{self.path}, line {number + 1}: damaged journal entry (it fails its "
+                    "checksum or is not a transaction); nothing was changed. Move the "
+                    f"journal aside to open {self.store_path} as of its last checkpoint"
+                )
+            for table, key, record in check_ops(ops, self.path, number + 1):
+                apply(table, key, record)
+            good_bytes += len(line)
+        self.size = good_bytes - self.header_bytes
+        if writable and torn:
+            with open(self.path, "r+b") as fh:
+                fh.truncate(good_bytes)
+                os.fsync(fh.fileno())
+
+    def _check_header(self, header: dict[str, Any], identity: Identity) -> None:
+        store_id, generation = header.get("store"), header.get("generation")
+        if not isinstance(store_id, str) or not isinstance(generation, int):
+            raise StoreCorruptError(f"{self.path}, line 1: malformed journal header")
+        if identity.store_id is None:
+            raise self._refuse(
+                f"belongs to store {store_id} but {self.store_path.name} has no store id "
+                "(an older copy of the main file?)")
+        if store_id != identity.store_id:
+            raise self._refuse(
+                f"belongs to another gold store (id {store_id}; "
+                f"{self.store_path.name} is {identity.store_id})")
+        if generation not in (identity.generation, identity.generation - 1):
+            raise self._refuse(
+                f"follows checkpoint {generation} but {self.store_path.name} is at "
+                f"checkpoint {identity.generation} (a restored backup of the main file, "
+                "or a stale journal)")
+
+    def open_for_append(self, identity: Identity) -> None:
+        """Open for appending; a new, emptied or already folded journal gets a header."""
+        new_journal = not self.path.exists()
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if new_journal or self.folded or (self.size == 0 and self.header_bytes == 0):
+            self.reset(identity)
+        if new_journal:
+            # Edits fsync the journal's data; the folder entry needs its own fsync
+            # to survive a power cut.
+            fsync_dir(self.path.parent)
+
+    def append(self, line: bytes) -> None:
+        """Write one transaction line and fsync it; on failure nothing of it stays."""
+        assert self.fd is not None
+        view = memoryview(line)
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+            os.fsync(self.fd)
+        except OSError as err:
+            # A partial line left behind would make every later line unreadable
+            # (a damaged line before the end); cut it off so the journal stays whole.
+            os.ftruncate(self.fd, self.header_bytes + self.size)
+            raise StoreError(
+                f"{self.path}: could not save the edit ({err.strerror}); "
+                "nothing of it was kept, earlier edits are safe"
+            ) from err
+        self.size += len(line)
+
+    def reset(self, identity: Identity) -> None:
+        """Empty the journal (everything in it is in the main file now) and write the
+        header of the main file's generation (none for a store without an id yet)."""
+        assert self.fd is not None
+        os.ftruncate(self.fd, 0)
+        header = b""
+        if identity.store_id is not None:
+            header = encode_header(identity.store_id, identity.generation)
+            os.write(self.fd, header)
+        os.fsync(self.fd)
+        self.size, self.header_bytes, self.folded = 0, len(header), False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+# The model each whole record of a table must validate as (the meta table is only
+# ever written by a checkpoint, never by a journal op).
+_MODELS: dict[str, type[BaseModel]] = {
+    "labels": LabelScheme, "documents": Document, "annotations": Annotation,
+    "predictions": Prediction,
+}
+_OP_TABLES = {*_MODELS, PATCH_TABLE}
+
+
+def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
+    """The ops of one journal transaction, each checked for shape; a bad one is a
+    :class:`StoreCorruptError` naming the journal line (nothing is applied)."""
+    ops: list[Op] = []
+    for index, op in enumerate(raw):
+        where = f"{path}, line {number}, op {index + 1}"
+        try:
+            table, key, record = op
+        except (TypeError, ValueError):
+            raise StoreCorruptError(f"{where}: not a [table, key, record] op") from None
+        if table not in _OP_TABLES:
+            raise StoreCorruptError(
+                f"{where}: unknown op {str(table)[:40]!r} (written by a newer version?); "
+                "nothing was changed")
+        if not isinstance(key, str) or not key.isdigit():
+            raise StoreCorruptError(f"{where}: record key {str(key)[:40]!r} is not a number")
+        if record is not None:
+            try:
+                if not isinstance(record, dict):
+                    raise ValueError("the record is not an object")
+                if table == PATCH_TABLE:
+                    if not (isinstance(record.get("remove"), list)
+                            and isinstance(record.get("spans"), list)
+                            and isinstance(record.get("updated"), str)):
+                        raise ValueError("malformed span patch")
+                    for pair in record["remove"]:
+                        if (not isinstance(pair, list) or len(pair) != 2
+                                or not all(type(n) is int for n in pair)):
+                            raise ValueError("malformed span patch")
+                    for span in record["spans"]:
+                        Span.model_validate(span)
+                    for rel in record.get("relations", []):
+                        Relation.model_validate(rel)
+                    if record.get("status") not in (None, "accept", "reject", "ignore"):
+                        raise ValueError("malformed span patch status")
+                else:
+                    _MODELS[table].model_validate(record, context=LENIENT)
+            except (ValidationError, ValueError, TypeError, AttributeError) as err:
+                reason = str(err).splitlines()[0][:200]
+                raise StoreCorruptError(
+                    f"{where}: malformed {table} record ({reason}); nothing was changed. "
+                    "Move the journal aside to open the store as of its last checkpoint"
+                ) from None
+        ops.append((table, key, record))
+    return ops
+
+
+def read_main(path: Path) -> tuple[dict[str, dict[str, Record]], int]:
+    """The tables of the main TinyDB file and its inode, checked to be a gold store."""
+    try:
+        with open(path, "rb") as fh:
+            main_inode = os.fstat(fh.fileno()).st_ino
+            raw = fh.read()
+    except OSError as err:
+        raise StoreError(f"{path}: cannot read: {err.strerror}") from None
+    if not raw.strip():
+        raise StoreCorruptError(
+            f"{path}: the file is empty, not a gold store (left untouched); "
+            "remove it or choose another --db path"
+        )
+    try:
+        data = srsly.json_loads(raw)
+    except ValueError as err:
+        raise StoreCorruptError(
+            f"{path}: not valid JSON ({err}); the file is truncated or damaged "
+            "and was left untouched"
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise StoreCorruptError(f"{path}: not a TinyDB file (left untouched)")
+    meta = data.get("meta", {}).get("1")
+    if not isinstance(meta, dict) or not isinstance(meta.get("schema_version"), int):
+        raise StoreCorruptError(
+            f"{path}: a TinyDB file but not a gold store (no schema version); left untouched"
+        )
+    if meta["schema_version"] > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer version (schema {meta['schema_version']}, "
+            f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
+        )
+    return data, main_inode
+
+
+def write_main(path: Path, tables: dict[str, dict[str, Record]]) -> None:
+    write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True)
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that never rewrites the file in place.
+
+    ``TinyDB(path, storage=AtomicJSONStorage)`` reads and writes the same files
+    as the stock ``JSONStorage``, but a write goes to a temporary file that is
+    fsynced and renamed over the old one, so a crash leaves the old or the new
+    file, never half of one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        data = srsly.read_json(self.path)
+        return data if isinstance(data, dict) else None
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_atomically(self.path, srsly.json_dumps(data).encode("utf-8"))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,183 @@
+"""The span-patch journal op: an edit of a stored annotation journalled as the spans
+that changed, so that editing one entity in a long article costs about the same as in
+a short one.
+
+A save of an annotation the store saved last time is diffed against that last save
+(the common prefix and suffix of the two span lists); the op carries the removed span
+keys, the added spans, the status and, if they changed, the relations.  Applying it
+is idempotent and order-safe on replay.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from typing import Any
+
+from ..models import Annotation, LabelScheme, Span, utc_now
+from .tables import Op, Record
+
+# A journal op on this "table" patches one annotation record.
+PATCH_TABLE = "annotations.patch"
+ANNOTATION_MODELS_KEPT = 8
+
+# The fields of an Annotation record that a patch op sets or keeps.
+_PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "created", "updated"}
+
+
+def common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
+    """How many items ``a`` and ``b`` share at their start (or end), up to ``limit``."""
+    run, step = 0, 1
+    while step:
+        size = min(step, limit - run)
+        if size <= 0:
+            break
+        if from_end:
+            same = a[len(a) - run - size : len(a) - run] == b[len(b) - run - size : len(b) - run]
+        else:
+            same = a[run : run + size] == b[run : run + size]
+        if same:
+            run += size
+            step *= 2
+        else:
+            step //= 2
+    return run
+
+
+def _model_key(span: Span) -> tuple[int, int]:
+    return span.key
+
+
+def _span_key(span: Record) -> tuple[int, int]:
+    return (span["start"], span["end"])
+
+
+class Patcher:
+    """The bases that saves are diffed against, and the records known to be sorted.
+
+    ``models`` holds the models of the last few annotations saved one at a time, by
+    record key, each equal to its record and with its spans sorted and apart.
+    ``sorted_records`` holds the keys of annotation records whose spans are known to be
+    sorted by (start, end), each key once: a patch finds its spans in them by bisection.
+    """
+
+    def __init__(self) -> None:
+        self.models: dict[str, Annotation] = {}
+        self.sorted_records: set[str] = set()
+
+    def forget(self, key: str) -> None:
+        """The record at ``key`` was replaced whole: no base, order unknown."""
+        self.models.pop(key, None)
+        self.sorted_records.discard(key)
+
+    def base(self, key: str) -> Annotation | None:
+        return self.models.get(key)
+
+    def saved_whole(self, key: str, saved: Annotation) -> None:
+        """``saved`` was just stored as a whole record at ``key``."""
+        spans = saved.spans
+        if all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False)):
+            self.sorted_records.add(key)
+            self.remember(key, saved)
+
+    def remember(self, key: str, saved: Annotation) -> None:
+        # Copies of the lists (not of the frozen Spans and Relations in them), so a caller
+        # that edits the returned model's lists in place cannot change the base as well.
+        self.models.pop(key, None)
+        self.models[key] = saved.model_copy(
+            update={"spans": list(saved.spans), "relations": list(saved.relations)}
+        )
+        while len(self.models) > ANNOTATION_MODELS_KEPT:
+            del self.models[next(iter(self.models))]
+
+    def op(
+        self, key: str, base: Annotation, new: Annotation, text: str, scheme: LabelScheme
+    ) -> tuple[Op, Annotation] | None:
+        """A patch op turning the record of ``base`` into that of ``new``, and the saved
+        model; None when a whole-record save is needed instead.
+
+        Checks what a whole save checks, but only where the spans changed: the changed
+        spans against the text, the scheme and their two neighbours (``base`` is sorted
+        and free of overlaps), and every relation against the new spans by bisection.
+        """
+        if set(Annotation.model_fields) != _PATCHED_FIELDS:
+            return None  # a field this patch does not carry: save the whole record
+        if (new.doc_id, new.annotator) != (base.doc_id, base.annotator):
+            return None
+        old, spans = base.spans, new.spans
+        # The common prefix and suffix, by galloping slice comparisons: list equality
+        # is a C loop that short-cuts on identity, and edits reuse the unchanged Spans.
+        limit = min(len(old), len(spans))
+        prefix = common_run(old, spans, limit, from_end=False)
+        suffix = common_run(old, spans, limit - prefix, from_end=True)
+        removed = old[prefix : len(old) - suffix]
+        added = spans[prefix : len(spans) - suffix]
+        window = ([spans[prefix - 1]] if prefix else []) + list(added)
+        if suffix:
+            window.append(spans[len(spans) - suffix])
+        for a, b in zip(window, window[1:], strict=False):
+            if b.start < a.end:
+                return None  # unsorted or overlapping: the whole save says why
+        if added and added[-1].end > len(text):
+            return None
+        names = set(scheme.entity_names)
+        if any(s.label not in names for s in added):
+            return None
+        relations_changed = new.relations != base.relations
+        if relations_changed or removed:
+            if relations_changed:
+                relation_names = set(scheme.relation_names)
+                if any(r.label not in relation_names for r in new.relations):
+                    return None
+            seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+            for rel in new.relations:
+                for ref in (rel.head, rel.child):
+                    index = bisect_left(spans, tuple(ref), key=_model_key)
+                    if index == len(spans) or spans[index].key != tuple(ref):
+                        return None
+                if rel.head == rel.child or rel.key in seen:
+                    return None
+                seen.add(rel.key)
+        saved = new.model_copy(update={"updated": utc_now(), "created": base.created})
+        patch: Record = {
+            "remove": [list(s.key) for s in removed],
+            "spans": [s.model_dump(mode="json") for s in added],
+            "status": saved.status,
+            "updated": saved.updated,
+        }
+        if relations_changed:
+            patch["relations"] = [r.model_dump(mode="json") for r in saved.relations]
+        return (PATCH_TABLE, key, patch), saved
+
+    def apply(self, rows: dict[str, Record], key: str, patch: Record) -> None:
+        """Apply a patch op to one annotation record of ``rows``, as a new record (readers
+        may hold the old one).
+
+        Idempotent and order-safe on replay: it removes the spans at the ``remove`` keys
+        and at the keys of the patch's spans, then puts those spans, so replaying it over
+        a record that already has it (a crash mid-checkpoint) ends with the same record.
+        """
+        record = rows.get(key)
+        if record is None:
+            return  # deleted by a later op that the replay also holds
+        new_spans: list[Record] = patch["spans"]
+        gone = {tuple(k) for k in patch["remove"]}
+        gone.update(_span_key(s) for s in new_spans)
+        if key in self.sorted_records:
+            # Sorted by (start, end) with no key twice: find each key by bisection.
+            spans = list(record["spans"])  # a copy: readers may hold the old list
+            for span_key in gone:
+                index = bisect_left(spans, span_key, key=_span_key)
+                if index < len(spans) and _span_key(spans[index]) == span_key:
+                    del spans[index]
+            for span in new_spans:
+                insort(spans, span, key=_span_key)
+        else:
+            # A record from a whole save, which may be in any order: once, the long way.
+            spans = [s for s in record["spans"] if _span_key(s) not in gone] + new_spans
+            spans.sort(key=_span_key)
+            self.sorted_records.add(key)
+        updated = dict(record, spans=spans, status=patch["status"], updated=patch["updated"])
+        if "relations" in patch:
+            updated["relations"] = patch["relations"]
+        rows[key] = updated
+        self.models.pop(key, None)

@@ -49,6 +49,7 @@ from .models import (
     Span,
     Status,
 )
+from .names import safe_colour
 from .store import DEFAULT_ANNOTATOR, GoldStore
 
 # A token is a run of word characters or one other visible character; this keeps
@@ -258,7 +259,8 @@ class EditingSession:
 
     @property
     def colours(self) -> dict[str, str]:
-        return {label.name: label.colour for label in self.scheme.entities}
+        """Each entity label's colour; a stored colour that is not one shows as grey."""
+        return {label.name: safe_colour(label.colour) for label in self.scheme.entities}
 
     # -- documents -------------------------------------------------------------
 

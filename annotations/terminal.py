@@ -26,6 +26,8 @@ for _code in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)
     _ESCAPES[_code] = 0xFFFD
 _ESCAPES_KEEP_NEWLINES = {c: v for c, v in _ESCAPES.items() if c != 0x0A}
 _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
+_UNSAFE_KEEP_NEWLINES = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in _ESCAPES_KEEP_NEWLINES) + "]")
 _UNSAFE_IN_JSON = re.compile(
     "[" + "".join(re.escape(chr(c)) for c in _ESCAPES_KEEP_NEWLINES) + "]")
 
@@ -36,6 +38,12 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     if not _UNSAFE.search(text):
         return text
     return text.translate(_ESCAPES_KEEP_NEWLINES if keep_newlines else _ESCAPES)
+
+
+def unsafe_positions(text: str, *, keep_newlines: bool = False) -> list[int]:
+    """The offsets in ``text`` that :func:`visible` replaces (to mark them on screen)."""
+    pattern = _UNSAFE_KEEP_NEWLINES if keep_newlines else _UNSAFE
+    return [match.start() for match in pattern.finditer(text)]
 
 
 def terminal_json(value: Any) -> str:

@@ -22,11 +22,13 @@ from textual.widgets import Footer, Header, Static
 
 from annotations.errors import AnnotationsError
 from annotations.models import Annotation, LabelScheme, Span
+from annotations.names import safe_colour, scheme_problems
 from annotations.session import Change, EditingSession, UnreviewedSuggestions
+from annotations.terminal import visible
 
 from ..bindings import ANNOTATE_BINDINGS, LABEL_BINDINGS
 from ..messages import DocumentsPredicted, ModelReady, ModelStatus
-from ..widgets.article_view import ArticleView, DisplaySpan, display_text
+from ..widgets.article_view import ArticleView, DisplaySpan
 from ..widgets.side_panel import EntityList, RelationList, SidePanel
 from .help import HelpScreen
 from .pickers import DocumentPicker, FindScreen, LabelPicker, RelationPicker, UnreviewedPicker
@@ -69,14 +71,14 @@ def span_look(label: str, colour: str, suggested: bool) -> tuple[str, Style, Sty
 
 def display_span(span: Span, colours: dict[str, str]) -> DisplaySpan:
     """How the annotator paints a span: confirmed ones filled, suggestions underlined."""
-    tag, style, tag_style = span_look(display_text(span.label),
+    tag, style, tag_style = span_look(visible(span.label),
                                       colours.get(span.label, "#7f7f7f"),
                                       span.state == "suggested")
     return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
 
 
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
-    colours = {label.name: label.colour for label in scheme.entities}
+    colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
     return [display_span(span, colours) for span in annotation.spans]
 
 
@@ -144,6 +146,15 @@ class AnnotateScreen(Screen[None]):
         return self.session.annotation
 
     def on_mount(self) -> None:
+        store = self.session.store
+        problems = scheme_problems(self.session.scheme, extractors=store.extractors(),
+                                   annotators=store.annotators())
+        if problems:
+            # Such names are shown escaped and such colours grey; the store still opens.
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            self.notify("The store holds names or colours the rules refuse: "
+                        + "; ".join(visible(p) for p in problems[:3]) + more,
+                        severity="warning", timeout=12, markup=False)
         self._show_legend()
         if len(self.session):
             self.open_document(self.state.start_index)
@@ -157,8 +168,8 @@ class AnnotateScreen(Screen[None]):
         for label in self.session.scheme.entities:
             if label.key:
                 legend.append(f"{label.key}", "bold reverse")
-                legend.append(f" {display_text(label.name)} ", Style(color=label.colour,
-                                                                      bold=True))
+                legend.append(f" {visible(label.name)} ",
+                              Style(color=safe_colour(label.colour), bold=True))
         hidden = [label.name for label in self.session.scheme.entities if not label.key]
         if hidden:
             legend.append(f" l +{len(hidden)}", "dim")
@@ -220,9 +231,9 @@ class AnnotateScreen(Screen[None]):
             self._show_cursor(scroll=False)
             self._show_document()
         for notice in change.notices:
-            self.notify(display_text(notice), severity="warning", timeout=5)
+            self.notify(visible(notice), severity="warning", timeout=5)
         if notify:
-            self.notify(display_text(change.description), timeout=2)
+            self.notify(visible(change.description), timeout=2)
         self._refresh_bindings()
 
     def _show_document(self) -> None:
@@ -233,8 +244,8 @@ class AnnotateScreen(Screen[None]):
         # What a user needs comes first, so that a narrow header cuts only the article's
         # title (shown after it, with its control characters made visible).
         title = (f"{session.index + 1}/{len(session)} · {status} · {accepted}/{total} accepted"
-                 f" · {display_text(', '.join(extractors)) or 'no suggestions'}")
-        sub_title = display_text(session.title)
+                 f" · {visible(', '.join(extractors)) or 'no suggestions'}")
+        sub_title = visible(session.title)
         # Setting an unchanged title still repaints the header: compare first.
         if self.app.title != title:
             self.app.title = title
@@ -286,17 +297,17 @@ class AnnotateScreen(Screen[None]):
                     len(under) == 1 and under[0].key == (start, end)):
                 # A selection that is not exactly an entity: what a label key would label.
                 status.append("selection ", "bold")
-                status.append(f"{display_text(self.text[start:end])!r} {start}-{end}")
+                status.append(f"{visible(self.text[start:end])!r} {start}-{end}")
                 if under:
                     status.append(f"  over {len(under)} entit{'y' if len(under) == 1 else 'ies'}"
                                   , "dim")
             elif under:
                 span = under[0]
-                status.append(display_text(span.label), "bold")
-                status.append(f" {display_text(span.text_in(self.text))!r} "
+                status.append(visible(span.label), "bold")
+                status.append(f" {visible(span.text_in(self.text))!r} "
                               f"{span.start}-{span.end}")
                 state = (span.state if span.source == "human"
-                         else f"{span.state} ({display_text(span.source)})")
+                         else f"{span.state} ({visible(span.source)})")
                 status.append(f"  {state}", "dim")
                 problems = self.session.relation_problems()
                 for rel in self.session.relations_of(span):
@@ -304,8 +315,8 @@ class AnnotateScreen(Screen[None]):
                     other = rel.child if rel.head == span.key else rel.head
                     arrow = "→" if rel.head == span.key else "←"
                     style = "bold red" if rel.key in problems else "bold magenta"
-                    status.append(f"  {arrow} {display_text(rel.label)} ", style)
-                    status.append(repr(display_text(self.text[other[0]:other[1]])))
+                    status.append(f"  {arrow} {visible(rel.label)} ", style)
+                    status.append(repr(visible(self.text[other[0]:other[1]])))
                 position = self.session.spans.position(span.key)
                 self.query_one(EntityList).show_span(position)
             else:
@@ -413,7 +424,7 @@ class AnnotateScreen(Screen[None]):
         try:
             change = edit(*args)
         except (AnnotationsError, OSError, ValueError) as err:
-            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return None
         if self.session.scheme is not scheme:
             self._show_legend()
@@ -477,9 +488,9 @@ class AnnotateScreen(Screen[None]):
             return
         label = under[0].label
         change = self.run_edit(self.session.confirm_label, label,
-                               nothing=f"No unreviewed {display_text(label)} suggestion left")
+                               nothing=f"No unreviewed {visible(label)} suggestion left")
         if change is not None:
-            self.notify(f"Confirmed {len(change.added)} {display_text(label)}", timeout=2,
+            self.notify(f"Confirmed {len(change.added)} {visible(label)}", timeout=2,
                         markup=False)
 
     def action_occurrences(self) -> None:
@@ -514,13 +525,13 @@ class AnnotateScreen(Screen[None]):
         self.relation_head = head
         self.view.set_mark(head.key)
         view_start, view_end = self.view.visible_range()
-        visible = [s for s in self.session.overlapping(view_start, view_end)
-                   if s.key != head.key]
-        self.hint_spans = dict(zip(hint_codes(len(visible)), visible, strict=True))
+        on_screen = [s for s in self.session.overlapping(view_start, view_end)
+                     if s.key != head.key]
+        self.hint_spans = dict(zip(hint_codes(len(on_screen)), on_screen, strict=True))
         self._hint_prefix = ""
         self.view.set_hints({span.start: letter for letter, span in self.hint_spans.items()})
-        self.mode_text = (f"Esc cancels · relation from {display_text(head.label)} "
-                          f"{display_text(head.text_in(self.text))!r}: press an entity's "
+        self.mode_text = (f"Esc cancels · relation from {visible(head.label)} "
+                          f"{visible(head.text_in(self.text))!r}: press an entity's "
                           "letter, or Tab to it and Enter")
         self._show_status()
         self._refresh_bindings()
@@ -571,9 +582,9 @@ class AnnotateScreen(Screen[None]):
                 self.run_edit(self.session.add_relation, head, child, label)
 
         self.app.push_screen(
-            RelationPicker((display_text(head.text_in(self.text)), display_text(head.label)),
-                           (display_text(child.text_in(self.text)),
-                            display_text(child.label)), allowed),
+            RelationPicker((visible(head.text_in(self.text)), visible(head.label)),
+                           (visible(child.text_in(self.text)),
+                            visible(child.label)), allowed),
             chosen,
         )
 
@@ -643,9 +654,9 @@ class AnnotateScreen(Screen[None]):
                 self.run_edit(self.session.relabel_relation, relation, label)
 
         self.app.push_screen(
-            RelationPicker((display_text(head.text_in(self.text)), display_text(head.label)),
-                           (display_text(child.text_in(self.text)),
-                            display_text(child.label)), allowed),
+            RelationPicker((visible(head.text_in(self.text)), visible(head.label)),
+                           (visible(child.text_in(self.text)),
+                            visible(child.label)), allowed),
             chosen,
         )
 
@@ -689,7 +700,7 @@ class AnnotateScreen(Screen[None]):
             self._ask_about_unreviewed(unreviewed.spans)
             return
         except (AnnotationsError, OSError, ValueError) as err:
-            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return
         self._after_status(change, status)
 
@@ -707,14 +718,14 @@ class AnnotateScreen(Screen[None]):
             self.notify(f"No open document left ({accepted}/{total} accepted)", timeout=4)
 
     def _ask_about_unreviewed(self, spans: list[Span]) -> None:
-        labels = sorted({display_text(s.label) for s in spans})
+        labels = sorted({visible(s.label) for s in spans})
 
         def chosen(choice: str | None) -> None:
             if choice == "confirm":
                 try:
                     change = self.session.set_status("accept", confirm_unreviewed=True)
                 except (AnnotationsError, OSError, ValueError) as err:
-                    self.notify(f"not saved: {display_text(str(err))}", severity="error",
+                    self.notify(f"not saved: {visible(str(err))}", severity="error",
                                 timeout=10)
                     return
                 self._after_status(change, "accept")
@@ -732,7 +743,7 @@ class AnnotateScreen(Screen[None]):
 
     def action_goto_document(self) -> None:
         session = self.session
-        rows = [(doc_id, display_text(session.store.document(doc_id).title),
+        rows = [(doc_id, visible(session.store.document(doc_id).title),
                  session.status_of(doc_id)) for doc_id in session.doc_ids]
 
         def chosen(doc_id: str | None) -> None:
@@ -766,7 +777,7 @@ class AnnotateScreen(Screen[None]):
             matches.append(at)
             at = haystack.find(needle, at + 1)
         if not matches:
-            self.notify(f"{display_text(query)!r} is not in this article", severity="warning",
+            self.notify(f"{visible(query)!r} is not in this article", severity="warning",
                         markup=False)
             return
         index = next((i for i, m in enumerate(matches) if m >= start), None)
@@ -774,7 +785,7 @@ class AnnotateScreen(Screen[None]):
         index = 0 if index is None else index
         found = matches[index]
         self._select_span(found, found + len(needle))
-        note = f"{display_text(query)!r}: {index + 1}/{len(matches)}"
+        note = f"{visible(query)!r}: {index + 1}/{len(matches)}"
         if wrapped:
             note += " (wrapped to the start)"
         self.notify(note, timeout=2, markup=False)
@@ -788,7 +799,7 @@ class AnnotateScreen(Screen[None]):
             if binding in LABEL_BINDINGS:
                 if binding is LABEL_BINDINGS[0]:
                     # Ten rows of "Label N" say less than one row naming the labels.
-                    names = ", ".join(f"{lab.key} {display_text(lab.name)}"
+                    names = ", ".join(f"{lab.key} {visible(lab.name)}"
                                       for lab in self.session.scheme.entities if lab.key)
                     keys = ",".join(keymap.get(b.id or "", b.key) for b in LABEL_BINDINGS)
                     rows.append((keys, "Label", f"Label the selection, or relabel the entity "
@@ -838,7 +849,7 @@ class AnnotateScreen(Screen[None]):
     # -- the model -----------------------------------------------------------
 
     def on_model_status(self, message: ModelStatus) -> None:
-        self.model_text = display_text(message.text)
+        self.model_text = visible(message.text)
         self._show_status()
 
     def on_model_ready(self, message: ModelReady) -> None:

@@ -6,6 +6,7 @@ Each returns its choice through ``dismiss`` (``None`` when cancelled with Escape
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +18,8 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from annotations.models import EntityLabel, RelationLabel
+from annotations.names import safe_colour
+from annotations.terminal import visible
 
 
 class _Picker(ModalScreen[str | None]):
@@ -60,7 +63,7 @@ class RelationPicker(_Picker):
             for label in self.labels:
                 row = Text()
                 row.append(f" {label.key or ' '} ", "reverse bold")
-                row.append(f"  {label.name}")
+                row.append(f"  {visible(label.name)}")
                 allowed = f"{'|'.join(label.heads) or 'any'} → {'|'.join(label.children) or 'any'}"
                 row.append(f"   {allowed}", "dim")
                 options.append(Option(row, id=label.name))
@@ -111,7 +114,8 @@ class LabelPicker(_Picker):
             if query in label.name.upper():
                 row = Text()
                 row.append(f" {label.key or ' '} ", "reverse bold")
-                row.append(f"  {label.name}", f"bold {label.colour}")
+                row.append(f"  {visible(label.name)}",
+                           Style(color=safe_colour(label.colour), bold=True))
                 options.add_option(Option(row, id=label.name))
         if options.option_count:
             options.highlighted = 0

@@ -36,9 +36,10 @@ from annotations.evaluation import (
 from annotations.models import Annotation, Span
 from annotations.session import Change
 from annotations.store import GoldStore
+from annotations.terminal import visible
 
 from ..bindings import REVIEW_BINDINGS
-from ..widgets.article_view import ArticleView, DisplaySpan, display_text
+from ..widgets.article_view import ArticleView, DisplaySpan
 from .help import HelpScreen
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ class ReviewScreen(Screen[None]):
         return self.groups[self.current] if self.current is not None else None
 
     def on_mount(self) -> None:
-        self.colours = {label.name: label.colour for label in self.store.labels.entities}
+        self.colours = self.session.colours
         self.open_document(0)
         self.view.focus()
 
@@ -230,7 +231,7 @@ class ReviewScreen(Screen[None]):
             f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}")
         self.app.sub_title = (
             f"partial F1 {100 * s['partial_f1']:.1f} · "
-            f"{display_text(self.document.title or self.document.doc_id)} · {self.extractor}")
+            f"{visible(self.document.title or self.document.doc_id)} · {self.extractor}")
         self._show_status()
         self.refresh_bindings()
 
@@ -290,12 +291,12 @@ class ReviewScreen(Screen[None]):
         try:
             change = edit(*args)
         except (AnnotationsError, OSError, ValueError) as err:
-            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return None
         if change is not None:
             self._after_change(region_start, advance)
             for notice in change.notices:
-                self.notify(display_text(notice), severity="warning", timeout=5)
+                self.notify(visible(notice), severity="warning", timeout=5)
         return change
 
     def _after_change(self, region_start: int, advance: bool) -> None:
@@ -348,7 +349,7 @@ class ReviewScreen(Screen[None]):
         try:
             change = step()
         except (AnnotationsError, OSError, ValueError) as err:
-            self.notify(f"not saved: {display_text(str(err))}", severity="error", timeout=10)
+            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return
         if change is None:
             self.app.bell()
@@ -358,7 +359,7 @@ class ReviewScreen(Screen[None]):
         if change.reopened:
             self.open_document(self.session.index)
         self._after_change(region, advance=False)
-        self.notify(display_text(change.description), timeout=1.5)
+        self.notify(visible(change.description), timeout=1.5)
 
     def action_undo(self) -> None:
         self._replay(self.session.undo)

@@ -62,13 +62,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-# One displayed code point for each unsafe one, so offsets map 1:1 onto the display.
-_C0 = {c: 0x2400 + c for c in range(0x20) if c != 0x0A}
-_ESCAPES: dict[int, int] = {**_C0, 0x7F: 0x2421}
-for _code in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-              0x200E, 0x200F, 0x061C, 0xFEFF]:
-    _ESCAPES[_code] = 0xFFFD
-_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
+from annotations.terminal import unsafe_positions, visible
+
 _CHUNK = re.compile(r"([^ \n]+) *| +")
 
 ESCAPE_STYLE = Style(color="black", bgcolor="yellow", bold=True)
@@ -94,8 +89,9 @@ class DisplaySpan:
 
 
 def display_text(text: str) -> str:
-    """``text`` with every unsafe code point replaced by a visible one (same length)."""
-    return text.translate(_ESCAPES) if _UNSAFE.search(text) else text
+    """``text`` with every unsafe code point replaced by a visible one of the same length
+    (newlines kept: article text wraps on them)."""
+    return visible(text, keep_newlines=True)
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -148,7 +144,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def load(self, text: str, spans: Iterable[DisplaySpan] = ()) -> None:
         self.text = text
         self._display = display_text(text)
-        self._escaped = [m.start() for m in _UNSAFE.finditer(text)]
+        self._escaped = unsafe_positions(text, keep_newlines=True)
         self._para_starts: list[int] = []
         start = 0
         while True:

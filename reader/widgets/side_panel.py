@@ -25,15 +25,15 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from annotations.models import Annotation, LabelScheme, Relation, Span
-
-from .article_view import display_text
+from annotations.names import safe_colour
+from annotations.terminal import visible
 
 STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~", "bulk_confirmed": "·"}
 
 
 def _short(text: str, width: int = 28) -> str:
     """One line of article text, control characters made visible, cut to ``width``."""
-    text = display_text(" ".join(text.split()))
+    text = visible(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -141,7 +141,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
             colour = self.colours.get(span.label, "")
             segments = [
                 Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
-                Segment(f"{display_text(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
+                Segment(f"{visible(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
                 Segment(" " + _short(span.text_in(self.text)), base),
             ]
             strip = Strip(segments).adjust_cell_length(width, base)
@@ -221,7 +221,7 @@ class SidePanel(Vertical):
              ) -> None:
         """Fill the lists from ``annotation`` (keeping the highlighted rows); relations
         in ``problems`` (their labels no longer fit) are marked."""
-        colours = {label.name: label.colour for label in scheme.entities}
+        colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
         self.query_one(EntityList).set_rows(annotation.spans, text, colours)
         self.query_one("#entities-title", Label).update(
             f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk", layout=False)
@@ -232,7 +232,7 @@ class SidePanel(Vertical):
         for rel in annotation.relations:
             row = Text("⚠ " if rel.key in problems else "", "bold red")
             row.append(_short(text[rel.head[0]:rel.head[1]], 14), "bold")
-            row.append(f" {display_text(rel.label)} ", "reverse red" if rel.key in problems
+            row.append(f" {visible(rel.label)} ", "reverse red" if rel.key in problems
                        else "reverse")
             row.append(" ")
             row.append(_short(text[rel.child[0]:rel.child[1]], 14), "bold")

@@ -143,15 +143,26 @@ def unitizing_alpha(
     every annotator unitizes the whole continuum (a label an annotator never used is
     one long gap).  Overall is NaN when no one marked anything.
     """
+    labels = sorted({label for by_label in units for label, us in by_label.items() if us})
+    return unitizing_alpha_arrays(
+        [{label: _sorted_units(by_label.get(label, ())) for label in labels}
+         for by_label in units], length)
+
+
+def unitizing_alpha_arrays(
+    units: Sequence[Mapping[str, tuple[np.ndarray, np.ndarray]]], length: int
+) -> tuple[UnitizingAlpha, dict[str, UnitizingAlpha]]:
+    """:func:`unitizing_alpha` on ``(starts, ends)`` arrays already sorted by start."""
     raters = len(units)
     if raters < 2:
         raise ValueError("α_U needs at least two annotators")
     if length <= 0:
         raise ValueError("α_U needs a continuum of positive length")
-    labels = sorted({label for by_label in units for label, us in by_label.items() if us})
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    labels = sorted({label for by_label in units for label, (s, _) in by_label.items() if len(s)})
     per_label: dict[str, UnitizingAlpha] = {}
     for label in labels:
-        sorted_units = [_sorted_units(by_label.get(label, ())) for by_label in units]
+        sorted_units = [by_label.get(label, empty) for by_label in units]
         for start, end in sorted_units:
             if len(start) and (start.min() < 0 or end.max() > length or (end <= start).any()):
                 raise ValueError(f"a unit of {label!r} lies outside [0, {length}) or is empty")

@@ -1,0 +1,188 @@
+"""Token-level agreement: Cohen's κ for two annotators, Fleiss' κ for all.
+
+Tokenisation (stated in every report): whitespace-separated tokens (runs of
+characters for which Python's ``str.isspace`` is false, i.e. the regex ``\\S+``),
+each further cut at every span boundary that any compared annotator drew on that
+document, so a token lies wholly inside or wholly outside every span.  Each token
+gets one tag per annotator: the label of the span that covers it, or ``O`` outside
+every span (label per token, not IOB: two adjacent spans of one label are not told
+apart).  Only documents both annotators (for Fleiss: all annotators) annotated count.
+
+The work is done on whole arrays: all texts are joined into one continuum, cut into
+*pieces* between consecutive span boundaries, and a piece's tokens all have the
+same tags, so a piece is counted once with its number of tokens as its weight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..evaluation import SpanTuple
+
+TOKENISATION = (
+    "whitespace-separated tokens (regex \\S+), cut at every span boundary of the compared "
+    "annotators; one tag per token: the label of the covering span, O outside spans (not IOB)"
+)
+OUTSIDE = "O"
+MISSING = -1  # the annotator did not annotate the document
+SPACE_LIMIT = 0x3001  # U+3000 IDEOGRAPHIC SPACE is the highest code point str.isspace accepts
+
+
+@lru_cache(maxsize=1)
+def _space_table() -> np.ndarray:
+    """``table[c]`` is True when ``chr(c).isspace()``; every such code point is below 0x3001."""
+    return np.array([chr(c).isspace() for c in range(SPACE_LIMIT)], dtype=bool)
+
+
+def _is_space(codes: np.ndarray) -> np.ndarray:
+    table = _space_table()
+    small = codes < len(table)
+    out = np.zeros(len(codes), dtype=bool)
+    out[small] = table[codes[small]]
+    return out
+
+
+@dataclass
+class TokenTable:
+    """The pieces of all documents: tokens in each, its document, and each annotator's tag.
+
+    ``tags[r][k]`` is ``0`` for O, ``i + 1`` for ``labels[i]``, or ``-1`` when
+    annotator ``r`` did not annotate the piece's document.
+    """
+
+    labels: list[str]
+    tokens: np.ndarray  # int64, tokens per piece
+    doc: np.ndarray  # int64, document index per piece
+    tags: list[np.ndarray]
+
+    def expand(self, rater: int) -> list[str | None]:
+        """One tag per token (``None`` for a document the annotator did not annotate):
+        what an independent implementation is checked against."""
+        names = [OUTSIDE, *self.labels]
+        return [names[t] if t >= 0 else None
+                for t in np.repeat(self.tags[rater], self.tokens).tolist()]
+
+
+def token_table(
+    texts: Sequence[str], spans: Sequence[Sequence[Sequence[SpanTuple] | None]],
+    labels: Sequence[str],
+) -> TokenTable:
+    """Cut ``texts`` into pieces and tag them.
+
+    ``spans[r][d]``: annotator ``r``'s spans on document ``d``, or ``None`` when ``r``
+    did not annotate it.  ``labels``: every label used (tags index into it).
+    """
+    label_ids = {label: i + 1 for i, label in enumerate(labels)}
+    # Documents joined by one newline (a space), so no token runs across two of them.
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    bases = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+    joined = "\n".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    space = _is_space(codes)
+
+    rater_arrays = []
+    cut_lists = [bases, bases + lengths]
+    for by_doc in spans:
+        starts: list[int] = []
+        ends: list[int] = []
+        ids: list[int] = []
+        present = np.zeros(len(texts), dtype=bool)
+        for d, layer in enumerate(by_doc):
+            if layer is None:
+                continue
+            present[d] = True
+            base = int(bases[d])
+            for s, e, label in sorted(layer):
+                starts.append(base + s)
+                ends.append(base + e)
+                ids.append(label_ids[label])
+        arrays = (np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+                  np.array(ids, dtype=np.int64), present)
+        rater_arrays.append(arrays)
+        cut_lists += [arrays[0], arrays[1]]
+    cuts = np.unique(np.concatenate(cut_lists))
+
+    # A token starts where a non-space follows a space (or the start), or at a cut.
+    at_cut = np.zeros(len(space) + 1, dtype=bool)
+    at_cut[cuts] = True
+    starts_token = ~space
+    if len(space) > 1:
+        starts_token[1:] &= space[:-1] | at_cut[1:-1]
+    running = np.concatenate([[0], np.cumsum(starts_token, dtype=np.int64)])
+
+    # Pieces run from one cut to the next; the one from a document's end to the next
+    # document's start is the joining newline, not a piece.
+    doc_ends = set((bases + lengths).tolist())
+    piece_start = cuts[:-1]
+    piece_end = cuts[1:]
+    keep = ~np.isin(piece_start, np.fromiter(doc_ends, dtype=np.int64, count=len(doc_ends)))
+    piece_start, piece_end = piece_start[keep], piece_end[keep]
+    tokens = running[piece_end] - running[piece_start]
+    doc = np.searchsorted(bases, piece_start, side="right") - 1
+
+    tags = []
+    for starts_arr, ends_arr, ids_arr, present in rater_arrays:
+        index = np.searchsorted(starts_arr, piece_start, side="right") - 1
+        covered = index >= 0
+        covered[covered] = ends_arr[index[covered]] > piece_start[covered]
+        tag = np.zeros(len(piece_start), dtype=np.int64)
+        tag[covered] = ids_arr[index[covered]]
+        tag[~present[doc]] = MISSING
+        tags.append(tag)
+    return TokenTable(list(labels), tokens, doc, tags)
+
+
+@dataclass(frozen=True)
+class Kappa:
+    value: float
+    """NaN when chance agreement is 1 (every token has one tag): κ is undefined then."""
+    observed: float
+    expected: float
+    tokens: int
+
+
+def cohen_kappa(table: TokenTable, a: int, b: int) -> Kappa:
+    """Cohen's κ of annotators ``a`` and ``b`` over the tokens of the documents both annotated."""
+    tag_a, tag_b = table.tags[a], table.tags[b]
+    mask = (tag_a >= 0) & (tag_b >= 0)
+    size = len(table.labels) + 1
+    confusion = np.bincount(tag_a[mask] * size + tag_b[mask], weights=table.tokens[mask],
+                            minlength=size * size).reshape(size, size)
+    total = float(confusion.sum())
+    if total == 0:
+        return Kappa(math.nan, math.nan, math.nan, 0)
+    observed = float(np.trace(confusion)) / total
+    expected = float(confusion.sum(axis=1) @ confusion.sum(axis=0)) / (total * total)
+    value = math.nan if expected == 1 else (observed - expected) / (1 - expected)
+    return Kappa(value, observed, expected, int(total))
+
+
+def fleiss_kappa(table: TokenTable, raters: Sequence[int] | None = None) -> Kappa:
+    """Fleiss' κ of ``raters`` (default: all) over the tokens of documents all annotated."""
+    chosen = list(range(len(table.tags))) if raters is None else list(raters)
+    n = len(chosen)
+    if n < 2:
+        raise ValueError("Fleiss' κ needs at least two annotators")
+    mask = np.ones(len(table.tokens), dtype=bool)
+    for r in chosen:
+        mask &= table.tags[r] >= 0
+    weights = table.tokens[mask].astype(np.float64)
+    total = float(weights.sum())
+    if total == 0:
+        return Kappa(math.nan, math.nan, math.nan, 0)
+    size = len(table.labels) + 1
+    counts = np.zeros((int(mask.sum()), size), dtype=np.float64)
+    rows = np.arange(len(counts))
+    for r in chosen:
+        np.add.at(counts, (rows, table.tags[r][mask]), 1)
+    agreement = ((counts * counts).sum(axis=1) - n) / (n * (n - 1))
+    observed = float(agreement @ weights) / total
+    shares = (weights @ counts) / (total * n)
+    expected = float(shares @ shares)
+    value = math.nan if expected == 1 else (observed - expected) / (1 - expected)
+    return Kappa(value, observed, expected, int(total))

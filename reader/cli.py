@@ -25,6 +25,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def _register() -> None:
     from reader.commands import (
+        agreement,
         annotate,
         evaluate,
         export_cmd,
@@ -34,7 +35,8 @@ def _register() -> None:
         stats,
     )
 
-    for command in (import_cmd, extract, stats, annotate, evaluate, review, export_cmd):
+    for command in (import_cmd, extract, stats, annotate, evaluate, review, export_cmd,
+                    agreement):
         command.register(app)
 
 

@@ -31,12 +31,13 @@ def _register() -> None:
         export_cmd,
         extract,
         import_cmd,
+        merge,
         review,
         stats,
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, review, export_cmd,
-                    agreement):
+                    merge, agreement):
         command.register(app)
 
 

@@ -34,7 +34,9 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
 
 - ``format``: ``"reader-evaluation"``; ``version``: ``1``.
 - ``store``: path of the gold store, ``annotator``: the annotator whose accepted
-  annotations are gold (``null`` = any), ``documents``: number of gold documents.
+  annotations are gold (``null`` = the adjudicated ``gold`` where it exists, else the
+  one accepted annotation), ``gold_annotators``: ``{annotator: documents}`` saying whose
+  annotation was the gold of how many documents, ``documents``: number of gold documents.
 - ``schemes``: entity schemes in the output; ``relation_modes``: ``["strict", "boundaries"]``.
 - ``bootstrap``: ``{"samples", "seed", "confidence"}`` (``samples`` 0 = no intervals).
 - ``extractors``: ``{name: result}``, each result:
@@ -72,6 +74,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from .errors import AnnotationsError
+from .gold import ADJUDICATED, gold_records_by_document
 
 if TYPE_CHECKING:
     from .store import GoldStore
@@ -719,6 +722,8 @@ class Evaluation:
     seed: int
     results: dict[str, ExtractorResult]
     confidence: float = 0.95
+    gold_annotators: dict[str, int] = field(default_factory=dict)
+    """Documents whose gold each annotator gives (``gold``: the adjudicated annotation)."""
 
     def to_json(self, schemes: Sequence[str] = SCHEMES, top: int = 20) -> dict[str, Any]:
         return {
@@ -726,6 +731,7 @@ class Evaluation:
             "version": 1,
             "store": self.store,
             "annotator": self.annotator,
+            "gold_annotators": dict(sorted(self.gold_annotators.items())),
             "documents": self.documents,
             "schemes": list(schemes),
             "relation_modes": list(RELATION_MODES),
@@ -854,16 +860,18 @@ def _layer_tuples(
 
 
 def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str, GoldLayer]:
-    """Accepted annotations by document id; several annotators on one document is an error."""
+    """The gold layer of each document (see :mod:`annotations.gold` for which one): the
+    adjudicated annotation when there is one, else the one accepted annotation; several
+    annotators' accepted annotations on one document, none adjudicated, is an error."""
     gold: dict[str, GoldLayer] = {}
-    for record in store.gold_records(annotator):
-        doc_id = record["doc_id"]
-        if doc_id in gold:
+    for doc_id, records in gold_records_by_document(store, annotator).items():
+        if len(records) > 1:
+            names = ", ".join(repr(r["annotator"]) for r in records)
             raise EvaluationError(
-                f"{store.path}: document {doc_id} has accepted annotations by "
-                f"{gold[doc_id].annotator!r} and {record['annotator']!r}; choose one with "
-                "--annotator"
+                f"{store.path}: document {doc_id} has accepted annotations by {names} and no "
+                f"adjudicated one ({ADJUDICATED!r}); choose one with --annotator"
             )
+        record = records[0]
         spans, relations = _layer_tuples(
             record, len(store.text(doc_id)),
             f"{store.path}: annotation of document {doc_id} by {record['annotator']!r}",

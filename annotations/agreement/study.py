@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import AnnotationsError
 from ..evaluation import RelationTuple, SpanTuple, _layer_tuples, bootstrap_weights
+from ..gold import ADJUDICATED
 from .relations import RELATION_AGREEMENT_MODES, count_relations
 from .spans import LABELLED_MODES, SPAN_MODES, count_pair, f1_entry
 from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, fleiss_kappa, token_table
@@ -27,8 +28,6 @@ from .unitizing import UnitizingAlpha, unitizing_alpha_arrays
 if TYPE_CHECKING:
     from ..store import GoldStore
 
-ADJUDICATED = "gold"
-"""The annotator name of the adjudicated annotation; left out of agreement unless named."""
 MIN_SHARED_DOCUMENTS = 10
 """Fewer documents than this in common makes a pair's figures a diagnostic, not a finding."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,7 @@ from annotations.evaluation import (
     evaluate_extractor,
     gold_annotations,
 )
+from annotations.gold import describe_gold
 from annotations.store import GoldStore
 
 from .common import DbOption, console, err_console, fail, open_store
@@ -48,8 +50,10 @@ def _pct(value: float) -> str:
 
 def _load(
     store: GoldStore, extractors: list[str], annotator: str | None, missing_as_empty: bool,
-) -> dict[str, list[EvalDocument]]:
+) -> tuple[dict[str, list[EvalDocument]], dict[str, int]]:
+    """The documents per extractor, and how many documents' gold each annotator gives."""
     gold = gold_annotations(store, annotator)
+    counts = dict(Counter(layer.annotator for layer in gold.values()))
     if extractors:
         names = list(dict.fromkeys(extractors))
     else:
@@ -63,7 +67,7 @@ def _load(
             )
     return {name: collect_documents(store, name, annotator=annotator,
                                     missing_as_empty=missing_as_empty, gold=gold)
-            for name in names}
+            for name in names}, counts
 
 
 def _best(values: list[float]) -> float | None:
@@ -281,15 +285,16 @@ def evaluate(
     schemes = [s for s in SCHEMES if s in schemes]  # canonical order, no repeats
     with open_store(db, read_only=True) as store:
         try:
-            docs = _load(store, extractor or [], annotator, missing_as_empty)
+            docs, gold_counts = _load(store, extractor or [], annotator, missing_as_empty)
         except EvaluationError as err:
             raise fail(str(err)) from None
+        err_console.print(Text(printable(describe_gold(gold_counts, annotator))))
         colours = {label.name: label.colour for label in store.labels.entities}
     results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed)
                for name, extractor_docs in docs.items()}
     evaluation = Evaluation(
         store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),
-        bootstrap=bootstrap, seed=seed, results=results,
+        bootstrap=bootstrap, seed=seed, results=results, gold_annotators=gold_counts,
     )
     if html is not None:
         from annotations.report import write_report

@@ -22,7 +22,6 @@ from annotations.agreement import (
     align_spans,
     cohen_kappa,
     compute_agreement,
-    count_pair,
     fleiss_kappa,
     token_table,
 )
@@ -116,8 +115,8 @@ def _max_overlap_matching(a: list, b: list) -> int:
 @settings(max_examples=80, deadline=None)
 @given(st.lists(span, max_size=5).map(_flat), st.lists(span, max_size=5).map(_flat))
 def test_overlap_mode_finds_the_largest_matching(a, b):
-    row = count_pair(a, b, {"exact": {}, "overlap": {}})
-    assert row[3] == _max_overlap_matching(a, b)
+    pair = compute_agreement(_study([a], [b]), bootstrap=0).pairs[0]
+    assert pair.spans("overlap")["agreed"] == _max_overlap_matching(a, b)
 
 
 def _naive_tags(text: str, layers: list[list[tuple[int, int, str]]]) -> list[list[str]]:

@@ -48,8 +48,9 @@ A value that is undefined (κ when every token has the same tag, α_U with nothi
 marked, F1 and precision/recall when neither annotator marked anything) is ``null``.
 """
 
-from .relations import RELATION_AGREEMENT_MODES, count_relations
-from .spans import SPAN_MODES, AlignedGroup, SpanVersion, align_spans, count_pair, f1_entry
+from .continuum import Continuum, build_continuum
+from .relations import RELATION_AGREEMENT_MODES
+from .spans import SPAN_MODES, AlignedGroup, SpanVersion, align_spans, f1_entry, pair_spans
 from .study import (
     ADJUDICATED,
     AgreementError,
@@ -65,8 +66,8 @@ from .unitizing import UnitizingAlpha, unitizing_alpha
 
 __all__ = [
     "ADJUDICATED", "AgreementError", "AgreementResult", "AgreementStudy", "AlignedGroup",
-    "Kappa", "Layer", "PairResult", "RELATION_AGREEMENT_MODES", "SPAN_MODES", "SpanVersion",
-    "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans", "cohen_kappa",
-    "collect_study", "compute_agreement", "count_pair", "count_relations", "f1_entry",
-    "fleiss_kappa", "token_table", "unitizing_alpha",
+    "Continuum", "Kappa", "Layer", "PairResult", "RELATION_AGREEMENT_MODES", "SPAN_MODES",
+    "SpanVersion", "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans",
+    "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "f1_entry",
+    "fleiss_kappa", "pair_spans", "token_table", "unitizing_alpha",
 ]  # fmt: skip

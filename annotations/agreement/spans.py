@@ -21,72 +21,117 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..evaluation import SpanTuple
+from .continuum import Continuum, RaterSpans
+from .unitizing import overlapping_pairs
 
 SPAN_MODES: tuple[str, ...] = ("exact", "overlap", "unlabelled")
 LABELLED_MODES: tuple[str, ...] = ("exact", "overlap")
 
 
-def _overlap_matches(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
-    """The size of the largest one-to-one matching of overlapping spans (both sorted, flat)."""
-    i = j = matched = 0
-    while i < len(a) and j < len(b):
-        if a[i][1] <= b[j][0]:
+def _greedy_matches(a_start: np.ndarray, a_end: np.ndarray, b_start: np.ndarray,
+                    b_end: np.ndarray) -> list[int]:
+    """Indices into ``a`` of the largest one-to-one matching of overlapping spans, both
+    sides sorted and flat: a left-to-right walk that matches whenever two overlap
+    (optimal here: a span overlapping two on the other side ends after the first)."""
+    i = j = 0
+    matched = []
+    a_s, a_e, b_s, b_e = a_start.tolist(), a_end.tolist(), b_start.tolist(), b_end.tolist()
+    while i < len(a_s) and j < len(b_s):
+        if a_e[i] <= b_s[j]:
             i += 1
-        elif b[j][1] <= a[i][0]:
+        elif b_e[j] <= a_s[i]:
             j += 1
         else:
-            matched += 1
+            matched.append(i)
             i += 1
             j += 1
     return matched
 
 
 @dataclass
-class PairCounts:
-    """Per-document span counts of two annotators: ``(tp, n_a, n_b)`` per mode."""
+class PairSpans:
+    """Span counts of two annotators over the documents both annotated.
 
-    doc_rows: list[tuple[int, ...]]
-    by_label: dict[str, dict[str, list[int]]]  # mode -> label -> [tp, n_a, n_b]
-
-
-def count_pair(a: Iterable[SpanTuple], b: Iterable[SpanTuple],
-               by_label: dict[str, dict[str, list[int]]]) -> tuple[int, ...]:
-    """One document: ``(tp, n_a, n_b)`` for exact, overlap and unlabelled, in that order.
-
-    Adds the per-label counts of the two labelled modes to ``by_label``.
+    ``doc_rows[d]``: ``(agreed, n_a, n_b)`` for exact, overlap and unlabelled, for the
+    ``d``-th shared document; ``labels[mode][k]``: ``(agreed, n_a, n_b)`` of label id
+    ``k`` for the labelled modes.  ``a`` and ``b`` are the spans on shared documents;
+    ``exact_a`` / ``exact_b`` flag those matched exactly, ``same_offsets_a`` /
+    ``same_offsets_b`` those with a span at the same offsets on the other side.
     """
-    set_a, set_b = set(a), set(b)
-    n_a, n_b = len(set_a), len(set_b)
-    common = set_a & set_b
-    exact_labels = by_label["exact"]
-    overlap_labels = by_label["overlap"]
-    for spans, column in ((set_a, 1), (set_b, 2)):
-        for span in spans:
-            label = span[2]
-            exact = exact_labels.get(label)
-            if exact is None:
-                exact = exact_labels[label] = [0, 0, 0]
-                overlap_labels[label] = [0, 0, 0]
-            exact[column] += 1
-            overlap_labels[label][column] += 1
-    for span in common:
-        exact_labels[span[2]][0] += 1
-        overlap_labels[span[2]][0] += 1
-    overlap = len(common)
-    rest_a, rest_b = set_a - common, set_b - common
-    if rest_a and rest_b:
-        grouped: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        for spans, side in ((rest_a, 0), (rest_b, 1)):
-            for start, end, label in spans:
-                grouped.setdefault(label, ([], []))[side].append((start, end))
-        for label, (left, right) in grouped.items():
-            if left and right:
-                matched = _overlap_matches(sorted(left), sorted(right))
-                overlap += matched
-                overlap_labels[label][0] += matched
-    unlabelled = len({s[:2] for s in set_a} & {s[:2] for s in set_b})
-    return (len(common), n_a, n_b, overlap, n_a, n_b, unlabelled, n_a, n_b)
+
+    shared: np.ndarray
+    doc_rows: np.ndarray
+    labels: dict[str, np.ndarray]
+    a: RaterSpans
+    b: RaterSpans
+    exact_a: np.ndarray
+    exact_b: np.ndarray
+    same_offsets_a: np.ndarray
+    same_offsets_b: np.ndarray
+
+
+def pair_spans(continuum: Continuum, ia: int, ib: int) -> PairSpans:
+    """Exact, overlap and unlabelled agreement of annotators ``ia`` and ``ib``."""
+    ra, rb = continuum.raters[ia], continuum.raters[ib]
+    both = ra.present & rb.present
+    a, b = ra.subset(both[ra.doc]), rb.subset(both[rb.doc])
+    n_docs = len(both)
+    n_labels = len(continuum.labels) + 1
+    # Spans of one annotator never overlap, so a start names at most one span.
+    _, ia_same, ib_same = np.intersect1d(a.start, b.start, assume_unique=True,
+                                         return_indices=True)
+    same_end = a.end[ia_same] == b.end[ib_same]
+    ia_u, ib_u = ia_same[same_end], ib_same[same_end]
+    same_label = a.label[ia_u] == b.label[ib_u]
+    ia_x, ib_x = ia_u[same_label], ib_u[same_label]
+    exact_a = np.zeros(len(a.start), dtype=bool)
+    exact_a[ia_x] = True
+    exact_b = np.zeros(len(b.start), dtype=bool)
+    exact_b[ib_x] = True
+    same_offsets_a = np.zeros(len(a.start), dtype=bool)
+    same_offsets_a[ia_u] = True
+    same_offsets_b = np.zeros(len(b.start), dtype=bool)
+    same_offsets_b[ib_u] = True
+
+    # Overlap: identical spans match each other (nothing else overlaps them); among the
+    # rest, same-label overlapping pairs where each span has one partner match at once,
+    # and the few tangled ones are settled by the left-to-right walk, label by label.
+    rest_a, rest_b = np.flatnonzero(~exact_a), np.flatnonzero(~exact_b)
+    pi, pj = overlapping_pairs(a.start[rest_a], a.end[rest_a], b.start[rest_b],
+                               b.end[rest_b])
+    keep = a.label[rest_a][pi] == b.label[rest_b][pj]
+    pi, pj = pi[keep], pj[keep]
+    deg_a = np.bincount(pi, minlength=len(rest_a))
+    deg_b = np.bincount(pj, minlength=len(rest_b))
+    alone = (deg_a[pi] == 1) & (deg_b[pj] == 1)
+    matched = [rest_a[pi[alone]]]
+    tangled_a = np.unique(rest_a[pi[~alone]])
+    tangled_b = np.unique(rest_b[pj[~alone]])
+    for label in np.unique(a.label[tangled_a]):
+        sa = tangled_a[a.label[tangled_a] == label]
+        sb = tangled_b[b.label[tangled_b] == label]
+        hits = _greedy_matches(a.start[sa], a.end[sa], b.start[sb], b.end[sb])
+        matched.append(sa[np.array(hits, dtype=np.int64)])
+    overlap_a = np.concatenate([ia_x, *matched])
+
+    def per_doc(docs: np.ndarray) -> np.ndarray:
+        return np.bincount(docs, minlength=n_docs)
+
+    n_a, n_b = per_doc(a.doc), per_doc(b.doc)
+    rows = np.stack([per_doc(a.doc[ia_x]), n_a, n_b, per_doc(a.doc[overlap_a]), n_a, n_b,
+                     per_doc(a.doc[ia_u]), n_a, n_b], axis=1)[both]
+
+    def per_label(agreed: np.ndarray) -> np.ndarray:
+        return np.stack([np.bincount(agreed, minlength=n_labels),
+                         np.bincount(a.label, minlength=n_labels),
+                         np.bincount(b.label, minlength=n_labels)], axis=1)
+
+    labels = {"exact": per_label(a.label[ia_x]), "overlap": per_label(a.label[overlap_a])}
+    return PairSpans(np.flatnonzero(both), rows, labels, a, b, exact_a, exact_b,
+                     same_offsets_a, same_offsets_b)
 
 
 def f1_entry(tp: int, n_a: int, n_b: int) -> dict[str, float | int | None]:

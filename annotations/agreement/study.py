@@ -20,9 +20,10 @@ import numpy as np
 from ..errors import AnnotationsError
 from ..evaluation import RelationTuple, SpanTuple, _layer_tuples, bootstrap_weights
 from ..gold import ADJUDICATED
-from .relations import RELATION_AGREEMENT_MODES, count_relations
-from .spans import LABELLED_MODES, SPAN_MODES, count_pair, f1_entry
-from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, fleiss_kappa, token_table
+from .continuum import Continuum, RaterSpans, build_continuum
+from .relations import RELATION_AGREEMENT_MODES, pair_relations, rater_relations
+from .spans import LABELLED_MODES, SPAN_MODES, PairSpans, f1_entry, pair_spans
+from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, continuum_tokens, fleiss_kappa
 from .unitizing import UnitizingAlpha, unitizing_alpha_arrays
 
 if TYPE_CHECKING:
@@ -126,8 +127,8 @@ class PairResult:
     b: str
     doc_ids: list[str]
     span_counts: np.ndarray  # (documents, 9): (agreed, n_a, n_b) per span mode
-    span_labels: dict[str, dict[str, list[int]]]  # mode -> label -> [agreed, n_a, n_b]
-    relation_counts: np.ndarray  # (documents, 9): (agreed, n_a, n_b) per relation mode
+    span_labels: dict[str, dict[str, tuple[int, int, int]]]  # mode -> label -> counts
+    relation_counts: tuple[int, ...]  # (agreed, n_a, n_b) per relation mode
     kappa: Kappa
     intervals: dict[str, tuple[float, float]]
 
@@ -138,8 +139,7 @@ class PairResult:
 
     def relations(self, mode: str) -> dict[str, float | int | None]:
         i = RELATION_AGREEMENT_MODES.index(mode) * 3
-        tp, n_a, n_b = (int(x) for x in self.relation_counts[:, i : i + 3].sum(axis=0))
-        return f1_entry(tp, n_a, n_b)
+        return f1_entry(*self.relation_counts[i : i + 3])
 
     def by_label(self, mode: str) -> dict[str, dict[str, float | int | None]]:
         return {label: f1_entry(*counts)
@@ -230,45 +230,73 @@ NOT_MARKED = "(not marked)"
 OTHER_BOUNDARIES = "(other boundaries)"
 
 
-def _disagreements(text: str, a: Sequence[SpanTuple], b: Sequence[SpanTuple],
-                   out: Counter[tuple[str, str, str]]) -> None:
-    """Spans of one side the other did not mark the same way: ``(text, label, other)``,
-    where ``other`` is the other side's label on the same offsets, ``(other
-    boundaries)`` for an overlapping span, or ``(not marked)``."""
-    label_b = {(s, e): label for s, e, label in b}
-    label_a = {(s, e): label for s, e, label in a}
-    for mine, theirs, labels in ((a, b, label_b), (b, a, label_a)):
-        theirs_set = set(theirs)
-        for span in mine:
-            if span in theirs_set:
-                continue
-            s, e, label = span
-            other = labels.get((s, e))
-            if other is not None:
-                if mine is b:
-                    continue  # counted once, from a's side
-            elif any(ts < e and s < te for ts, te, _ in theirs):
-                other = OTHER_BOUNDARIES
-            else:
-                other = NOT_MARKED
-            out[(text[s:e], label, other)] += 1
+def _overlaps_any(mine: RaterSpans, theirs: RaterSpans) -> np.ndarray:
+    lo = np.searchsorted(theirs.end, mine.start, side="right")
+    hi = np.searchsorted(theirs.start, mine.end, side="left")
+    return hi > lo
 
 
-def _intervals(rows: np.ndarray, samples: int, seed: int, confidence: float
-               ) -> dict[str, tuple[float, float]]:
-    if samples <= 0 or len(rows) == 0:
-        return {}
-    sums = np.vstack([w @ rows for w in bootstrap_weights(len(rows), samples, seed)])
+def _disagreements(continuum: Continuum, pair: PairSpans, out: Counter[tuple[str, int, int]]
+                   ) -> None:
+    """Spans of one side the other did not mark the same way, counted by ``(text, label
+    id, other)``: ``other`` is the other side's label id on the same offsets, or
+    ``_BOUNDARIES`` for an overlapping span, or ``_NOTHING``.  A relabelled span is
+    counted once, from ``a``'s side."""
+    joined = continuum.joined
+    a, b = pair.a, pair.b
+    other = np.where(_overlaps_any(a, b), _BOUNDARIES, _NOTHING)
+    other[pair.same_offsets_a] = b.label[np.searchsorted(b.start, a.start[pair.same_offsets_a])]
+    picked_a = ~pair.exact_a
+    picked_b = ~pair.same_offsets_b
+    other_b = np.where(_overlaps_any(b, a), _BOUNDARIES, _NOTHING)
+    for side, picked, others in ((a, picked_a, other), (b, picked_b, other_b)):
+        texts = [joined[s:e] for s, e in zip(side.start[picked].tolist(),
+                                              side.end[picked].tolist(), strict=True)]
+        out.update(zip(texts, side.label[picked].tolist(), others[picked].tolist(),
+                       strict=True))
+
+
+_BOUNDARIES, _NOTHING = -1, -2
+
+
+def _named_disagreements(counts: Counter[tuple[str, int, int]], labels: list[str]
+                         ) -> Counter[tuple[str, str, str]]:
+    names = {_BOUNDARIES: OTHER_BOUNDARIES, _NOTHING: NOT_MARKED,
+             **{i + 1: name for i, name in enumerate(labels)}}
+    named: Counter[tuple[str, str, str]] = Counter()
+    for (text, label, other), n in counts.items():
+        named[(text, names[label], names[other])] += n
+    return named
+
+
+def _intervals(rows: list[np.ndarray], samples: int, seed: int, confidence: float
+               ) -> list[dict[str, tuple[float, float]]]:
+    """Percentile intervals of each pair's micro F1 per span mode.  Pairs with the same
+    number of documents share the resamples (they are the same for a given seed)."""
+    out: list[dict[str, tuple[float, float]]] = [{} for _ in rows]
+    if samples <= 0:
+        return out
     tail = (1 - confidence) / 2 * 100
-    out = {}
-    for index, mode in enumerate(SPAN_MODES):
-        tp, total = sums[:, 3 * index], sums[:, 3 * index + 1] + sums[:, 3 * index + 2]
-        if not (total > 0).any():
-            continue  # nothing marked in any resample: no interval
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f1 = np.where(total > 0, 2 * tp / total, np.nan)
-        low, high = np.nanpercentile(f1, [tail, 100 - tail])
-        out[mode] = (float(low), float(high))
+    by_size: dict[int, list[int]] = {}
+    for index, pair_rows in enumerate(rows):
+        if len(pair_rows):
+            by_size.setdefault(len(pair_rows), []).append(index)
+    for size, members in by_size.items():
+        sums: dict[int, list[np.ndarray]] = {i: [] for i in members}
+        for weights in bootstrap_weights(size, samples, seed):
+            for i in members:
+                sums[i].append(weights @ rows[i])
+        for i in members:
+            stacked = np.vstack(sums[i])
+            for index, mode in enumerate(SPAN_MODES):
+                tp = stacked[:, 3 * index]
+                total = stacked[:, 3 * index + 1] + stacked[:, 3 * index + 2]
+                if not (total > 0).any():
+                    continue  # nothing marked in any resample: no interval
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    f1 = np.where(total > 0, 2 * tp / total, np.nan)
+                low, high = np.nanpercentile(f1, [tail, 100 - tail])
+                out[i][mode] = (float(low), float(high))
     return out
 
 
@@ -278,40 +306,41 @@ def compute_agreement(
 ) -> AgreementResult:
     """Every measure over the study's annotators (see the package docstring)."""
     names = study.annotators
+    where = study.store or "the study"
     if len(names) < 2:
         raise AgreementError(
-            f"{study.store or 'the study'}: agreement needs at least two annotators "
+            f"{where}: agreement needs at least two annotators "
             f"(found: {', '.join(names) or 'none'}); merge their stores with `reader merge`, "
             "or add an extractor with --extractor")
     doc_ids = list(study.texts)
     texts = [study.texts[d] for d in doc_ids]
-    labels = sorted({s[2] for by_doc in study.layers.values() for layer in by_doc.values()
-                     for s in layer.spans})
-    per_rater = [[study.layers[name][d].spans if d in study.layers[name] else None
-                  for d in doc_ids] for name in names]
-    table: TokenTable = token_table(texts, per_rater, labels)
+    layers = [[study.layers[name].get(d) for d in doc_ids] for name in names]
+    try:
+        continuum = build_continuum(
+            texts, [[layer.spans if layer else None for layer in by_doc] for by_doc in layers])
+        relations = rater_relations(
+            continuum, [[layer.relations if layer else None for layer in by_doc]
+                        for by_doc in layers])
+    except ValueError as err:
+        raise AgreementError(f"{where}: {err}") from None
+    table: TokenTable = continuum_tokens(continuum)
+    label_names = continuum.labels
 
-    disagreements: Counter[tuple[str, str, str]] = Counter()
+    disagreement_ids: Counter[tuple[str, int, int]] = Counter()
     diagnostics: list[dict[str, Any]] = []
     pairs: list[PairResult] = []
     for (ia, a), (ib, b) in combinations(enumerate(names), 2):
-        layers_a, layers_b = study.layers[a], study.layers[b]
-        shared = [d for d in doc_ids if d in layers_a and d in layers_b]
-        by_label: dict[str, dict[str, list[int]]] = {"exact": {}, "overlap": {}}
-        span_rows = []
-        relation_rows = []
-        for d in shared:
-            la, lb = layers_a[d], layers_b[d]
-            span_rows.append(count_pair(la.spans, lb.spans, by_label))
-            relation_rows.append(count_relations(la.spans, la.relations, lb.spans, lb.relations))
-            if la.spans != lb.spans:
-                _disagreements(study.texts[d], la.spans, lb.spans, disagreements)
-        span_counts = np.array(span_rows, dtype=np.int64).reshape(len(shared), 9)
+        counts = pair_spans(continuum, ia, ib)
+        both = continuum.raters[ia].present & continuum.raters[ib].present
+        shared = [doc_ids[i] for i in counts.shared.tolist()]
+        by_label = {mode: {label_names[k - 1]: (int(row[0]), int(row[1]), int(row[2]))
+                           for k, row in enumerate(matrix.tolist()) if k and (row[1] or row[2])}
+                    for mode, matrix in counts.labels.items()}
+        _disagreements(continuum, counts, disagreement_ids)
         pairs.append(PairResult(
-            a=a, b=b, doc_ids=shared, span_counts=span_counts, span_labels=by_label,
-            relation_counts=np.array(relation_rows, dtype=np.int64).reshape(len(shared), 9),
-            kappa=cohen_kappa(table, ia, ib),
-            intervals=_intervals(span_counts.astype(np.float64), bootstrap, seed, 0.95),
+            a=a, b=b, doc_ids=shared, span_counts=counts.doc_rows, span_labels=by_label,
+            relation_counts=pair_relations(continuum, relations, ia, ib, both),
+            kappa=cohen_kappa(table, ia, ib), intervals={},
         ))
         if len(shared) < min_shared:
             diagnostics.append({
@@ -319,20 +348,26 @@ def compute_agreement(
                 "message": f"{a} and {b} annotated only {len(shared)} document(s) in common "
                            f"(fewer than {min_shared}): their figures say little"})
 
+    intervals = _intervals([p.span_counts.astype(np.float64) for p in pairs], bootstrap, seed,
+                           0.95)
+    for pair, interval in zip(pairs, intervals, strict=True):
+        pair.intervals = interval
+    disagreements = _named_disagreements(disagreement_ids, label_names)
+
     used: dict[str, set[str]] = {}
-    for name in names:
-        spans_total = sum(len(layer.spans) for layer in study.layers[name].values())
-        used[name] = {s[2] for layer in study.layers[name].values() for s in layer.spans}
-        if not study.layers[name]:
+    for r, name in enumerate(names):
+        rater = continuum.raters[r]
+        used[name] = {label_names[k - 1] for k in np.unique(rater.label).tolist()}
+        n_docs = int(rater.present.sum())
+        if not n_docs:
             diagnostics.append({"kind": "no_documents", "annotators": [name],
                                 "message": f"{name} has no annotations to compare"})
-        elif spans_total == 0:
+        elif len(rater.start) == 0:
             diagnostics.append({
-                "kind": "nothing_marked", "annotators": [name],
-                "documents": len(study.layers[name]),
-                "message": f"{name} marked nothing on {len(study.layers[name])} document(s)"})
-    for name in names:
-        if not study.layers[name]:
+                "kind": "nothing_marked", "annotators": [name], "documents": n_docs,
+                "message": f"{name} marked nothing on {n_docs} document(s)"})
+    for r, name in enumerate(names):
+        if not continuum.raters[r].present.any():
             continue
         others = set().union(*(used[o] for o in names if o != name))
         for label in sorted(others - used[name]):
@@ -340,47 +375,40 @@ def compute_agreement(
                 "kind": "label_never_used", "annotators": [name], "label": label,
                 "message": f"{name} never used {label}, which others did"})
 
-    shared_all = [i for i, d in enumerate(doc_ids) if all(d in study.layers[n] for n in names)]
-    fleiss = fleiss_kappa(table) if shared_all else None
+    shared_all = np.logical_and.reduce([r.present for r in continuum.raters])
+    n_shared_all = int(shared_all.sum())
+    fleiss = fleiss_kappa(table) if n_shared_all else None
     alpha: UnitizingAlpha | None = None
     alpha_by_label: dict[str, UnitizingAlpha] = {}
-    length = sum(len(texts[i]) for i in shared_all)
-    if not shared_all:
+    length = int(continuum.lengths[shared_all].sum())
+    if not n_shared_all:
         diagnostics.append({
             "kind": "no_document_shared_by_all", "annotators": names,
             "message": "no document was annotated by all of "
                        f"{', '.join(names)}: Fleiss' κ and α_U are left out"})
     elif length > 0:
-        alpha, alpha_by_label = _alpha_u(study, names, [doc_ids[i] for i in shared_all], labels)
+        alpha, alpha_by_label = _alpha_u(continuum, shared_all)
     return AgreementResult(
         store=study.store, statuses=study.statuses, annotators=names,
-        extractors=study.extractors, documents=len(doc_ids), shared_by_all=len(shared_all),
+        extractors=study.extractors, documents=len(doc_ids), shared_by_all=n_shared_all,
         pairs=pairs, fleiss=fleiss, alpha=alpha, alpha_by_label=alpha_by_label,
         alpha_length=length, diagnostics=diagnostics, disagreements=disagreements,
         bootstrap=bootstrap, seed=seed,
     )
 
 
-def _alpha_u(study: AgreementStudy, names: list[str], doc_ids: list[str], labels: list[str]
+def _alpha_u(continuum: Continuum, shared: np.ndarray
              ) -> tuple[UnitizingAlpha, dict[str, UnitizingAlpha]]:
-    """α_U on the documents all annotators share, laid end to end as one continuum."""
-    bases = {}
-    at = 0
-    for d in doc_ids:
-        bases[d] = at
-        at += len(study.texts[d])
+    """α_U on the documents all annotators share, laid end to end (no separator)."""
+    lengths = np.where(shared, continuum.lengths, 0)
+    alpha_bases = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    shift = alpha_bases - continuum.bases
     units = []
-    for name in names:
-        by_doc = study.layers[name]
-        flat = [(bases[d] + s, bases[d] + e, label) for d in doc_ids
-                for s, e, label in by_doc[d].spans]
-        if flat:
-            starts, ends, label_of = zip(*flat, strict=True)
-        else:
-            starts, ends, label_of = (), (), ()
-        start_arr = np.array(starts, dtype=np.int64)
-        end_arr = np.array(ends, dtype=np.int64)
-        label_arr = np.array(label_of, dtype=object)
-        units.append({label: (start_arr[label_arr == label], end_arr[label_arr == label])
-                      for label in labels})
-    return unitizing_alpha_arrays(units, at)
+    for rater in continuum.raters:
+        keep = shared[rater.doc]
+        start = rater.start[keep] + shift[rater.doc[keep]]
+        end = rater.end[keep] + shift[rater.doc[keep]]
+        label = rater.label[keep]
+        units.append({name: (start[label == k + 1], end[label == k + 1])
+                      for k, name in enumerate(continuum.labels)})
+    return unitizing_alpha_arrays(units, int(lengths.sum()))

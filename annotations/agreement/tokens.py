@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..evaluation import SpanTuple
+from .continuum import Continuum, build_continuum
 
 TOKENISATION = (
     "whitespace-separated tokens (regex \\S+), cut at every span boundary of the compared "
@@ -70,71 +71,57 @@ class TokenTable:
 
 def token_table(
     texts: Sequence[str], spans: Sequence[Sequence[Sequence[SpanTuple] | None]],
-    labels: Sequence[str],
+    labels: Sequence[str] | None = None,
 ) -> TokenTable:
-    """Cut ``texts`` into pieces and tag them.
+    """Cut ``texts`` into pieces and tag them (see :func:`~.continuum.build_continuum`
+    for ``spans`` and ``labels``)."""
+    return continuum_tokens(build_continuum(texts, spans, labels))
 
-    ``spans[r][d]``: annotator ``r``'s spans on document ``d``, or ``None`` when ``r``
-    did not annotate it.  ``labels``: every label used (tags index into it).
-    """
-    label_ids = {label: i + 1 for i, label in enumerate(labels)}
-    # Documents joined by one newline (a space), so no token runs across two of them.
-    lengths = np.array([len(t) for t in texts], dtype=np.int64)
-    bases = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-    joined = "\n".join(texts)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+
+def continuum_tokens(continuum: Continuum) -> TokenTable:
+    """The pieces of a continuum, with each annotator's tag on each."""
+    bases, lengths = continuum.bases, continuum.lengths
+    codes = np.frombuffer(continuum.joined.encode("utf-32-le"), dtype=np.uint32)
     space = _is_space(codes)
+    size = len(space)
+    doc_ends = bases + lengths
 
-    rater_arrays = []
-    cut_lists = [bases, bases + lengths]
-    for by_doc in spans:
-        starts: list[int] = []
-        ends: list[int] = []
-        ids: list[int] = []
-        present = np.zeros(len(texts), dtype=bool)
-        for d, layer in enumerate(by_doc):
-            if layer is None:
-                continue
-            present[d] = True
-            base = int(bases[d])
-            for s, e, label in sorted(layer):
-                starts.append(base + s)
-                ends.append(base + e)
-                ids.append(label_ids[label])
-        arrays = (np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-                  np.array(ids, dtype=np.int64), present)
-        rater_arrays.append(arrays)
-        cut_lists += [arrays[0], arrays[1]]
-    cuts = np.unique(np.concatenate(cut_lists))
+    # Cuts: every document's start and end and every span boundary.
+    at_cut = np.zeros(size + 1, dtype=bool)
+    at_cut[bases] = True
+    at_cut[doc_ends] = True
+    for rater in continuum.raters:
+        at_cut[rater.start] = True
+        at_cut[rater.end] = True
+    cuts = np.flatnonzero(at_cut)
 
     # A token starts where a non-space follows a space (or the start), or at a cut.
-    at_cut = np.zeros(len(space) + 1, dtype=bool)
-    at_cut[cuts] = True
     starts_token = ~space
-    if len(space) > 1:
+    if size > 1:
         starts_token[1:] &= space[:-1] | at_cut[1:-1]
-    running = np.concatenate([[0], np.cumsum(starts_token, dtype=np.int64)])
+    running = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(starts_token, out=running[1:])
 
     # Pieces run from one cut to the next; the one from a document's end to the next
     # document's start is the joining newline, not a piece.
-    doc_ends = set((bases + lengths).tolist())
+    is_doc_end = np.zeros(size + 1, dtype=bool)
+    is_doc_end[doc_ends] = True
     piece_start = cuts[:-1]
-    piece_end = cuts[1:]
-    keep = ~np.isin(piece_start, np.fromiter(doc_ends, dtype=np.int64, count=len(doc_ends)))
-    piece_start, piece_end = piece_start[keep], piece_end[keep]
+    keep = ~is_doc_end[piece_start]
+    piece_start, piece_end = piece_start[keep], cuts[1:][keep]
     tokens = running[piece_end] - running[piece_start]
     doc = np.searchsorted(bases, piece_start, side="right") - 1
 
     tags = []
-    for starts_arr, ends_arr, ids_arr, present in rater_arrays:
-        index = np.searchsorted(starts_arr, piece_start, side="right") - 1
+    for rater in continuum.raters:
+        index = np.searchsorted(rater.start, piece_start, side="right") - 1
         covered = index >= 0
-        covered[covered] = ends_arr[index[covered]] > piece_start[covered]
+        covered[covered] = rater.end[index[covered]] > piece_start[covered]
         tag = np.zeros(len(piece_start), dtype=np.int64)
-        tag[covered] = ids_arr[index[covered]]
-        tag[~present[doc]] = MISSING
+        tag[covered] = rater.label[index[covered]]
+        tag[~rater.present[doc]] = MISSING
         tags.append(tag)
-    return TokenTable(list(labels), tokens, doc, tags)
+    return TokenTable(list(continuum.labels), tokens, doc, tags)
 
 
 @dataclass(frozen=True)
@@ -179,7 +166,7 @@ def fleiss_kappa(table: TokenTable, raters: Sequence[int] | None = None) -> Kapp
     counts = np.zeros((int(mask.sum()), size), dtype=np.float64)
     rows = np.arange(len(counts))
     for r in chosen:
-        np.add.at(counts, (rows, table.tags[r][mask]), 1)
+        counts[rows, table.tags[r][mask]] += 1  # one cell per row: no repeated index
     agreement = ((counts * counts).sum(axis=1) - n) / (n * (n - 1))
     observed = float(agreement @ weights) / total
     shares = (weights @ counts) / (total * n)

@@ -59,7 +59,7 @@ def _sorted_units(units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 0], arr[:, 1]
 
 
-def _overlapping_pairs(
+def overlapping_pairs(
     a_start: np.ndarray, a_end: np.ndarray, b_start: np.ndarray, b_end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(i, j)`` of every unit of ``a`` that overlaps a unit of ``b``.
@@ -86,7 +86,7 @@ def _pair_disagreement(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np
     """``Σ δ²`` over the segments of two annotators for one label."""
     a_start, a_end = a
     b_start, b_end = b
-    i, j = _overlapping_pairs(a_start, a_end, b_start, b_end)
+    i, j = overlapping_pairs(a_start, a_end, b_start, b_end)
     total = 0.0
     if len(i):
         d_begin = (a_start[i] - b_start[j]).astype(np.float64)

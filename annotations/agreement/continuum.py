@@ -58,9 +58,8 @@ def build_continuum(
     bases = np.zeros(n_docs, dtype=np.int64)
     if n_docs > 1:
         bases[1:] = np.cumsum(lengths + 1)[:-1]
-    if labels is None:
-        labels = sorted({s[2] for by_doc in spans for layer in by_doc if layer for s in layer})
-    label_ids = {label: i + 1 for i, label in enumerate(labels)}
+    # Ids in order of first sight while reading, renumbered in label order at the end.
+    label_ids: dict[str, int] = {label: i + 1 for i, label in enumerate(labels or ())}
     raters = []
     for r, by_doc in enumerate(spans):
         present = np.fromiter((layer is not None for layer in by_doc), dtype=bool, count=n_docs)
@@ -72,7 +71,8 @@ def build_continuum(
             # itemgetter over the list: zip(*flat) unpacks one huge argument tuple (20x slower).
             start = np.array(list(map(itemgetter(0), flat)), dtype=np.int64)
             end = np.array(list(map(itemgetter(1), flat)), dtype=np.int64)
-            label = np.array([label_ids[span[2]] for span in flat], dtype=np.int64)
+            label = np.array([label_ids.setdefault(span[2], len(label_ids) + 1)
+                              for span in flat], dtype=np.int64)
         else:
             start = end = label = np.zeros(0, dtype=np.int64)
         if ((start < 0) | (end <= start) | (end > lengths[doc])).any():
@@ -85,4 +85,15 @@ def build_continuum(
             at = int(np.argmax(rater.start[1:] < rater.end[:-1]))
             raise ValueError(f"annotator {r}: spans overlap in document {int(rater.doc[at])}")
         raters.append(rater)
-    return Continuum(list(texts), "\n".join(texts), bases, lengths, list(labels), raters)
+    if labels is None:
+        names = sorted(label_ids)
+        renumber = np.zeros(len(label_ids) + 1, dtype=np.int64)
+        for new, name in enumerate(names, start=1):
+            renumber[label_ids[name]] = new
+        for rater in raters:
+            rater.label = renumber[rater.label]
+    else:
+        names = list(labels)
+        if len(label_ids) > len(names):
+            raise ValueError(f"labels not in the given list: {sorted(set(label_ids) - set(names))}")
+    return Continuum(list(texts), "\n".join(texts), bases, lengths, names, raters)

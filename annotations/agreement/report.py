@@ -88,12 +88,12 @@ def _diagnostics(result: AgreementResult) -> str:
 
 
 def _disagreements(result: AgreementResult, top: int) -> str:
-    if not result.disagreements:
+    if not result.disagreement_counts:
         return ""
     rows = "".join(
         f'<tr><td class="num">{n}</td><td class="name">{_e(text)}</td>'
         f'<td class="name">{_e(label)}</td><td class="name">{_e(other)}</td></tr>'
-        for (text, label, other), n in result.disagreements.most_common(top))
+        for text, label, other, n in result.disagreements(top))
     return ("<h3>Most frequent disagreements</h3><table><tr><th>count</th>"
             '<th class="name">text</th><th class="name">label</th>'
             f'<th class="name">the other marked</th></tr>{rows}</table>')

@@ -118,6 +118,10 @@ def collect_study(
 
 # -- results -------------------------------------------------------------------------
 
+NOT_MARKED = "(not marked)"
+OTHER_BOUNDARIES = "(other boundaries)"
+_BOUNDARIES, _NOTHING = -1, -2  # "other" codes besides label ids
+
 
 @dataclass
 class PairResult:
@@ -191,10 +195,21 @@ class AgreementResult:
     alpha_by_label: dict[str, UnitizingAlpha]
     alpha_length: int
     diagnostics: list[dict[str, Any]]
-    disagreements: Counter[tuple[str, str, str]]
+    disagreement_counts: Counter[tuple[str, int, int]]
+    """By ``(text, label id, other)``; read them named with :meth:`disagreements`."""
     bootstrap: int
     seed: int
     confidence: float = 0.95
+
+    labels: list[str] = field(default_factory=list)
+
+    def disagreements(self, top: int) -> list[tuple[str, str, str, int]]:
+        """The ``top`` most frequent ``(text, label, other, count)``, most frequent first;
+        ``other`` is the other's label, ``(other boundaries)`` or ``(not marked)``."""
+        names = {_BOUNDARIES: OTHER_BOUNDARIES, _NOTHING: NOT_MARKED,
+                 **{i + 1: name for i, name in enumerate(self.labels)}}
+        return [(text, names[label], names[other], n)
+                for (text, label, other), n in self.disagreement_counts.most_common(top)]
 
     def to_json(self, top: int = 20) -> dict[str, Any]:
         return {
@@ -220,14 +235,12 @@ class AgreementResult:
             }),
             "diagnostics": self.diagnostics,
             "disagreements": [{"text": text, "label": label, "other": other, "count": n}
-                              for (text, label, other), n in self.disagreements.most_common(top)],
+                              for text, label, other, n in self.disagreements(top)],
         }
 
 
 # -- computing -----------------------------------------------------------------------
 
-NOT_MARKED = "(not marked)"
-OTHER_BOUNDARIES = "(other boundaries)"
 
 
 def _overlaps_any(mine: RaterSpans, theirs: RaterSpans) -> np.ndarray:
@@ -254,19 +267,6 @@ def _disagreements(continuum: Continuum, pair: PairSpans, out: Counter[tuple[str
                                               side.end[picked].tolist(), strict=True)]
         out.update(zip(texts, side.label[picked].tolist(), others[picked].tolist(),
                        strict=True))
-
-
-_BOUNDARIES, _NOTHING = -1, -2
-
-
-def _named_disagreements(counts: Counter[tuple[str, int, int]], labels: list[str]
-                         ) -> Counter[tuple[str, str, str]]:
-    names = {_BOUNDARIES: OTHER_BOUNDARIES, _NOTHING: NOT_MARKED,
-             **{i + 1: name for i, name in enumerate(labels)}}
-    named: Counter[tuple[str, str, str]] = Counter()
-    for (text, label, other), n in counts.items():
-        named[(text, names[label], names[other])] += n
-    return named
 
 
 def _intervals(rows: list[np.ndarray], samples: int, seed: int, confidence: float
@@ -352,7 +352,6 @@ def compute_agreement(
                            0.95)
     for pair, interval in zip(pairs, intervals, strict=True):
         pair.intervals = interval
-    disagreements = _named_disagreements(disagreement_ids, label_names)
 
     used: dict[str, set[str]] = {}
     for r, name in enumerate(names):
@@ -392,8 +391,8 @@ def compute_agreement(
         store=study.store, statuses=study.statuses, annotators=names,
         extractors=study.extractors, documents=len(doc_ids), shared_by_all=n_shared_all,
         pairs=pairs, fleiss=fleiss, alpha=alpha, alpha_by_label=alpha_by_label,
-        alpha_length=length, diagnostics=diagnostics, disagreements=disagreements,
-        bootstrap=bootstrap, seed=seed,
+        alpha_length=length, diagnostics=diagnostics, disagreement_counts=disagreement_ids,
+        bootstrap=bootstrap, seed=seed, labels=label_names,
     )
 
 

@@ -112,7 +112,7 @@ def disagreement_table(result: AgreementResult, top: int) -> Table:
     table.add_column("text")
     table.add_column("label")
     table.add_column("the other marked")
-    for (text, label, other), n in result.disagreements.most_common(top):
+    for text, label, other, n in result.disagreements(top):
         table.add_row(str(n), _name(text), _name(label), _name(other))
     return table
 
@@ -131,7 +131,7 @@ def print_tables(result: AgreementResult, by_label: bool, top: int) -> None:
     console.print(Text(f"Tokens: {TOKENISATION}.", style="dim"))
     for diagnostic in result.diagnostics:
         console.print(Text("note: ", style="yellow") + _name(diagnostic["message"]))
-    if result.disagreements:
+    if result.disagreement_counts:
         console.print(disagreement_table(result, top))
 
 

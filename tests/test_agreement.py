@@ -147,6 +147,16 @@ def test_tokens_follow_the_stated_tokenisation(docs):
     assert table.expand(1) == expected_b
 
 
+def test_tokens_of_plain_ascii_text_follow_the_stated_tokenisation():
+    text = "Keller (Aster Rail) said:\tno deal.\n\nGeneva, Monday"
+    a = [(0, 6, "PER"), (8, 18, "ORG"), (36, 42, "LOC")]
+    b = [(8, 13, "ORG"), (37, 40, "LOC"), (44, 50, "LOC")]
+    table = token_table([text, text], [[a, a], [b, None]], LABELS)
+    tags_a, tags_b = _naive_tags(text, [a, b])
+    assert table.expand(0) == tags_a * 2
+    assert table.expand(1) == tags_b + [None] * len(tags_b)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators())
 def test_cohen_kappa_equals_scikit_learn(docs):

@@ -71,8 +71,10 @@ def build_continuum(
             # itemgetter over the list: zip(*flat) unpacks one huge argument tuple (20x slower).
             start = np.array(list(map(itemgetter(0), flat)), dtype=np.int64)
             end = np.array(list(map(itemgetter(1), flat)), dtype=np.int64)
-            label = np.array([label_ids.setdefault(span[2], len(label_ids) + 1)
-                              for span in flat], dtype=np.int64)
+            names = list(map(itemgetter(2), flat))
+            for name in set(names) - label_ids.keys():
+                label_ids[name] = len(label_ids) + 1
+            label = np.array(list(map(label_ids.__getitem__, names)), dtype=np.int64)
         else:
             start = end = label = np.zeros(0, dtype=np.int64)
         if ((start < 0) | (end <= start) | (end > lengths[doc])).any():

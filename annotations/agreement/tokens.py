@@ -36,16 +36,18 @@ SPACE_LIMIT = 0x3001  # U+3000 IDEOGRAPHIC SPACE is the highest code point str.i
 
 @lru_cache(maxsize=1)
 def _space_table() -> np.ndarray:
-    """``table[c]`` is True when ``chr(c).isspace()``; every such code point is below 0x3001."""
-    return np.array([chr(c).isspace() for c in range(SPACE_LIMIT)], dtype=bool)
+    """``table[c]`` is True when ``chr(c).isspace()``, for every ``c`` up to SPACE_LIMIT
+    (whose entry, False, stands for every code point above)."""
+    return np.array([chr(c).isspace() for c in range(SPACE_LIMIT + 1)], dtype=bool)
 
 
-def _is_space(codes: np.ndarray) -> np.ndarray:
+def _is_space(text: str) -> np.ndarray:
+    """One flag per code point of ``text``: is it white space."""
     table = _space_table()
-    small = codes < len(table)
-    out = np.zeros(len(codes), dtype=bool)
-    out[small] = table[codes[small]]
-    return out
+    if text.isascii():  # one byte per character: a quarter of the memory traffic
+        return table[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return table[np.minimum(codes, SPACE_LIMIT)]
 
 
 @dataclass
@@ -81,8 +83,7 @@ def token_table(
 def continuum_tokens(continuum: Continuum) -> TokenTable:
     """The pieces of a continuum, with each annotator's tag on each."""
     bases, lengths = continuum.bases, continuum.lengths
-    codes = np.frombuffer(continuum.joined.encode("utf-32-le"), dtype=np.uint32)
-    space = _is_space(codes)
+    space = _is_space(continuum.joined)
     size = len(space)
     doc_ends = bases + lengths
 

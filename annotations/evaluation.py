@@ -68,7 +68,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import le
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import ValidationError
@@ -775,15 +775,30 @@ class SpanGroup:
         return self.verdict != "correct"
 
 
+_Item = TypeVar("_Item", bound=tuple[Any, ...])
+
+
+def overlapping_runs(items: Iterable[_Item]) -> Iterator[list[_Item]]:
+    """``(start, end, ...)`` tuples sorted by start, in runs that overlap one another
+    (directly or through other members of the run), in text order."""
+    members: list[_Item] = []
+    run_end = -1
+    for item in items:
+        if members and item[0] >= run_end:
+            yield members
+            members = []
+        members.append(item)
+        run_end = item[1] if len(members) == 1 else max(run_end, item[1])
+    if members:
+        yield members
+
+
 def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[SpanGroup]:
     """Split one document's gold and predicted spans into verdict groups, in text order."""
     items = sorted([(s, e, label, 0) for s, e, label in gold]
                    + [(s, e, label, 1) for s, e, label in pred])
     groups: list[SpanGroup] = []
-    members: list[tuple[int, int, str, int]] = []
-    group_end = -1
-
-    def flush() -> None:
+    for members in overlapping_runs(items):
         g = tuple((s, e, label) for s, e, label, side in members if side == 0)
         p = tuple((s, e, label) for s, e, label, side in members if side == 1)
         verdict: Verdict
@@ -800,17 +815,8 @@ def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[
             # are still separate misses: one group each.
             for span in (g or p):
                 groups.append(SpanGroup(verdict, (span,) if g else (), (span,) if p else ()))
-            return
+            continue
         groups.append(SpanGroup(verdict, g, p))
-
-    for item in items:
-        if members and item[0] >= group_end:
-            flush()
-            members = []
-        members.append(item)
-        group_end = item[1] if len(members) == 1 else max(group_end, item[1])
-    if members:
-        flush()
     return groups
 
 

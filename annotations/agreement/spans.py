@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluation import SpanTuple
+from ..evaluation import SpanTuple, overlapping_runs
 from .continuum import Continuum, RaterSpans
 from .unitizing import overlapping_pairs
 
@@ -205,24 +205,12 @@ def align_spans(spans_by_annotator: Mapping[str, Iterable[SpanTuple]]) -> list[A
     items = sorted((s, e, label, index) for index, name in enumerate(names)
                    for s, e, label in spans_by_annotator[name])
     groups: list[AlignedGroup] = []
-    members: list[tuple[int, int, str, int]] = []
-    group_end = -1
-
-    def flush() -> None:
+    for members in overlapping_runs(items):
         by_annotator: dict[str, list[SpanTuple]] = {name: [] for name in names}
         for s, e, label, index in members:
             by_annotator[names[index]].append((s, e, label))
         groups.append(AlignedGroup(
-            start=members[0][0], end=group_end,
+            start=members[0][0], end=max(item[1] for item in members),
             by_annotator={name: tuple(spans) for name, spans in by_annotator.items()},
         ))
-
-    for item in items:
-        if members and item[0] >= group_end:
-            flush()
-            members = []
-        members.append(item)
-        group_end = item[1] if len(members) == 1 else max(group_end, item[1])
-    if members:
-        flush()
     return groups

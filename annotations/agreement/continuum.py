@@ -69,12 +69,13 @@ def build_continuum(
         doc = np.repeat(np.arange(n_docs, dtype=np.int64), counts)
         if flat:
             # itemgetter over the list: zip(*flat) unpacks one huge argument tuple (20x slower).
-            start = np.array(list(map(itemgetter(0), flat)), dtype=np.int64)
-            end = np.array(list(map(itemgetter(1), flat)), dtype=np.int64)
+            size = len(flat)
+            start = np.fromiter(map(itemgetter(0), flat), dtype=np.int64, count=size)
+            end = np.fromiter(map(itemgetter(1), flat), dtype=np.int64, count=size)
             names = list(map(itemgetter(2), flat))
             for name in set(names) - label_ids.keys():
                 label_ids[name] = len(label_ids) + 1
-            label = np.array(list(map(label_ids.__getitem__, names)), dtype=np.int64)
+            label = np.fromiter(map(label_ids.__getitem__, names), dtype=np.int64, count=size)
         else:
             start = end = label = np.zeros(0, dtype=np.int64)
         if ((start < 0) | (end <= start) | (end > lengths[doc])).any():

@@ -64,8 +64,11 @@ def rater_relations(continuum: Continuum,
             out.append(RaterRelations(np.zeros((0, 7), dtype=np.int64), doc))
             continue
         base = continuum.bases[doc]
-        head = np.array(list(map(itemgetter(0), flat)), dtype=np.int64) + base[:, None]
-        child = np.array(list(map(itemgetter(1), flat)), dtype=np.int64) + base[:, None]
+        size = 2 * len(flat)
+        head = np.fromiter(chain.from_iterable(map(itemgetter(0), flat)), dtype=np.int64,
+                           count=size).reshape(-1, 2) + base[:, None]
+        child = np.fromiter(chain.from_iterable(map(itemgetter(1), flat)), dtype=np.int64,
+                            count=size).reshape(-1, 2) + base[:, None]
         labels = list(map(itemgetter(2), flat))
         head_at = _span_index(rater, head[:, 0], head[:, 1])
         child_at = _span_index(rater, child[:, 0], child[:, 1])
@@ -73,7 +76,8 @@ def rater_relations(continuum: Continuum,
             raise ValueError("a relation joins a span that is not in its layer")
         rows = np.column_stack([head[:, 0], head[:, 1], rater.label[head_at], child[:, 0],
                                 child[:, 1], rater.label[child_at],
-                                np.array([ids[name] for name in labels], dtype=np.int64)])
+                                np.fromiter(map(ids.__getitem__, labels), dtype=np.int64,
+                                            count=len(labels))])
         out.append(RaterRelations(rows, doc))
     return out
 

@@ -19,6 +19,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 from annotations.agreement import (
     AgreementStudy,
     Layer,
+    align_relations,
     align_spans,
     cohen_kappa,
     compute_agreement,
@@ -263,3 +264,12 @@ def test_align_spans_groups_versions_with_who_marked_them():
     assert [(v.spans, v.annotators) for v in last.versions] == [
         ((), ("b", "c")), (((46, 52, "LOC"),), ("a",))]
     assert last.share() == pytest.approx(1 / 3)
+
+
+def test_align_relations_says_who_drew_which_label_between_two_spans():
+    works, based = ((0, 5), (17, 26), "works_for"), ((17, 26), (46, 52), "based_in")
+    relations = align_relations({"a": [works, based], "b": [works], "c": []})
+    assert [(r.head, r.child) for r in relations] == [((0, 5), (17, 26)), ((17, 26), (46, 52))]
+    assert relations[0].by_annotator == {"a": ("works_for",), "b": ("works_for",), "c": ()}
+    assert not relations[0].agreed
+    assert align_relations({"a": [works], "b": [works]})[0].agreed

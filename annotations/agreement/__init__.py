@@ -50,7 +50,16 @@ marked, F1 and precision/recall when neither annotator marked anything) is ``nul
 
 from .continuum import Continuum, build_continuum
 from .relations import RELATION_AGREEMENT_MODES
-from .spans import SPAN_MODES, AlignedGroup, SpanVersion, align_spans, f1_entry, pair_spans
+from .spans import (
+    SPAN_MODES,
+    AlignedGroup,
+    AlignedRelation,
+    SpanVersion,
+    align_relations,
+    align_spans,
+    f1_entry,
+    pair_spans,
+)
 from .study import (
     ADJUDICATED,
     AgreementError,
@@ -66,6 +75,7 @@ from .unitizing import UnitizingAlpha, unitizing_alpha
 
 __all__ = [
     "ADJUDICATED", "AgreementError", "AgreementResult", "AgreementStudy", "AlignedGroup",
+    "AlignedRelation", "align_relations",
     "Continuum", "Kappa", "Layer", "PairResult", "RELATION_AGREEMENT_MODES", "SPAN_MODES",
     "SpanVersion", "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans",
     "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "f1_entry",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluation import SpanTuple, overlapping_runs
+from ..evaluation import RelationTuple, SpanTuple, overlapping_runs
 from .continuum import Continuum, RaterSpans
 from .unitizing import overlapping_pairs
 
@@ -214,3 +214,34 @@ def align_spans(spans_by_annotator: Mapping[str, Iterable[SpanTuple]]) -> list[A
             by_annotator={name: tuple(spans) for name, spans in by_annotator.items()},
         ))
     return groups
+
+
+@dataclass(frozen=True)
+class AlignedRelation:
+    """The relations several annotators drew from one span to another (by offsets).
+
+    ``by_annotator`` has every annotator asked about, with the relation labels each
+    put from ``head`` to ``child`` (``()`` for none).
+    """
+
+    head: tuple[int, int]
+    child: tuple[int, int]
+    by_annotator: dict[str, tuple[str, ...]]
+
+    @property
+    def agreed(self) -> bool:
+        return len(set(self.by_annotator.values())) == 1
+
+
+def align_relations(relations_by_annotator: Mapping[str, Iterable[RelationTuple]]
+                    ) -> list[AlignedRelation]:
+    """One document's relations by annotator, one entry per (head, child) pair of offsets
+    any annotator linked, in text order."""
+    names = list(relations_by_annotator)
+    found: dict[tuple[tuple[int, int], tuple[int, int]], dict[str, list[str]]] = {}
+    for name in names:
+        for head, child, label in relations_by_annotator[name]:
+            key = ((head[0], head[1]), (child[0], child[1]))
+            found.setdefault(key, {n: [] for n in names})[name].append(label)
+    return [AlignedRelation(head, child, {n: tuple(sorted(labels)) for n, labels in by.items()})
+            for (head, child), by in sorted(found.items())]

@@ -159,3 +159,26 @@ def test_as_must_match_the_number_of_files(tmp_path: Path):
     result = runner.invoke(app, ["merge", str(alice), "--db", str(tmp_path / "t.json"),
                                  "--as", "x", "--as", "y"])
     assert result.exit_code == 1 and "once per source" in result.output
+
+
+def test_save_annotations_with_scheme_and_predictions_is_one_transaction(tmp_path: Path):
+    path = make_store(tmp_path / "team.json", [], documents=(FIRST,))
+    scheme = LabelScheme().with_entities(["PER", "ORG", "GPE"])
+    with GoldStore(path) as store:
+        journal = store.journal_path.read_bytes()
+        with pytest.raises(ValueError, match="ends outside the text"):
+            store.save_annotations(
+                [Annotation(doc_id=SECOND.id, spans=[Span(start=0, end=3, label="GPE")])],
+                documents=[SECOND], labels=scheme,
+                predictions=[Prediction(doc_id=FIRST.id, extractor="m@1",
+                                        spans=[Span(start=40, end=400, label="PER")])])
+        assert store.journal_path.read_bytes() == journal
+        assert not store.has_document(SECOND.id) and "GPE" not in store.labels.entity_names
+        store.save_annotations(
+            [Annotation(doc_id=SECOND.id, spans=[Span(start=0, end=3, label="GPE")])],
+            documents=[SECOND], labels=scheme,
+            predictions=[Prediction(doc_id=SECOND.id, extractor="m@1", spans=[ORG])])
+    with GoldStore(path, read_only=True) as store:
+        assert store.labels == scheme
+        assert store.annotation(SECOND.id).spans[0].label == "GPE"
+        assert store.prediction(SECOND.id, "m@1").spans == [ORG]

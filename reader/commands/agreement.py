@@ -44,10 +44,12 @@ def pairs_table(result: AgreementResult) -> Table:
     interval = f", {result.confidence:.0%} bootstrap interval" if result.bootstrap else ""
     table = Table(title=f"Pairwise agreement: span F1 (%){interval}, token Cohen's κ, "
                   "relation F1 (%)", title_justify="left", box=box.SIMPLE_HEAD)
+    widest = min(30, max((len(printable(n)) for n in result.annotators), default=1))
     for name in ("a", "b", "docs", "exact F1", "overlap F1", "unlabelled F1", "Cohen κ",
                  *(f"rel {m}" for m in RELATION_AGREEMENT_MODES)):
-        table.add_column(name, justify="left" if name in ("a", "b") else "right",
-                         no_wrap=name not in ("a", "b"), overflow="fold")
+        names = name in ("a", "b")
+        table.add_column(name, justify="left" if names else "right", no_wrap=not names,
+                         overflow="fold", min_width=widest if names else None)
     for pair in result.pairs:
         cells = []
         for mode in ("exact", "overlap", "unlabelled"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Literal
@@ -323,8 +324,17 @@ def compute_agreement(
                         for by_doc in layers])
     except ValueError as err:
         raise AgreementError(f"{where}: {err}") from None
-    table: TokenTable = continuum_tokens(continuum)
     label_names = continuum.labels
+    shared_all = np.logical_and.reduce([r.present for r in continuum.raters])
+    n_shared_all = int(shared_all.sum())
+    length = int(continuum.lengths[shared_all].sum())
+    # The token table and α_U are whole-array numpy work, which releases the GIL: a
+    # second thread does them while this one counts the pairs (mostly Python).
+    pool = ThreadPoolExecutor(max_workers=1)
+    table_job = pool.submit(continuum_tokens, continuum)
+    alpha_job = (pool.submit(_alpha_u, continuum, shared_all) if n_shared_all and length > 0
+                 else None)
+    pool.shutdown(wait=False)
 
     disagreement_ids: Counter[tuple[str, int, int]] = Counter()
     diagnostics: list[dict[str, Any]] = []
@@ -340,7 +350,7 @@ def compute_agreement(
         pairs.append(PairResult(
             a=a, b=b, doc_ids=shared, span_counts=counts.doc_rows, span_labels=by_label,
             relation_counts=pair_relations(continuum, relations, ia, ib, both),
-            kappa=cohen_kappa(table, ia, ib), intervals={},
+            kappa=Kappa(math.nan, math.nan, math.nan, 0), intervals={},
         ))
         if len(shared) < min_shared:
             diagnostics.append({
@@ -352,6 +362,10 @@ def compute_agreement(
                            0.95)
     for pair, interval in zip(pairs, intervals, strict=True):
         pair.intervals = interval
+    table: TokenTable = table_job.result()
+    index = {name: i for i, name in enumerate(names)}
+    for pair in pairs:
+        pair.kappa = cohen_kappa(table, index[pair.a], index[pair.b])
 
     used: dict[str, set[str]] = {}
     for r, name in enumerate(names):
@@ -374,19 +388,16 @@ def compute_agreement(
                 "kind": "label_never_used", "annotators": [name], "label": label,
                 "message": f"{name} never used {label}, which others did"})
 
-    shared_all = np.logical_and.reduce([r.present for r in continuum.raters])
-    n_shared_all = int(shared_all.sum())
     fleiss = fleiss_kappa(table) if n_shared_all else None
     alpha: UnitizingAlpha | None = None
     alpha_by_label: dict[str, UnitizingAlpha] = {}
-    length = int(continuum.lengths[shared_all].sum())
     if not n_shared_all:
         diagnostics.append({
             "kind": "no_document_shared_by_all", "annotators": names,
             "message": "no document was annotated by all of "
                        f"{', '.join(names)}: Fleiss' κ and α_U are left out"})
-    elif length > 0:
-        alpha, alpha_by_label = _alpha_u(continuum, shared_all)
+    elif alpha_job is not None:
+        alpha, alpha_by_label = alpha_job.result()
     return AgreementResult(
         store=study.store, statuses=study.statuses, annotators=names,
         extractors=study.extractors, documents=len(doc_ids), shared_by_all=n_shared_all,

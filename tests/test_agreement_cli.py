@@ -109,3 +109,10 @@ def test_one_annotator_is_an_error_not_a_figure(db: Path) -> None:
     assert "at least two annotators" in result.output
     result = runner.invoke(app, ["agreement", "--db", str(db), "--annotator", "carol"])
     assert result.exit_code == 1 and "no annotations by 'carol'" in result.output
+
+
+def test_html_report_never_overwrites_the_store(db: Path) -> None:
+    before = db.read_bytes()
+    result = runner.invoke(app, ["agreement", "--db", str(db), "--html", str(db)])
+    assert result.exit_code == 1 and "would overwrite the store" in " ".join(result.output.split())
+    assert db.read_bytes() == before

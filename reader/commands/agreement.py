@@ -168,6 +168,9 @@ def agreement(
     """Agreement between annotators: pairwise span F1, token κ, unitizing α_U, relation F1."""
     if status not in STATUS_CHOICES:
         raise fail(f"--status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}")
+    if html is not None and html.resolve() in {
+            db.resolve(), *(db.resolve().with_name(db.name + s) for s in (".journal", ".lock"))}:
+        raise fail(f"--html {html} would overwrite the store's own file; choose another name")
     with open_store(db, read_only=True) as store:
         try:
             study = collect_study(store, annotators=annotator or [], extractors=extractor or [],

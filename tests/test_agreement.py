@@ -80,7 +80,7 @@ def _study(*annotators: list) -> AgreementStudy:
         for name, docs in zip("abcdef", annotators, strict=False)})
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators())
 def test_exact_pairwise_f1_equals_nervaluate_strict_f1(docs):
     docs_a, docs_b = docs
@@ -113,7 +113,7 @@ def _max_overlap_matching(a: list, b: list) -> int:
     return best
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(span, max_size=5).map(_flat), st.lists(span, max_size=5).map(_flat))
 def test_overlap_mode_finds_the_largest_matching(a, b):
     pair = compute_agreement(_study([a], [b]), bootstrap=0).pairs[0]
@@ -134,7 +134,7 @@ def _naive_tags(text: str, layers: list[list[tuple[int, int, str]]]) -> list[lis
     return tags
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators())
 def test_tokens_follow_the_stated_tokenisation(docs):
     docs_a, docs_b = docs
@@ -159,7 +159,7 @@ def test_tokens_of_plain_ascii_text_follow_the_stated_tokenisation():
     assert table.expand(1) == tags_b + [None] * len(alone)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators())
 def test_cohen_kappa_equals_scikit_learn(docs):
     docs_a, docs_b = docs
@@ -173,7 +173,7 @@ def test_cohen_kappa_equals_scikit_learn(docs):
         assert mine.value == pytest.approx(cohen_kappa_score(tags_a, tags_b))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators(), st.data())
 def test_fleiss_kappa_equals_statsmodels(docs, data):
     docs_a, docs_b = docs

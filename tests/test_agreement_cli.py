@@ -116,3 +116,9 @@ def test_html_report_never_overwrites_the_store(db: Path) -> None:
     result = runner.invoke(app, ["agreement", "--db", str(db), "--html", str(db)])
     assert result.exit_code == 1 and "would overwrite the store" in " ".join(result.output.split())
     assert db.read_bytes() == before
+
+
+def test_unknown_extractor_is_an_error(db: Path) -> None:
+    result = runner.invoke(app, ["agreement", "--db", str(db), "--extractor", "nope@0"])
+    assert result.exit_code == 1
+    assert "unknown extractor 'nope@0'" in " ".join(result.output.split())

@@ -122,3 +122,16 @@ def test_unknown_extractor_is_an_error(db: Path) -> None:
     result = runner.invoke(app, ["agreement", "--db", str(db), "--extractor", "nope@0"])
     assert result.exit_code == 1
     assert "unknown extractor 'nope@0'" in " ".join(result.output.split())
+
+
+def test_document_layers_and_align_spans_for_adjudication(db: Path) -> None:
+    from annotations.agreement import align_spans, document_layers
+
+    with GoldStore(db, read_only=True) as store:
+        doc_id = store.document_ids()[0]
+        layers = document_layers(store, doc_id, extractors=["model@1"])
+    assert list(layers) == ["alice", "bob", "model@1"]
+    groups = align_spans({name: layer.spans for name, layer in layers.items()})
+    assert [g.agreed for g in groups] == [True, False, False]
+    assert groups[1].by_annotator == {"alice": ((17, 27, "ORG"),), "bob": ((17, 27, "PER"),),
+                                      "model@1": ()}

@@ -69,6 +69,7 @@ from .study import (
     PairResult,
     collect_study,
     compute_agreement,
+    document_layers,
 )
 from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, fleiss_kappa, token_table
 from .unitizing import UnitizingAlpha, unitizing_alpha
@@ -78,6 +79,7 @@ __all__ = [
     "AlignedRelation", "align_relations",
     "Continuum", "Kappa", "Layer", "PairResult", "RELATION_AGREEMENT_MODES", "SPAN_MODES",
     "SpanVersion", "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans",
-    "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "f1_entry",
+    "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "document_layers",
+    "f1_entry",
     "fleiss_kappa", "pair_spans", "token_table", "unitizing_alpha",
 ]  # fmt: skip

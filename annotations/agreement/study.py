@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import AnnotationsError
 from ..evaluation import RelationTuple, SpanTuple, _layer_tuples, bootstrap_weights
 from ..gold import ADJUDICATED
+from ..models import Annotation, Prediction
 from .continuum import Continuum, RaterSpans, build_continuum
 from .relations import RELATION_AGREEMENT_MODES, pair_relations, rater_relations
 from .spans import LABELLED_MODES, SPAN_MODES, PairSpans, f1_entry, pair_spans
@@ -115,6 +116,28 @@ def collect_study(
     texts = dict(sorted(texts.items(), key=lambda kv: order[kv[0]]))
     return AgreementStudy(texts=texts, layers=layers, extractors=list(dict.fromkeys(extractors)),
                           store=str(store.path), statuses=statuses)
+
+
+def document_layers(
+    store: GoldStore, doc_id: str, annotators: Sequence[str] = (), *,
+    extractors: Sequence[str] = (), statuses: StatusChoice = "all",
+) -> dict[str, Layer]:
+    """Each annotator's (and extractor's) layer on one document, for :func:`align_spans`
+    and :func:`align_relations`: by default every annotator but ``gold``, whatever the
+    status; an annotator without an annotation of the document (of that status) is
+    left out."""
+    names = list(annotators) or [a for a in store.annotators() if a != ADJUDICATED]
+    out: dict[str, Layer] = {}
+    layers: list[tuple[str, Annotation | Prediction | None]] = [
+        (name, store.annotation(doc_id, name)) for name in names]
+    layers += [(name, store.prediction(doc_id, name)) for name in extractors]
+    for name, layer in layers:
+        if layer is None or (statuses == "accept" and isinstance(layer, Annotation)
+                             and layer.status != "accept"):
+            continue
+        out[name] = Layer(tuple(sorted((s.start, s.end, s.label) for s in layer.spans)),
+                          tuple((r.head, r.child, r.label) for r in layer.relations))
+    return out
 
 
 # -- results -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from annotations.agreement import (
     compute_agreement,
     fleiss_kappa,
     token_table,
+    unitizing_alpha,
 )
 
 LABELS = ["PER", "ORG", "LOC"]
@@ -273,3 +274,22 @@ def test_align_relations_says_who_drew_which_label_between_two_spans():
     assert relations[0].by_annotator == {"a": ("works_for",), "b": ("works_for",), "c": ()}
     assert not relations[0].agreed
     assert align_relations({"a": [works], "b": [works]})[0].agreed
+
+
+def test_alpha_u_lays_the_documents_all_share_end_to_end():
+    short = "Bern is small."
+    study = AgreementStudy(
+        texts={"d0": TEXT, "d1": short, "d2": TEXT},
+        layers={"a": {"d0": Layer(((0, 5, "PER"), (46, 52, "LOC"))),
+                      "d1": Layer(((0, 4, "LOC"),)), "d2": Layer(((0, 12, "PER"),))},
+                "b": {"d0": Layer(((0, 12, "PER"),)), "d1": Layer(((0, 4, "PER"),))}})
+    result = compute_agreement(study, bootstrap=0)
+    base = len(TEXT)  # d2 is not shared by both, so d1 follows d0 directly
+    expected, by_label = unitizing_alpha(
+        [{"PER": [(0, 5)], "LOC": [(46, 52), (base, base + 4)]},
+         {"PER": [(0, 12), (base, base + 4)]}], len(TEXT) + len(short))
+    assert result.alpha_length == len(TEXT) + len(short)
+    assert result.alpha is not None
+    assert result.alpha.alpha == pytest.approx(expected.alpha)
+    assert {k: v.alpha for k, v in result.alpha_by_label.items()} == pytest.approx(
+        {k: v.alpha for k, v in by_label.items()})

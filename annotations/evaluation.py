@@ -35,7 +35,9 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
 
 - ``format``: ``"reader-evaluation"``; ``version``: ``1``.
 - ``store``: path of the gold store, ``annotator``: the annotator whose accepted
-  annotations are gold (``null`` = any), ``documents``: number of gold documents.
+  annotations are gold (``null`` = the adjudicated ``gold`` where it exists, else the
+  one accepted annotation), ``gold_annotators``: ``{annotator: documents}`` saying whose
+  annotation was the gold of how many documents, ``documents``: number of gold documents.
 - ``schemes``: entity schemes in the output; ``relation_modes``: ``["strict", "boundaries"]``.
 - ``bootstrap``: ``{"samples", "seed", "confidence"}`` (``samples`` 0 = no intervals).
 - ``extractors``: ``{name: result}``, each result:
@@ -77,11 +79,12 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import le
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
 from .errors import AnnotationsError, StoreCorruptError
+from .gold import ADJUDICATED, gold_records_by_document
 from .models import HUMAN, relation_identity
 
 if TYPE_CHECKING:
@@ -868,6 +871,8 @@ class Evaluation:
     results: dict[str, ExtractorResult]
     confidence: float = 0.95
     comparisons: list[PairComparison] = field(default_factory=list)
+    gold_annotators: dict[str, int] = field(default_factory=dict)
+    """Documents whose gold each annotator gives (``gold``: the adjudicated annotation)."""
 
     def to_json(self, schemes: Sequence[str] = SCHEMES, top: int = 20) -> dict[str, Any]:
         return {
@@ -875,6 +880,7 @@ class Evaluation:
             "version": 1,
             "store": self.store,
             "annotator": self.annotator,
+            "gold_annotators": dict(sorted(self.gold_annotators.items())),
             "documents": self.documents,
             "schemes": list(schemes),
             "relation_modes": list(RELATION_MODES),
@@ -919,15 +925,30 @@ class SpanGroup:
         return self.verdict != "correct"
 
 
+_Item = TypeVar("_Item", bound=tuple[Any, ...])
+
+
+def overlapping_runs(items: Iterable[_Item]) -> Iterator[list[_Item]]:
+    """``(start, end, ...)`` tuples sorted by start, in runs that overlap one another
+    (directly or through other members of the run), in text order."""
+    members: list[_Item] = []
+    run_end = -1
+    for item in items:
+        if members and item[0] >= run_end:
+            yield members
+            members = []
+        members.append(item)
+        run_end = item[1] if len(members) == 1 else max(run_end, item[1])
+    if members:
+        yield members
+
+
 def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[SpanGroup]:
     """Split one document's gold and predicted spans into verdict groups, in text order."""
     items = sorted([(s, e, label, 0) for s, e, label in gold]
                    + [(s, e, label, 1) for s, e, label in pred])
     groups: list[SpanGroup] = []
-    members: list[tuple[int, int, str, int]] = []
-    group_end = -1
-
-    def flush() -> None:
+    for members in overlapping_runs(items):
         g = tuple((s, e, label) for s, e, label, side in members if side == 0)
         p = tuple((s, e, label) for s, e, label, side in members if side == 1)
         verdict: Verdict
@@ -944,17 +965,8 @@ def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[
             # are still separate misses: one group each.
             for span in (g or p):
                 groups.append(SpanGroup(verdict, (span,) if g else (), (span,) if p else ()))
-            return
+            continue
         groups.append(SpanGroup(verdict, g, p))
-
-    for item in items:
-        if members and item[0] >= group_end:
-            flush()
-            members = []
-        members.append(item)
-        group_end = item[1] if len(members) == 1 else max(group_end, item[1])
-    if members:
-        flush()
     return groups
 
 
@@ -1011,16 +1023,18 @@ def _layer_tuples(
 
 
 def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str, GoldLayer]:
-    """Accepted annotations by document id; several annotators on one document is an error."""
+    """The gold layer of each document (see :mod:`annotations.gold` for which one): the
+    adjudicated annotation when there is one, else the one accepted annotation; several
+    annotators' accepted annotations on one document, none adjudicated, is an error."""
     gold: dict[str, GoldLayer] = {}
-    for record in store.gold_records(annotator):
-        doc_id = record["doc_id"]
-        if doc_id in gold:
+    for doc_id, records in gold_records_by_document(store, annotator).items():
+        if len(records) > 1:
+            names = ", ".join(repr(r["annotator"]) for r in records)
             raise EvaluationError(
-                f"{store.path}: document {doc_id} has accepted annotations by "
-                f"{gold[doc_id].annotator!r} and {record['annotator']!r}; choose one with "
-                "--annotator"
+                f"{store.path}: document {doc_id} has accepted annotations by {names} and no "
+                f"adjudicated one ({ADJUDICATED!r}); choose one with --annotator"
             )
+        record = records[0]
         spans, relations = _layer_tuples(
             record, len(store.text(doc_id)),
             f"{store.path}: annotation of document {doc_id} by {record['annotator']!r}",

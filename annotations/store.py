@@ -431,17 +431,22 @@ class GoldStore:
             return updated
 
     def _label_ops(
-        self, layers: Iterable[Annotation | Prediction], add_labels: bool
+        self, layers: Iterable[Annotation | Prediction], add_labels: bool,
+        scheme: LabelScheme | None = None,
     ) -> list[Op]:
-        """Check labels against the scheme; with ``add_labels``, ops that extend it."""
-        scheme = self.labels
+        """Check labels against the scheme (``scheme``, stored by these ops, when given);
+        with ``add_labels``, ops that extend it."""
+        current = self.labels
+        if scheme is None:
+            scheme = current
         entity_names = {s.label for layer in layers for s in layer.spans}
         relation_names = {r.label for layer in layers for r in layer.relations}
         if add_labels:
             updated = scheme.with_entities(sorted(entity_names)).with_relations(
                 sorted(relation_names)
             )
-            return [] if updated == scheme else [("labels", "1", updated.model_dump())]
+            return [] if updated == current else [("labels", "1", updated.model_dump())]
+        ops: list[Op] = [] if scheme == current else [("labels", "1", scheme.model_dump())]
         missing = sorted(entity_names - set(scheme.entity_names))
         if missing:
             raise ValueError(
@@ -451,7 +456,7 @@ class GoldStore:
         missing = sorted(relation_names - set(scheme.relation_names))
         if missing:
             raise ValueError(f"unknown relation label(s) {', '.join(missing)}")
-        return []
+        return ops
 
     # -- annotations ---------------------------------------------------------
 
@@ -527,12 +532,16 @@ class GoldStore:
 
     def save_annotations(
         self, annotations: Iterable[Annotation], *, add_labels: bool = False,
-        documents: Iterable[Document] = (),
+        documents: Iterable[Document] = (), labels: LabelScheme | None = None,
+        predictions: Iterable[Prediction] = (),
     ) -> list[Annotation]:
         """Store several annotations in one transaction (all or nothing).
 
         ``documents`` not yet in the store are added in the same transaction, so an
-        import of annotated documents is all or nothing too.
+        import of annotated documents is all or nothing too; so are ``labels`` (a label
+        scheme that replaces the stored one, and that the annotations and predictions
+        are checked against) and ``predictions`` (each replacing the same extractor's
+        on the same document), as ``reader merge`` needs.
         """
         with self._lock:
             saved: list[Annotation] = []
@@ -562,7 +571,9 @@ class GoldStore:
                         ann = ann.model_copy(update={"created": old["created"]})
                 ops.append(("annotations", key, ann.model_dump(mode="json")))
                 saved.append(ann)
-            ops[:0] = self._label_ops(saved, add_labels)
+            preds = list(predictions)
+            ops += self._prediction_ops(preds, reserved, new_texts)
+            ops[:0] = self._label_ops([*saved, *preds], add_labels, labels)
             self._commit(ops)
             return saved
 
@@ -581,17 +592,27 @@ class GoldStore:
         with self._lock:
             preds = list(predictions)
             ops: list[Op] = self._label_ops(preds, add_labels)
-            reserved: dict[str, int] = {}
-            pending: dict[tuple[str, str], str] = {}
-            for pred in preds:
-                check_layer(self.text(pred.doc_id), pred.spans, pred.relations)
-                ident = (pred.doc_id, pred.extractor)
-                key = self._tables.pred_keys.get(ident) or pending.get(ident)
-                if key is None:
-                    key = pending[ident] = self._tables.new_key("predictions", reserved)
-                ops.append(("predictions", key, pred.model_dump(mode="json")))
+            ops += self._prediction_ops(preds, {}, {})
             self._commit(ops)
             return len(preds)
+
+    def _prediction_ops(
+        self, preds: list[Prediction], reserved: dict[str, int], new_texts: dict[str, str]
+    ) -> list[Op]:
+        """Ops that store ``preds`` (checked against their texts; ``new_texts`` are those
+        of documents added in the same transaction)."""
+        ops: list[Op] = []
+        pending: dict[tuple[str, str], str] = {}
+        for pred in preds:
+            text = new_texts.get(pred.doc_id)
+            check_layer(text if text is not None else self.text(pred.doc_id), pred.spans,
+                        pred.relations)
+            ident = (pred.doc_id, pred.extractor)
+            key = self._tables.pred_keys.get(ident) or pending.get(ident)
+            if key is None:
+                key = pending[ident] = self._tables.new_key("predictions", reserved)
+            ops.append(("predictions", key, pred.model_dump(mode="json")))
+        return ops
 
     def prediction(self, doc_id: str, extractor: str) -> Prediction | None:
         with self._lock:

@@ -25,18 +25,20 @@ err_console = Console(stderr=True, highlight=False)
 
 def _register() -> None:
     from reader.commands import (
+        agreement,
         annotate,
         compare,
         evaluate,
         export_cmd,
         extract,
         import_cmd,
+        merge,
         review,
         stats,
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
-                    export_cmd):
+                    export_cmd, merge, agreement):
         command.register(app)
 
 

@@ -24,6 +24,7 @@ import srsly
 
 from ..errors import InputError, InputErrors, NotFoundError
 from ..gc_pause import gc_paused
+from ..gold import gold_records_by_document
 from ..grounding import StringSpan, align_strings
 from ..models import (
     HUMAN,
@@ -67,7 +68,10 @@ def iter_export_items(
     annotator: str | None = None,
     extractor: str | None = None,
 ) -> Iterator[ExportItem]:
-    """Annotations (or one extractor's predictions) in document order, one at a time."""
+    """Annotations (or one extractor's predictions) in document order, one at a time.
+
+    With ``status="accept"``, a document's gold: its adjudicated annotation where there
+    is one (see :mod:`annotations.gold`), else every accepted annotation."""
     if extractor is not None:
         if extractor not in store.extractors():
             known = ", ".join(store.extractors()) or "none"
@@ -79,9 +83,15 @@ def iter_export_items(
                                  extractor=extractor)
         return
     document: Document | None = None
+    gold: set[tuple[str, str]] | None = None
+    if status == "accept":
+        # The gold of each document: the adjudicated annotation where there is one.
+        gold = {(r["doc_id"], r["annotator"])
+                for records in gold_records_by_document(store, annotator).values()
+                for r in records}
     for ann in store.annotations(annotator=annotator):
         wanted = status == "all" or (ann.status or "open") == status
-        if not wanted:
+        if not wanted or (gold is not None and (ann.doc_id, ann.annotator) not in gold):
             continue
         if document is None or document.id != ann.doc_id:
             document = store.document(ann.doc_id)

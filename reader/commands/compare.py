@@ -180,7 +180,7 @@ def compare(
     schemes = [s for s in SCHEMES if s in schemes]
     with open_store(db, read_only=True) as store:
         try:
-            docs = _load(store, names, annotator, missing_as_empty)
+            docs, _gold_counts = _load(store, names, annotator, missing_as_empty)
         except EvaluationError as err:
             raise fail(str(err)) from None
         symmetric = store.labels.symmetric_relations

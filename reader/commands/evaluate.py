@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from annotations.evaluation import (
     evaluate_extractor,
     gold_annotations,
 )
+from annotations.gold import describe_gold
 from annotations.output import output_target
 from annotations.store import GoldStore
 from annotations.terminal import terminal_json, terminal_text, visible
@@ -42,8 +44,10 @@ def _pct(value: float) -> str:
 
 def _load(
     store: GoldStore, extractors: list[str], annotator: str | None, missing_as_empty: bool,
-) -> dict[str, list[EvalDocument]]:
+) -> tuple[dict[str, list[EvalDocument]], dict[str, int]]:
+    """The documents per extractor, and how many documents' gold each annotator gives."""
     gold = gold_annotations(store, annotator)
+    counts = dict(Counter(layer.annotator for layer in gold.values()))
     if extractors:
         names = list(dict.fromkeys(extractors))
     else:
@@ -57,7 +61,7 @@ def _load(
             )
     return {name: collect_documents(store, name, annotator=annotator,
                                     missing_as_empty=missing_as_empty, gold=gold)
-            for name in names}
+            for name in names}, counts
 
 
 def _best(values: list[float]) -> float | None:
@@ -286,9 +290,10 @@ def evaluate(
         output_target(html, protected=[db])  # refuse a bad --html before the work
     with open_store(db, read_only=True) as store:
         try:
-            docs = _load(store, extractor or [], annotator, missing_as_empty)
+            docs, gold_counts = _load(store, extractor or [], annotator, missing_as_empty)
         except EvaluationError as err:
             raise fail(str(err)) from None
+        err_console.print(Text(visible(describe_gold(gold_counts, annotator))))
         colours = {label.name: label.colour for label in store.labels.entities}
         symmetric = store.labels.symmetric_relations
         grounding = stored_grounding(store, docs)
@@ -297,7 +302,7 @@ def evaluate(
                for name, extractor_docs in docs.items()}
     evaluation = Evaluation(
         store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),
-        bootstrap=bootstrap, seed=seed, results=results,
+        bootstrap=bootstrap, seed=seed, results=results, gold_annotators=gold_counts,
     )
     from .compare import add_comparisons, print_seeded_warnings
 

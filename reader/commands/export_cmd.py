@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
 from annotations.formats.transfer import StatusFilter, export_layers
-from annotations.terminal import terminal_text
+from annotations.gold import describe_gold, gold_annotator_counts, gold_records_by_document
+from annotations.terminal import terminal_text, visible
 
 from .common import DbOption, console, err_console, fail, open_store
 
@@ -38,7 +40,8 @@ def export(
         "--status", help="Which annotations: accept (the gold set), reject, ignore, open "
         "(not decided yet) or all.")] = "accept",
     annotator: Annotated[str | None, typer.Option(
-        "--annotator", help="Only this annotator's annotations (default: every annotator).")
+        "--annotator", help="Only this annotator's annotations (default: every annotator; "
+        "with --status accept, the adjudicated 'gold' annotation where a document has one).")
     ] = None,
     extractor: Annotated[str | None, typer.Option(
         "--extractor", help="Export this extractor's predictions instead of annotations.")
@@ -59,6 +62,10 @@ def export(
         raise fail(f"{out} is a {'folder' if out.is_dir() else 'file'}; {fmt.name} writes a "
                    f"{'folder' if writes_folder else 'file'} there")
     with open_store(db, read_only=True) as store:
+        if extractor is None and status == "accept":
+            chosen = gold_records_by_document(store, annotator)
+            err_console.print(Text(visible(describe_gold(gold_annotator_counts(chosen),
+                                                           annotator))))
         status_filter: StatusFilter = status  # type: ignore[assignment]
         result = export_layers(store, out, format_name=fmt.name, status=status_filter,
                                annotator=annotator, extractor=extractor)

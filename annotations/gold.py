@@ -1,0 +1,57 @@
+"""Which accepted annotation is the gold of a document: the one rule that evaluation,
+export and review share.
+
+Per document: with an annotator named (``--annotator``), that annotator's accepted
+annotation; otherwise the adjudicated annotation (annotator ``gold``) when it is
+accepted; otherwise every accepted annotation of the document (evaluation refuses a
+document with several, export writes them all).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import GoldStore
+
+ADJUDICATED = "gold"
+"""The annotator name under which adjudication stores its annotation."""
+
+Record = dict[str, Any]
+
+
+def gold_records_by_document(store: GoldStore, annotator: str | None = None
+                             ) -> dict[str, list[Record]]:
+    """Accepted annotation records chosen as gold, by document id in document order."""
+    chosen: dict[str, list[Record]] = {}
+    for record in store.gold_records(annotator):
+        chosen.setdefault(record["doc_id"], []).append(record)
+    if annotator is None:
+        for doc_id, records in chosen.items():
+            adjudicated = [r for r in records if r["annotator"] == ADJUDICATED]
+            if adjudicated and len(records) > 1:
+                chosen[doc_id] = adjudicated
+    return chosen
+
+
+def gold_annotator_counts(chosen: Mapping[str, Iterable[Record]]) -> Counter[str]:
+    """How many documents' gold each annotator gives."""
+    return Counter(r["annotator"] for records in chosen.values() for r in records)
+
+
+def describe_gold(counts: Mapping[str, int], annotator: str | None) -> str:
+    """One line saying whose annotations are the gold (documents per annotator)."""
+    remaining = {name: n for name, n in counts.items() if n}
+    if not remaining:
+        return "gold: no accepted annotations" + (f" by {annotator}" if annotator else "")
+    if annotator is not None:
+        return f"gold: annotator {annotator} (--annotator) on {remaining.get(annotator, 0)} " \
+               "document(s)"
+    parts = []
+    if ADJUDICATED in remaining:
+        parts.append(f"the adjudicated annotation ({ADJUDICATED}) on "
+                     f"{remaining.pop(ADJUDICATED)} document(s)")
+    parts += [f"annotator {name} on {n}" for name, n in sorted(remaining.items())]
+    return "gold: " + "; ".join(parts)

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from annotations.adjudication import Adjudication
 from annotations.errors import AnnotationsError
 from annotations.extractors import load_extractor
 from annotations.models import Prediction
@@ -27,6 +28,7 @@ from annotations.store import DEFAULT_ANNOTATOR, GoldStore
 from .config import AnnotatorConfig
 from .messages import DocumentsPredicted, ModelReady, ModelStatus
 from .palette import AnnotatorCommands
+from .screens.adjudicate import AdjudicateScreen
 from .screens.annotate import AnnotateScreen
 from .screens.review import ReviewScreen, review_documents
 
@@ -186,6 +188,20 @@ class ReviewApp(ReaderApp):
         screen = self.screen_stack[0]
         assert isinstance(screen, ReviewScreen)
         return screen
+
+
+class AdjudicateApp(ReaderApp):
+    """Several annotators' versions settled into the adjudicated annotation; no model."""
+
+    TITLE = "reader adjudicate"
+
+    def __init__(self, store: GoldStore, session: Adjudication, *,
+                 config: AnnotatorConfig | None = None) -> None:
+        super().__init__(store, session, config)
+        self.session: Adjudication = session
+
+    def get_default_screen(self) -> Screen[Any]:
+        return AdjudicateScreen(self)
 
 
 def make_app(store: GoldStore, **options: Any) -> AnnotatorApp:

@@ -110,3 +110,25 @@ REVIEW_BINDINGS: list[Binding] = [
     _bind("question_mark,f1", "help", "Help", "Show every key", "review-help"),
     _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "review-quit"),
 ]
+
+ADJUDICATE_BINDINGS: list[Binding] = [
+    _bind("question_mark,f1", "help", "Help", "Show every key (Escape closes)",
+          "adjudicate-help"),
+    _bind("q", "app.quit", "Quit", "Quit (every choice is already saved)", "adjudicate-quit"),
+    _bind("n,tab", "next_item(1)", "Next", "Go to the next disagreement", "adjudicate-next"),
+    _bind("p,shift+tab", "next_item(-1)", "Prev", "Go to the previous disagreement",
+          "adjudicate-previous"),
+    *[_bind(str(n), f"take({n})", f"Take {n}", f"Take annotator {n}'s version of this "
+            "span region or relation into the gold", f"adjudicate-take-{n}", show=False)
+      for n in range(1, 10)],
+    _bind("x", "reject", "Reject", "Take nobody's version: no span here, or no relation",
+          "adjudicate-reject"),
+    _bind("u,ctrl+z", "undo", "Undo", "Undo the last choice", "adjudicate-undo"),
+    _bind("ctrl+y", "redo", "Redo", "Redo the last undone choice", "adjudicate-redo", False),
+    _bind("a", "accept", "Accept", "Accept the adjudicated document as gold and go on",
+          "adjudicate-accept"),
+    _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
+          "Go to the next document", "adjudicate-next-document", False),
+    _bind("left_square_bracket,pageup", "next_document(-1)", "Prev doc",
+          "Go to the previous document", "adjudicate-previous-document", False),
+]

@@ -25,6 +25,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def _register() -> None:
     from reader.commands import (
+        adjudicate,
         agreement,
         annotate,
         compare,
@@ -38,7 +39,7 @@ def _register() -> None:
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
-                    export_cmd, merge, agreement):
+                    export_cmd, merge, agreement, adjudicate):
         command.register(app)
 
 

@@ -1,0 +1,284 @@
+"""The adjudication screen: several annotators' versions settled into the gold.
+
+The article shows the adjudicated gold (filled, in its labels' colours: what all
+annotators agree on is there from the start) and every region still in dispute
+(underlined in red, tagged ``⚑``; ``✓`` once settled).  Below the article, one lane
+per annotator shows that annotator's version of the disagreement under the cursor,
+with the key that takes it.  Each key is one call on the app's
+:class:`~annotations.adjudication.Adjudication` session: saved at once, undoable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from annotations.adjudication import Adjudication, Item
+from annotations.errors import AnnotationsError
+from annotations.session import Change, UnreviewedSuggestions
+from annotations.terminal import visible
+
+from ..bindings import ADJUDICATE_BINDINGS
+from ..widgets.article_view import ArticleView, DisplaySpan
+from .help import HelpScreen
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from ..app import AdjudicateApp
+
+OPEN_STYLE = Style(color="#ff5f5f", underline=True, bold=True)
+OPEN_TAG = Style(color="#ff5f5f", bold=True)
+SETTLED_TAG = Style(color="#5fd75f", bold=True)
+
+
+class AdjudicateScreen(Screen[None]):
+    """Disagreement by disagreement: number keys take an annotator's version."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(ADJUDICATE_BINDINGS)
+    DEFAULT_CSS = """
+    AdjudicateScreen #legend { height: 1; background: $panel; padding: 0 1; }
+    AdjudicateScreen ArticleView { height: 1fr; }
+    AdjudicateScreen #lanes { height: auto; max-height: 10; background: $boost;
+                              padding: 0 1; border-top: hkey $primary; }
+    AdjudicateScreen #status { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, app_state: AdjudicateApp) -> None:
+        super().__init__()
+        self.session: Adjudication = app_state.session
+        self.items: list[Item] = []
+        self.current: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="⚖")
+        yield Static(id="legend")
+        yield ArticleView(id="article")
+        yield Static(id="lanes")
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def item(self) -> Item | None:
+        return self.items[self.current] if self.current is not None else None
+
+    def on_mount(self) -> None:
+        self.open_document(self.session.resume_index())
+        self.view.focus()
+
+    # -- documents ------------------------------------------------------------------
+
+    def open_document(self, index: int) -> None:
+        self.session.open(index)
+        self.items = self.session.items()
+        unsettled = [i for i, item in enumerate(self.items) if not self.session.is_settled(item)]
+        first = unsettled or list(range(len(self.items)))
+        self.current = first[0] if first else None
+        self.view.load(self.session.text, self._display())
+        self._show()
+
+    def _display(self) -> list[DisplaySpan]:
+        colours = self.session.colours
+        shown = []
+        for span in self.session.annotation.spans:
+            colour = colours.get(span.label, "#7f7f7f")
+            shown.append(DisplaySpan(span.start, span.end, f" {visible(span.label)}",
+                                     Style(color="#ffffff", bgcolor=colour),
+                                     Style(color="#000000", bgcolor=colour, bold=True), "gold"))
+        for item in self.items:
+            if item.kind != "span":
+                continue
+            settled = self.session.is_settled(item)
+            shown.append(DisplaySpan(item.start, item.end, " ✓" if settled else " ⚑",
+                                     Style() if settled else OPEN_STYLE,
+                                     SETTLED_TAG if settled else OPEN_TAG,
+                                     "settled" if settled else "open"))
+        return shown
+
+    def _show(self) -> None:
+        session = self.session
+        names = list(session.layers)
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        for number, name in enumerate(names, start=1):
+            legend.append(f"{number}", "bold reverse")
+            legend.append(f" {visible(name)}  ")
+        legend.append("x", "bold reverse")
+        legend.append(" nobody's")
+        self.query_one("#legend", Static).update(legend)
+        open_items = sum(1 for item in self.items if not session.is_settled(item))
+        self.app.title = (f"{session.index + 1}/{len(session)} · "
+                          f"{session.status_of(session.doc_id)} · {open_items} of "
+                          f"{len(self.items)} disagreements open · into "
+                          f"{visible(session.annotator)}")
+        self.app.sub_title = visible(session.title)
+        item = self.item
+        if item is not None:
+            self.view.set_cursor(item.start, item.end)
+        else:
+            self.view.cursor = None
+            self.view.refresh()
+        self._show_lanes(names)
+        self._show_status(open_items)
+
+    def _show_lanes(self, names: list[str]) -> None:
+        item, text = self.item, self.session.text
+        lanes = Text()
+        if item is None:
+            lanes.append("The annotators agree on everything in this document: "
+                         "a accepts it, ] goes on", "bold green")
+        else:
+            settled = (set(self.session.settled_by(item)) if self.session.is_settled(item)
+                       else set())
+            for number, name in enumerate(names, start=1):
+                if number > 1:
+                    lanes.append("\n")
+                lanes.append(f" {number} ", "bold reverse" if name in settled else "bold")
+                lanes.append(f" {visible(name):<12.12} ", "bold" if name in settled else "")
+                if item.group is not None:
+                    spans = item.group.by_annotator.get(name, ())
+                    lanes.append(", ".join(f"{visible(label)} {visible(text[s:e])!r}"
+                                           for s, e, label in spans) or "(nothing marked)")
+                else:
+                    assert item.relation is not None
+                    labels = item.relation.by_annotator.get(name, ())
+                    lanes.append(", ".join(visible(label) for label in labels)
+                                 or "(no relation)")
+                if name in settled:
+                    lanes.append("  ✓ in the gold", "green")
+        self.query_one("#lanes", Static).update(lanes)
+
+    def _show_status(self, open_items: int) -> None:
+        item, text = self.item, self.session.text
+        status = Text(no_wrap=True, overflow="ellipsis")
+        if item is not None and self.current is not None:
+            status.append(f"{self.current + 1}/{len(self.items)} ", "dim")
+            if item.group is not None:
+                status.append(f"spans at {item.start}-{item.end}", "bold")
+                gold = self.session.gold_spans(item)
+                status.append("  gold: " + (", ".join(
+                    f"{visible(s.label)} {visible(text[s.start:s.end])!r}" for s in gold)
+                    or "—"))
+            else:
+                assert item.relation is not None
+                (hs, he), (cs, ce) = item.relation.head, item.relation.child
+                status.append(f"relation {visible(text[hs:he])!r} → {visible(text[cs:ce])!r}",
+                              "bold")
+                labels = self.session.gold_labels(item.relation)
+                status.append("  gold: " + (", ".join(visible(x) for x in labels) or "—"))
+        status.append(f"   {open_items} open", "bold yellow" if open_items else "dim")
+        self.query_one("#status", Static).update(status)
+
+    # -- navigation -------------------------------------------------------------------
+
+    def action_next_item(self, step: int) -> None:
+        if not self.items:
+            self.notify("No disagreement in this document", timeout=2)
+            return
+        here = self.current if self.current is not None else -1
+        target = here + step
+        if not 0 <= target < len(self.items):
+            self.notify("No more disagreements this way; ] and [ change document",
+                        timeout=2)
+            return
+        self.current = target
+        self._show()
+
+    def action_next_document(self, step: int) -> None:
+        target = self.session.index + step
+        if 0 <= target < len(self.session):
+            self.open_document(target)
+        else:
+            self.notify("This is the last document" if step > 0 else
+                        "This is the first document", timeout=2)
+
+    # -- choices ----------------------------------------------------------------------
+
+    def _run(self, edit: object, *args: object, nothing: str) -> Change | None:
+        assert callable(edit)
+        try:
+            change = edit(*args)
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
+            return None
+        if change is None:
+            self.notify(nothing, timeout=2)
+            return None
+        if change.reopened:
+            self.open_document(self.session.index)
+        self.view.set_spans(self._display())
+        self._show()
+        for notice in change.notices:
+            self.notify(visible(notice), severity="warning", timeout=5, markup=False)
+        return change
+
+    def action_take(self, number: int) -> None:
+        item, names = self.item, list(self.session.layers)
+        if item is None:
+            self.notify("No disagreement here", timeout=2)
+            return
+        if number > len(names):
+            self.notify(f"There are {len(names)} annotators here", timeout=2)
+            return
+        if self._run(self.session.take, item, names[number - 1],
+                     nothing="The gold already holds that version") is not None:
+            self._advance()
+
+    def _advance(self) -> None:
+        """On to the next open disagreement after this one, if there is one."""
+        here = self.current if self.current is not None else -1
+        following = [i for i, item in enumerate(self.items)
+                     if i > here and not self.session.is_settled(item)]
+        if following:
+            self.current = following[0]
+            self._show()
+
+    def action_reject(self) -> None:
+        item = self.item
+        if item is None:
+            self.notify("No disagreement here", timeout=2)
+            return
+        self._run(self.session.reject, item, nothing="Nobody's version: the gold holds "
+                  "nothing here")
+        self.view.set_spans(self._display())
+        self._show()
+        self._advance()
+
+    def action_undo(self) -> None:
+        self._run(self.session.undo, nothing="Nothing to undo")
+
+    def action_redo(self) -> None:
+        self._run(self.session.redo, nothing="Nothing to redo")
+
+    def action_accept(self) -> None:
+        open_items = sum(1 for item in self.items if not self.session.is_settled(item))
+        if open_items:
+            self.notify(f"{open_items} disagreement(s) are still open: settle them first "
+                        "(a number key, or x)", severity="warning", timeout=4)
+            return
+        try:
+            change = self.session.set_status("accept")
+        except UnreviewedSuggestions:  # adjudicated spans are never suggestions
+            return
+        except (AnnotationsError, OSError, ValueError) as err:
+            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
+            return
+        self.notify(f"Document {self.session.index + 1} accepted" if change else
+                    "This document is already accepted", timeout=2)
+        nxt = self.session.next_open()
+        if nxt is not None:
+            self.open_document(nxt)
+        else:
+            self._show()
+
+    def action_help(self) -> None:
+        rows = [(b.key, b.description, b.tooltip, b.id or "") for b in ADJUDICATE_BINDINGS]
+        self.app.push_screen(HelpScreen(rows))

@@ -439,12 +439,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         y = int(self.scroll_offset.y)
         if top:
             target = line
-        elif line < y:
-            target = line
-        elif line >= y + height:
-            target = line - height + 1
-        else:
+        elif y <= line < y + height:
             return
+        else:
+            # Out of sight: to the middle, so a cursor walking on scrolls the view once a
+            # half page (a scroll repaints every line), not on every step.
+            target = max(line - height // 2, 0)
         self.scroll_to(y=target, animate=False, immediate=True)
 
     # -- rendering ----------------------------------------------------------------

@@ -170,12 +170,13 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to_region_line(self.highlighted)
 
     def scroll_to_region_line(self, index: int) -> None:
+        """Keep row ``index`` visible; a row out of sight comes to the middle, so that
+        walking the entities scrolls the list once a half page, not on every step
+        (each scroll repaints the whole list)."""
         top = int(self.scroll_offset.y)
         height = self.scrollable_content_region.height
-        if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        if not top <= index < top + height:
+            self.scroll_to(y=max(index - height // 2, 0), animate=False, immediate=True)
 
     def action_choose(self) -> None:
         if self.rows:

@@ -185,6 +185,8 @@ class Annotation(_Layer):
 
     annotator: str = Field(default="default", min_length=1)
     status: Status | None = None
+    notes: str = Field(default="", max_length=20_000)
+    """The annotator's free-text notes on the document (exported in ``meta.notes``)."""
     created: str = Field(default_factory=utc_now)
     updated: str = Field(default_factory=utc_now)
 

@@ -623,6 +623,13 @@ class EditingSession:
         return self.commit(self._with(relations=relations),
                            f"relabel relation {relation.label} as {label}")
 
+    def set_notes(self, notes: str) -> Change | None:
+        """The annotator's notes on the open document (saved with its annotation)."""
+        notes = notes.strip()
+        if notes == self.annotation.notes:
+            return None
+        return self.commit(self._with(notes=notes), "notes")
+
     # -- document status ---------------------------------------------------------
 
     def set_status(self, status: Status | None, *, confirm_unreviewed: bool = False

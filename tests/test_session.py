@@ -328,3 +328,22 @@ def test_other_occurrences_are_offered_for_review(store: GoldStore):
     assert session.next_unreviewed(second - 1) == offered
     # Inside a word it is not an occurrence: "Rail" is not found in "Railway".
     assert session.occurrences(*where("Aster")) == []
+
+
+def test_notes_are_saved_with_the_annotation_and_exported_in_meta(store: GoldStore, tmp_path):
+    import json
+
+    from annotations.formats.transfer import export_layers
+
+    session = session_on(store, bulk_confirm=True)
+    session.label(*where("Geneva"), "GPE")
+    change = session.set_notes("  Keller is named twice; check the second.  ")
+    assert change is not None
+    assert session.set_notes("Keller is named twice; check the second.") is None
+    session.set_status("accept")
+    journal = Path(str(store.path) + ".journal").read_text(encoding="utf-8")
+    assert '"notes"' in journal and "annotations.patch" in journal  # a patch, not a whole save
+    out = tmp_path / "gold.jsonl"
+    export_layers(store, out)
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["meta"]["notes"] == "Keller is named twice; check the second."

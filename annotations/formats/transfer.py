@@ -95,7 +95,10 @@ def iter_export_items(
             continue
         if document is None or document.id != ann.doc_id:
             document = store.document(ann.doc_id)
-        yield ExportItem(document, ann.spans, ann.relations, status=ann.status,
+        shown = document
+        if ann.notes:  # the annotator's notes travel in the document's meta
+            shown = document.model_copy(update={"meta": {**document.meta, "notes": ann.notes}})
+        yield ExportItem(shown, ann.spans, ann.relations, status=ann.status,
                          annotator=ann.annotator)
 
 

@@ -21,7 +21,8 @@ PATCH_TABLE = "annotations.patch"
 ANNOTATION_MODELS_KEPT = 8
 
 # The fields of an Annotation record that a patch op sets or keeps.
-_PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "created", "updated"}
+_PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "notes", "created",
+                   "updated"}
 
 
 def common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
@@ -146,6 +147,8 @@ class Patcher:
         }
         if relations_changed:
             patch["relations"] = [r.model_dump(mode="json") for r in saved.relations]
+        if saved.notes != base.notes:
+            patch["notes"] = saved.notes
         return (PATCH_TABLE, key, patch), saved
 
     def apply(self, rows: dict[str, Record], key: str, patch: Record) -> None:
@@ -179,5 +182,7 @@ class Patcher:
         updated = dict(record, spans=spans, status=patch["status"], updated=patch["updated"])
         if "relations" in patch:
             updated["relations"] = patch["relations"]
+        if "notes" in patch:
+            updated["notes"] = patch["notes"]
         rows[key] = updated
         self.models.pop(key, None)

@@ -31,7 +31,14 @@ from ..messages import DocumentsPredicted, ModelReady, ModelStatus
 from ..widgets.article_view import ArticleView, DisplaySpan
 from ..widgets.side_panel import EntityList, RelationList, SidePanel
 from .help import HelpScreen
-from .pickers import DocumentPicker, FindScreen, LabelPicker, RelationPicker, UnreviewedPicker
+from .pickers import (
+    DocumentPicker,
+    FindScreen,
+    LabelPicker,
+    NotesScreen,
+    RelationPicker,
+    UnreviewedPicker,
+)
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -740,6 +747,14 @@ class AnnotateScreen(Screen[None]):
             self.open_document(target)
         else:
             self.say("This is the last document" if step > 0 else "This is the first document")
+
+    def action_edit_notes(self) -> None:
+        def chosen(notes: str | None) -> None:
+            if notes is not None:
+                self.run_edit(self.session.set_notes, notes, notify=True,
+                              nothing="The notes are unchanged")
+
+        self.app.push_screen(NotesScreen(self.annotation.notes), chosen)
 
     def action_goto_document(self) -> None:
         session = self.session

@@ -204,6 +204,25 @@ class FindScreen(_Picker):
         self.dismiss(event.value or None)
 
 
+class NotesScreen(_Picker):
+    """The annotator's notes on the document: Enter saves, Escape leaves them as they were."""
+
+    def __init__(self, notes: str) -> None:
+        super().__init__()
+        self.notes = notes
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Notes on this document", classes="title")
+            yield Input(value=self.notes, placeholder="free text, saved with the annotation")
+            yield Label("Enter: save · Escape: cancel · exported in meta.notes",
+                        classes="hint")
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
 class UnreviewedPicker(_Picker):
     """Accepting a document that still holds unreviewed suggestions: what to do.
 

@@ -577,3 +577,23 @@ async def test_side_panel_starts_hidden_on_narrow_screens_and_b_toggles_it(
         assert not panel.display
         await pilot.press("b")
         assert panel.display
+
+
+async def test_relations_are_marked_in_the_article(store: GoldStore) -> None:
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = screen_of(app)
+        view = screen.view
+        maria, aster = (0, 12), (58, 68)
+        await pilot.press("r", "s", "w")  # Maria Keller works_for Aster Rail
+        tags = {(s.start, s.end): s.tag for s in view.spans}
+        assert tags[maria].endswith("•") and tags[aster].endswith("•")
+        assert not tags[(27, 37)].endswith("•")
+        # The cursor is on Maria Keller: the other end of her relation is underlined.
+        assert view.related == (aster,)
+        await pilot.press("tab")  # Lindenfeld has no relation
+        assert view.related == ()
+        await pilot.press("e", "d")  # delete the relation from the panel
+        tags = {(s.start, s.end): s.tag for s in view.spans}
+        assert not tags[maria].endswith("•") and not tags[aster].endswith("•")

@@ -58,35 +58,45 @@ def hint_codes(count: int) -> list[str]:
 # Seconds of quiet after which the footer shows which keys can act (see _refresh_bindings).
 FOOTER_REFRESH_DELAY = 0.25
 
-_LOOKS: dict[tuple[str, str, bool], tuple[str, Style, Style]] = {}
+
+_LOOKS: dict[tuple[str, str, bool, bool], tuple[str, Style, Style]] = {}
+LINKED = "•"  # after the label of an entity that has relations
 
 
-def span_look(label: str, colour: str, suggested: bool) -> tuple[str, Style, Style]:
+def span_look(label: str, colour: str, suggested: bool, linked: bool = False
+              ) -> tuple[str, Style, Style]:
     """Tag text, text style and tag style of a span; shared objects, so hashing is cheap."""
-    key = (label, colour, suggested)
+    key = (label, colour, suggested, linked)
     look = _LOOKS.get(key)
     if look is None:
+        mark = LINKED if linked else ""
         if suggested:
-            look = (f" {label}?", Style(color=colour, underline=True, bold=True),
+            look = (f" {label}?{mark}", Style(color=colour, underline=True, bold=True),
                     Style(color=colour, italic=True))
         else:
-            look = (f" {label}", Style(color="#ffffff", bgcolor=colour),
+            look = (f" {label}{mark}", Style(color="#ffffff", bgcolor=colour),
                     Style(color="#000000", bgcolor=colour, bold=True))
         _LOOKS[key] = look
     return look
 
 
-def display_span(span: Span, colours: dict[str, str]) -> DisplaySpan:
-    """How the annotator paints a span: confirmed ones filled, suggestions underlined."""
+def display_span(span: Span, colours: dict[str, str], linked: bool = False) -> DisplaySpan:
+    """How the annotator paints a span: confirmed ones filled, suggestions underlined, and
+    a dot after the label of one that has relations."""
     tag, style, tag_style = span_look(visible(span.label),
                                       colours.get(span.label, "#7f7f7f"),
-                                      span.state == "suggested")
+                                      span.state == "suggested", linked)
     return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+
+
+def linked_keys(annotation: Annotation) -> set[tuple[int, int]]:
+    return {key for rel in annotation.relations for key in (rel.head, rel.child)}
 
 
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
     colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
-    return [display_span(span, colours) for span in annotation.spans]
+    linked = linked_keys(annotation)
+    return [display_span(span, colours, span.key in linked) for span in annotation.spans]
 
 
 class AnnotateScreen(Screen[None]):
@@ -201,8 +211,9 @@ class AnnotateScreen(Screen[None]):
         self._source_counts = {}
         self._unreviewed = 0
         self._progress = self.session.progress()
+        linked = linked_keys(self.annotation)
         for span in self.annotation.spans:
-            self._shown[span.key] = display_span(span, colours)
+            self._shown[span.key] = display_span(span, colours, span.key in linked)
             self._source_counts[span.source] = self._source_counts.get(span.source, 0) + 1
             self._unreviewed += span.state == "suggested"
         self.view.load(self.text, self._shown.values())
@@ -219,7 +230,17 @@ class AnnotateScreen(Screen[None]):
         else:
             colours = self.session.colours
             counts = self._source_counts
+            linked = linked_keys(self.annotation) if (
+                self.annotation.relations or change.relations_removed) else set()
+            # Spans that gained or lost their last relation get their tag redrawn.
+            touched = {key for rel in change.relations_added + change.relations_removed
+                       for key in (rel.head, rel.child)}
+            touched -= {span.key for span in change.added + change.removed}
+            restyled = [span for span in (self.session.spans.get(key) for key in touched)
+                        if span is not None]
             removed = []
+            for span in restyled:
+                removed.append(self._shown.pop(span.key))
             for span in change.removed:
                 removed.append(self._shown.pop(span.key))
                 self._unreviewed -= span.state == "suggested"
@@ -227,8 +248,11 @@ class AnnotateScreen(Screen[None]):
                 if not counts[span.source]:
                     del counts[span.source]
             added = []
+            for span in restyled:
+                added.append(display_span(span, colours, span.key in linked))
+                self._shown[span.key] = added[-1]
             for span in change.added:
-                shown = self._shown[span.key] = display_span(span, colours)
+                shown = self._shown[span.key] = display_span(span, colours, span.key in linked)
                 self._unreviewed += span.state == "suggested"
                 counts[span.source] = counts.get(span.source, 0) + 1
                 added.append(shown)
@@ -280,12 +304,17 @@ class AnnotateScreen(Screen[None]):
 
     def _show_cursor(self, scroll: bool = True) -> None:
         start, end = self.selection()
-        if self.selection_anchor is None and end > start:
+        under = self.session.span_at(start) if end > start else None
+        if self.selection_anchor is None and under is not None:
             # A cursor inside an entity lights up the whole entity: that is what acts.
-            span = self.session.span_at(start)
-            if span is not None:
-                start, end = span.start, span.end
+            start, end = under.start, under.end
         self.view.set_cursor(start, end, scroll=scroll)
+        # The other ends of that entity's relations, underlined where one reads.
+        related = []
+        if under is not None and self.annotation.relations:
+            related = [rel.child if rel.head == under.key else rel.head
+                       for rel in self.session.relations_of(under)]
+        self.view.set_related(related)
         self._show_status()
 
     def _show_status(self) -> None:

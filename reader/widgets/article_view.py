@@ -25,6 +25,9 @@ Public API
     ``set_cursor(start, end, scroll=True)``.  Scrolls it into view.
 ``mark: tuple[int, int] | None``
     A second highlighted range (e.g. the head of a relation being drawn); ``set_mark``.
+``related: tuple[tuple[int, int], ...]``
+    Ranges underlined in magenta (the other ends of the relations of the entity at the
+    cursor); ``set_related``.
 ``hints: dict[int, str]``
     Hint letters drawn over the first cell of the span starting at each offset;
     ``set_hints``.  They never change the wrapping.
@@ -70,6 +73,7 @@ ESCAPE_STYLE = Style(color="black", bgcolor="yellow", bold=True)
 CURSOR_STYLE = Style(reverse=True, bold=True)
 MARK_STYLE = Style(underline=True, bold=True, color="bright_white", bgcolor="magenta")
 HINT_STYLE = Style(color="black", bgcolor="bright_yellow", bold=True)
+RELATED_STYLE = Style(underline=True, bold=True, color="bright_magenta")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(2000)
         self.cursor: tuple[int, int] | None = None
         self.mark: tuple[int, int] | None = None
+        self.related: tuple[tuple[int, int], ...] = ()
         self.hints: dict[int, str] = {}
         self._wrap_width = 0
         self._drag_anchor: int | None = None
@@ -420,6 +425,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             if end > start:
                 self._scroll_to_offset(end - 1)
 
+    def set_related(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Underline these ranges (the other ends of the relations of the entity at the
+        cursor); only the lines they leave and enter are redrawn."""
+        new = tuple(sorted(ranges))
+        if new == self.related:
+            return
+        old, self.related = self.related, new
+        for rng in {*old, *new}:
+            self._refresh_range(*rng)
+
     def set_mark(self, mark: tuple[int, int] | None) -> None:
         old, self.mark = self.mark, mark
         for rng in (old, mark):
@@ -475,13 +490,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         spans = self._spans_on(start, end)
         cursor = self._clip(self.cursor, start, end)
         mark = self._clip(self.mark, start, end)
+        related = tuple(r for r in (self._clip(rng, start, end) for rng in self.related) if r)
         hints = tuple((s.start, self.hints[s.start]) for s in spans if s.start in self.hints)
         base = self.rich_style
-        key = (start, end, width, spans, cursor, mark, hints, base)
+        key = (start, end, width, spans, cursor, mark, related, hints, base)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        strip = self._build_strip(start, end, spans, cursor, mark, dict(hints), base, width)
+        strip = self._build_strip(start, end, spans, cursor, mark, dict(hints), base, width,
+                                  related)
         self._cache[key] = strip
         return strip
 
@@ -495,12 +512,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         hints: dict[int, str],
         base: Style,
         width: int,
+        related: tuple[tuple[int, int], ...] = (),
     ) -> Strip:
         # Cut the line wherever the style can change, then paint each piece.
         cuts = {start, end}
         for span in spans:
             cuts.update(p for p in (span.start, span.end) if start < p < end)
-        for rng in (cursor, mark):
+        for rng in (cursor, mark, *related):
             if rng:
                 cuts.update(rng)
         lo = bisect_left(self._escaped, start)
@@ -522,6 +540,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                     style = style + span.style
             if a in escaped:
                 style = style + ESCAPE_STYLE
+            if any(r[0] <= a < r[1] for r in related):
+                style = style + RELATED_STYLE
             if mark and mark[0] <= a < mark[1]:
                 style = style + MARK_STYLE
             if cursor and cursor[0] <= a < cursor[1]:

@@ -6,14 +6,16 @@ For synthetic articles of 1,000, 10,000 and 100,000 words (about one entity in
 every 12 words), headless at 120x40, it measures the time from sending a key
 event until every message queue is drained and the screen's dirty regions are
 rendered, for: cursor move (right), next entity (tab), assign label (1), undo (u),
-and an unbound key (f12).  It prints the median per key, the added latency over
-the unbound key, and, for the 10,000-word article, the same keys on a naive view
+the boundary keys (Shift+→ grows the selected entity's end, < its start; each pressed
+after a Tab, unmeasured, selects the next entity) and an unbound key (f12).  It
+prints the median per key, the added latency over the unbound key, and, for the
+10,000-word article, the same keys on a naive view
 (the whole article as one ``rich.text.Text`` in a ``Static``, rebuilt per key) and
 the ratio.  It also times opening the 100,000-word article.
 
 The articles are generated here (no corpus text); each run makes a fresh
-temporary store.  Label and undo edits go through ``GoldStore.save_annotation``
-(journal append + fsync) in both views, as they do in the app.
+temporary store.  Label and undo edits go through the same ``EditingSession`` (and so
+``GoldStore.save_annotation``: journal append + fsync) in both views, as in the app.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ from reader.app import make_app  # noqa: E402
 from reader.screens.annotate import AnnotateScreen, display_spans  # noqa: E402
 
 SIZE = (120, 40)
-KEYS = {"cursor move": "right", "next entity": "tab", "assign label": "1", "undo": "u"}
+KEYS = {"cursor move": "right", "next entity": "tab", "assign label": "1", "undo": "u",
+        "end +1 token": "shift+right", "start -1 token": "less_than_sign"}
 # Labels the generator never uses, pressed in turn so that every press is a real edit.
 EDIT_LABELS = {"1": "MISC", "0": "OTHER"}
 UNBOUND = "f12"
@@ -197,6 +200,8 @@ async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dic
             if name == "assign label":
                 await timed_press(app, "tab")  # the next entity, then a label it lacks
                 return label_key_for(screen.spans_under_cursor()[0].label)
+            if name in ("end +1 token", "start -1 token"):
+                await timed_press(app, "tab")  # a boundary key moves an entity's edge
             return None
 
         results = await measure_keys(app, presses, prepare)
@@ -227,7 +232,8 @@ class NaiveApp(App[None]):
 
     BINDINGS = [Binding("right", "move", ""), Binding("tab", "next_entity", "", priority=True),
                 Binding("1", "label('MISC')", ""), Binding("0", "label('OTHER')", ""),
-                Binding("u", "undo", "")]
+                Binding("u", "undo", ""), Binding("shift+right", "edge(1)", ""),
+                Binding("less_than_sign", "edge(-1)", "")]
 
     def __init__(self, store: GoldStore, doc_id: str) -> None:
         super().__init__()
@@ -272,6 +278,15 @@ class NaiveApp(App[None]):
             self.cursor = target.key
         self.rebuild()
 
+    def action_edge(self, step: int) -> None:
+        start, end = self.cursor
+        if step > 0:
+            end = self.tokens.spans[min(self.tokens.at(end - 1) + 1, len(self.tokens) - 1)][1]
+        else:
+            start = self.tokens.spans[max(self.tokens.at(start) - 1, 0)][0]
+        self.cursor = (start, end)
+        self.rebuild()
+
     def action_label(self, name: str) -> None:
         self.session.label(*self.cursor, name)
         self.rebuild()
@@ -291,6 +306,8 @@ async def bench_naive(store: GoldStore, doc_id: str, presses: int) -> dict:
                 await timed_press(app, "tab")
                 span = next(s for s in app.annotation.spans if s.key == app.cursor)
                 return label_key_for(span.label)
+            if name in ("end +1 token", "start -1 token"):
+                await timed_press(app, "tab")
             return None
 
         results = await measure_keys(app, presses, prepare)

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from annotations.layer import changed_run
 from annotations.models import Annotation, LabelScheme, Relation, Span
 from annotations.names import safe_colour
 from annotations.terminal import visible
@@ -121,11 +122,24 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(500)
 
     def set_rows(self, spans: list[Span], text: str, colours: dict[str, str]) -> None:
-        """Show ``spans``; rows are formatted only when they are drawn."""
-        self.rows, self.text, self.colours = spans, text, colours
+        """Show ``spans``; rows are formatted only when they are drawn, and after an edit
+        only the visible rows from the first changed one are redrawn."""
+        old = self.rows
+        same_page = text is self.text and colours == self.colours
+        self.rows, self.text, self.colours = list(spans), text, colours
         self.highlighted = min(self.highlighted, max(len(spans) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(spans))
-        self.refresh()
+        if len(spans) != len(old):
+            self.virtual_size = Size(self.size.width, len(spans))
+        if not same_page:
+            self.refresh()
+            return
+        prefix, suffix = changed_run(old, self.rows)
+        last = (len(self.rows) - suffix) if len(self.rows) == len(old) else len(self.rows)
+        top = int(self.scroll_offset.y)
+        first, stop = max(prefix, top), min(max(last, prefix + 1),
+                                            top + self.scrollable_content_region.height)
+        if first < stop:
+            self.refresh_lines(first, stop - first)
 
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)

@@ -71,3 +71,11 @@ def test_a_relation_that_no_longer_fits_is_marked(snap_compare, app: AnnotatorAp
 def test_an_error_notice(snap_compare, app: AnnotatorApp) -> None:
     # A key with no label: the notice says what to do instead.
     assert snap_compare(app, press=["9"], terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("press", [[], ["question_mark"], ["tab", "r", "f"]],
+                         ids=["main", "help", "relation-picker"])
+def test_screens_at_both_sizes(snap_compare, app: AnnotatorApp, size, press) -> None:
+    # The cursor starts on Maria Keller, whose relation's other end is underlined.
+    assert snap_compare(app, press=press, terminal_size=size)

@@ -162,3 +162,25 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
     assert [(s["start"], s["label"], s["state"]) for s in annotation["spans"]] == [
         (moscow, "GPE", "bulk_confirmed"), (offsets["Tajikistan"], "GPE", "bulk_confirmed"),
         (offsets["Afghanistan"], "GPE", "bulk_confirmed"), (csto, "ORG", "changed")]
+
+
+@pytest.mark.skipif(REAL_ARTICLE is None, reason="the shared corpus is not beside the checkout")
+def test_help_and_quit_are_in_the_footer_at_80x24(tmp_path: Path, session: str) -> None:
+    assert REAL_ARTICLE is not None
+    db = tmp_path / "gold.json"
+    reader = Path(sys.executable).parent / "reader"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} "
+        f"{shlex.quote(str(reader))} annotate {shlex.quote(str(REAL_ARTICLE))} "
+        f"--db {shlex.quote(str(db))} --no-model; echo EXIT:$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    screen = wait_for(session, "Moscow")
+    footer = screen.rstrip("\n").splitlines()[-1]
+    assert "? Help" in footer and "q Quit" in footer
+    tmux("send-keys", "-t", session, "?")  # the footer's Help key
+    wait_for(session, "Escape closes")
+    tmux("send-keys", "-t", session, "Escape")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", session, "q")  # the footer's Quit key
+    wait_for(session, "EXIT:0")

@@ -12,11 +12,13 @@ child checkpoint every hundred or so edits.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import random
-import subprocess
 import sys
 import textwrap
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -102,14 +104,43 @@ def expected_spans(doc_ids: list[str], numbers: range) -> dict[str, set[int]]:
     return found
 
 
+# Workers are forked from a server that has imported the store once (a fresh interpreter
+# per round spent most of the test importing numpy and pydantic); each is still a process
+# of its own, killed with SIGKILL mid-write.
+FORKS = multiprocessing.get_context("forkserver")
+FORKS.set_forkserver_preload(["annotations.store", "annotations.storage.files"])
+
+
+def _worker(out: Connection, args: list[str]) -> None:
+    """The worker script, printing to ``out`` (a pipe) as it would to stdout."""
+    os.dup2(out.fileno(), 1)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as long
+    sys.argv = ["worker", *args]
+    exec(compile(WORKER, "<crash worker>", "exec"), {"__name__": "__worker__"})
+
+
+class _Forked:
+    """What ``run_and_kill`` needs of a worker: its output lines, kill, wait."""
+
+    def __init__(self, args: list[str]) -> None:
+        reader, writer = FORKS.Pipe(duplex=False)
+        self.process = FORKS.Process(target=_worker, args=(writer, args), daemon=True)
+        self.process.start()
+        writer.close()
+        self.stdout = os.fdopen(os.dup(reader.fileno()), "r")
+        reader.close()
+        self.stderr = None
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float) -> None:
+        self.process.join(timeout)
+
+
 def run_and_kill(path: Path, annotator: str, stage: str, rng: random.Random) -> list[int]:
     """Run the worker, SIGKILL it at a moment chosen by ``stage``; the acked edit numbers."""
-    worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER, str(path), annotator, stage],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    worker = _Forked([str(path), annotator, stage])
     assert worker.stdout is not None
     lines: list[str] = []
     try:
@@ -119,7 +150,7 @@ def run_and_kill(path: Path, annotator: str, stage: str, rng: random.Random) -> 
         while times:
             line = worker.stdout.readline()
             if not line:
-                pytest.fail(f"worker ended early: {worker.stderr.read() if worker.stderr else ''}")
+                pytest.fail(f"worker ended early (exit code {worker.process.exitcode})")
             lines.append(line.strip())
             if line.strip() == wanted:
                 times -= 1
@@ -133,8 +164,6 @@ def run_and_kill(path: Path, annotator: str, stage: str, rng: random.Random) -> 
         # and drop lines that readline() had already read ahead.
         rest = worker.stdout.read()
         worker.wait(timeout=10)
-        if worker.stderr is not None:
-            worker.stderr.close()
         worker.stdout.close()
     lines += rest.splitlines()
     return [int(line.split()[1]) for line in lines if line.startswith("ack ")]

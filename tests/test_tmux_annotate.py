@@ -175,7 +175,7 @@ def test_help_and_quit_are_in_the_footer_at_80x24(tmp_path: Path, session: str) 
         f"--db {shlex.quote(str(db))} --no-model; echo EXIT:$?; sleep 30"
     )
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
-    screen = wait_for(session, "Moscow")
+    screen = wait_for(session, "q Quit")  # the footer is drawn
     footer = screen.rstrip("\n").splitlines()[-1]
     assert "? Help" in footer and "q Quit" in footer
     tmux("send-keys", "-t", session, "?")  # the footer's Help key

@@ -597,3 +597,18 @@ async def test_relations_are_marked_in_the_article(store: GoldStore) -> None:
         await pilot.press("e", "d")  # delete the relation from the panel
         tags = {(s.start, s.end): s.tag for s in view.spans}
         assert not tags[maria].endswith("•") and not tags[aster].endswith("•")
+
+
+async def test_the_first_page_down_scrolls_a_page(tmp_path: Path) -> None:
+    text = "".join(f"Line {n} of a long article about nothing much.\n" for n in range(200))
+    with GoldStore(tmp_path / "long.json") as gold:
+        gold.add_documents([Document.from_text(text)])
+        app = app_for(gold)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            view = screen_of(app).view
+            assert view.scroll_offset.y == 0
+            await pilot.press("pagedown")
+            page = view.scrollable_content_region.height - 1
+            assert view.scroll_offset.y == page  # the text moved a page at once
+            assert view.line_of(screen_of(app).selection()[0]) == page  # cursor kept its row

@@ -134,3 +134,12 @@ async def test_hints_overlay_without_rewrapping() -> None:
         assert view._lines == before
         # The hint takes the tag's leading space: the article's text stays readable.
         assert rendered(view, 0).startswith("Alpha P met BetaaP in")
+
+
+async def test_a_span_ending_in_newlines_still_shows_its_tag() -> None:
+    text = "They met in Dushanbe\n\nThe next day.\n"
+    start = text.index("Dushanbe")
+    app = ViewApp(text, [DisplaySpan(start, start + len("Dushanbe\n\n"), " GPE")])
+    async with app.run_test(size=(60, 6)):
+        view = app.query_one(ArticleView)
+        assert rendered(view, 0).startswith("They met in Dushanbe GPE")

@@ -173,6 +173,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._para_starts[index + 1] - 1
         return len(self.text)
 
+    def _tag_at(self, span: DisplaySpan) -> int:
+        """Where ``span``'s tag is drawn: after its last visible character, so a span
+        that ends in spaces or newlines ("Dushanbe" and two newlines) still shows its label."""
+        end = span.end
+        while end > span.start + 1 and self.text[end - 1].isspace():
+            end -= 1
+        return end
+
     def _index_spans(self, spans: Iterable[DisplaySpan]) -> None:
         self.spans: list[DisplaySpan] = sorted(spans, key=lambda s: (s.start, s.end))
         self._span_starts = [s.start for s in self.spans]
@@ -180,7 +188,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         tags: dict[int, int] = {}
         for span in self.spans:
             if span.tag:
-                tags[span.end] = tags.get(span.end, 0) + cell_len(span.tag)
+                at = self._tag_at(span)
+                tags[at] = tags.get(at, 0) + cell_len(span.tag)
         self._tag_width = tags
         self._tag_ends = sorted(tags)
 
@@ -203,12 +212,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                     del self._span_starts[index]
                     changed.append(span)
                     if span.tag:
-                        width = self._tag_width[span.end] - cell_len(span.tag)
+                        at = self._tag_at(span)
+                        width = self._tag_width[at] - cell_len(span.tag)
                         if width:
-                            self._tag_width[span.end] = width
+                            self._tag_width[at] = width
                         else:
-                            del self._tag_width[span.end]
-                            self._tag_ends.pop(bisect_left(self._tag_ends, span.end))
+                            del self._tag_width[at]
+                            self._tag_ends.pop(bisect_left(self._tag_ends, at))
                     break
                 index += 1
         for span in added:
@@ -218,10 +228,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             # A stale (too large) maximum only widens the lookup window a little.
             self._max_span = max(self._max_span, span.end - span.start)
             if span.tag:
-                if span.end not in self._tag_width:
-                    self._tag_width[span.end] = 0
-                    self._tag_ends.insert(bisect_left(self._tag_ends, span.end), span.end)
-                self._tag_width[span.end] += cell_len(span.tag)
+                at = self._tag_at(span)
+                if at not in self._tag_width:
+                    self._tag_width[at] = 0
+                    self._tag_ends.insert(bisect_left(self._tag_ends, at), at)
+                self._tag_width[at] += cell_len(span.tag)
             changed.append(span)
         if changed:
             self._spans_changed(changed)
@@ -518,6 +529,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         cuts = {start, end}
         for span in spans:
             cuts.update(p for p in (span.start, span.end) if start < p < end)
+            if span.tag:
+                at = self._tag_at(span)
+                if start < at < end:
+                    cuts.add(at)
         for rng in (cursor, mark, *related):
             if rng:
                 cuts.update(rng)
@@ -528,8 +543,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         points = sorted(p for p in cuts if start <= p <= end)
         tags_at: dict[int, list[DisplaySpan]] = {}
         for span in spans:
-            if span.tag and start < span.end <= end:
-                tags_at.setdefault(span.end, []).append(span)
+            if span.tag:
+                at = self._tag_at(span)
+                if start < at <= end:
+                    tags_at.setdefault(at, []).append(span)
         escaped = set(self._escaped[lo:hi])
         display = self._display
         segments: list[Segment] = []

@@ -34,11 +34,12 @@ def _register() -> None:
         import_cmd,
         merge,
         review,
+        serve,
         stats,
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
-                    export_cmd, merge, agreement):
+                    export_cmd, merge, agreement, serve):
         command.register(app)
 
 

@@ -123,6 +123,13 @@ body.-closed .closed-dialog {{ display: flex; flex-direction: column; }}
 body.-closed .textual-terminal {{ opacity: 0.3; }}
 #terminal {{ position: absolute; inset: 0; }}
 </style>
+<script>
+// Keys go to the terminal at once, without a click first (textual.js builds it onload).
+window.addEventListener("load", () => {{
+  const input = document.querySelector(".xterm-helper-textarea");
+  if (input) input.focus();
+}});
+</script>
 </head><body>
 <div class="closed-dialog"><p>Session ended: every edit is saved.</p>
 <button type="button" onclick="location.reload()">Start again</button></div>

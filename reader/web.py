@@ -52,6 +52,12 @@ log = logging.getLogger("reader.serve")
 TOKEN_COOKIE = "reader_token"
 RESERVATION_SECONDS = 60.0  # a page whose websocket never connects frees its name after this
 STATUS_SECONDS = 2.0
+Seat = tuple[str, str]
+ADJUDICATION_SEAT: Seat = ("adjudicate", "the adjudication screen")
+
+
+def annotator_seat(name: str) -> Seat:
+    return ("annotate", name)
 
 
 def is_loopback(host: str) -> bool:
@@ -74,9 +80,11 @@ def access_token(host: str, token: str | None) -> str | None:
 
 @dataclass
 class Session:
-    """One name in use: reserved by a page, then held by its websocket."""
+    """One seat in use (an annotator's name, or the adjudication screen): reserved by a
+    page, then held by its websocket, which runs ``command``."""
 
-    key: str
+    command: str
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
     since: float = field(default_factory=time.monotonic)
     connected: bool = False
 
@@ -146,7 +154,7 @@ class TeamServer(Server):
                  console: Console | None = None) -> None:
         super().__init__("reader annotate", host=host, port=port, title="reader")
         self.options = options
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[Seat, Session] = {}
         if console is not None:
             self.console = console
         self._accepted: dict[str, tuple[tuple[float, ...], int | str]] = {}
@@ -196,7 +204,7 @@ class TeamServer(Server):
         app.add_routes([
             web.get("/", self.handle_login),
             web.get("/a/{name}", self.handle_annotator),
-            web.get("/ws/{name}/{key}", self.handle_session),
+            web.get("/ws/{key}", self.handle_session),
             web.get("/adjudicator/{name}", self.handle_adjudicator),
             web.get("/adjudicator/{name}/report", self.handle_report),
             web.get("/adjudicator/{name}/screen", self.handle_adjudicate_screen),
@@ -238,18 +246,17 @@ class TeamServer(Server):
             "<input name='name' autofocus required></label> <button>Start</button></form>"
             "<p>Your annotations are saved in your own file as you work.</p>"))
 
-    def _claim(self, name: str) -> Session | web.Response:
-        """Reserve ``name`` for one page, or the page that says it is in use."""
+    def _claim(self, seat: Seat, session: Session) -> web.Response | None:
+        """Reserve ``seat`` for ``session``, or the page that says it is in use."""
         now = time.monotonic()
-        held = self.sessions.get(name)
+        held = self.sessions.get(seat)
         if held and (held.connected or now - held.since < RESERVATION_SECONDS):
             return page("Name in use", (
-                f"<p><b>{html.escape(name)}</b> is already connected (another tab or "
+                f"<p><b>{html.escape(seat[1])}</b> is already connected (another tab or "
                 "another person). Only one session per name edits its file at a time.</p>"
                 "<p>Close the other session first, or use another name.</p>"), status=409)
-        session = Session(uuid.uuid4().hex)
-        self.sessions[name] = session
-        return session
+        self.sessions[seat] = session
+        return None
 
     async def handle_annotator(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -257,22 +264,23 @@ class TeamServer(Server):
         if problem:
             return page("Name not accepted", f"<p>The name {html.escape(repr(name[:80]))} "
                         f"{html.escape(problem)}.</p>", status=400)
-        claimed = self._claim(name)
-        if isinstance(claimed, web.Response):
-            return claimed
+        session = Session(self.annotate_command(name, self.options.team.annotator_path(name)))
+        refused = self._claim(annotator_seat(name), session)
+        if refused:
+            return refused
         try:
             await asyncio.to_thread(self.options.team.prepare, name)
         except StoreLockedError as err:
-            self.sessions.pop(name, None)
+            self.sessions.pop(annotator_seat(name), None)
             return page("Name in use", (
                 f"<p><b>{html.escape(name)}</b>'s file is open for writing elsewhere:</p>"
                 f"<p><code>{html.escape(visible(str(err)))}</code></p>"), status=409)
         except AnnotationsError as err:
-            self.sessions.pop(name, None)
+            self.sessions.pop(annotator_seat(name), None)
             return page("Cannot open the store",
                         f"<p><code>{html.escape(visible(str(err)))}</code></p>", status=500)
-        return terminal_page(f"reader: {name}", websocket_url(
-            request, f"/ws/{quote(name, safe='')}/{claimed.key}"))
+        return terminal_page(f"reader: {name}",
+                             websocket_url(request, f"/ws/{session.key}"))
 
     def _adjudicator(self, request: web.Request) -> str:
         name = request.match_info["name"]
@@ -318,33 +326,36 @@ class TeamServer(Server):
 
     async def handle_adjudicate_screen(self, request: web.Request) -> web.StreamResponse:
         name = self._adjudicator(request)
-        if self.adjudicate_command() is None:
+        command = self.adjudicate_command()
+        if command is None:
             raise web.HTTPNotFound(text="404: no adjudication screen in this version\n")
-        key = f"adjudicator:{name}"
-        claimed = self._claim(key)
-        if isinstance(claimed, web.Response):
-            return claimed
-        try:
-            await asyncio.to_thread(self.options.team.merge)
-        except AnnotationsError as err:
-            self.sessions.pop(key, None)
-            return page("Cannot merge", f"<pre>{html.escape(visible(str(err)))}</pre>",
-                        status=409)
-        return terminal_page(f"reader: adjudicate ({name})", websocket_url(
-            request, f"/ws/{quote(key, safe='')}/{claimed.key}"))
+        session = Session(command)
+        refused = self._claim(ADJUDICATION_SEAT, session)
+        if refused:
+            return refused
+        merged = self.options.team.merged_path
+        if "as_is" not in request.query or not merged.exists():
+            try:
+                await asyncio.to_thread(self.options.team.merge)
+            except AnnotationsError as err:
+                self.sessions.pop(ADJUDICATION_SEAT, None)
+                as_is = (f"<p><a href='?as_is=1'>Adjudicate {html.escape(merged.name)} as "
+                         "it is</a> (without the annotators' latest work)</p>"
+                         if merged.exists() else "")
+                return page("Cannot merge", f"<pre>{html.escape(visible(str(err)))}</pre>"
+                            f"{as_is}", status=409)
+        return terminal_page(f"reader: adjudicate ({name})",
+                             websocket_url(request, f"/ws/{session.key}"))
 
     # -- the websocket: one process per session ------------------------------
 
     async def handle_session(self, request: web.Request) -> web.StreamResponse:
-        name, key = request.match_info["name"], request.match_info["key"]
-        session = self.sessions.get(name)
-        if session is None or session.key != key or session.connected:
+        key = request.match_info["key"]
+        seat, session = next(((seat, session) for seat, session in self.sessions.items()
+                              if session.key == key), (ADJUDICATION_SEAT, None))
+        if session is None or session.connected:
             raise web.HTTPConflict(text="409: this session is not (or no longer) yours\n")
-        if name.startswith("adjudicator:"):
-            command = self.adjudicate_command()
-            assert command is not None
-        else:
-            command = self.annotate_command(name, self.options.team.annotator_path(name))
+        command = session.command
         session.connected = True
         websocket = web.WebSocketResponse(heartbeat=15)
         service: AppService | None = None
@@ -373,8 +384,8 @@ class TeamServer(Server):
                     # The store closes (and its lock goes) as the process ends: only
                     # then may the name be used again.
                     await process.wait()
-            if self.sessions.get(name) is session:
-                del self.sessions[name]
+            if self.sessions.get(seat) is session:
+                del self.sessions[seat]
         return websocket
 
     # -- start and status ----------------------------------------------------
@@ -430,9 +441,10 @@ class TeamServer(Server):
 
     def status_rows(self) -> list[tuple[str, bool, int | str]]:
         names = sorted(set(self.options.team.annotators())
-                       | {n for n in self.sessions if not n.startswith("adjudicator:")})
-        return [(name, bool(self.sessions.get(name) and self.sessions[name].connected),
-                 self.accepted(name)) for name in names]
+                       | {name for kind, name in self.sessions if kind == "annotate"})
+        connected = {seat[1] for seat, session in self.sessions.items()
+                     if seat[0] == "annotate" and session.connected}
+        return [(name, name in connected, self.accepted(name)) for name in names]
 
     def status_line(self, rows: list[tuple[str, bool, int | str]]) -> str:
         parts = [f"{name} ({'connected' if on else 'away'}): {count} accepted"

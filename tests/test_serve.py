@@ -124,7 +124,7 @@ def test_every_request_without_the_token_gets_a_403_and_nothing_else(
 def test_one_session_per_name(team: TeamFolder) -> None:
     async def body(client: Any, server: TeamServer) -> None:
         first = await client.get("/a/alice")
-        assert first.status == 200 and "/ws/alice/" in await first.text()
+        assert first.status == 200 and "/ws/" in await first.text()
         assert team.annotator_path("alice").exists()
         second = await client.get("/a/alice")
         assert second.status == 409 and "already connected" in await second.text()
@@ -160,6 +160,15 @@ def test_the_adjudicator_gets_the_agreement_report(team: TeamFolder) -> None:
         report = await client.get("/adjudicator/judge/report")
         text = await report.text()
         assert report.status == 200 and "alice" in text and "bob" in text
+        assert not team.merged_path.exists()  # the report merges into a temporary store
+        # The adjudication screen is offered when this CLI has `reader adjudicate`.
+        screen = await client.get("/adjudicator/judge/screen")
+        if server.adjudicate_command() is None:
+            assert "no adjudication screen" in await index.text()
+            assert screen.status == 404
+        else:
+            assert screen.status == 200 and "/ws/" in await screen.text()
+            with GoldStore(team.merged_path, read_only=True) as merged:
+                assert merged.annotators() == ["alice", "bob"]
 
     with_client(team, None, body, adjudicator="judge")
-    assert not team.merged_path.exists()  # the report merges into a temporary store

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -87,6 +87,7 @@ class Session:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     since: float = field(default_factory=time.monotonic)
     connected: bool = False
+    websocket: web.WebSocketResponse | None = None
 
 
 @dataclass
@@ -357,7 +358,7 @@ class TeamServer(Server):
             raise web.HTTPConflict(text="409: this session is not (or no longer) yours\n")
         command = session.command
         session.connected = True
-        websocket = web.WebSocketResponse(heartbeat=15)
+        websocket = session.websocket = web.WebSocketResponse(heartbeat=15)
         service: AppService | None = None
         try:
             await websocket.prepare(request)
@@ -421,8 +422,13 @@ class TeamServer(Server):
         self._status_task = asyncio.create_task(self.show_status())
 
     async def on_shutdown(self, app: web.Application) -> None:
+        """Close every websocket: each session's process quits, closing its store."""
         if self._status_task is not None:
             self._status_task.cancel()
+        for session in list(self.sessions.values()):
+            if session.websocket is not None:
+                await session.websocket.close(code=WSCloseCode.GOING_AWAY,
+                                              message=b"the server is stopping")
 
     def accepted(self, name: str) -> int | str:
         """``name``'s accepted documents, read again only when the store's files changed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -65,8 +66,9 @@ def wait_for(check: Callable[[], object], seconds: float, what: str,
 
 
 @contextmanager
-def server(team: Path, port: int) -> Iterator[list[str]]:
-    """``reader serve`` on 127.0.0.1 with a token required; yields its output lines."""
+def server(team: Path, port: int) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``reader serve`` on 127.0.0.1 with a token required; yields it and its output
+    lines, and stops it (if the test has not) at the end."""
     process = subprocess.Popen(
         [sys.executable, "-m", "reader", "serve", "--team", str(team), "--port", str(port),
          "--token", TOKEN, "--no-model"],
@@ -81,9 +83,10 @@ def server(team: Path, port: int) -> Iterator[list[str]]:
         wait_for(lambda: any("login page:" in line for line in lines) or process.poll(),
                  20, "the server to start")
         assert process.poll() is None, "".join(lines)
-        yield lines
+        yield process, lines
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
@@ -119,7 +122,7 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
     # Each annotator labels the article's first token, with different labels.
     plan = {"alice": "GPE", "bob": "PERSON"}
 
-    with server(team, port) as output, sync_api.sync_playwright() as playwright:
+    with server(team, port) as (process, output), sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable,
                                              args=["--no-sandbox"])
         try:
@@ -168,6 +171,12 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
             wait_for(lambda: any("alice (connected): 1 accepted" in line
                                  and "bob (connected): 1 accepted" in line
                                  for line in output), 10, "the status line")
+
+            # Ctrl+C with both still connected: the sessions end, the stores close.
+            process.send_signal(signal.SIGINT)
+            assert process.wait(15) == 0
+            assert sorted(p.name for p in team.iterdir()) == [
+                "alice.json", "bob.json", "team.json"]
         finally:
             browser.close()
 

@@ -112,8 +112,12 @@ def page(title: str, body: str, status: int = 200) -> web.Response:
 def websocket_url(request: web.Request, path: str) -> str:
     """The absolute websocket address of ``path`` as the browser reached us (behind a
     TLS proxy that sets X-Forwarded-Proto, wss)."""
-    secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
-    return f"{'wss' if secure else 'ws'}://{request.host}{path}"
+    return f"{'wss' if is_secure(request) else 'ws'}://{request.host}{path}"
+
+
+def is_secure(request: web.Request) -> bool:
+    """Reached over TLS, directly or through a proxy that says so."""
+    return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
 
 
 def terminal_page(title: str, websocket: str) -> web.Response:
@@ -229,7 +233,7 @@ class TeamServer(Server):
             target = request.rel_url.with_query(query)
             response = web.HTTPFound(str(target))
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
-                                path="/")
+                                path="/", secure=is_secure(request))
             raise response
         cookie = request.cookies.get(TOKEN_COOKIE)
         if cookie is not None and secrets.compare_digest(cookie.encode(), token.encode()):

@@ -121,6 +121,16 @@ def test_every_request_without_the_token_gets_a_403_and_nothing_else(
     with_client(team, TOKEN, body)
 
 
+def test_the_printed_links_carry_the_token(team: TeamFolder) -> None:
+    team.prepare("alice")
+    server = TeamServer(ServeOptions(team=team, token=TOKEN, adjudicator="judge"))
+    assert server.links("http://h:1") == [
+        ("login page", f"http://h:1/?token={TOKEN}"),
+        ("alice", f"http://h:1/a/alice?token={TOKEN}"),
+        ("adjudicator judge", f"http://h:1/adjudicator/judge?token={TOKEN}"),
+    ]
+
+
 def test_one_session_per_name(team: TeamFolder) -> None:
     async def body(client: Any, server: TeamServer) -> None:
         first = await client.get("/a/alice")

@@ -192,15 +192,23 @@ class TeamServer(Server):
         return shlex.join(args)
 
     def adjudicate_command(self) -> str | None:
-        """``reader adjudicate`` on the merged store, if this CLI has that command."""
+        """``reader adjudicate`` on the merged store, if this CLI has that command (with
+        ``--config`` when it takes one)."""
+        import inspect
+
         from reader.cli import app as cli
 
-        names = {c.name or (c.callback.__name__ if c.callback else "")
-                 for c in cli.registered_commands}
-        if "adjudicate" not in names:
+        command = next((c for c in cli.registered_commands
+                        if (c.name or (c.callback.__name__ if c.callback else ""))
+                        == "adjudicate"), None)
+        if command is None or command.callback is None:
             return None
-        return shlex.join([sys.executable, "-m", "reader", "adjudicate", "--db",
-                           str(self.options.team.merged_path)])
+        args = [sys.executable, "-m", "reader", "adjudicate", "--db",
+                str(self.options.team.merged_path)]
+        if self.options.config and "config" in inspect.signature(
+                command.callback).parameters:
+            args += ["--config", str(self.options.config)]
+        return shlex.join(args)
 
     # -- the aiohttp application ---------------------------------------------
 

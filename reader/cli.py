@@ -35,11 +35,12 @@ def _register() -> None:
         import_cmd,
         merge,
         review,
+        serve,
         stats,
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
-                    export_cmd, merge, agreement, adjudicate):
+                    export_cmd, merge, agreement, adjudicate, serve):
         command.register(app)
 
 

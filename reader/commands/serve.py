@@ -1,0 +1,61 @@
+"""``reader serve``: the annotator in browsers, one store per annotator (see reader.web)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from annotations.errors import AnnotationsError
+from annotations.team import TeamFolder, annotator_problem
+
+from .common import check_option_name, fail
+
+
+def serve(
+    team: Annotated[Path, typer.Option(
+        "--team", help="The team folder: team.json (documents and labels, made with "
+        "`reader import ARTICLES --db DIR/team.json`) and one NAME.json per annotator.",
+        file_okay=False)],
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on; any but loopback requires a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="The token every request must carry (?token=, then a cookie). "
+        "Default: none on loopback, a new random one (printed) on any other host.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="spaCy pipeline for suggestions, loaded in each annotator's "
+        "session (as in reader annotate).")] = None,
+    no_model: Annotated[bool, typer.Option(
+        "--no-model", help="Load no model; suggest what team.json's predictions hold "
+        "(run `reader extract --db DIR/team.json` once for everyone).")] = False,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Config file for every session (keymap, labels).",
+        dir_okay=False)] = None,
+    adjudicator: Annotated[str | None, typer.Option(
+        "--adjudicator", help="Offer this person the agreement report and the "
+        "adjudication screen at /adjudicator/NAME.")] = None,
+) -> None:
+    """Serve the annotator to browsers: each annotator edits their own DIR/NAME.json."""
+    from reader.web import ServeOptions, TeamServer, access_token
+
+    check_option_name("--adjudicator", adjudicator, "adjudicator name")
+    if adjudicator is not None and annotator_problem(adjudicator):
+        raise fail(f"--adjudicator: {adjudicator!r:.80} {annotator_problem(adjudicator)}")
+    if token is not None and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise fail("--token must be at least 16 printable characters without spaces")
+    folder = TeamFolder(team)
+    try:
+        folder.check()
+    except AnnotationsError as err:
+        raise fail(str(err)) from None
+    options = ServeOptions(team=folder, token=access_token(host, token), model=model,
+                           load_model=not no_model, config=config, adjudicator=adjudicator)
+    TeamServer(options, host=host, port=port).serve()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

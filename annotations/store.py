@@ -517,13 +517,14 @@ class GoldStore:
             if key is not None and not add_labels:
                 base = self._patcher.base(key)
                 if base is not None:
+                    scheme = self.labels
                     patched = self._patcher.op(
-                        key, base, annotation, self.text(annotation.doc_id), self.labels
+                        key, base, annotation, self.text(annotation.doc_id), scheme
                     )
                     if patched is not None:
                         op, saved = patched
                         self._commit([op])
-                        self._patcher.remember(key, saved)
+                        self._patcher.remember(key, saved, flat=not scheme.overlapping)
                         return saved
             saved = self.save_annotations([annotation], add_labels=add_labels)[0]
             self._patcher.saved_whole(self._tables.ann_keys[(saved.doc_id, saved.annotator)], saved)
@@ -555,11 +556,12 @@ class GoldStore:
                 new_texts[doc.id] = doc.text
                 doc_key = self._tables.new_key("documents", reserved)
                 ops.append(("documents", doc_key, doc.model_dump()))
+            overlapping = (labels or self.labels).overlapping
             for ann in annotations:
                 text = new_texts.get(ann.doc_id)
                 if text is None:
                     text = self.text(ann.doc_id)
-                check_layer(text, ann.spans, ann.relations)
+                check_layer(text, ann.spans, ann.relations, overlapping)
                 ann = ann.model_copy(update={"updated": utc_now()})
                 ident = (ann.doc_id, ann.annotator)
                 key = self._tables.ann_keys.get(ident) or pending.get(ident)
@@ -605,8 +607,9 @@ class GoldStore:
         pending: dict[tuple[str, str], str] = {}
         for pred in preds:
             text = new_texts.get(pred.doc_id)
+            # Predictions may overlap whatever the scheme says: they are scored, not edited.
             check_layer(text if text is not None else self.text(pred.doc_id), pred.spans,
-                        pred.relations)
+                        pred.relations, overlapping=True)
             ident = (pred.doc_id, pred.extractor)
             key = self._tables.pred_keys.get(ident) or pending.get(ident)
             if key is None:

@@ -96,7 +96,8 @@ class AnnotatorConfig(BaseModel):
         taken = {label.key for label in self.relations if label.key}
         relations = [r if r.name in configured or r.key not in taken
                      else r.model_copy(update={"key": None}) for r in relations]
-        return LabelScheme(entities=entities, relations=relations)
+        return LabelScheme(entities=entities, relations=relations,
+                           overlapping=scheme.overlapping)
 
 
 def default_path() -> Path:

@@ -20,6 +20,12 @@ Entities
     over every label seen in gold or prediction.  Strict equals exact
     ``(start, end, label)`` set matching.
 
+    Gold and predictions may nest and overlap (an overlapping store's gold, any
+    extractor's output; identical offsets with two labels are two spans).  Both
+    are sorted by ``(start, end, label)`` before matching: nervaluate's greedy
+    matching depends on the order of its input, so the counts equal nervaluate's
+    run on the spans in that order.
+
 Relations
     Scored as in Taillé et al. 2020: ``strict`` (both argument spans with their
     entity labels, and the relation label, match) and ``boundaries`` (argument

@@ -192,3 +192,27 @@ def test_overlapping_layers_round_trip_through_every_format_that_carries_them(
                 assert got is not None
                 expected = Annotation(doc_id=doc.id, spans=spans, relations=rels)
                 assert _layer(got) == _layer(expected)
+
+
+def test_an_overlapping_gold_store_scores_overlapping_predictions_with_relations(tmp_path):
+    from annotations.evaluation import collect_documents, evaluate_extractor
+
+    with GoldStore(tmp_path / "gold.json") as store:
+        import_layers(store, FIXTURE)
+        (gold,) = list(store.gold())
+        # The prediction: the gold without the GPE under "Washington officials", and its
+        # relations with one end named by the other label at the same offsets.
+        spans = [s for s in gold.spans if s.ref != (127, 137, "GPE")]
+        relations = [r for r in gold.relations if r.label != "member_of"]
+        relations = [Relation(head=(63, 73, "GPE"), child=r.child, label=r.label)
+                     if r.label == "said" else r for r in relations]
+        store.put_predictions([Prediction(doc_id=gold.doc_id, extractor="llm@1",
+                                          spans=spans, relations=relations)])
+        result = evaluate_extractor("llm@1", collect_documents(store, "llm@1"), bootstrap=0)
+    correct, incorrect, partial, missed, spurious = result.entities.counts("strict")
+    assert (correct, missed, spurious) == (len(gold.spans) - 1, 1, 0)
+    strict = result.relations.micro("strict")
+    boundaries = result.relations.micro("boundaries")
+    # "said" now starts at the GPE: wrong under strict, right by its boundaries.
+    assert (strict["correct"], strict["missed"], strict["spurious"]) == (2, 2, 1)
+    assert (boundaries["correct"], boundaries["missed"], boundaries["spurious"]) == (3, 1, 0)

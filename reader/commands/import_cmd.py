@@ -23,6 +23,7 @@ from .common import (
     err_console,
     fail,
     open_store,
+    start_with_default_labels,
 )
 
 ANSWERS = ("accept", "reject", "ignore", "open")
@@ -91,8 +92,10 @@ def import_articles(
         raise fail(f"{len(result.errors)} input(s) rejected; nothing was imported{held_back}")
     if not result.documents:
         raise fail("no articles found in " + ", ".join(str(p) for p in paths))
+    new = not db.exists()
     with open_store(db) as store:
         added = store.add_documents(result.documents)
+        start_with_default_labels(store, new and bool(added.added))
         console.print(
             f"{len(added.added)} added, {len(added.present)} already present, 0 rejected "
             f"→ {terminal_text(str(db))} holds {len(store)} document(s)"

@@ -5,6 +5,10 @@ relations (``R1<TAB>LABEL Arg1:T1 Arg2:T2``).  Export names each pair after the
 document id (plus ``-ANNOTATOR`` for annotators other than ``default``) and writes
 an ``annotation.conf`` with the labels, so brat can open the folder at once.
 
+Entities may nest and overlap (``T`` lines are independent, relations name them by
+id); import takes the labels an ``annotation.conf`` beside the files declares
+(:func:`declared_labels`) when the store has none yet.
+
 A span that crosses a line break cannot be one brat fragment (the ``.ann`` line
 would break), so export writes it as fragments split at the line breaks, as brat
 itself does, and import joins fragments separated only by line breaks back into

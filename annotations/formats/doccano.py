@@ -8,6 +8,8 @@ per line::
      "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "works_for"}],
      "answer": "accept", "_annotator_id": "default"}
 
+Entities may nest and overlap; relations name them by id, so they stay exact.
+
 doccano files the import reads: that shape, and the sequence-labelling shape
 ``{"text": ..., "label": [[start, end, "PER"], ...]}``; ``data`` is accepted for
 ``text`` (older doccano); keys other than these go into the document's meta.

@@ -15,8 +15,13 @@ the import is told to give records without one (default ``accept``, like
 ``prodigy db-in``).  Nothing else: text, meta, spans, relations, annotator and
 status round-trip exactly.
 
+Spans may nest and overlap (Prodigy's ``spans.manual`` does the same); a relation's
+``head_span``/``child_span`` carry the span's label, which names it among spans at
+the same offsets.
+
 On import, character offsets are the truth; ``tokens`` and ``token_*`` are
-ignored except to find a relation end given only by ``head``/``child``.
+ignored except to find a relation end given only by ``head``/``child`` (an error
+when that token ends several spans: then ``head_span``/``child_span`` must say which).
 """
 
 from __future__ import annotations

@@ -201,12 +201,18 @@ class SpanIndex:
     def position(self, key: SpanRef) -> int | None:
         """The index of the span at exactly ``key`` (the first at those offsets for a
         ``(start, end)`` key), or None."""
-        # A (start, end) key sorts before every (start, end, label) with those offsets.
-        index = bisect_left(self.spans, key, key=_key)  # type: ignore[arg-type]
-        if index < len(self.spans):
-            span = self.spans[index]
-            if (span.start, span.end) == key[:2] and (len(key) == 2 or span.label == key[2]):
+        # Bisection over the plain int list of starts, then a walk over the spans sharing
+        # that start (one in a flat layer; a few where spans nest).
+        start, end = key[0], key[1]
+        index = bisect_left(self.starts, start)
+        spans = self.spans
+        while index < len(spans):
+            span = spans[index]
+            if span.start != start:
+                return None
+            if span.end == end and (len(key) == 2 or span.label == key[2]):  # type: ignore[misc]
                 return index
+            index += 1
         return None
 
     def get(self, key: SpanRef) -> Span | None:

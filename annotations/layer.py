@@ -20,12 +20,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from .models import Relation, Span
 
 SpanRef: TypeAlias = tuple[int, int] | tuple[int, int, str]
+SpanLike = TypeVar("SpanLike")
 """How a relation names a span: ``(start, end)`` or ``(start, end, label)``."""
 
 
@@ -129,6 +130,31 @@ def resolve_refs(spans: Sequence[Span], relations: Sequence[Relation]
         by_ref[(span.start, span.end, span.label)] = span
         by_ref.setdefault((span.start, span.end), span)
     return [(by_ref[tuple(r.head)], by_ref[tuple(r.child)], r.label) for r in relations]
+
+
+def outermost(spans: Iterable[SpanLike]) -> tuple[list[SpanLike], list[SpanLike]]:
+    """A flat layer of ``spans``: the outermost ones, leftmost first (the longer of two
+    starting together, then the first label); and the spans left out.  What a format
+    or a view that holds flat layers only shows of an overlapping one.  ``spans`` are
+    :class:`Span` models or ``(start, end, label, ...)`` tuples."""
+    kept: list[SpanLike] = []
+    dropped: list[SpanLike] = []
+    bounds = [(_bounds(s), s) for s in spans]
+    bounds.sort(key=lambda pair: (pair[0][0], -pair[0][1], pair[0][2]))
+    reach = -1
+    for (start, end, _), span in bounds:
+        if start < reach:
+            dropped.append(span)
+        else:
+            kept.append(span)
+            reach = end
+    return kept, dropped
+
+
+def _bounds(span: Any) -> tuple[int, int, str]:
+    if isinstance(span, tuple):
+        return span[0], span[1], span[2]
+    return span.start, span.end, span.label
 
 
 def is_flat(spans: Iterable[Span]) -> bool:

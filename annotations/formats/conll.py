@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..articles import title_of
 from ..errors import FormatError, InputError
-from ..models import Span
+from ..layer import outermost
 from .base import (
     ExportItem,
     ExportResult,
@@ -115,19 +115,6 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
                                 blocks_of)
     result.warnings += warnings
     return result
-
-
-def outermost(spans: Iterable[Span]) -> tuple[list[Span], list[Span]]:
-    """A flat layer of ``spans``: the outermost ones, leftmost first (the longer of two
-    starting together, then the first label); and the spans left out."""
-    kept: list[Span] = []
-    dropped: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start, -s.end, s.label)):
-        if kept and span.start < kept[-1].end:
-            dropped.append(span)
-        else:
-            kept.append(span)
-    return kept, dropped
 
 
 def _flat_items(items: Iterable[ExportItem], flat_only: bool, warnings: list[str]

@@ -103,3 +103,20 @@ def test_whitespace_padded_spans_are_reported_or_trimmed(tmp_path: Path) -> None
         (ann,) = list(store.gold())
         assert [text[s.start:s.end] for s in ann.spans] == ["Aster Rail", "Maria Keller"]
         assert [(r.head, r.child) for r in ann.relations] == [((17, 29), (0, 10))]
+
+
+def test_merging_an_overlapping_store_into_a_flat_one_allows_overlaps_and_says_so(
+    tmp_path: Path,
+) -> None:
+    nested, flat = tmp_path / "nested.json", tmp_path / "flat.json"
+    assert runner.invoke(app, ["import", "--as-gold", str(FIXTURE), "--db", str(nested)]
+                         ).exit_code == 0
+    (tmp_path / "a.txt").write_text("A short article about Berlin.\n")
+    assert runner.invoke(app, ["import", str(tmp_path / "a.txt"), "--db", str(flat)]
+                         ).exit_code == 0
+    result = runner.invoke(app, ["merge", str(nested), "--db", str(flat)])
+    assert result.exit_code == 0, result.output
+    assert "may hold overlapping spans; the merged store allows them too" in said(result)
+    with GoldStore(flat, read_only=True) as store:
+        assert store.labels.overlapping
+        assert [len(a.spans) for a in store.annotations()] == [10]

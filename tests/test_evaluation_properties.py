@@ -117,7 +117,7 @@ def overlapping_corpus(draw: st.DrawFn) -> tuple[list[EvalDocument], list[EvalDo
     return shuffled, ordered
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overlapping_corpus())
 def test_overlapping_layers_in_any_order_score_as_nervaluate_on_sorted_spans(docs):
     shuffled, ordered = docs

@@ -158,7 +158,7 @@ def _layer(layer: Annotation | Prediction) -> tuple[list, set]:
 
 
 @pytest.mark.parametrize("format_name", list(CARRIERS))
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(corpus=corpora(), predictions=st.booleans())
 def test_overlapping_layers_round_trip_through_every_format_that_carries_them(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from typing import Any
 
-from ..layer import check_layer, span_order
+from ..layer import span_order
 from ..models import Annotation, LabelScheme, utc_now
 from .tables import Op, Record
 
@@ -142,23 +142,25 @@ class Patcher:
                 relation_names = set(scheme.relation_names)
                 if any(r.label not in relation_names for r in new.relations):
                     return None
-            if overlapping:
-                # References by offsets alone may have become ambiguous: the whole rule.
-                try:
-                    check_layer(None, spans, new.relations, overlapping=True)
-                except ValueError:
-                    return None
-            else:
-                seen: set[tuple[object, object, str]] = set()
-                for rel in new.relations:
-                    for ref in (rel.head, rel.child):
-                        index = bisect_left(spans, tuple(ref), key=span_order)
-                        if index == len(spans) or spans[index].key != tuple(ref[:2]) or (
-                                len(ref) == 3 and spans[index].label != ref[2]):
-                            return None
-                    if rel.head[:2] == rel.child[:2] or rel.key in seen:
+            # Each end found by bisection: a (start, end, label) end exactly, a (start, end)
+            # end only where one span has those offsets (a second one makes it ambiguous).
+            seen: set[tuple[object, object, str]] = set()
+            for rel in new.relations:
+                resolved = []
+                for ref in (rel.head, rel.child):
+                    index = bisect_left(spans, tuple(ref), key=span_order)  # type: ignore[arg-type]
+                    if index == len(spans) or spans[index].key != tuple(ref[:2]):
                         return None
-                    seen.add(rel.key)
+                    if len(ref) == 3:
+                        if spans[index].label != ref[2]:  # type: ignore[misc]
+                            return None
+                    elif index + 1 < len(spans) and spans[index + 1].key == spans[index].key:
+                        return None
+                    resolved.append(spans[index].ref)
+                identity = (resolved[0], resolved[1], rel.label)
+                if resolved[0] == resolved[1] or identity in seen:
+                    return None
+                seen.add(identity)
         saved = new.model_copy(update={"updated": utc_now(), "created": base.created})
         patch: Record = {
             "remove": [list(s.ref) for s in removed],

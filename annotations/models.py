@@ -10,7 +10,7 @@ against that slice (see :func:`check_layer`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .layer import SpanRef, check_layer, span_order
+from .layer import SpanRef, check_layer, resolve_refs, span_order
 from .names import check_colour, check_label, check_name
 
 SCHEMA_VERSION = 1
@@ -116,6 +116,18 @@ class Relation(BaseModel):
     @property
     def key(self) -> tuple[SpanRef, SpanRef, str]:
         return (self.head, self.child, self.label)
+
+
+def named_by(spans: Sequence[Span], relations: Sequence[Relation], labelled: bool
+             ) -> list[Relation]:
+    """``relations`` (of a layer :func:`check_layer` accepted) naming their spans by
+    ``(start, end, label)`` when ``labelled`` (an overlapping layer), else by
+    ``(start, end)`` (a flat layer, as stores always did)."""
+    out = []
+    for head, child, label in resolve_refs(spans, relations):
+        out.append(Relation(head=head.ref if labelled else head.key,
+                            child=child.ref if labelled else child.key, label=label))
+    return out
 
 
 class Document(BaseModel):

@@ -216,3 +216,16 @@ def test_an_overlapping_gold_store_scores_overlapping_predictions_with_relations
     # "said" now starts at the GPE: wrong under strict, right by its boundaries.
     assert (strict["correct"], strict["missed"], strict["spurious"]) == (2, 2, 1)
     assert (boundaries["correct"], boundaries["missed"], boundaries["spurious"]) == (3, 1, 0)
+
+
+def test_an_external_extractor_may_answer_with_nested_spans() -> None:
+    from annotations.external import OutputParser
+
+    text = "The University of California campus"
+    record = {"spans": [{"start": 4, "end": 28, "label": "ORG"},
+                        {"start": 18, "end": 28, "label": "GPE"},
+                        {"start": 18, "end": 28, "label": "LOC"}],
+              "relations": [{"head": 0, "child": 2, "label": "located_in"}]}
+    pred = OutputParser("llm@1").prediction("d", text, record, "line 1")
+    assert [s.ref for s in pred.spans] == [(4, 28, "ORG"), (18, 28, "GPE"), (18, 28, "LOC")]
+    assert [(r.head, r.child) for r in pred.relations] == [((4, 28, "ORG"), (18, 28, "LOC"))]

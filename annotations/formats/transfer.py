@@ -48,6 +48,7 @@ from ..models import (
     Relation,
     Span,
     Status,
+    named_by,
     normalise_newlines,
 )
 from ..names import label_problem, name_problem
@@ -218,7 +219,7 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     if as_predictions:
         if checker.predictions:
             store.put_predictions(
-                [p.model_copy(update={"relations": _refs(p.spans, p.relations, not is_flat(
+                [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
                     p.spans))}) for p in checker.predictions], add_labels=add_labels)
         return summary
     scheme = store.labels
@@ -228,22 +229,12 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     elif overlapping and not scheme.overlapping:
         labels = scheme.model_copy(update={"overlapping": True})
     labelled = (labels or scheme).overlapping
-    annotations = [a.model_copy(update={"relations": _refs(a.spans, a.relations, labelled)})
+    annotations = [a.model_copy(update={"relations": named_by(a.spans, a.relations, labelled)})
                    for a in checker.annotations]
     if annotations or checker.new_documents or labels:
         store.save_annotations(annotations, add_labels=add_labels and not checker.adopting,
                                documents=list(checker.new_documents.values()), labels=labels)
     return summary
-
-
-def _refs(spans: list[Span], relations: list[Relation], labelled: bool) -> list[Relation]:
-    """``relations`` naming their spans by (start, end, label) in an overlapping layer,
-    by (start, end) in a flat one."""
-    out = []
-    for head, child, label in resolve_refs(spans, relations):
-        out.append(Relation(head=head.ref if labelled else head.key,
-                            child=child.ref if labelled else child.key, label=label))
-    return out
 
 
 def _adopt(scheme: LabelScheme, checker: _RecordChecker,

@@ -411,8 +411,24 @@ class GoldStore:
             return self._model(LabelScheme, "labels", "1")
 
     def set_labels(self, scheme: LabelScheme) -> None:
+        """Replace the label scheme.  Making an overlapping scheme flat is refused while an
+        annotation still holds overlapping spans (naming the first)."""
         with self._lock:
+            if not scheme.overlapping and self.labels.overlapping:
+                self._check_flat()
             self._commit([("labels", "1", scheme.model_dump())])
+
+    def _check_flat(self) -> None:
+        for record in self.annotation_records():
+            bounds = sorted((s["start"], s["end"], s["label"]) for s in record["spans"])
+            for (a_start, a_end, a_label), (b_start, b_end, b_label) in zip(
+                    bounds, bounds[1:], strict=False):
+                if b_start < a_end:
+                    raise ValueError(
+                        f"the label scheme cannot become flat: the annotation of document "
+                        f"{record['doc_id']} by {record['annotator']!r} holds overlapping "
+                        f"spans {a_start}-{a_end} ({a_label}) and {b_start}-{b_end} "
+                        f"({b_label})")
 
     def add_entity_labels(self, names: Iterable[str]) -> LabelScheme:
         with self._lock:

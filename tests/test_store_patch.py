@@ -221,3 +221,21 @@ def test_an_overlapping_layer_patches_nested_spans_and_refuses_one_span_twice(tm
         with pytest.raises(ValueError, match="names 2 spans"):
             store.save_annotation(ann.model_copy(update={"relations": [ambiguous]}))
         assert content(store.annotation(doc.id)) == content(ann)
+
+
+def test_an_overlapping_scheme_cannot_become_flat_while_spans_overlap(tmp_path: Path):
+    doc = make_doc()
+    with GoldStore(tmp_path / "gold.json") as store:
+        store.add_documents([doc])
+        store.add_entity_labels(LABELS)
+        overlapping = store.labels.model_copy(update={"overlapping": True})
+        store.set_labels(overlapping)
+        ann = store.save_annotation(Annotation(doc_id=doc.id, spans=[
+            Span(start=0, end=9, label="ORG"), Span(start=5, end=9, label="PER")]))
+        flat = overlapping.model_copy(update={"overlapping": False})
+        with pytest.raises(ValueError, match=r"cannot become flat.*0-9 \(ORG\) and 5-9"):
+            store.set_labels(flat)
+        assert store.labels.overlapping
+        store.save_annotation(ann.model_copy(update={"spans": ann.spans[:1]}))
+        store.set_labels(flat)
+        assert not store.labels.overlapping

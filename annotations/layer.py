@@ -151,6 +151,26 @@ def outermost(spans: Iterable[SpanLike]) -> tuple[list[SpanLike], list[SpanLike]
     return kept, dropped
 
 
+def lanes(spans: Iterable[Span]) -> dict[tuple[int, int, str], int]:
+    """A lane (0, 1, ...) for each span, by ``(start, end, label)``, so that spans in one
+    lane never overlap: what stacked underlines need.  First fit in the order of
+    :func:`outermost` (by start, the longer first): an outer span takes a lower lane than
+    the spans nested in it, and the number of lanes is the most spans over one
+    character (the fewest possible).  A flat layer is all lane 0."""
+    lane_ends: list[int] = []
+    out: dict[tuple[int, int, str], int] = {}
+    for span in sorted(spans, key=lambda s: (s.start, -s.end, s.label)):
+        for lane, end in enumerate(lane_ends):
+            if end <= span.start:
+                lane_ends[lane] = span.end
+                break
+        else:
+            lane = len(lane_ends)
+            lane_ends.append(span.end)
+        out[(span.start, span.end, span.label)] = lane
+    return out
+
+
 def _bounds(span: Any) -> tuple[int, int, str]:
     if isinstance(span, tuple):
         return span[0], span[1], span[2]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations.layer import SpanIndex, check_layer, is_flat, resolve_refs
+from annotations.layer import SpanIndex, check_layer, is_flat, lanes, outermost, resolve_refs
 from annotations.models import LabelScheme, Relation, Span
 
 TEXT = "The University of California campus in Berkeley"  # 0..47
@@ -111,3 +111,25 @@ def test_the_overlapping_index_agrees_with_a_scan(spans, offset, other, data) ->
         fresh = SpanIndex([x for x in spans if x not in removed] + added, overlapping=True)
         assert index.spans == fresh.spans and index.starts == fresh.starts
         assert index.all_at(offset) == fresh.all_at(offset)
+
+
+def test_lanes_put_outer_spans_above_nested_ones() -> None:
+    assert lanes([CAL, UNI, CAL_LOC, s(40, 47, "GPE")]) == {
+        UNI.ref: 0, CAL.ref: 1, CAL_LOC.ref: 2, (40, 47, "GPE"): 0}
+    assert outermost([CAL, UNI, CAL_LOC]) == ([UNI], [CAL, CAL_LOC])
+
+
+@settings(max_examples=150, deadline=None)
+@given(spans_strategy)
+def test_lanes_never_overlap_and_are_as_few_as_the_deepest_point(spans) -> None:
+    lane_of = lanes(spans)
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            if a.start < b.end and b.start < a.end:
+                assert lane_of[a.ref] != lane_of[b.ref]
+    deepest = max((sum(x.start <= o < x.end for x in spans) for o in range(100)), default=0)
+    assert len(set(lane_of.values())) == deepest
+    kept, dropped = outermost(spans)
+    assert is_flat(kept) and sorted(kept + dropped, key=lambda x: x.ref) == spans
+    # The outermost spans are lane 0: what a flat view of the layer shows.
+    assert {x.ref for x in kept} == {ref for ref, lane in lane_of.items() if lane == 0}

@@ -26,20 +26,14 @@ if TYPE_CHECKING:
     from .models import Relation, Span
 
 SpanRef: TypeAlias = tuple[int, int] | tuple[int, int, str]
-SpanLike = TypeVar("SpanLike")
 """How a relation names a span: ``(start, end)`` or ``(start, end, label)``."""
+SpanLike = TypeVar("SpanLike")
 
 
 def span_order(span: Span) -> tuple[int, int, str]:
     """The order of a layer's spans: by (start, end, label).  In a flat layer no two
     spans share offsets, so this is the (start, end) order."""
     return (span.start, span.end, span.label)
-
-
-def ref_of(span: Span, *, labelled: bool = True) -> SpanRef:
-    """The reference a relation uses for ``span``: ``(start, end, label)``, or
-    ``(start, end)`` with ``labelled=False`` (what a flat layer writes)."""
-    return (span.start, span.end, span.label) if labelled else (span.start, span.end)
 
 
 def _shown(ref: Sequence[Any]) -> str:

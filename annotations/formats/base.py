@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import InputError
-from ..layer import SpanRef, is_flat, resolve_refs, span_order
+from ..layer import SpanRef, resolve_refs, span_order
 from ..models import Document, LabelScheme, Relation, Span, Status
 from ..output import replacing
 
@@ -121,11 +121,6 @@ class ExportItem:
                 [(*head.ref, *child.ref, label)
                  for head, child, label in resolve_refs(spans, self.relations)],
                 self.status, self.annotator, self.extractor)
-
-    @property
-    def overlapping(self) -> bool:
-        """Whether two of the item's spans overlap (or share offsets)."""
-        return not is_flat(self.spans)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..articles import title_of
 from ..errors import InputError
-from ..layer import resolve_refs, span_order
+from ..layer import is_flat, resolve_refs, span_order
 from ..models import Span
 from ..output import write_text
 from .base import ExportItem, ExportResult, ImportRecord, RawRelation, RawSpan, WriteContext
@@ -63,7 +63,9 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
     result = ExportResult()
     entity_labels = set(context.scheme.entity_names)
     relation_labels = set(context.scheme.relation_names)
+    overlapping = context.scheme.overlapping
     for item in items:
+        overlapping = overlapping or not is_flat(item.spans)
         text = item.document.text
         lines: list[str] = []
         ids: dict[tuple[int, int, str], str] = {}
@@ -91,6 +93,9 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
         result.files += 2
     conf = ["[entities]", *sorted(entity_labels), "", "[relations]"]
     conf += [f"{name}\tArg1:<ENTITY>, Arg2:<ENTITY>" for name in sorted(relation_labels)]
+    if overlapping:
+        # brat shows nested and overlapping entities only where the scheme allows them.
+        conf.append("<OVERLAP>\tArg1:<ENTITY>, Arg2:<ENTITY>, <OVL-TYPE>:<ANY>")
     conf += ["", "[events]", "", "[attributes]", ""]
     write_text(out / "annotation.conf", "\n".join(conf))
     return result

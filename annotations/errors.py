@@ -59,6 +59,10 @@ class StoreIdentityError(StoreCorruptError):
     """The journal beside the main file belongs to another store or another generation."""
 
 
+class FormatError(AnnotationsError):
+    """What is to be exported is more than the format can hold (nested spans in CoNLL)."""
+
+
 class OutputError(AnnotationsError):
     """An output path that the tool refuses to write (the store's own file, a folder, a
     FIFO or device, a read-only file)."""

@@ -20,6 +20,12 @@ Entities
     over every label seen in gold or prediction.  Strict equals exact
     ``(start, end, label)`` set matching.
 
+    Gold and predictions may nest and overlap (an overlapping store's gold, any
+    extractor's output; identical offsets with two labels are two spans).  Both
+    are sorted by ``(start, end, label)`` before matching: nervaluate's greedy
+    matching depends on the order of its input, so the counts equal nervaluate's
+    run on the spans in that order.
+
 Relations
     Scored as in Taillé et al. 2020: ``strict`` (both argument spans with their
     entity labels, and the relation label, match) and ``boundaries`` (argument
@@ -93,8 +99,10 @@ if TYPE_CHECKING:
 
 SpanTuple = tuple[int, int, str]
 """``(start, end, label)``, end exclusive."""
-RelationTuple = tuple[tuple[int, int], tuple[int, int], str]
-"""``((head_start, head_end), (child_start, child_end), label)``."""
+RelationTuple = tuple[Any, Any, str]
+"""``(head, child, label)``, each end ``(start, end)`` or ``(start, end, entity_label)``
+(what a stored relation holds; see ``annotations.layer``).  Stored layers are read
+with both ends as ``(start, end, entity_label)``, so overlapping layers stay exact."""
 
 SCHEMES: tuple[str, ...] = ("strict", "exact", "partial", "type")
 CATEGORIES: tuple[str, ...] = ("correct", "incorrect", "partial", "missed", "spurious")
@@ -580,13 +588,19 @@ def _relation_keys(
     relations: Iterable[RelationTuple], spans: Iterable[SpanTuple],
     symmetric: Collection[str] = (),
 ) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
-    labels = {(s, e): label for s, e, label in spans}
+    labels: dict[tuple[int, int], str] = {}
+    for s, e, label in spans:
+        labels.setdefault((s, e), label)
     strict: set[tuple[Any, ...]] = set()
     boundaries: set[tuple[Any, ...]] = set()
-    for (hs, he), (cs, ce), label in relations:
-        head, child = (hs, he), (cs, ce)  # lists from JSON become hashable tuples
-        strict.add(relation_identity((head, labels.get(head) or ""),
-                                     (child, labels.get(child) or ""), label, symmetric))
+    for head_ref, child_ref, label in relations:
+        # Lists from JSON become hashable tuples; an end without its entity label (a
+        # flat layer's) takes the label of the span at its offsets.
+        head, child = (head_ref[0], head_ref[1]), (child_ref[0], child_ref[1])
+        head_label = head_ref[2] if len(head_ref) > 2 else labels.get(head) or ""
+        child_label = child_ref[2] if len(child_ref) > 2 else labels.get(child) or ""
+        strict.add(relation_identity((head, head_label), (child, child_label), label,
+                                     symmetric))
         boundaries.add(relation_identity(head, child, label, symmetric))
     return strict, boundaries
 
@@ -994,17 +1008,23 @@ def _layer_tuples(
     record: dict[str, Any], text_length: int, where: str
 ) -> tuple[list[SpanTuple], list[RelationTuple]]:
     """Spans and relations of a stored record, checked cheaply: offsets are integers
-    inside the text and relations join spans of the layer."""
+    inside the text and relations join spans of the layer.  Each relation end comes back
+    as ``(start, end, entity_label)``."""
     try:
         spans = [(int(s["start"]), int(s["end"]), str(s["label"])) for s in record["spans"]]
-        relations = [
-            ((int(r["head"][0]), int(r["head"][1])), (int(r["child"][0]), int(r["child"][1])),
-             str(r["label"]))
-            for r in record.get("relations", [])
-        ]
+        labels: dict[tuple[int, int], str] = {}
+        for start, end, label in spans:
+            labels.setdefault((start, end), label)
+        relations = []
+        for r in record.get("relations", []):
+            ends = []
+            for ref in (r["head"], r["child"]):
+                offsets = (int(ref[0]), int(ref[1]))
+                ends.append((*offsets, str(ref[2]) if len(ref) > 2 else labels.get(offsets, "")))
+            relations.append((ends[0], ends[1], str(r["label"])))
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise EvaluationError(f"{where}: malformed span or relation record ({err!r})") from None
-    keys = set()
+    keys = set(spans)
     for start, end, label in spans:
         if not 0 <= start < end:
             raise EvaluationError(f"{where}: span {start}-{end} ({label}) has end <= start")
@@ -1013,7 +1033,6 @@ def _layer_tuples(
                 f"{where}: span {start}-{end} ({label}) ends past the document text (length "
                 f"{text_length}); it was made on a different text"
             )
-        keys.add((start, end))
     for head, child, label in relations:
         if head not in keys or child not in keys:
             raise EvaluationError(

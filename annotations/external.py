@@ -53,6 +53,7 @@ from typing import Any, Protocol
 
 from .errors import AnnotationsError
 from .grounding import FUZZY_THRESHOLD, POLICIES, StringSpan, align_strings
+from .layer import SpanRef, is_flat
 from .models import Prediction, Relation, Span, check_layer
 
 ENTRY_POINT_GROUP = "reader.extractors"
@@ -150,7 +151,9 @@ class OutputParser:
         if not isinstance(raw_spans, list) or not isinstance(raw_relations, list):
             raise ExtractorOutputError(f"{where}: \"spans\" and \"relations\" must be lists")
         placed: list[tuple[int, int, str]] = []
-        positions: list[tuple[int, int] | None] = []  # per given span, for relations
+        # Per given span, for relations: (start, end, label), which names it among spans
+        # at the same offsets.
+        positions: list[tuple[int, int, str] | None] = []
         strings: list[tuple[int, StringSpan]] = []
         for index, raw in enumerate(raw_spans):
             if not isinstance(raw, dict) or not isinstance(raw.get("label"), str) \
@@ -168,7 +171,7 @@ class OutputParser:
                         f"{where}: span {index}: offsets {start!r}-{end!r} are not inside the "
                         f"text (length {len(text)}) with start < end")
                 placed.append((start, end, raw["label"]))
-                positions.append((start, end))
+                positions.append((start, end, raw["label"]))
             elif isinstance(raw.get("text"), str) and raw["text"].strip():
                 hint = raw.get("hint")
                 strings.append((index, StringSpan(raw["text"], raw["label"],
@@ -182,24 +185,29 @@ class OutputParser:
             grounding = align_strings(text, [s for _, s in strings], policy=self.policy,
                                       threshold=self.threshold,
                                       taken=[(s, e) for s, e, _ in placed])
-            for (index, _), where_placed in zip(strings, grounding.placed, strict=True):
-                positions[index] = where_placed[0] if where_placed else None
+            for (index, given), where_placed in zip(strings, grounding.placed, strict=True):
+                positions[index] = (*where_placed[0], given.label) if where_placed else None
             placed.extend(grounding.spans)
             meta["grounding"] = grounding.to_meta()
         spans = [Span(start=s, end=e, label=label, source=self.extractor, state="suggested")
                  for s, e, label in sorted(placed)]
         relations, dropped = self._relations(raw_relations, positions, where)
+        # Named by (start, end, label) where spans overlap, by (start, end) where flat.
+        if is_flat(spans):
+            relations = [Relation(head=r.head[:2], child=r.child[:2], label=r.label)
+                         for r in relations]
         if dropped:
             meta.setdefault("grounding", {})["relations_dropped"] = dropped
         try:
-            check_layer(text, spans, relations)
+            # Predictions may nest and overlap (the store keeps them so, and they are scored).
+            check_layer(text, spans, relations, overlapping=True)
         except ValueError as err:
             raise ExtractorOutputError(f"{where}: {err}") from None
         return Prediction(doc_id=doc_id, extractor=self.extractor, spans=spans,
                           relations=relations, meta=meta)
 
     @staticmethod
-    def _relations(raw_relations: list[Any], positions: list[tuple[int, int] | None],
+    def _relations(raw_relations: list[Any], positions: list[tuple[int, int, str] | None],
                    where: str) -> tuple[list[Relation], int]:
         relations: list[Relation] = []
         dropped = 0
@@ -210,7 +218,7 @@ class OutputParser:
             problem = name_problem(raw["label"])
             if problem:
                 raise ExtractorOutputError(f"{where}: relation {index}: label {problem}")
-            ends: list[tuple[int, int] | None] = []
+            ends: list[SpanRef | None] = []
             for name in ("head", "child"):
                 ref = raw.get(name)
                 if isinstance(ref, int) and not isinstance(ref, bool):

@@ -1,28 +1,54 @@
 """One layer of spans over a text: its checks, and the index that finds spans by offset.
 
 The one copy of the layer rules that every writer shares (the store on every save,
-the editing session, the importers through the models): spans inside the text and
-apart, relations between the layer's own spans.  :class:`SpanIndex` is the one
-way to find a span by offset (by bisection over the spans sorted by start), and
-:func:`common_run` the one way to tell which run of a long span list an edit changed.
+the editing session, the importers through the models): spans inside the text,
+apart in a flat layer (spaCy's ``doc.ents``) or free to nest and overlap in an
+overlapping one (spaCy's ``doc.spans``, Prodigy's and brat's spans), never the same
+(start, end, label) twice, and relations between the layer's own spans.
+:class:`SpanIndex` is the one way to find a span by offset (by bisection over the
+spans sorted by (start, end, label)), and :func:`common_run` the one way to tell
+which run of a long span list an edit changed.
+
+A relation names each of its spans by a *span reference*: ``(start, end, label)``,
+or ``(start, end)`` where the offsets alone name one span (always in a flat layer;
+in an overlapping layer only while no other span has the same offsets).  Stores
+written before overlapping layers hold ``(start, end)`` only, and stay valid.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from .models import Relation, Span
+
+SpanRef: TypeAlias = tuple[int, int] | tuple[int, int, str]
+"""How a relation names a span: ``(start, end)`` or ``(start, end, label)``."""
+SpanLike = TypeVar("SpanLike")
+
+
+def span_order(span: Span) -> tuple[int, int, str]:
+    """The order of a layer's spans: by (start, end, label).  In a flat layer no two
+    spans share offsets, so this is the (start, end) order."""
+    return (span.start, span.end, span.label)
+
+
+def _shown(ref: Sequence[Any]) -> str:
+    return f"{ref[0]}-{ref[1]}" + (f" ({ref[2]})" if len(ref) > 2 else "")
 
 
 def check_layer(
     text: str | None,
     spans: Sequence[Span],
     relations: Sequence[Relation],
+    overlapping: bool = False,
 ) -> None:
-    """Check one NER layer: spans inside the text, no overlaps, relations between its spans.
+    """Check one NER layer: spans inside the text, apart unless ``overlapping``, never
+    the same (start, end, label) twice, and relations between its spans, each end
+    naming exactly one of them.
 
     Raises ``ValueError`` with a reason a person can act on.
     """
@@ -39,30 +65,116 @@ def check_layer(
     for (b_start, b_end, b_label), (a_start, a_end, a_label) in zip(
         bounds, bounds[1:], strict=False
     ):
-        if a_start < b_end:
+        if (b_start, b_end, b_label) == (a_start, a_end, a_label):
+            raise ValueError(f"span {a_start}-{a_end} ({a_label}) is given twice")
+        if a_start < b_end and not overlapping:
             raise ValueError(
                 f"spans {b_start}-{b_end} ({b_label}) and {a_start}-{a_end} ({a_label}) overlap"
+                " (the layer is flat: its label scheme does not allow overlapping spans)"
             )
     if not relations:
         return
-    keys = {(start, end) for start, end, _ in bounds}
-    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    labelled = set(bounds)
+    offsets = Counter((start, end) for start, end, _ in bounds)
+    seen: set[tuple[Any, Any, str]] = set()
     for rel in relations:
-        for end_name, ref in (("head", rel.head), ("child", rel.child)):
-            if tuple(ref) not in keys:
+        resolved = []
+        for end_name, given in (("head", rel.head), ("child", rel.child)):
+            ref: tuple[Any, ...] = tuple(given)
+            count = offsets.get(ref[:2], 0)
+            if (ref not in labelled) if len(ref) == 3 else not count:
                 raise ValueError(
-                    f"relation {rel.label}: {end_name} {ref[0]}-{ref[1]} is not one of the spans"
+                    f"relation {rel.label}: {end_name} {_shown(ref)} is not one of the spans"
                 )
-        if rel.head == rel.child:
+            if len(ref) == 2 and count > 1:
+                shared = ", ".join(b[2] for b in bounds if b[:2] == ref)
+                raise ValueError(
+                    f"relation {rel.label}: {end_name} {_shown(ref)} names {count} spans "
+                    f"({shared}); name it by (start, end, label)"
+                )
+            resolved.append(ref if len(ref) == 3 else
+                            next(b for b in _at_offsets(bounds, ref)))
+        if resolved[0] == resolved[1]:
             raise ValueError(
-                f"relation {rel.label} links span {rel.head[0]}-{rel.head[1]} to itself"
+                f"relation {rel.label} links span {_shown(resolved[0])} to itself"
             )
-        if rel.key in seen:
+        key = (resolved[0], resolved[1], rel.label)
+        if key in seen:
             raise ValueError(
-                f"relation {rel.label} {rel.head[0]}-{rel.head[1]} -> "
-                f"{rel.child[0]}-{rel.child[1]} is given twice"
+                f"relation {rel.label} {_shown(resolved[0])} -> "
+                f"{_shown(resolved[1])} is given twice"
             )
-        seen.add(rel.key)
+        seen.add(key)
+
+
+def _at_offsets(bounds: list[tuple[int, int, str]], ref: tuple[Any, ...]
+                ) -> Iterable[tuple[int, int, str]]:
+    index = bisect_left(bounds, ref)
+    while index < len(bounds) and bounds[index][:2] == ref:
+        yield bounds[index]
+        index += 1
+
+
+def resolve_refs(spans: Sequence[Span], relations: Sequence[Relation]
+                 ) -> list[tuple[Span, Span, str]]:
+    """Each relation as (head span, child span, label), for a layer that
+    :func:`check_layer` accepted."""
+    by_ref: dict[tuple[Any, ...], Span] = {}
+    for span in spans:
+        by_ref[(span.start, span.end, span.label)] = span
+        by_ref.setdefault((span.start, span.end), span)
+    return [(by_ref[tuple(r.head)], by_ref[tuple(r.child)], r.label) for r in relations]
+
+
+def outermost(spans: Iterable[SpanLike]) -> tuple[list[SpanLike], list[SpanLike]]:
+    """A flat layer of ``spans``: the outermost ones, leftmost first (the longer of two
+    starting together, then the first label); and the spans left out.  What a format
+    or a view that holds flat layers only shows of an overlapping one.  ``spans`` are
+    :class:`Span` models or ``(start, end, label, ...)`` tuples."""
+    kept: list[SpanLike] = []
+    dropped: list[SpanLike] = []
+    bounds = [(_bounds(s), s) for s in spans]
+    bounds.sort(key=lambda pair: (pair[0][0], -pair[0][1], pair[0][2]))
+    reach = -1
+    for (start, end, _), span in bounds:
+        if start < reach:
+            dropped.append(span)
+        else:
+            kept.append(span)
+            reach = end
+    return kept, dropped
+
+
+def lanes(spans: Iterable[Span]) -> dict[tuple[int, int, str], int]:
+    """A lane (0, 1, ...) for each span, by ``(start, end, label)``, so that spans in one
+    lane never overlap: what stacked underlines need.  First fit in the order of
+    :func:`outermost` (by start, the longer first): an outer span takes a lower lane than
+    the spans nested in it, and the number of lanes is the most spans over one
+    character (the fewest possible).  A flat layer is all lane 0."""
+    lane_ends: list[int] = []
+    out: dict[tuple[int, int, str], int] = {}
+    for span in sorted(spans, key=lambda s: (s.start, -s.end, s.label)):
+        for lane, end in enumerate(lane_ends):
+            if end <= span.start:
+                lane_ends[lane] = span.end
+                break
+        else:
+            lane = len(lane_ends)
+            lane_ends.append(span.end)
+        out[(span.start, span.end, span.label)] = lane
+    return out
+
+
+def _bounds(span: Any) -> tuple[int, int, str]:
+    if isinstance(span, tuple):
+        return span[0], span[1], span[2]
+    return span.start, span.end, span.label
+
+
+def is_flat(spans: Iterable[Span]) -> bool:
+    """Whether no two of ``spans`` overlap (or share offsets)."""
+    ordered = sorted((s.start, s.end) for s in spans)
+    return all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False))
 
 
 def common_run(a: Sequence[Any], b: Sequence[Any], limit: int, *, from_end: bool) -> int:
@@ -97,45 +209,94 @@ def changed_run(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, int]:
     return prefix, suffix
 
 
-def _key(span: Span) -> tuple[int, int]:
-    return (span.start, span.end)
+_key = span_order
 
 
 class SpanIndex:
-    """The spans of one layer sorted by (start, end), found by offset with bisection.
+    """The spans of one layer sorted by (start, end, label), found by offset with bisection.
 
     Spans of a flat layer never overlap, so the span holding an offset is the last one
-    starting at or before it.  The index is updated in place by :meth:`replace`, the
-    cost of which depends on the change, not on the number of spans.
+    starting at or before it.  With ``overlapping=True`` spans may nest and overlap:
+    :meth:`all_at` gives every span holding an offset (innermost first) and :meth:`at`
+    the innermost one; the search steps back from the offset at most as far as the
+    longest span seen, so it stays short while spans are short.  The index is updated
+    in place by :meth:`replace`, the cost of which depends on the change, not on the
+    number of spans.
+
+    A *key* is ``(start, end)`` (the first span at those offsets: the only one in a flat
+    layer) or ``(start, end, label)`` (exactly that span).
     """
 
-    def __init__(self, spans: Iterable[Span] = ()) -> None:
+    def __init__(self, spans: Iterable[Span] = (), *, overlapping: bool = False) -> None:
         self.spans: list[Span] = sorted(spans, key=_key)
         self.starts: list[int] = [s.start for s in self.spans]
+        self.allows_overlap = overlapping
+        # An upper bound on the length of any span held: how far back a span holding an
+        # offset can start.  Never lowered on removal (still a bound, and cheap).
+        self.longest = max((s.end - s.start for s in self.spans), default=0)
 
     def __len__(self) -> int:
         return len(self.spans)
 
-    def position(self, key: tuple[int, int]) -> int | None:
-        """The index of the span at exactly ``key``, or None."""
-        index = bisect_left(self.spans, key, key=_key)
-        if index < len(self.spans) and _key(self.spans[index]) == key:
-            return index
+    def position(self, key: SpanRef) -> int | None:
+        """The index of the span at exactly ``key`` (the first at those offsets for a
+        ``(start, end)`` key), or None."""
+        # Bisection over the plain int list of starts, then a walk over the spans sharing
+        # that start (one in a flat layer; a few where spans nest).
+        start, end = key[0], key[1]
+        index = bisect_left(self.starts, start)
+        spans = self.spans
+        while index < len(spans):
+            span = spans[index]
+            if span.start != start:
+                return None
+            if span.end == end and (len(key) == 2 or span.label == key[2]):  # type: ignore[misc]
+                return index
+            index += 1
         return None
 
-    def get(self, key: tuple[int, int]) -> Span | None:
+    def get(self, key: SpanRef) -> Span | None:
+        """The span at ``key``: ``(start, end)`` or ``(start, end, label)``."""
         index = self.position(key)
         return None if index is None else self.spans[index]
 
+    def all_with_offsets(self, start: int, end: int) -> list[Span]:
+        """Every span at exactly ``start``-``end`` (one label each), by label."""
+        index = bisect_left(self.spans, (start, end), key=_key)  # type: ignore[arg-type]
+        found = []
+        while index < len(self.spans) and _key(self.spans[index])[:2] == (start, end):
+            found.append(self.spans[index])
+            index += 1
+        return found
+
     def at(self, offset: int) -> Span | None:
-        """The span holding ``offset``, if any."""
+        """The span holding ``offset``, if any (the innermost in an overlapping layer)."""
+        if self.allows_overlap:
+            held = self.all_at(offset)
+            return held[0] if held else None
         index = bisect_right(self.starts, offset) - 1
         if index >= 0 and offset < self.spans[index].end:
             return self.spans[index]
         return None
 
+    def all_at(self, offset: int) -> list[Span]:
+        """Every span holding ``offset``, innermost first: shortest first, then the one
+        starting later, then by label.  In a flat layer, at most one span."""
+        if not self.allows_overlap:
+            span = self.at(offset)
+            return [] if span is None else [span]
+        index = bisect_right(self.starts, offset)
+        first = bisect_left(self.starts, offset - self.longest + 1, 0, index)
+        held = [s for s in self.spans[first:index] if s.end > offset]
+        held.sort(key=lambda s: (s.end - s.start, -s.start, s.label))
+        return held
+
     def overlapping(self, start: int, end: int) -> list[Span]:
         """Spans overlapping ``start``-``end``, in order."""
+        if self.allows_overlap:
+            first = bisect_left(self.starts, start - self.longest + 1)
+            last = bisect_left(self.starts, end)
+            return [s for s in self.spans[first:last] if s.end > start]
         index = bisect_right(self.starts, start) - 1
         # Step back over spans that start before ``start`` and may still reach into it.
         while index > 0 and self.spans[index - 1].end > start:
@@ -154,7 +315,7 @@ class SpanIndex:
         return self.spans[index] if index < len(self.spans) else None
 
     def before(self, offset: int) -> Span | None:
-        """The last span ending at or before ``offset``."""
+        """The last span (in (start, end, label) order) ending at or before ``offset``."""
         index = bisect_left(self.starts, offset) - 1
         while index >= 0 and self.spans[index].end > offset:
             index -= 1
@@ -171,4 +332,4 @@ class SpanIndex:
             index = bisect_left(self.spans, _key(span), key=_key)
             self.spans.insert(index, span)
             self.starts.insert(index, span.start)
-
+            self.longest = max(self.longest, span.end - span.start)

@@ -139,7 +139,11 @@ def _merge_scheme(scheme: LabelScheme, other: LabelScheme, path: Path,
             mine.append(copy)
             by_name[copy.name] = copy
             added.append(f"{kind} {copy.name}")
-    return LabelScheme(entities=entities, relations=relations)
+    overlapping = scheme.overlapping or other.overlapping
+    if overlapping and not scheme.overlapping:
+        warnings.append(f"{path}: its layers may hold overlapping spans; the merged store "
+                        "allows them too")
+    return LabelScheme(entities=entities, relations=relations, overlapping=overlapping)
 
 
 def _definition(label: EntityLabel | RelationLabel) -> str:

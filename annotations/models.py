@@ -10,7 +10,7 @@ against that slice (see :func:`check_layer`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .layer import check_layer
+from .layer import SpanRef, check_layer, resolve_refs, span_order
 from .names import check_colour, check_label, check_name
 
 SCHEMA_VERSION = 1
@@ -86,7 +86,13 @@ class Span(BaseModel):
 
     @property
     def key(self) -> tuple[int, int]:
+        """The offsets: what names the span in a flat layer."""
         return (self.start, self.end)
+
+    @property
+    def ref(self) -> tuple[int, int, str]:
+        """``(start, end, label)``: what names the span in any layer."""
+        return (self.start, self.end, self.label)
 
     def text_in(self, text: str) -> str:
         return text[self.start : self.end]
@@ -95,19 +101,33 @@ class Span(BaseModel):
 class Relation(BaseModel):
     """A directed, labelled link from the ``head`` span to the ``child`` span.
 
-    Both ends are given as ``(start, end)`` offsets of spans in the same layer;
-    spans in one layer never overlap, so the offsets name exactly one span.
+    Each end names a span of the same layer by ``(start, end, label)``, or by
+    ``(start, end)`` where the offsets name one span (always in a flat layer, which is
+    what stores written before overlapping layers hold).  In an overlapping layer,
+    write ``(start, end, label)`` (see :mod:`annotations.layer`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    head: tuple[int, int]
-    child: tuple[int, int]
+    head: SpanRef
+    child: SpanRef
     label: str = Field(min_length=1)
 
     @property
-    def key(self) -> tuple[tuple[int, int], tuple[int, int], str]:
+    def key(self) -> tuple[SpanRef, SpanRef, str]:
         return (self.head, self.child, self.label)
+
+
+def named_by(spans: Sequence[Span], relations: Sequence[Relation], labelled: bool
+             ) -> list[Relation]:
+    """``relations`` (of a layer :func:`check_layer` accepted) naming their spans by
+    ``(start, end, label)`` when ``labelled`` (an overlapping layer), else by
+    ``(start, end)`` (a flat layer, as stores always did)."""
+    out = []
+    for head, child, label in resolve_refs(spans, relations):
+        out.append(Relation(head=head.ref if labelled else head.key,
+                            child=child.ref if labelled else child.key, label=label))
+    return out
 
 
 class Document(BaseModel):
@@ -154,7 +174,10 @@ class _Layer(BaseModel):
     """Spans and relations over one document, validated as one NER layer.
 
     Pass ``context={"text": document_text}`` to ``model_validate`` to also check
-    the offsets against the text.
+    the offsets against the text.  The model holds overlapping spans (a prediction
+    may overlap, and so may an annotation in an overlapping layer); whether a layer
+    must be flat is the label scheme's to say, and the store checks it on every save
+    (``LabelScheme.overlapping``).  Spans are kept sorted by (start, end, label).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -166,11 +189,12 @@ class _Layer(BaseModel):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> _Layer:
         text = (info.context or {}).get("text") if info.context else None
-        check_layer(text, self.spans, self.relations)
-        self.spans.sort(key=lambda s: (s.start, s.end))
+        check_layer(text, self.spans, self.relations, overlapping=True)
+        self.spans.sort(key=span_order)
         return self
 
     def span_at(self, offset: int) -> Span | None:
+        """The first span (in order) holding ``offset``."""
         for span in self.spans:
             if span.start <= offset < span.end:
                 return span
@@ -285,8 +309,9 @@ def relation_identity(head: T, child: T, label: str, symmetric: Collection[str] 
     """What makes two relations the same: ``(head, child, label)``, with the two ends in
     a fixed order when ``label`` is one of the ``symmetric`` labels (direction ignored).
 
-    ``head`` and ``child`` are whatever identifies an end (``(start, end)`` offsets, or
-    ``((start, end), entity_label)`` when entity labels count); scoring and agreement
+    ``head`` and ``child`` are whatever identifies an end (``(start, end)`` offsets,
+    ``(start, end, label)`` span references, or ``((start, end), entity_label)`` when
+    entity labels count); scoring and agreement
     compare these identities, so both ignore direction for symmetric labels.
     """
     if label in symmetric and child < head:  # type: ignore[operator]
@@ -295,12 +320,22 @@ def relation_identity(head: T, child: T, label: str, symmetric: Collection[str] 
 
 
 class LabelScheme(BaseModel):
-    """Entity and relation labels with their keys and colours."""
+    """Entity and relation labels with their keys and colours.
+
+    ``overlapping``: whether the store's annotation layers may hold nested and
+    overlapping spans (spaCy's ``doc.spans``, Prodigy's spans, brat).  False (the
+    default, and what stores written before the flag read as) keeps every layer flat
+    (spaCy's ``doc.ents``): no two spans overlap, and adding a span over another
+    replaces it.  Either way the same (start, end, label) twice is an error, and
+    identical offsets with two labels are two spans only in an overlapping layer.
+    Predictions may always overlap (they are scored, not edited).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     entities: list[EntityLabel] = Field(default_factory=list)
     relations: list[RelationLabel] = Field(default_factory=list)
+    overlapping: bool = False
 
     @model_validator(mode="after")
     def _unique(self) -> LabelScheme:
@@ -348,7 +383,8 @@ class LabelScheme(BaseModel):
             colour = DEFAULT_COLOURS[len(entities) % len(DEFAULT_COLOURS)]
             entities.append(EntityLabel(name=name, key=key, colour=colour))
             known.add(name)
-        return LabelScheme(entities=entities, relations=[r.model_copy() for r in self.relations])
+        return LabelScheme(entities=entities, relations=[r.model_copy() for r in self.relations],
+                           overlapping=self.overlapping)
 
     def with_relations(self, names: Iterable[str]) -> LabelScheme:
         """A copy with any new relation labels (allowing any entity labels) added."""
@@ -363,7 +399,8 @@ class LabelScheme(BaseModel):
                 used_keys.add(key)
             relations.append(RelationLabel(name=name, key=key))
             known.add(name)
-        return LabelScheme(entities=[e.model_copy() for e in self.entities], relations=relations)
+        return LabelScheme(entities=[e.model_copy() for e in self.entities], relations=relations,
+                           overlapping=self.overlapping)
 
     def check_labels(
         self, spans: Iterable[Span], relations: Iterable[Relation] = ()

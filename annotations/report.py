@@ -25,6 +25,7 @@ from .evaluation import (
     SpanGroup,
     compare_spans,
 )
+from .layer import outermost
 from .names import css_colour
 from .output import write_atomically
 
@@ -333,8 +334,11 @@ def _frequent(result: ExtractorResult, top: int) -> str:
 
 def _render_layer(text: str, spans: Sequence[tuple[int, int, str, str]],
                   colours: Mapping[str, str]) -> str:
+    """The text with its spans marked.  displaCy's entity view holds flat layers only:
+    of an overlapping layer it marks the outermost spans and lists the others below."""
     from spacy import displacy
 
+    spans, nested = outermost(spans)
     ents = [{"start": s, "end": e, "label": _e(label),
              "params": {"verdict": verdict, "tip": _e(VERDICT_TEXT[verdict]),
                         "marker": "" if verdict == "correct" else "✗ " + VERDICT_TEXT[verdict]}}
@@ -342,8 +346,16 @@ def _render_layer(text: str, spans: Sequence[tuple[int, int, str, str]],
     # Colours reach the style attribute only as #rrggbb (a stored bad one is grey).
     options = {"colors": {_e(k): css_colour(v) for k, v in colours.items()},
                "template": ENTITY_TEMPLATE}
-    return str(displacy.render({"text": text, "ents": ents, "title": None}, style="ent",
-                               manual=True, jupyter=False, options=options))
+    marked = str(displacy.render({"text": text, "ents": ents, "title": None}, style="ent",
+                                 manual=True, jupyter=False, options=options))
+    if nested:
+        items = "; ".join(
+            f'<span class="verdict-{verdict}" title="{_e(VERDICT_TEXT[verdict])}">'
+            f"{_e(text[s:e])} <b>{_e(label)}</b> {s}-{e}"
+            + ("" if verdict == "correct" else f" ✗ {_e(VERDICT_TEXT[verdict])}") + "</span>"
+            for s, e, label, verdict in sorted(nested))
+        marked += f'<p class="nested">nested or overlapping: {items}</p>'
+    return marked
 
 
 def document_html(doc: EvalDocument, colours: Mapping[str, str]) -> str:

@@ -411,8 +411,24 @@ class GoldStore:
             return self._model(LabelScheme, "labels", "1")
 
     def set_labels(self, scheme: LabelScheme) -> None:
+        """Replace the label scheme.  Making an overlapping scheme flat is refused while an
+        annotation still holds overlapping spans (naming the first)."""
         with self._lock:
+            if not scheme.overlapping and self.labels.overlapping:
+                self._check_flat()
             self._commit([("labels", "1", scheme.model_dump())])
+
+    def _check_flat(self) -> None:
+        for record in self.annotation_records():
+            bounds = sorted((s["start"], s["end"], s["label"]) for s in record["spans"])
+            for (a_start, a_end, a_label), (b_start, b_end, b_label) in zip(
+                    bounds, bounds[1:], strict=False):
+                if b_start < a_end:
+                    raise ValueError(
+                        f"the label scheme cannot become flat: the annotation of document "
+                        f"{record['doc_id']} by {record['annotator']!r} holds overlapping "
+                        f"spans {a_start}-{a_end} ({a_label}) and {b_start}-{b_end} "
+                        f"({b_label})")
 
     def add_entity_labels(self, names: Iterable[str]) -> LabelScheme:
         with self._lock:
@@ -517,13 +533,14 @@ class GoldStore:
             if key is not None and not add_labels:
                 base = self._patcher.base(key)
                 if base is not None:
+                    scheme = self.labels
                     patched = self._patcher.op(
-                        key, base, annotation, self.text(annotation.doc_id), self.labels
+                        key, base, annotation, self.text(annotation.doc_id), scheme
                     )
                     if patched is not None:
                         op, saved = patched
                         self._commit([op])
-                        self._patcher.remember(key, saved)
+                        self._patcher.remember(key, saved, flat=not scheme.overlapping)
                         return saved
             saved = self.save_annotations([annotation], add_labels=add_labels)[0]
             self._patcher.saved_whole(self._tables.ann_keys[(saved.doc_id, saved.annotator)], saved)
@@ -555,11 +572,12 @@ class GoldStore:
                 new_texts[doc.id] = doc.text
                 doc_key = self._tables.new_key("documents", reserved)
                 ops.append(("documents", doc_key, doc.model_dump()))
+            overlapping = (labels or self.labels).overlapping
             for ann in annotations:
                 text = new_texts.get(ann.doc_id)
                 if text is None:
                     text = self.text(ann.doc_id)
-                check_layer(text, ann.spans, ann.relations)
+                check_layer(text, ann.spans, ann.relations, overlapping)
                 ann = ann.model_copy(update={"updated": utc_now()})
                 ident = (ann.doc_id, ann.annotator)
                 key = self._tables.ann_keys.get(ident) or pending.get(ident)
@@ -605,8 +623,9 @@ class GoldStore:
         pending: dict[tuple[str, str], str] = {}
         for pred in preds:
             text = new_texts.get(pred.doc_id)
+            # Predictions may overlap whatever the scheme says: they are scored, not edited.
             check_layer(text if text is not None else self.text(pred.doc_id), pred.spans,
-                        pred.relations)
+                        pred.relations, overlapping=True)
             ident = (pred.doc_id, pred.extractor)
             key = self._tables.pred_keys.get(ident) or pending.get(ident)
             if key is None:

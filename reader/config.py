@@ -37,8 +37,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from annotations.default_labels import DEFAULT_ENTITIES, DEFAULT_RELATIONS
 from annotations.errors import InputError
-from annotations.extractors import labels_in_key_order
 from annotations.models import EntityLabel, LabelScheme, RelationLabel
 
 if sys.version_info >= (3, 11):
@@ -51,22 +51,8 @@ else:  # pragma: no cover - Python 3.10 reads JSON configs, or TOML when tomli i
 
 CONFIG_ENV = "READER_ANNOTATOR_CONFIG"
 
-# Offered when the store has no entity labels yet (no model ran): spaCy's English NER
-# labels, in the order (and so with the keys) that a spaCy extractor would add them.
-DEFAULT_ENTITIES = labels_in_key_order([
-    "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
-    "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
-])
-
-# Offered when the store has no relation labels yet: common news relations.
-DEFAULT_RELATIONS = [
-    RelationLabel(name="works_for", key="w", heads=["PERSON"], children=["ORG", "GPE", "NORP"]),
-    RelationLabel(name="located_in", key="l",
-                  heads=["ORG", "FAC", "GPE", "LOC", "EVENT"], children=["GPE", "LOC", "FAC"]),
-    RelationLabel(name="member_of", key="m", heads=["PERSON", "ORG"], children=["ORG", "NORP"]),
-    RelationLabel(name="said", key="s", heads=["PERSON", "ORG"], children=[]),
-    RelationLabel(name="related_to", key="r"),
-]
+# DEFAULT_ENTITIES and DEFAULT_RELATIONS (annotations/default_labels.py, where a new
+# store's labels come from too) are offered when the store has no labels yet.
 
 
 class AnnotatorConfig(BaseModel):
@@ -96,7 +82,8 @@ class AnnotatorConfig(BaseModel):
         taken = {label.key for label in self.relations if label.key}
         relations = [r if r.name in configured or r.key not in taken
                      else r.model_copy(update={"key": None}) for r in relations]
-        return LabelScheme(entities=entities, relations=relations)
+        return LabelScheme(entities=entities, relations=relations,
+                           overlapping=scheme.overlapping)
 
 
 def default_path() -> Path:

@@ -98,6 +98,39 @@ def test_counts_and_scores_equal_nervaluate_under_all_four_schemes(docs):
             assert scores.by_label(scheme)[label]["f1"] == pytest.approx(expected.f1)
 
 
+@st.composite
+def overlapping_corpus(draw: st.DrawFn) -> tuple[list[EvalDocument], list[EvalDocument]]:
+    """Layers that nest, overlap and share offsets under two labels, given to the scorer
+    in any order; and the same documents sorted by (start, end, label), for nervaluate."""
+    shuffled, ordered = [], []
+    for i in range(draw(st.integers(1, 3))):
+        gold = draw(layer(True))
+        same_offsets = draw(st.lists(st.sampled_from(gold), max_size=3)) if gold else []
+        gold = sorted(set(gold) | {(s, e, LABELS[(LABELS.index(lab) + 1) % 3])
+                                   for s, e, lab in same_offsets})
+        pred = sorted(set(draw(layer(True))) | set(draw(st.lists(st.sampled_from(gold)))
+                                                     if gold else []))
+        ordered.append(EvalDocument(doc_id=str(i), text="x" * 500, gold=gold, pred=pred))
+        shuffled.append(EvalDocument(doc_id=str(i), text="x" * 500,
+                                     gold=draw(st.permutations(gold)),
+                                     pred=draw(st.permutations(pred))))
+    return shuffled, ordered
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overlapping_corpus())
+def test_overlapping_layers_in_any_order_score_as_nervaluate_on_sorted_spans(docs):
+    shuffled, ordered = docs
+    if not any(d.gold or d.pred for d in ordered):
+        return
+    reference = _nervaluate(ordered)
+    scores = score_entities(shuffled)
+    for scheme in SCHEMES:
+        assert scores.counts(scheme) == _counts(reference["overall"][NERVALUATE[scheme]])
+        for label, by_scheme in reference["entities"].items():
+            assert scores.counts(scheme, label) == _counts(by_scheme[NERVALUATE[scheme]])
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corpus())
 def test_error_analysis_agrees_with_the_counts_and_a_brute_force_confusion(docs):

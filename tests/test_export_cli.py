@@ -68,7 +68,7 @@ def test_predictions_export_in_conll_by_extension(store: GoldStore, sample_docum
                                  "--extractor", "llm@1"])
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == "-DOCSTART- O"
+    assert lines[0] == "-DOCSTART- -X- O O"
     assert "Geneva B-GPE" in lines and "Maria O" in lines
 
 

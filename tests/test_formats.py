@@ -298,7 +298,7 @@ def test_docbin_is_training_data_for_spacy(store: GoldStore, sample_document: Do
     assert [(e.text, e.label_) for e in doc.ents] == [("Maria Keller", "PERSON"),
                                                       ("Aster Rail", "ORG")]
     relations = doc.user_data["reader_annotator"]["relations"]
-    assert [list(r) for r in relations] == [[0, 12, 58, 68, "works_for"]]
+    assert [list(r) for r in relations] == [[0, 12, "PERSON", 58, 68, "ORG", "works_for"]]
     # What `spacy train` does with --paths.train: a Corpus of Examples with gold entities.
     (example,) = Corpus(out)(nlp)
     assert [e.text for e in example.reference.ents] == ["Maria Keller", "Aster Rail"]

@@ -41,6 +41,19 @@ def test_each_span_is_marked_with_its_verdict_in_gold_and_prediction():
     assert "background: #aabbcc" in gold_half  # the store's label colour reaches displaCy
 
 
+def test_nested_spans_are_listed_below_the_outermost_ones_not_repeated_in_the_text():
+    text = "The University of California campus"
+    gold = [(4, 28, "ORG"), (18, 28, "GPE")]
+    pred = [(4, 28, "ORG"), (18, 28, "LOC")]
+    html = document_html(EvalDocument(doc_id="d", text=text, gold=gold, pred=pred), {})
+    gold_half, pred_half = html.split("<h4>prediction</h4>")
+    plain = re.sub(r"<[^>]+>", "", gold_half.split('<p class="nested">')[0])
+    assert plain.count("California") == 1
+    assert len(re.findall(r'class="entity verdict-', gold_half)) == 1  # ORG, outermost
+    assert "nested or overlapping: " in gold_half and "<b>GPE</b> 18-28" in gold_half
+    assert "<b>LOC</b> 18-28" in pred_half
+
+
 def test_text_labels_titles_and_names_are_escaped():
     text = "<script>alert(1)</script> & Co"
     docs = [EvalDocument(doc_id="d", text=text, gold=[(0, 8, "<b>")], pred=[(0, 8, "<b>")],

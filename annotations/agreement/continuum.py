@@ -86,7 +86,9 @@ def build_continuum(
         rater = RaterSpans(start[order], end[order], label[order], doc[order], present)
         if len(rater.start) > 1 and (rater.start[1:] < rater.end[:-1]).any():
             at = int(np.argmax(rater.start[1:] < rater.end[:-1]))
-            raise ValueError(f"annotator {r}: spans overlap in document {int(rater.doc[at])}")
+            raise ValueError(
+                f"annotator {r}: spans overlap in document {int(rater.doc[at])}; agreement "
+                "(token kappa, unitizing alpha) is measured on flat layers only")
         raters.append(rater)
     if labels is None:
         names = sorted(label_ids)

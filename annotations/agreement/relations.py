@@ -65,9 +65,10 @@ def rater_relations(continuum: Continuum,
             continue
         base = continuum.bases[doc]
         size = 2 * len(flat)
-        head = np.fromiter(chain.from_iterable(map(itemgetter(0), flat)), dtype=np.int64,
+        # Each end by its offsets (its entity label, if given, is the span's at them).
+        head = np.fromiter(chain.from_iterable(r[0][:2] for r in flat), dtype=np.int64,
                            count=size).reshape(-1, 2) + base[:, None]
-        child = np.fromiter(chain.from_iterable(map(itemgetter(1), flat)), dtype=np.int64,
+        child = np.fromiter(chain.from_iterable(r[1][:2] for r in flat), dtype=np.int64,
                             count=size).reshape(-1, 2) + base[:, None]
         labels = list(map(itemgetter(2), flat))
         head_at = _span_index(rater, head[:, 0], head[:, 1])

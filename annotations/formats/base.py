@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import InputError
+from ..layer import SpanRef, resolve_refs, span_order
 from ..models import Document, LabelScheme, Relation, Span, Status
 from ..output import replacing
 
@@ -55,8 +56,10 @@ class RawString:
 
 @dataclass
 class RawRelation:
-    head: tuple[int, int]
-    child: tuple[int, int]
+    """A relation as a file gives it: each end ``(start, end)`` or ``(start, end, label)``."""
+
+    head: SpanRef
+    child: SpanRef
     label: str
     line: int | None = None
     where: str | None = None
@@ -93,9 +96,11 @@ class ImportRecord:
 
 
 Payload = tuple[str, dict[str, Any], list[tuple[int, int, str, str, str]],
-                list[tuple[int, int, int, int, str]], "Status | None", "str | None", "str | None"]
-"""An export item as plain data (text, meta, spans, relations, status, annotator,
-extractor), cheap to send to a worker process."""
+                list[tuple[int, int, str, int, int, str, str]], "Status | None", "str | None",
+                "str | None"]
+"""An export item as plain data (text, meta, spans sorted by (start, end, label),
+relations as (head start, head end, head label, child start, child end, child label,
+label), status, annotator, extractor), cheap to send to a worker process."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,11 @@ class ExportItem:
     extractor: str | None = None
 
     def payload(self) -> Payload:
-        spans = sorted(self.spans, key=lambda s: s.key)
+        spans = sorted(self.spans, key=span_order)
         return (self.document.text, self.document.meta,
                 [(s.start, s.end, s.label, s.source, s.state) for s in spans],
-                [(*r.head, *r.child, r.label) for r in self.relations],
+                [(*head.ref, *child.ref, label)
+                 for head, child, label in resolve_refs(spans, self.relations)],
                 self.status, self.annotator, self.extractor)
 
 
@@ -132,6 +138,9 @@ class WriteContext:
     shard_size: int = 1000
     workers: int = 1
     """Processes that tokenise and serialise in parallel (Prodigy, CoNLL, spaCy writers)."""
+    flat_only: bool = False
+    """For a format that holds flat layers only (CoNLL): write an overlapping layer's
+    outermost spans and name each span left out in a warning, instead of refusing."""
 
 
 def signed_hash32(*parts: str) -> int:

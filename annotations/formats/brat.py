@@ -5,6 +5,10 @@ relations (``R1<TAB>LABEL Arg1:T1 Arg2:T2``).  Export names each pair after the
 document id (plus ``-ANNOTATOR`` for annotators other than ``default``) and writes
 an ``annotation.conf`` with the labels, so brat can open the folder at once.
 
+Entities may nest and overlap (``T`` lines are independent, relations name them by
+id); import takes the labels an ``annotation.conf`` beside the files declares
+(:func:`declared_labels`) when the store has none yet.
+
 A span that crosses a line break cannot be one brat fragment (the ``.ann`` line
 would break), so export writes it as fragments split at the line breaks, as brat
 itself does, and import joins fragments separated only by line breaks back into
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from ..articles import title_of
 from ..errors import InputError
+from ..layer import is_flat, resolve_refs, span_order
 from ..models import Span
 from ..output import write_text
 from .base import ExportItem, ExportResult, ImportRecord, RawRelation, RawSpan, WriteContext
@@ -58,26 +63,29 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
     result = ExportResult()
     entity_labels = set(context.scheme.entity_names)
     relation_labels = set(context.scheme.relation_names)
+    overlapping = context.scheme.overlapping
     for item in items:
+        overlapping = overlapping or not is_flat(item.spans)
         text = item.document.text
         lines: list[str] = []
-        ids: dict[tuple[int, int], str] = {}
-        for span in sorted(item.spans, key=lambda s: s.key):
+        ids: dict[tuple[int, int, str], str] = {}
+        for span in sorted(item.spans, key=span_order):
             pieces = fragments(text, span)
             if not pieces:
                 result.warnings.append(
                     f"{item.document.id}: span {span.start}-{span.end} ({span.label}) is only "
                     "line breaks; brat cannot hold it, left out")
                 continue
-            ids[span.key] = tid = f"T{len(ids) + 1}"
+            ids[span.ref] = tid = f"T{len(ids) + 1}"
             offsets = ";".join(f"{a} {b}" for a, b in pieces)
             shown = " ".join(text[a:b] for a, b in pieces)
             lines.append(f"{tid}\t{span.label} {offsets}\t{shown}")
             entity_labels.add(span.label)
-        for number, rel in enumerate(item.relations, start=1):
-            if rel.head in ids and rel.child in ids:
-                lines.append(f"R{number}\t{rel.label} Arg1:{ids[rel.head]} Arg2:{ids[rel.child]}")
-                relation_labels.add(rel.label)
+        resolved = resolve_refs(item.spans, item.relations)
+        for number, (head, child, label) in enumerate(resolved, start=1):
+            if head.ref in ids and child.ref in ids:
+                lines.append(f"R{number}\t{label} Arg1:{ids[head.ref]} Arg2:{ids[child.ref]}")
+                relation_labels.add(label)
         stem = file_stem(item)
         write_text(out / f"{stem}.txt", text)
         write_text(out / f"{stem}.ann", "".join(line + "\n" for line in lines))
@@ -85,9 +93,40 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
         result.files += 2
     conf = ["[entities]", *sorted(entity_labels), "", "[relations]"]
     conf += [f"{name}\tArg1:<ENTITY>, Arg2:<ENTITY>" for name in sorted(relation_labels)]
+    if overlapping:
+        # brat shows nested and overlapping entities only where the scheme allows them.
+        conf.append("<OVERLAP>\tArg1:<ENTITY>, Arg2:<ENTITY>, <OVL-TYPE>:<ANY>")
     conf += ["", "[events]", "", "[attributes]", ""]
     write_text(out / "annotation.conf", "\n".join(conf))
     return result
+
+
+def declared_labels(path: Path) -> tuple[list[str], list[str], Path] | None:
+    """The entity and relation labels the ``annotation.conf`` of a brat folder (or
+    beside a ``.ann`` file) declares, in its order, and the file; None without one.
+
+    Names starting with ``!`` (abstract types in brat's hierarchy) or ``<`` (brat's
+    ``<OVERLAP>`` rules and macros) are not labels."""
+    folder = path if path.is_dir() else path.parent
+    conf = folder / "annotation.conf"
+    try:
+        lines = conf.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    found: dict[str, list[str]] = {"entities": [], "relations": []}
+    section = None
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
+        if section in found:
+            name = stripped.split()[0].split(",")[0]
+            if name[0] not in "!<" and name not in found[section]:
+                found[section].append(name)
+    return found["entities"], found["relations"], conf
 
 
 def ann_files(path: Path) -> list[Path]:
@@ -124,7 +163,7 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
     record = ImportRecord(path=ann, line=None, record=None, text=text,
                           meta={"title": title_of(text.replace("\r", "\n"), txt),
                                 "source": str(txt)})
-    spans: dict[str, tuple[int, int]] = {}
+    spans: dict[str, tuple[int, int, str]] = {}
     unsupported: dict[str, str] = {}
     pending: list[tuple[int, str, str, str, str]] = []
     errors: list[InputError] = []
@@ -168,7 +207,7 @@ def read_pair(ann: Path) -> Iterator[ImportRecord | InputError]:
                     ann, f"{ident}: span text {shown!r} differs from the text at {offsets} "
                     f"({given!r})", line=number))
                 continue
-            spans[ident] = (start, end)
+            spans[ident] = (start, end, label)
             record.spans.append(RawSpan(start, end, label, text=shown if given is None else None,
                                         line=number, where=ident))
         elif kind == "R":

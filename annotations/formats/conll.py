@@ -1,5 +1,7 @@
 """CoNLL IOB2: one token and its tag per line, a blank line between sentences, and a
-``-DOCSTART- O`` line (then a blank line) before each document, as in CoNLL-2003.
+``-DOCSTART- -X- O O`` line (then a blank line) before each document, as in CoNLL-2003:
+the separator ``spacy convert -c ner`` splits documents on.  Import reads it and the
+shorter ``-DOCSTART- O`` this tool wrote before.
 
 Export writes two columns, ``TOKEN TAG``, with IOB2 tags (``B-LABEL`` starts an
 entity, ``I-LABEL`` continues it, ``O`` is outside), the shape ``spacy convert``
@@ -19,9 +21,15 @@ for the stored document whose text has exactly these non-whitespace characters
 offsets); failing that, a gold import creates a document whose text is the
 tokens joined by spaces, one sentence per line.
 
+IOB tags cannot nest, so a layer with overlapping spans is refused (naming the
+document and two spans that overlap); with ``flat_only`` (``reader export
+--flat-only``) it is written with its outermost spans (leftmost first, the longer
+of two starting together) and every span left out is named in a warning.
+
 What it loses: relations, meta, status, annotator, a span's source and state,
-the exact whitespace of texts not in the store, and whitespace at the very start
-or end of a span (an entity is the tokens it covers).
+the exact whitespace of texts not in the store, whitespace at the very start
+or end of a span (an entity is the tokens it covers), and nested or overlapping
+spans (see above).
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..articles import title_of
-from ..errors import InputError
+from ..errors import FormatError, InputError
+from ..layer import outermost
 from .base import (
     ExportItem,
     ExportResult,
@@ -46,6 +55,7 @@ from .base import (
 from .tokens import tokenize
 
 DOCSTART = "-DOCSTART-"
+DOCSTART_LINE = "-DOCSTART- -X- O O"
 _WORD = re.compile(r"\S+")
 _TAG = re.compile(r"^([BI])-(\S+)$")
 
@@ -91,7 +101,7 @@ def blocks_of(payloads: list[Payload]) -> list[str]:
     """The CoNLL text of a batch of documents (what a worker process runs)."""
     blocks = []
     for payload in payloads:
-        lines = [f"{DOCSTART} O", ""]
+        lines = [DOCSTART_LINE, ""]
         for pair in _words_and_tags(payload):
             lines.append("" if pair is None else f"{pair[0]} {pair[1]}")
         lines.append("")
@@ -100,7 +110,32 @@ def blocks_of(payloads: list[Payload]) -> list[str]:
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
-    return write_text_batches(items, out, context, blocks_of)
+    warnings: list[str] = []
+    result = write_text_batches(_flat_items(items, context.flat_only, warnings), out, context,
+                                blocks_of)
+    result.warnings += warnings
+    return result
+
+
+def _flat_items(items: Iterable[ExportItem], flat_only: bool, warnings: list[str]
+                ) -> Iterator[ExportItem]:
+    for item in items:
+        kept, dropped = outermost(item.spans)
+        if dropped and not flat_only:
+            span = dropped[0]
+            other = next(k for k in kept if k.start < span.end and span.start < k.end)
+            raise FormatError(
+                f"document {item.document.id}: spans {other.start}-{other.end} ({other.label}) "
+                f"and {span.start}-{span.end} ({span.label}) overlap, and CoNLL IOB tags "
+                "cannot nest; export to brat, prodigy, doccano or spacy, which keep them, or "
+                "write the outermost spans only with --flat-only")
+        if dropped:
+            shown = ", ".join(f"{s.start}-{s.end} ({s.label})" for s in dropped)
+            warnings.append(f"{item.document.id}: {len(dropped)} nested or overlapping "
+                            f"span(s) left out of the CoNLL file: {shown}")
+            item = ExportItem(item.document, kept, [], item.status, item.annotator,
+                              item.extractor)
+        yield item
 
 
 @dataclass

@@ -1,15 +1,21 @@
 """spaCy ``DocBin`` (``.spacy``): training data for ``spacy train``.
 
 Each document becomes a ``Doc`` built from spaCy's tokens, cut at span edges
-(``tokens.py``), with the spans as ``doc.ents``.  ``spacy train`` reads it
-directly (``--paths.train gold.spacy``).  Everything spaCy has no slot for is
-kept in ``doc.user_data["reader_annotator"]``, which ``DocBin(store_user_data=True)``
-serialises with the doc::
+(``tokens.py``), with every span in ``doc.spans["sc"]`` (the span group spaCy's
+``spancat`` trains on, which may nest and overlap) and the flat part in
+``doc.ents``: all spans in a flat layer; in an overlapping one, the spans that
+overlap no other.  ``spacy train`` reads it directly (``--paths.train gold.spacy``).
+Everything spaCy has no slot for is kept in ``doc.user_data["reader_annotator"]``,
+which ``DocBin(store_user_data=True)`` serialises with the doc::
 
     {"doc_id": ..., "meta": {...}, "answer": "accept" | None,
      "annotator": ... | None, "extractor": ... | None,
-     "relations": [[head_start, head_end, child_start, child_end, label], ...],
-     "spans": [[start, end, source, state], ...]}
+     "relations": [[head_start, head_end, head_label,
+                    child_start, child_end, child_label, label], ...],
+     "spans": [[start, end, label, source, state], ...]}
+
+(files written before overlapping layers hold ``[head_start, head_end, child_start,
+child_end, label]`` and ``[start, end, source, state]``, and still import.)
 
 (character offsets; a plain dict, so reading it needs no custom extension; msgpack
 gives the inner lists back as tuples).
@@ -19,8 +25,9 @@ is built in memory.  ``-o FOLDER`` (any other name) writes shards of 1,000
 documents (``part-00000.spacy``, ...), so memory stays flat however large the
 corpus; ``spacy train`` and this import both take the folder.
 
-Import reads ``.spacy`` files made anywhere: entities from ``doc.ents`` and,
-when present, the rest from ``user_data``.
+Import reads ``.spacy`` files made anywhere: the spans of ``doc.spans["sc"]`` when
+the doc has that group, else the entities of ``doc.ents``, and, when present, the
+rest from ``user_data``.
 
 What it loses: nothing this store holds, for files it wrote.  An open
 annotation comes back open (``answer`` is null).
@@ -35,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..articles import title_of
 from ..errors import InputError
+from ..layer import SpanRef
 from ..models import document_id
 from ..output import write_atomically
 from .base import (
@@ -56,6 +64,8 @@ if TYPE_CHECKING:
     from spacy.vocab import Vocab
 
 USER_DATA_KEY = "reader_annotator"
+SPANS_KEY = "sc"
+"""The span group holding every span (spaCy's ``spancat`` default ``spans_key``)."""
 ATTRS = ["ENT_IOB", "ENT_TYPE"]  # ORTH and SPACY are always stored
 
 
@@ -77,13 +87,14 @@ def doc_of(payload: Payload, vocab: Vocab) -> Doc:
     tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
     doc = Doc(vocab, words=[text[start:end] for start, end, _ in tokens],
               spaces=[ws for _, _, ws in tokens])
-    ents = []
+    group = []
     for start, end, label, _, _ in spans:
         ent = doc.char_span(start, end, label=label)
         if ent is None:  # tokenize() guarantees span edges are token edges
             raise AssertionError(f"span {start}-{end} is not on token boundaries")
-        ents.append(ent)
-    doc.ents = ents
+        group.append(ent)
+    doc.spans[SPANS_KEY] = group
+    doc.ents = _apart(group)
     doc.user_data[USER_DATA_KEY] = {
         "doc_id": document_id(text),
         "meta": meta,
@@ -91,9 +102,20 @@ def doc_of(payload: Payload, vocab: Vocab) -> Doc:
         "annotator": annotator,
         "extractor": extractor,
         "relations": [list(r) for r in relations],
-        "spans": [[start, end, source, state] for start, end, _, source, state in spans],
+        "spans": [list(s) for s in spans],
     }
     return doc
+
+
+def _apart(spans: list[Any]) -> list[Any]:
+    """The spans (sorted by start) that overlap no other: the flat part of a layer."""
+    kept, reach = [], 0  # reach: the furthest end of the spans before this one
+    for i, span in enumerate(spans):
+        later = spans[i + 1].start_char if i + 1 < len(spans) else None
+        if reach <= span.start_char and (later is None or later >= span.end_char):
+            kept.append(span)
+        reach = max(reach, span.end_char)
+    return kept
 
 
 def docbin_of(payloads: list[Payload]) -> list[bytes]:
@@ -185,20 +207,36 @@ def record_of(path: Path, index: int, doc: Doc) -> ImportRecord:
         record.has_status = True
         annotator = extra.get("annotator")
         record.annotator = annotator if isinstance(annotator, str) and annotator else None
-    provenance = {(s[0], s[1]): (s[2], s[3]) for s in _list(extra, "spans")
-                  if isinstance(s, (list, tuple)) and len(s) == 4
-                  and all(type(v) is int for v in s[:2])
-                  and all(isinstance(v, str) for v in s[2:])}
-    for number, ent in enumerate(doc.ents):
-        source, state = provenance.get((ent.start_char, ent.end_char), (None, None))
+    # [start, end, label, source, state]; [start, end, source, state] in older files.
+    provenance: dict[tuple[Any, ...], tuple[str, str]] = {}
+    for s in _list(extra, "spans"):
+        if (isinstance(s, (list, tuple)) and len(s) in (4, 5)
+                and all(type(v) is int for v in s[:2])
+                and all(isinstance(v, str) for v in s[2:])):
+            provenance[tuple(s[:-2])] = (s[-2], s[-1])
+    if SPANS_KEY in doc.spans:
+        found, name = list(doc.spans[SPANS_KEY]), f"spans[{SPANS_KEY!r}]"
+    else:
+        found, name = list(doc.ents), "ents"
+    for number, ent in enumerate(found):
+        source, state = provenance.get((ent.start_char, ent.end_char, ent.label_),
+                                       provenance.get((ent.start_char, ent.end_char),
+                                                      (None, None)))
         record.spans.append(RawSpan(ent.start_char, ent.end_char, ent.label_, source=source,
-                                    state=state, where=f"ents[{number}]"))
+                                    state=state, where=f"{name}[{number}]"))
     for number, raw in enumerate(_list(extra, "relations")):
         # msgpack may give back tuples for the lists written.
-        if (not isinstance(raw, (list, tuple)) or len(raw) != 5
-                or not all(type(v) is int for v in raw[:4]) or not isinstance(raw[4], str)):
-            raise ValueError(f"user_data relations[{number}]: expected "
-                             "[head_start, head_end, child_start, child_end, label]")
-        record.relations.append(RawRelation((raw[0], raw[1]), (raw[2], raw[3]), raw[4],
-                                            where=f"relations[{number}]"))
+        if (isinstance(raw, (list, tuple)) and len(raw) == 7
+                and all(type(v) is int for v in (*raw[:2], *raw[3:5]))
+                and all(isinstance(v, str) for v in (raw[2], raw[5], raw[6]))):
+            head: SpanRef = (raw[0], raw[1], raw[2])
+            child: SpanRef = (raw[3], raw[4], raw[5])
+            label = raw[6]
+        elif (isinstance(raw, (list, tuple)) and len(raw) == 5
+                and all(type(v) is int for v in raw[:4]) and isinstance(raw[4], str)):
+            head, child, label = (raw[0], raw[1]), (raw[2], raw[3]), raw[4]
+        else:
+            raise ValueError(f"user_data relations[{number}]: expected [head_start, head_end, "
+                             "head_label, child_start, child_end, child_label, label]")
+        record.relations.append(RawRelation(head, child, label, where=f"relations[{number}]"))
     return record

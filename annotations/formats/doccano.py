@@ -8,6 +8,8 @@ per line::
      "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "works_for"}],
      "answer": "accept", "_annotator_id": "default"}
 
+Entities may nest and overlap; relations name them by id, so they stay exact.
+
 doccano files the import reads: that shape, and the sequence-labelling shape
 ``{"text": ..., "label": [[start, end, "PER"], ...]}``; ``data`` is accepted for
 ``text`` (older doccano); keys other than these go into the document's meta.
@@ -27,6 +29,7 @@ from typing import Any
 import srsly
 
 from ..errors import InputError
+from ..layer import resolve_refs, span_order
 from ..output import replacing
 from .base import (
     ExportItem,
@@ -49,19 +52,20 @@ OWN_KEYS = {"id", "text", "data", "meta", "entities", "relations", "label", "ans
 
 
 def line_of(number: int, item: ExportItem) -> dict[str, Any]:
-    spans = sorted(item.spans, key=lambda s: s.key)
-    ids = {span.key: i for i, span in enumerate(spans, start=1)}
+    spans = sorted(item.spans, key=span_order)
+    ids = {span.ref: i for i, span in enumerate(spans, start=1)}
     line: dict[str, Any] = {
         "id": number,
         "text": item.document.text,
         "meta": item.document.meta,
         "entities": [
-            {"id": ids[s.key], "label": s.label, "start_offset": s.start, "end_offset": s.end}
+            {"id": ids[s.ref], "label": s.label, "start_offset": s.start, "end_offset": s.end}
             for s in spans
         ],
         "relations": [
-            {"id": i, "from_id": ids[r.head], "to_id": ids[r.child], "type": r.label}
-            for i, r in enumerate(item.relations, start=1)
+            {"id": i, "from_id": ids[head.ref], "to_id": ids[child.ref], "type": label}
+            for i, (head, child, label) in enumerate(resolve_refs(spans, item.relations),
+                                                     start=1)
         ],
     }
     if item.status is not None:
@@ -106,7 +110,7 @@ def parse_line(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
 
 
 def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
-    by_id: dict[Any, tuple[int, int]] = {}
+    by_id: dict[Any, tuple[int, int, str]] = {}
     for where, raw in objects_in(obj, "entities"):
         span = raw_span_of(raw, where, record.line, "start_offset", "end_offset")
         if "id" in raw:
@@ -115,7 +119,7 @@ def _read_relation_shape(record: ImportRecord, obj: dict[str, Any]) -> None:
                                  "a string")
             if raw["id"] in by_id:
                 raise ValueError(f"{where}: entity id {raw['id']!r} is used twice")
-            by_id[raw["id"]] = (span.start, span.end)
+            by_id[raw["id"]] = (span.start, span.end, span.label)
         record.spans.append(span)
     for where, raw in objects_in(obj, "relations"):
         ends = []

@@ -15,8 +15,13 @@ the import is told to give records without one (default ``accept``, like
 ``prodigy db-in``).  Nothing else: text, meta, spans, relations, annotator and
 status round-trip exactly.
 
+Spans may nest and overlap (Prodigy's ``spans.manual`` does the same); a relation's
+``head_span``/``child_span`` carry the span's label, which names it among spans at
+the same offsets.
+
 On import, character offsets are the truth; ``tokens`` and ``token_*`` are
-ignored except to find a relation end given only by ``head``/``child``.
+ignored except to find a relation end given only by ``head``/``child`` (an error
+when that token ends several spans: then ``head_span``/``child_span`` must say which).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 import srsly
 
 from ..errors import InputError
+from ..layer import SpanRef
 from ..models import HUMAN
 from .base import (
     ExportItem,
@@ -61,7 +67,7 @@ def task_of(payload: Payload) -> dict[str, Any]:
     tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
     first_token = {start: i for i, (start, _, _) in enumerate(tokens)}
     last_token = {end: i for i, (_, end, _) in enumerate(tokens)}
-    span_dicts: dict[tuple[int, int], dict[str, Any]] = {}
+    span_dicts: dict[tuple[int, int, str], dict[str, Any]] = {}
     out_spans = []
     for start, end, label, source, state in spans:
         entry: dict[str, Any] = {
@@ -69,14 +75,14 @@ def task_of(payload: Payload) -> dict[str, Any]:
             "token_start": first_token[start], "token_end": last_token[end],
             "label": label, "text": text[start:end],
         }
-        span_dicts[(start, end)] = entry
+        span_dicts[(start, end, label)] = entry
         if source != HUMAN or state != "confirmed":
             out_spans.append({**entry, "source": source, "state": state})
         else:
             out_spans.append(entry)
     out_relations = []
-    for head_start, head_end, child_start, child_end, label in relations:
-        head, child = span_dicts[(head_start, head_end)], span_dicts[(child_start, child_end)]
+    for hs, he, hl, cs, ce, cl, label in relations:
+        head, child = span_dicts[(hs, he, hl)], span_dicts[(cs, ce, cl)]
         out_relations.append({
             "head": head["token_end"], "child": child["token_end"],
             "head_span": _span_ref(head), "child_span": _span_ref(child), "label": label,
@@ -133,7 +139,7 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
     annotator = obj.get("_annotator_id")
     if isinstance(annotator, str) and annotator:
         record.annotator = annotator
-    by_last_token: dict[int, tuple[int, int]] = {}
+    by_last_token: dict[int, list[tuple[int, int, str]]] = {}
     for where, raw in objects_in(obj, "spans"):
         given = raw.get("text")
         if "start" not in raw and "end" not in raw and isinstance(given, str):
@@ -156,7 +162,7 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
         record.spans.append(span)
         token_end = raw.get("token_end")
         if isinstance(token_end, int):
-            by_last_token[token_end] = (span.start, span.end)
+            by_last_token.setdefault(token_end, []).append((span.start, span.end, span.label))
     for where, raw in objects_in(obj, "relations"):
         try:
             label = get_str(raw, "label")
@@ -168,15 +174,23 @@ def parse_task(path: Path, number: int, obj: dict[str, Any]) -> ImportRecord:
     return record
 
 
-def _relation_end(raw: dict[str, Any], end: str, by_last_token: dict[int, tuple[int, int]]
-                  ) -> tuple[int, int]:
+def _relation_end(raw: dict[str, Any], end: str,
+                  by_last_token: dict[int, list[tuple[int, int, str]]]) -> SpanRef:
+    """The span a relation end names: by ``head_span``/``child_span`` (with its label
+    when given, which nested spans need), else by the index of its last token."""
     ref = raw.get(f"{end}_span")
     if isinstance(ref, dict):
-        return (get_int(ref, "start"), get_int(ref, "end"))
+        label = ref.get("label")
+        offsets = (get_int(ref, "start"), get_int(ref, "end"))
+        return (*offsets, label) if isinstance(label, str) and label else offsets
     token = raw.get(end)
     if isinstance(token, int) and not isinstance(token, bool):
-        if token in by_last_token:
-            return by_last_token[token]
+        found = by_last_token.get(token, [])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValueError(f"{end} token {token} ends {len(found)} spans; give "
+                             f'"{end}_span" to say which')
         raise ValueError(f"{end} token {token} is not the last token of any span "
                          "(relation to a missing span)")
     raise ValueError(f'missing field "{end}_span"')

@@ -5,6 +5,17 @@ overlaps, relation ends, labels, and for predictions that the text is in the
 store), and collects every problem.  Only if there is none does it write, in one
 store transaction, so a failed import changes nothing.
 
+Overlapping spans are kept where the store's label scheme allows them
+(``LabelScheme.overlapping``, or ``overlapping=True`` to switch it on), and in
+predictions always; in a flat store they are refused, naming both spans.  A store
+whose scheme has no entity labels yet adopts the labels of its first gold import
+(brat's ``annotation.conf`` when the input has one, else the labels in the data),
+and allows overlapping spans when that data has them; the summary says what it
+adopted.  Relations are stored naming their spans by (start, end, label) in an
+overlapping layer, by (start, end) in a flat one (as stores always did).  A span
+that starts or ends in whitespace is reported as a warning, or trimmed with
+``strip_spans``.
+
 Export walks the store one document at a time and hands each item to the
 format's writer, which writes it out at once: memory does not grow with the
 number of documents (beyond the store itself, which holds everything).
@@ -26,20 +37,23 @@ from ..errors import InputError, InputErrors, NotFoundError
 from ..gc_pause import gc_paused
 from ..gold import gold_records_by_document
 from ..grounding import StringSpan, align_strings
+from ..layer import SpanRef, is_flat, resolve_refs, span_order
 from ..models import (
     HUMAN,
     SPAN_STATES,
     Annotation,
     Document,
+    LabelScheme,
     Prediction,
     Relation,
     Span,
     Status,
+    named_by,
     normalise_newlines,
 )
 from ..names import label_problem, name_problem
 from ..store import DEFAULT_ANNOTATOR, GoldStore
-from . import FORMATS, InterchangeFormat, detect_format, get_format
+from . import FORMATS, InterchangeFormat, brat, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
 PARALLEL_FROM = 2000
@@ -56,6 +70,8 @@ class ImportSummary:
     skipped: int = 0
     """Layers identical to what the store already held (left as they were)."""
     warnings: list[InputError] = field(default_factory=list)
+    adopted: str | None = None
+    """What a store without labels took from this import (its label scheme), if anything."""
 
 
 # -- export --------------------------------------------------------------------
@@ -112,20 +128,23 @@ def export_layers(
     extractor: str | None = None,
     shard_size: int = 1000,
     workers: int | None = None,
+    flat_only: bool = False,
 ) -> ExportResult:
     """Write the chosen layers of ``store`` to ``out`` in ``format_name``.
 
     ``workers``: processes that tokenise and serialise in parallel for the
     token-based formats (Prodigy, CoNLL, spaCy); by default one per CPU (at most
     two) for stores of at least ``PARALLEL_FROM`` documents, where starting them
-    pays off, else none.
+    pays off, else none.  ``flat_only``: a format of flat layers only (CoNLL) writes
+    the outermost spans of an overlapping layer, naming the others in warnings,
+    instead of refusing it (:class:`~annotations.errors.FormatError`).
     """
     fmt = get_format(format_name)
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if len(store) >= PARALLEL_FROM else 1
     items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
     return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size,
-                                              workers=workers))
+                                              workers=workers, flat_only=flat_only))
 
 
 # -- import --------------------------------------------------------------------
@@ -141,12 +160,16 @@ def import_layers(
     extractor: str | None = None,
     add_labels: bool = False,
     default_status: Status | None = "accept",
+    overlapping: bool = False,
+    strip_spans: bool = False,
 ) -> ImportSummary:
     """Import gold annotations (or one extractor's predictions) from files or folders.
 
     Every file is read and checked before anything is stored, and then everything
     is stored in one transaction.  Raises :class:`InputErrors` listing every
-    problem, having stored nothing.
+    problem, having stored nothing.  ``overlapping``: switch the store's label scheme
+    to overlapping spans (kept for good).  ``strip_spans``: trim whitespace at the
+    edges of spans instead of warning about it.
     """
     if as_predictions and not extractor:
         raise ValueError("predictions need an extractor name, e.g. my-llm@2026-11")
@@ -154,15 +177,19 @@ def import_layers(
     with gc_paused():
         return _import(store, paths, format_name=format_name, as_predictions=as_predictions,
                        annotator=annotator, extractor=extractor, add_labels=add_labels,
-                       default_status=default_status)
+                       default_status=default_status, overlapping=overlapping,
+                       strip_spans=strip_spans)
 
 
 def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
             as_predictions: bool, annotator: str | None, extractor: str | None,
-            add_labels: bool, default_status: Status | None) -> ImportSummary:
+            add_labels: bool, default_status: Status | None, overlapping: bool,
+            strip_spans: bool) -> ImportSummary:
     checker = _RecordChecker(store, as_predictions=as_predictions, annotator=annotator,
                              extractor=extractor, add_labels=add_labels,
-                             default_status=default_status)
+                             default_status=default_status, overlapping=overlapping,
+                             strip_spans=strip_spans)
+    declared: tuple[list[str], list[str], Path] | None = None
     summary = ImportSummary(format="")
     errors: list[InputError] = []
     names: list[str] = []
@@ -178,6 +205,8 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
             continue
         if fmt.name not in names:
             names.append(fmt.name)
+        if declared is None and checker.adopting and fmt.name == "brat":
+            declared = brat.declared_labels(path)
         for item in fmt.read(path):
             if isinstance(item, InputError):
                 errors.append(item)
@@ -192,25 +221,71 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     summary.added, summary.updated, summary.skipped = checker.counts
     if as_predictions:
         if checker.predictions:
-            store.put_predictions(checker.predictions, add_labels=add_labels)
-    elif checker.annotations or checker.new_documents:
-        store.save_annotations(checker.annotations, add_labels=add_labels,
-                               documents=list(checker.new_documents.values()))
+            store.put_predictions(
+                [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
+                    p.spans))}) for p in checker.predictions], add_labels=add_labels)
+        return summary
+    scheme = store.labels
+    labels: LabelScheme | None = None
+    if checker.adopting and checker.annotations:
+        labels, summary.adopted = _adopt(scheme, checker, declared)
+    elif overlapping and not scheme.overlapping:
+        labels = scheme.model_copy(update={"overlapping": True})
+    labelled = (labels or scheme).overlapping
+    annotations = [a.model_copy(update={"relations": named_by(a.spans, a.relations, labelled)})
+                   for a in checker.annotations]
+    if annotations or checker.new_documents or labels:
+        store.save_annotations(annotations, add_labels=add_labels and not checker.adopting,
+                               documents=list(checker.new_documents.values()), labels=labels)
     return summary
+
+
+def _adopt(scheme: LabelScheme, checker: _RecordChecker,
+           declared: tuple[list[str], list[str], Path] | None) -> tuple[LabelScheme, str]:
+    """The label scheme a store without labels takes from its first gold import, and
+    a sentence saying what it took."""
+    in_data = sorted({s.label for a in checker.annotations for s in a.spans})
+    relations_in_data = sorted({r.label for a in checker.annotations for r in a.relations})
+    entities, relations, source = in_data, relations_in_data, "the labels in the data"
+    if declared is not None:
+        # A name the label rule refuses is left out (the data's own labels were checked).
+        conf_entities = [n for n in declared[0] if not _label_problem(n)]
+        conf_relations = [n for n in declared[1] if not _label_problem(n)]
+        entities = conf_entities + [n for n in in_data if n not in conf_entities]
+        relations = conf_relations + [n for n in relations_in_data if n not in conf_relations]
+        source = f"{declared[2]}"
+    overlapping = scheme.overlapping or checker.overlapping_asked or checker.any_overlap
+    adopted = scheme.model_copy(update={"overlapping": overlapping}).with_entities(
+        entities).with_relations(relations)
+    said = (f"the store had no label scheme: it adopted {len(entities)} entity label(s) "
+            f"({', '.join(entities)}) and {len(relations)} relation label(s)"
+            + (f" ({', '.join(relations)})" if relations else "") + f" from {source}")
+    if overlapping:
+        said += "; its layers may hold nested and overlapping spans" + (
+            " (the data has them)" if checker.any_overlap else "")
+    return adopted, said
 
 
 class _RecordChecker:
     """Checks records one at a time and keeps the layers that passed."""
 
     def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,
-                 extractor: str | None, add_labels: bool, default_status: Status | None) -> None:
+                 extractor: str | None, add_labels: bool, default_status: Status | None,
+                 overlapping: bool = False, strip_spans: bool = False) -> None:
         self.store = store
         self.as_predictions = as_predictions
         self.annotator = annotator
         self.extractor = extractor
-        self.add_labels = add_labels
-        self.default_status = default_status
         scheme = store.labels
+        # A store without entity labels takes its scheme from its first gold import.
+        self.adopting = not as_predictions and not scheme.entities
+        self.add_labels = add_labels or self.adopting
+        self.default_status = default_status
+        self.overlapping_asked = overlapping
+        self.allow_overlap = (as_predictions or overlapping or scheme.overlapping
+                              or self.adopting)
+        self.any_overlap = False
+        self.strip_spans = strip_spans
         self.entity_labels = set(scheme.entity_names)
         self.relation_labels = set(scheme.relation_names)
         self.new_documents: dict[str, Document] = {}
@@ -224,6 +299,9 @@ class _RecordChecker:
         errors = _check_offsets(record) + _check_values(record)
         if not record.text.strip():
             errors.append(record.error("empty text"))
+        if errors:
+            return errors
+        errors = self._padded(record)
         if errors:
             return errors
         if "\r" in record.text:
@@ -276,8 +354,8 @@ class _RecordChecker:
                          status=status)
         if old is None:
             self.counts[0] += 1
-        elif (old.spans, _relation_set(old.relations), old.status) == (
-                ann.spans, _relation_set(ann.relations), ann.status):
+        elif (old.spans, _relation_set(old), old.status) == (
+                ann.spans, _relation_set(ann), ann.status):
             self.counts[2] += 1
             return
         else:
@@ -291,8 +369,8 @@ class _RecordChecker:
                           meta=meta or {})
         if old is None:
             self.counts[0] += 1
-        elif (old.spans, _relation_set(old.relations), old.meta) == (
-                pred.spans, _relation_set(pred.relations), pred.meta):
+        elif (old.spans, _relation_set(old), old.meta) == (
+                pred.spans, _relation_set(pred), pred.meta):
             self.counts[2] += 1
             return
         else:
@@ -314,15 +392,60 @@ class _RecordChecker:
             span = Span(start=raw.start, end=raw.end, label=raw.label, source=source,
                         state=state)  # type: ignore[arg-type]
             pairs.append((span, raw))
-        pairs.sort(key=lambda pair: pair[0].key)
+        pairs.sort(key=lambda pair: span_order(pair[0]))
+        reach: tuple[Span, RawSpan] | None = None  # the span reaching furthest so far
         for (before, raw_before), (after, raw_after) in zip(pairs, pairs[1:], strict=False):
-            if after.start < before.end:
+            at = f" at {raw_before.where}" if raw_before.where else ""
+            if after.ref == before.ref:
                 errors.append(_span_error(
                     record, raw_after,
-                    f"span {after.start}-{after.end} ({after.label}) overlaps span "
-                    f"{before.start}-{before.end} ({before.label})"
-                    + (f" at {raw_before.where}" if raw_before.where else "")))
+                    f"span {after.start}-{after.end} ({after.label}) is given twice{at}"))
+            if reach is None or before.end > reach[0].end:
+                reach = (before, raw_before)
+            if after.start < reach[0].end and after.ref != before.ref:
+                self.any_overlap = True
+                if not self.allow_overlap:
+                    other, raw_other = reach
+                    at = f" at {raw_other.where}" if raw_other.where else ""
+                    errors.append(_span_error(
+                        record, raw_after,
+                        f"span {after.start}-{after.end} ({after.label}) overlaps span "
+                        f"{other.start}-{other.end} ({other.label}){at} (the store's label "
+                        "scheme is flat; --overlapping lets it hold nested and overlapping "
+                        "spans)"))
         return [span for span, _ in pairs], errors
+
+    def _padded(self, record: ImportRecord) -> list[InputError]:
+        """Spans starting or ending in whitespace: a warning each, or trimmed with
+        ``strip_spans`` (an error if nothing but whitespace is left)."""
+        errors = []
+        text = record.text
+        moved: dict[Any, tuple[int, int]] = {}
+        for raw in record.spans:
+            covered = text[raw.start:raw.end]
+            stripped = covered.strip()
+            if stripped == covered:
+                continue
+            if not self.strip_spans:
+                record.warnings.append(_span_error(
+                    record, raw, f"span {raw.start}-{raw.end} ({raw.label}) {covered!r:.60} "
+                    "starts or ends with whitespace (--strip-spans trims it)"))
+            elif not stripped:
+                errors.append(_span_error(
+                    record, raw, f"span {raw.start}-{raw.end} ({raw.label}) is only "
+                    "whitespace; nothing is left to keep once trimmed"))
+            else:
+                old = (raw.start, raw.end)
+                raw.start += len(covered) - len(covered.lstrip())
+                raw.end -= len(covered) - len(covered.rstrip())
+                raw.text = None  # checked against the text already
+                moved[old] = (raw.start, raw.end)
+        if moved:
+            # Relations follow their trimmed spans.
+            for rel in record.relations:
+                rel.head = _moved(rel.head, moved)
+                rel.child = _moved(rel.child, moved)
+        return errors
 
     def _unknown_labels(self, record: ImportRecord, spans: list[Span],
                         relations: list[Relation]) -> list[InputError]:
@@ -436,25 +559,42 @@ def _check_offsets(record: ImportRecord) -> list[InputError]:
 
 def _relations(record: ImportRecord, spans: list[Span]
                ) -> tuple[list[Relation], list[InputError]]:
-    keys = {s.key: s for s in spans}
+    """The record's relations, each end named by (start, end, label) of one of ``spans``
+    (a file's (start, end) end must name one span)."""
+    by_ref: dict[tuple[Any, ...], list[Span]] = {}
+    for span in spans:
+        by_ref.setdefault(span.ref, []).append(span)
+        by_ref.setdefault(span.key, []).append(span)
     relations: list[Relation] = []
     errors: list[InputError] = []
-    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    seen: set[tuple[Any, Any, str]] = set()
     for raw in record.relations:
         where = _join(record.record, raw.where)
         line = raw.line or record.line
-        missing = [f"{name} {ref[0]}-{ref[1]}" for name, ref in
-                   (("head", raw.head), ("child", raw.child)) if tuple(ref) not in keys]
-        if missing:
-            reason = (f"relation {raw.label}: {' and '.join(missing)} is not one of the spans "
-                      "(relation to a missing span)")
-        elif raw.head == raw.child:
+        ends: list[Span] = []
+        problems = []
+        for name, ref in (("head", raw.head), ("child", raw.child)):
+            found = by_ref.get(tuple(ref), [])
+            shown = f"{ref[0]}-{ref[1]}" + (f" ({ref[2]})" if len(ref) > 2 else "")
+            if not found:
+                problems.append(f"{name} {shown}")
+            elif len(found) > 1:
+                problems.append(f"{name} {shown} names {len(found)} spans "
+                                f"({', '.join(s.label for s in found)})")
+            else:
+                ends.append(found[0])
+        if problems:
+            missing = all("names" not in p for p in problems)
+            reason = (f"relation {raw.label}: {' and '.join(problems)}" + (
+                " is not one of the spans (relation to a missing span)" if missing else
+                "; name each end by its label too"))
+        elif ends[0] is ends[1]:
             reason = f"relation {raw.label} links a span to itself"
-        elif (raw.head, raw.child, raw.label) in seen:
+        elif (ends[0].ref, ends[1].ref, raw.label) in seen:
             reason = f"relation {raw.label} between the same spans is given twice"
         else:
-            seen.add((raw.head, raw.child, raw.label))
-            relations.append(Relation(head=raw.head, child=raw.child, label=raw.label))
+            seen.add((ends[0].ref, ends[1].ref, raw.label))
+            relations.append(Relation(head=ends[0].ref, child=ends[1].ref, label=raw.label))
             continue
         errors.append(InputError(record.path, reason, line=line, record=where))
     return relations, errors
@@ -481,12 +621,24 @@ def _remap(record: ImportRecord, text: str, mapping: list[int]) -> None:
         span.start, span.end = mapping[span.start], mapping[span.end]
         span.text = None  # already checked against the original text
     for rel in record.relations:
-        rel.head = (mapping[rel.head[0]], mapping[rel.head[1]])
-        rel.child = (mapping[rel.child[0]], mapping[rel.child[1]])
+        rel.head = _moved(rel.head, {tuple(rel.head[:2]): (mapping[rel.head[0]],
+                                                           mapping[rel.head[1]])})
+        rel.child = _moved(rel.child, {tuple(rel.child[:2]): (mapping[rel.child[0]],
+                                                              mapping[rel.child[1]])})
 
 
-def _relation_set(relations: list[Relation]) -> set[tuple[tuple[int, int], tuple[int, int], str]]:
-    return {r.key for r in relations}
+def _moved(ref: SpanRef, moved: dict[Any, tuple[int, int]]) -> SpanRef:
+    """``ref`` with its offsets moved as ``moved`` says (its label kept)."""
+    offsets = moved.get(tuple(ref[:2]))
+    if offsets is None:
+        return ref
+    return (*offsets, ref[2]) if len(ref) > 2 else offsets  # type: ignore[misc]
+
+
+def _relation_set(layer: Annotation | Prediction) -> set[tuple[Any, Any, str]]:
+    """The layer's relations by the spans they join, however their ends are written."""
+    return {(head.ref, child.ref, label)
+            for head, child, label in resolve_refs(layer.spans, layer.relations)}
 
 
 def _join(*parts: str | None) -> str | None:

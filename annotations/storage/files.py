@@ -345,8 +345,11 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
                             and isinstance(record.get("updated"), str)):
                         raise ValueError("malformed span patch")
                     for pair in record["remove"]:
-                        if (not isinstance(pair, list) or len(pair) != 2
-                                or not all(type(n) is int for n in pair)):
+                        # [start, end, label]; [start, end] in journals written before
+                        # overlapping layers.
+                        if (not isinstance(pair, list) or len(pair) not in (2, 3)
+                                or not all(type(n) is int for n in pair[:2])
+                                or (len(pair) == 3 and not isinstance(pair[2], str))):
                             raise ValueError("malformed span patch")
                     for span in record["spans"]:
                         Span.model_validate(span)

@@ -11,7 +11,15 @@ from annotations.articles import read_articles
 from annotations.store import DEFAULT_ANNOTATOR
 from annotations.terminal import terminal_text
 
-from .common import DbOption, check_option_name, console, err_console, fail, open_store
+from .common import (
+    DbOption,
+    check_option_name,
+    console,
+    err_console,
+    fail,
+    open_store,
+    start_with_default_labels,
+)
 
 
 def annotate(
@@ -49,9 +57,11 @@ def annotate(
         documents = result.documents
         if not documents:
             raise fail("no articles found in " + ", ".join(str(p) for p in paths))
+    new = not db.exists()
     with open_store(db) as store:
         if documents:
             added = store.add_documents(documents)
+            start_with_default_labels(store, new and bool(added.added))
             start = documents[0].id
             if added.added:
                 console.print(

@@ -29,6 +29,19 @@ def open_store(path: Path, read_only: bool = False) -> GoldStore:
     return GoldStore(path, read_only=read_only)
 
 
+def start_with_default_labels(store: GoldStore, new: bool) -> None:
+    """A store this command created, without labels, starts with the default news labels
+    (a store made by a gold import adopts that import's labels instead)."""
+    from annotations.default_labels import default_scheme
+
+    if new and not store.labels.entities:
+        scheme = default_scheme()
+        store.set_labels(scheme)
+        console.print(f"[bold]labels:[/] a new store starts with the default news labels "
+                      f"({len(scheme.entities)} entity, {len(scheme.relations)} relation "
+                      "labels; `reader import --as-gold --add-labels` adds others)")
+
+
 def close_committed(store: GoldStore, done: str) -> None:
     """Close ``store`` after a command committed ``done`` (already said to the user):
     if folding the journal fails now, say that ``done`` is safe and what failed."""

@@ -46,6 +46,10 @@ def export(
     extractor: Annotated[str | None, typer.Option(
         "--extractor", help="Export this extractor's predictions instead of annotations.")
     ] = None,
+    flat_only: Annotated[bool, typer.Option(
+        "--flat-only", help="CoNLL only: write nested and overlapping layers with their "
+        "outermost spans and name every span left out (without it, such a layer is refused).")
+    ] = False,
 ) -> None:
     """Export gold annotations (or an extractor's predictions) to an interchange format."""
     try:
@@ -68,7 +72,7 @@ def export(
                                                            annotator))))
         status_filter: StatusFilter = status  # type: ignore[assignment]
         result = export_layers(store, out, format_name=fmt.name, status=status_filter,
-                               annotator=annotator, extractor=extractor)
+                               annotator=annotator, extractor=extractor, flat_only=flat_only)
     for warning in result.warnings:
         err_console.print(f"[yellow]warning[/] {terminal_text(warning)}")
     what = (f"predictions of {extractor}" if extractor else

@@ -23,6 +23,7 @@ from .common import (
     err_console,
     fail,
     open_store,
+    start_with_default_labels,
 )
 
 ANSWERS = ("accept", "reject", "ignore", "open")
@@ -48,7 +49,15 @@ def import_articles(
         "--extractor", help="With --as-predictions: the extractor's NAME@VERSION.")] = None,
     add_labels: Annotated[bool, typer.Option(
         "--add-labels", help="Add unknown labels to the label scheme instead of rejecting "
-        "them.")] = False,
+        "them (a store without labels adopts those of its first gold import anyway).")
+    ] = False,
+    overlapping: Annotated[bool, typer.Option(
+        "--overlapping", help="With --as-gold: let the store's layers hold nested and "
+        "overlapping spans from now on (a store without labels allows them by itself when "
+        "its first gold import has them).")] = False,
+    strip_spans: Annotated[bool, typer.Option(
+        "--strip-spans", help="Trim whitespace at the start and end of spans (without it, "
+        "each such span is reported as a warning and kept as given).")] = False,
     answer: Annotated[str, typer.Option(
         "--answer", help="With --as-gold: the status of records that carry none "
         "(accept, reject, ignore or open).")] = "accept",
@@ -64,11 +73,15 @@ def import_articles(
     if as_gold or as_predictions:
         _import_layers(paths, db, as_predictions=as_predictions, format_name=format_name,
                        annotator=annotator, extractor=extractor, add_labels=add_labels,
-                       answer=answer, as_gold=as_gold)
+                       answer=answer, as_gold=as_gold, overlapping=overlapping,
+                       strip_spans=strip_spans)
         return
     for name, given in (("--format", format_name), ("--annotator", annotator),
                         ("--extractor", extractor)):
         if given is not None:
+            raise fail(f"{name} needs --as-gold or --as-predictions")
+    for name, flag in (("--overlapping", overlapping), ("--strip-spans", strip_spans)):
+        if flag:
             raise fail(f"{name} needs --as-gold or --as-predictions")
     result = read_articles(paths)
     if result.errors:
@@ -79,8 +92,10 @@ def import_articles(
         raise fail(f"{len(result.errors)} input(s) rejected; nothing was imported{held_back}")
     if not result.documents:
         raise fail("no articles found in " + ", ".join(str(p) for p in paths))
+    new = not db.exists()
     with open_store(db) as store:
         added = store.add_documents(result.documents)
+        start_with_default_labels(store, new and bool(added.added))
         console.print(
             f"{len(added.added)} added, {len(added.present)} already present, 0 rejected "
             f"→ {terminal_text(str(db))} holds {len(store)} document(s)"
@@ -99,7 +114,8 @@ def import_articles(
 
 def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions: bool,
                    format_name: str | None, annotator: str | None, extractor: str | None,
-                   add_labels: bool, answer: str) -> None:
+                   add_labels: bool, answer: str, overlapping: bool = False,
+                   strip_spans: bool = False) -> None:
     if as_gold and as_predictions:
         raise fail("choose one of --as-gold and --as-predictions")
     if as_predictions and not extractor:
@@ -108,6 +124,8 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
         raise fail("--annotator applies to --as-gold; predictions belong to --extractor")
     if as_gold and extractor:
         raise fail("--extractor applies to --as-predictions")
+    if as_predictions and overlapping:
+        raise fail("--overlapping applies to --as-gold (predictions may always overlap)")
     if format_name is not None and format_name.lower() not in FORMATS and \
             format_name.lower() not in ("docbin", "iob", "iob2", "jsonl"):
         raise fail(f"unknown --format {format_name!r}; choose one of {', '.join(FORMATS)}")
@@ -121,13 +139,16 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
             summary = import_layers(
                 store, paths, format_name=format_name, as_predictions=as_predictions,
                 annotator=annotator, extractor=extractor, add_labels=add_labels,
-                default_status=default_status)
+                default_status=default_status, overlapping=overlapping,
+                strip_spans=strip_spans)
         except InputErrors as err:
             for error in err.errors:
                 err_console.print(f"[red]rejected[/] {terminal_text(str(error))}")
             raise fail(f"{len(err.errors)} problem(s); nothing was imported") from None
         for warning in summary.warnings:
             err_console.print(f"[yellow]warning[/] {terminal_text(str(warning))}")
+        if summary.adopted:
+            console.print(f"[bold]labels:[/] {terminal_text(summary.adopted)}")
         kind = f"prediction(s) by {extractor}" if as_predictions else "annotation(s)"
         console.print(
             f"{summary.records} record(s) read ({summary.format}): {summary.added} "

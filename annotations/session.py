@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from .errors import AnnotationsError
 from .history import Edit, EditHistory
-from .layer import SpanIndex, changed_run
+from .layer import SpanIndex, SpanRef, changed_run, is_flat, outermost, span_order
 from .models import (
     HUMAN,
     Annotation,
@@ -133,16 +133,20 @@ class Change:
         return self.status_before != self.status_after
 
 
-def _key(span: Span) -> tuple[int, int]:
-    return (span.start, span.end)
+def _key(span: Span) -> tuple[int, int, str]:
+    """A span's place in the layer's order, and its identity: (start, end, label)."""
+    return span_order(span)
 
 
 def seed_annotation(
-    doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None
+    doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None,
+    *, overlapping: bool = False,
 ) -> Annotation:
     """A new annotation holding one extractor's spans and relations as suggestions.
 
     The extractor is ``prefer`` when it predicted this document, else the last by name.
+    In a flat layer (``overlapping`` False) only the outermost of overlapping predicted
+    spans are offered, and the relations of the others are left out.
     """
     chosen = predictions.get(prefer) if prefer else None
     if chosen is None and predictions:
@@ -154,6 +158,11 @@ def seed_annotation(
                  else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
                  for s in sorted(chosen.spans, key=_key)]
         relations = list(chosen.relations)
+        if not overlapping and not is_flat(spans):
+            spans, dropped = outermost(spans)
+            spans.sort(key=_key)
+            gone = {ref for span in dropped for ref in (span.key, span.ref)}
+            relations = [r for r in relations if r.head not in gone and r.child not in gone]
     return Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations)
 
 
@@ -172,15 +181,14 @@ class _Relations:
     dropped: list[Relation] = field(default_factory=list)
 
 
-def _carry(relations: Sequence[Relation], moved: dict[tuple[int, int], tuple[int, int] | None]
-           ) -> _Relations:
+def _carry(relations: Sequence[Relation], moved: dict[SpanRef, SpanRef | None]) -> _Relations:
     """Relations after spans moved (``moved[old] = new``) or went (``moved[old] = None``).
 
     A relation follows its spans; one whose span went, or that would now link a span
     to itself (two merged spans), or that is now the same as another, is dropped.
     """
     out = _Relations()
-    seen: set[tuple[tuple[int, int], tuple[int, int], str]] = set()
+    seen: set[tuple[SpanRef, SpanRef, str]] = set()
     for rel in relations:
         head = moved.get(rel.head, rel.head)
         child = moved.get(rel.child, rel.child)
@@ -239,6 +247,21 @@ class EditingSession:
         self.annotation = Annotation(doc_id="-", annotator=annotator)
         self.spans = SpanIndex()
         self.saved = False
+
+    # -- the layer ---------------------------------------------------------------
+
+    @property
+    def allows_overlap(self) -> bool:
+        """Whether spans may nest and overlap (the label scheme says; flat by default)."""
+        return self.scheme.overlapping
+
+    def ref(self, span: Span) -> SpanRef:
+        """How a relation names ``span``: (start, end) in a flat layer, (start, end, label)
+        in an overlapping one."""
+        return span.ref if self.allows_overlap else span.key
+
+    def _index(self, spans: Iterable[Span]) -> SpanIndex:
+        return SpanIndex(spans, overlapping=self.allows_overlap)
 
     # -- the label scheme ------------------------------------------------------
 
@@ -330,7 +353,8 @@ class EditingSession:
         """The annotation a document starts from: the preferred extractor's suggestions,
         or nothing in a blind session."""
         predictions = {} if self.blind else self.store.predictions(self.doc_id)
-        seeded = seed_annotation(self.doc_id, self.annotator, predictions, self.prefer_extractor)
+        seeded = seed_annotation(self.doc_id, self.annotator, predictions, self.prefer_extractor,
+                                 overlapping=self.allows_overlap)
         self.add_entity_labels(s.label for s in seeded.spans)
         self.add_relation_labels(r.label for r in seeded.relations)
         return seeded
@@ -348,7 +372,7 @@ class EditingSession:
 
     def _show(self, annotation: Annotation) -> None:
         self.annotation = annotation
-        self.spans = SpanIndex(annotation.spans)
+        self.spans = self._index(annotation.spans)
 
     # -- lookups ---------------------------------------------------------------
 
@@ -383,20 +407,24 @@ class EditingSession:
         return found
 
     def relations_of(self, span: Span) -> list[Relation]:
-        key = _key(span)
-        return [r for r in self.annotation.relations if key in (r.head, r.child)]
+        names = (span.key, span.ref)
+        return [r for r in self.annotation.relations if r.head in names or r.child in names]
+
+    def other_end(self, relation: Relation, span: Span) -> SpanRef:
+        """The end of ``relation`` that is not ``span``."""
+        return relation.child if relation.head in (span.key, span.ref) else relation.head
 
     def unreviewed(self) -> list[Span]:
         """Suggestions in the open document that nobody has looked at."""
         return [s for s in self.annotation.spans if s.state == "suggested"]
 
     def relation_problems(self, annotation: Annotation | None = None
-                          ) -> dict[tuple[tuple[int, int], tuple[int, int], str], str]:
+                          ) -> dict[tuple[SpanRef, SpanRef, str], str]:
         """Relations whose label does not allow their spans' labels, with the reason."""
         annotation = annotation or self.annotation
         if not annotation.relations:
             return {}
-        index = self.spans if annotation is self.annotation else SpanIndex(annotation.spans)
+        index = self.spans if annotation is self.annotation else self._index(annotation.spans)
         problems = {}
         for rel in annotation.relations:
             label = self.scheme.relation(rel.label)
@@ -431,7 +459,8 @@ class EditingSession:
         problems = self.relation_problems(after)
         notes = list(notices)
         if problems and (added or new_rel):
-            touched = {_key(s) for s in added} | {k for r in new_rel for k in (r.head, r.child)}
+            touched: set[SpanRef] = {ref for s in added for ref in (s.key, s.ref)}
+            touched |= {k for r in new_rel for k in (r.head, r.child)}
             for rel in after.relations:
                 reason = problems.get(rel.key)
                 if reason and (rel.head in touched or rel.child in touched):
@@ -470,8 +499,8 @@ class EditingSession:
         """The open layer with ``gone`` taken out and ``new`` put in, in order."""
         spans = list(self.annotation.spans)
         if gone:
-            first = self.spans.position(_key(gone[0]))
-            last = self.spans.position(_key(gone[-1]))
+            first = self.spans.position(gone[0].ref)
+            last = self.spans.position(gone[-1].ref)
             if first is not None and last is not None and last - first + 1 == len(gone):
                 spans[first:last + 1] = []
             else:
@@ -492,8 +521,10 @@ class EditingSession:
         gone = sorted(gone, key=_key)
         if gone == sorted(new, key=_key):
             return None
-        target = _key(new[0]) if len(new) == 1 else None
-        moved: dict[tuple[int, int], tuple[int, int] | None] = {_key(s): target for s in gone}
+        target = self.ref(new[0]) if len(new) == 1 else None
+        moved: dict[SpanRef, SpanRef | None] = {}
+        for span in gone:
+            moved[span.key] = moved[span.ref] = target
         carried = _carry(self.annotation.relations, moved)
         notices = []
         if carried.dropped:
@@ -502,7 +533,8 @@ class EditingSession:
         new_ann = self._with(self._replaced(gone, new), carried.kept)
         return self.commit(new_ann, description, notices)
 
-    def label(self, start: int, end: int, label: str) -> Change | None:
+    def label(self, start: int, end: int, label: str, origin: Span | None = None
+              ) -> Change | None:
         """Give ``start``-``end`` the label ``label``.
 
         The span at exactly that range is relabelled (a suggestion given its own label
@@ -513,6 +545,8 @@ class EditingSession:
         if end <= start:
             return None
         self.add_entity_labels([label])
+        if self.allows_overlap:
+            return self._label_overlapping(start, end, label, origin)
         same = self.spans.get((start, end))
         if same is not None:
             if same.label == label:
@@ -550,11 +584,39 @@ class EditingSession:
         spans = self._replaced([], new)
         return self.commit(self._with(spans), f"mark {len(free)} occurrences", notices)
 
-    def set_boundaries(self, span: Span, start: int, end: int) -> Change | None:
-        """Move ``span``'s edges to ``start``-``end`` (its label and relations kept)."""
-        if end <= start or (start, end) == _key(span):
+    def _label_overlapping(self, start: int, end: int, label: str, origin: Span | None
+                           ) -> Change | None:
+        """In an overlapping layer: the span ``origin`` (the entity a selection came from)
+        or the span at exactly these offsets is relabelled or resized, relations
+        following; any other range becomes a new span beside the ones it overlaps."""
+        if origin is None or self.spans.get(origin.ref) is None:
+            at_offsets = self.spans.all_with_offsets(start, end)
+            origin = at_offsets[0] if len(at_offsets) == 1 else None
+        if origin is None:
+            if self.spans.get((start, end, label)) is not None:
+                return None
+            span = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
+            return self.replace([], [span], f"label {label}")
+        if (origin.start, origin.end, origin.label) == (start, end, label):
+            return self.confirm_spans([origin], "confirm suggestion")
+        if self.spans.get((start, end, label)) is not None:
+            raise SessionError(f"a {label} span is already at {start}-{end}")
+        what = f"label {label}" if origin.key == (start, end) else "fix boundary"
+        return self.replace([origin], [_edited(origin, start=start, end=end, label=label)], what)
+
+    def delete_span(self, span: Span) -> Change | None:
+        """Delete ``span`` (only it, whatever it overlaps) and its relations."""
+        if self.spans.get(span.ref) is None:
             return None
-        under = [s for s in self.spans.overlapping(start, end) if _key(s) != _key(span)]
+        return self.replace([span], [], "delete 1 entity")
+
+    def set_boundaries(self, span: Span, start: int, end: int) -> Change | None:
+        """Move ``span``'s edges to ``start``-``end`` (its label and relations kept); in a
+        flat layer the spans the new range overlaps are merged into it."""
+        if end <= start or (start, end) == span.key:
+            return None
+        under = [] if self.allows_overlap else [
+            s for s in self.spans.overlapping(start, end) if _key(s) != _key(span)]
         return self.replace([span, *under], [_edited(span, start=start, end=end)],
                             "fix boundary")
 
@@ -593,7 +655,7 @@ class EditingSession:
         if _key(head) == _key(child):
             raise SessionError("a relation links two different entities")
         self.add_relation_labels([label])
-        relation = Relation(head=_key(head), child=_key(child), label=label)
+        relation = Relation(head=self.ref(head), child=self.ref(child), label=label)
         if relation.key in {r.key for r in self.annotation.relations}:
             return None
         return self.commit(self._with(relations=[*self.annotation.relations, relation]),

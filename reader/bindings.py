@@ -50,6 +50,8 @@ ANNOTATE_BINDINGS: list[Binding] = [
     _bind("tab", "next_entity(1)", "Next ent", "Select the next entity", "next-entity"),
     _bind("shift+tab", "next_entity(-1)", "Prev ent", "Select the previous entity",
           "previous-entity", False),
+    _bind("f", "cycle_spans", "Cycle", "Nested spans: the next of the entities at the cursor "
+          "(innermost first)", "cycle-spans", False),
     *LABEL_BINDINGS,
     _bind("l", "label_picker", "Label…", "Choose any label by name, or add a new one",
           "label-picker"),

@@ -20,7 +20,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: a message naming a file is never folded in the middle of its path.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _register() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from annotations.models import (
+    Annotation,
     Document,
     EntityLabel,
     LabelScheme,
@@ -612,3 +613,26 @@ async def test_the_first_page_down_scrolls_a_page(tmp_path: Path) -> None:
             page = view.scrollable_content_region.height - 1
             assert view.scroll_offset.y == page  # the text moved a page at once
             assert view.line_of(screen_of(app).selection()[0]) == page  # cursor kept its row
+
+
+async def test_f_cycles_through_nested_spans_and_labels_fix_the_chosen_one(
+        tmp_path: Path) -> None:
+    text = "The University of California at Berkeley hired Ana Lima.\n"
+    with GoldStore(tmp_path / "nested.json") as gold:
+        doc = Document.from_text(text)
+        gold.add_documents([doc])
+        gold.set_labels(SCHEME.model_copy(update={"overlapping": True}))
+        org, gpe = (4, 28), (18, 28)
+        gold.save_annotation(Annotation(doc_id=doc.id, spans=[
+            Span(start=4, end=28, label="ORG"), Span(start=18, end=28, label="GPE")]))
+        app = app_for(gold)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            screen = screen_of(app)
+            await pilot.press("right", "right", "right")  # "California"
+            assert screen.spans_under_cursor()[0].key == gpe  # the innermost
+            await pilot.press("f")
+            assert screen.spans_under_cursor()[0].key == org
+            await pilot.press("f", "d")  # back to the GPE, delete only it
+        assert [(s.start, s.end, s.label) for s in gold.annotation(doc.id).spans] == [
+            (*org, "ORG")]

@@ -79,3 +79,35 @@ def test_an_error_notice(snap_compare, app: AnnotatorApp) -> None:
 def test_screens_at_both_sizes(snap_compare, app: AnnotatorApp, size, press) -> None:
     # The cursor starts on Maria Keller, whose relation's other end is underlined.
     assert snap_compare(app, press=press, terminal_size=size)
+
+
+NESTED = "The University of California at Berkeley hired Ana Lima in Oakland.\n"
+
+
+@pytest.fixture
+def nested_app(tmp_path: Path) -> Iterator[AnnotatorApp]:
+    """An overlapping layer: an ORG holding a GPE, and an ORG overlapping both."""
+    from annotations.models import Span
+
+    store = GoldStore(tmp_path / "nested.json")
+    doc = Document.from_text(NESTED, {"title": "Nested"})
+    store.add_documents([doc])
+    store.set_labels(SCHEME.model_copy(update={"overlapping": True}))
+
+    def span(needle: str, label: str) -> Span:
+        start = NESTED.index(needle)
+        return Span(start=start, end=start + len(needle), label=label)
+
+    store.save_annotation(Annotation(doc_id=doc.id, spans=[
+        span("University of California", "ORG"), span("California", "GPE"),
+        span("California at Berkeley", "ORG"), span("Ana Lima", "PERSON")],
+        relations=[Relation(head=(4, 28, "ORG"), child=(18, 28, "GPE"), label="located_in")]))
+    try:
+        yield make_app(store, load_model=False, start=0)
+    finally:
+        store.close()
+
+
+def test_nested_spans_on_screen(snap_compare, nested_app: AnnotatorApp) -> None:
+    # The cursor goes to "California": the innermost span (GPE) is the one that acts.
+    assert snap_compare(nested_app, press=["right", "right", "right"], terminal_size=(120, 40))

@@ -347,3 +347,66 @@ def test_notes_are_saved_with_the_annotation_and_exported_in_meta(store: GoldSto
     export_layers(store, out)
     (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert record["meta"]["notes"] == "Keller is named twice; check the second."
+
+
+# -- an overlapping layer --------------------------------------------------------------
+
+NESTED = "The University of California at Berkeley hired Ana Lima.\n"
+
+
+@pytest.fixture
+def nested_store(tmp_path: Path):
+    with GoldStore(tmp_path / "nested.json") as store:
+        store.add_documents([Document.from_text(NESTED)])
+        store.set_labels(SCHEME.model_copy(update={"overlapping": True}))
+        yield store
+
+
+def at(needle: str, text: str = NESTED) -> tuple[int, int]:
+    start = text.index(needle)
+    return start, start + len(needle)
+
+
+def test_an_overlapping_layer_keeps_a_span_added_over_another(nested_store: GoldStore):
+    session = session_on(nested_store)
+    session.label(*at("University of California"), "ORG")
+    session.label(*at("California"), "GPE")  # nested: both stay
+    session.label(*at("California at Berkeley"), "ORG")  # partial overlap: all three
+    spans = [(NESTED[s.start:s.end], s.label) for s in nested_store.annotation(
+        session.doc_id).spans]
+    assert spans == [("University of California", "ORG"), ("California", "GPE"),
+                     ("California at Berkeley", "ORG")]
+    assert session.span_at(at("California")[0]).label == "GPE"  # the innermost
+    assert [s.label for s in session.spans.all_at(at("California")[0])] == ["GPE", "ORG", "ORG"]
+
+
+def test_relations_between_nested_spans_follow_a_relabel_and_a_delete(nested_store: GoldStore):
+    session = session_on(nested_store)
+    session.label(*at("University of California"), "ORG")
+    session.label(*at("California"), "GPE")
+    org = session.spans.get((*at("University of California"), "ORG"))
+    gpe = session.spans.get((*at("California"), "GPE"))
+    session.add_relation(org, gpe, "located_in")
+    assert session.annotation.relations[0].head == (*at("University of California"), "ORG")
+    # Relabelling the inner span changes its (start, end, label): the relation follows.
+    session.label(*at("California"), "ORG", gpe)
+    rel = nested_store.annotation(session.doc_id).relations[0]
+    assert rel.child == (*at("California"), "ORG")
+    # Deleting the inner span leaves the outer one, and takes its relation.
+    inner = session.spans.get((*at("California"), "ORG"))
+    change = session.delete_span(inner)
+    assert change is not None and change.notices == ("deleted 1 relation with the span",)
+    assert [s.label for s in nested_store.annotation(session.doc_id).spans] == ["ORG"]
+
+
+def test_a_flat_layer_is_seeded_with_the_outermost_predictions(store: GoldStore):
+    doc_id = store.document_ids()[1]
+    text = store.text(doc_id)
+    acme = text.index("Acme Corp")
+    store.put_predictions([Prediction(doc_id=doc_id, extractor=EXTRACTOR, spans=[
+        Span(start=acme, end=acme + 9, label="ORG", source=EXTRACTOR, state="suggested"),
+        Span(start=acme, end=acme + 4, label="ORG", source=EXTRACTOR, state="suggested")])])
+    session = EditingSession(store)
+    session.open(1)
+    assert [(s.start, s.end) for s in session.annotation.spans] == [(acme, acme + 9)]
+    session.confirm(acme, acme + 9)  # and it saves in the flat store

@@ -20,8 +20,9 @@ DbOption = Annotated[
                  dir_okay=False, resolve_path=False),
 ]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+# soft_wrap: a message naming a file is never folded in the middle of its path.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def open_store(path: Path, read_only: bool = False) -> GoldStore:

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from annotations.errors import AnnotationsError
+from annotations.layer import SpanRef
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.names import safe_colour, scheme_problems
 from annotations.session import Change, EditingSession, UnreviewedSuggestions
@@ -89,14 +90,19 @@ def display_span(span: Span, colours: dict[str, str], linked: bool = False) -> D
     return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
 
 
-def linked_keys(annotation: Annotation) -> set[tuple[int, int]]:
+def linked_keys(annotation: Annotation) -> set[SpanRef]:
+    """The ends of the annotation's relations, as the relations name them."""
     return {key for rel in annotation.relations for key in (rel.head, rel.child)}
+
+
+def is_linked(span: Span, linked: set[SpanRef]) -> bool:
+    return span.key in linked or span.ref in linked
 
 
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
     colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
     linked = linked_keys(annotation)
-    return [display_span(span, colours, span.key in linked) for span in annotation.spans]
+    return [display_span(span, colours, is_linked(span, linked)) for span in annotation.spans]
 
 
 class AnnotateScreen(Screen[None]):
@@ -126,7 +132,7 @@ class AnnotateScreen(Screen[None]):
         self._bindings_timer: Timer | None = None
         # The look of each shown span by its offsets, and how many spans each source has
         # (for the header), kept in step with the changes the session returns.
-        self._shown: dict[tuple[int, int], DisplaySpan] = {}
+        self._shown: dict[tuple[int, int, str], DisplaySpan] = {}
         self._source_counts: dict[str, int] = {}
         self._unreviewed = 0
         # (accepted, total) documents: counted when a document opens or changes status,
@@ -134,6 +140,10 @@ class AnnotateScreen(Screen[None]):
         self._progress = (0, 0)
         self._panel_chosen = False  # the user showed or hid the side panel with a key
         self._hint_prefix = ""
+        self._pick: tuple[int, int] = (-1, 0)  # (cursor offset, which nested span)
+        # The entity a selection started from (Tab, a click, the entity list): in an
+        # overlapping layer a label key fixes that entity rather than adding a span.
+        self._origin: Span | None = None
 
     # -- layout --------------------------------------------------------------
 
@@ -213,7 +223,7 @@ class AnnotateScreen(Screen[None]):
         self._progress = self.session.progress()
         linked = linked_keys(self.annotation)
         for span in self.annotation.spans:
-            self._shown[span.key] = display_span(span, colours, span.key in linked)
+            self._shown[span.ref] = display_span(span, colours, is_linked(span, linked))
             self._source_counts[span.source] = self._source_counts.get(span.source, 0) + 1
             self._unreviewed += span.state == "suggested"
         self.view.load(self.text, self._shown.values())
@@ -235,24 +245,27 @@ class AnnotateScreen(Screen[None]):
             # Spans that gained or lost their last relation get their tag redrawn.
             touched = {key for rel in change.relations_added + change.relations_removed
                        for key in (rel.head, rel.child)}
-            touched -= {span.key for span in change.added + change.removed}
+            touched -= {ref for span in change.added + change.removed
+                        for ref in (span.key, span.ref)}
             restyled = [span for span in (self.session.spans.get(key) for key in touched)
                         if span is not None]
             removed = []
+            restyled = list({span.ref: span for span in restyled}.values())
             for span in restyled:
-                removed.append(self._shown.pop(span.key))
+                removed.append(self._shown.pop(span.ref))
             for span in change.removed:
-                removed.append(self._shown.pop(span.key))
+                removed.append(self._shown.pop(span.ref))
                 self._unreviewed -= span.state == "suggested"
                 counts[span.source] -= 1
                 if not counts[span.source]:
                     del counts[span.source]
             added = []
             for span in restyled:
-                added.append(display_span(span, colours, span.key in linked))
-                self._shown[span.key] = added[-1]
+                added.append(display_span(span, colours, is_linked(span, linked)))
+                self._shown[span.ref] = added[-1]
             for span in change.added:
-                shown = self._shown[span.key] = display_span(span, colours, span.key in linked)
+                shown = self._shown[span.ref] = display_span(span, colours,
+                                                             is_linked(span, linked))
                 self._unreviewed += span.state == "suggested"
                 counts[span.source] = counts.get(span.source, 0) + 1
                 added.append(shown)
@@ -295,25 +308,52 @@ class AnnotateScreen(Screen[None]):
             return tokens.spans[self.cur]
         return tokens.range(self.selection_anchor, self.cur)
 
+    def _entity_at_cursor(self) -> Span | None:
+        """The entity at the cursor token: with nested spans, the innermost, or the one
+        ``f`` has cycled to."""
+        start = self.selection()[0]
+        if not self.session.allows_overlap:
+            return self.session.span_at(start)
+        spans = self.session.spans.all_at(start)
+        if not spans:
+            return None
+        if self._pick[0] != start:
+            self._pick = (start, 0)
+        return spans[self._pick[1] % len(spans)]
+
     def spans_under_cursor(self) -> list[Span]:
         start, end = self.selection()
         if self.selection_anchor is None:
-            span = self.session.span_at(start)
+            span = self._entity_at_cursor()
             return [span] if span else []
         return self.session.overlapping(start, end)
 
+    def action_cycle_spans(self) -> None:
+        """Nested spans: the next of the entities at the cursor, innermost first."""
+        start = self.selection()[0]
+        spans = self.session.spans.all_at(start) if self.session.allows_overlap else []
+        if len(spans) < 2:
+            self.say("Only one entity here: f cycles through nested ones")
+            return
+        self._pick = (start, (self._pick[1] + 1) % len(spans) if self._pick[0] == start else 1)
+        span = spans[self._pick[1]]
+        self.selection_anchor = None
+        self._origin = span
+        self._show_cursor()
+        self._refresh_bindings()
+
     def _show_cursor(self, scroll: bool = True) -> None:
         start, end = self.selection()
-        under = self.session.span_at(start) if end > start else None
+        under = self._entity_at_cursor() if end > start else None
         if self.selection_anchor is None and under is not None:
             # A cursor inside an entity lights up the whole entity: that is what acts.
             start, end = under.start, under.end
         self.view.set_cursor(start, end, scroll=scroll)
         # The other ends of that entity's relations, underlined where one reads.
-        related = []
+        related: list[tuple[int, int]] = []
         if under is not None and self.annotation.relations:
-            related = [rel.child if rel.head == under.key else rel.head
-                       for rel in self.session.relations_of(under)]
+            related = [(other[0], other[1]) for other in (
+                self.session.other_end(rel, under) for rel in self.session.relations_of(under))]
         self.view.set_related(related)
         self._show_status()
 
@@ -348,12 +388,12 @@ class AnnotateScreen(Screen[None]):
                 problems = self.session.relation_problems()
                 for rel in self.session.relations_of(span):
                     # The entity's relations, both ways, so they are visible where one reads.
-                    other = rel.child if rel.head == span.key else rel.head
-                    arrow = "→" if rel.head == span.key else "←"
+                    other = self.session.other_end(rel, span)
+                    arrow = "→" if rel.head in (span.key, span.ref) else "←"
                     style = "bold red" if rel.key in problems else "bold magenta"
                     status.append(f"  {arrow} {visible(rel.label)} ", style)
                     status.append(repr(visible(self.text[other[0]:other[1]])))
-                position = self.session.spans.position(span.key)
+                position = self.session.spans.position(span.ref)
                 self.query_one(EntityList).show_span(position)
             else:
                 start, end = self.selection()
@@ -366,6 +406,8 @@ class AnnotateScreen(Screen[None]):
             self.query_one("#status", Static).update(status, layout=False)
 
     def _select_tokens(self, anchor: int | None, cur: int, scroll: bool = True) -> None:
+        if anchor is None:
+            self._origin = None
         self.selection_anchor, self.cur = anchor, cur
         self._show_cursor(scroll)
         self._refresh_bindings()
@@ -377,15 +419,16 @@ class AnnotateScreen(Screen[None]):
     def action_move(self, step: int) -> None:
         tokens = self.session.tokens
         base = self.cur
-        if self.selection_anchor is None:
-            # From inside an entity, a step leaves the entity rather than its current token.
+        if self.selection_anchor is not None:
+            ends = (self.selection_anchor, self.cur)
+            base = max(ends) if step > 0 else min(ends)
+        elif not self.session.allows_overlap:
+            # From inside an entity, a step leaves the entity rather than its current token
+            # (with nested spans, a step is a token, so the spans inside can be reached).
             span = self.session.span_at(tokens.spans[self.cur][0])
             if span is not None:
                 first, last = tokens.covering(span.start, span.end)
                 base = last if step > 0 else first
-        else:
-            ends = (self.selection_anchor, self.cur)
-            base = max(ends) if step > 0 else min(ends)
         self._select_tokens(None, max(0, min(base + step, len(tokens) - 1)))
 
     def _selected_tokens(self) -> tuple[int, int]:
@@ -447,6 +490,7 @@ class AnnotateScreen(Screen[None]):
             self.say("No more entities this way")
             return
         self._select_span(target.start, target.end)
+        self._origin = target
 
     # -- edits ---------------------------------------------------------------
 
@@ -483,8 +527,12 @@ class AnnotateScreen(Screen[None]):
 
     def apply_label(self, name: str) -> None:
         start, end = self._label_range()
-        self.run_edit(self.session.label, start, end, name)
+        origin = self._origin if self.selection_anchor is not None else (
+            self._entity_at_cursor())
+        change = self.run_edit(self.session.label, start, end, name, origin)
         self._select_span(start, end)
+        if change is not None and len(change.added) == 1:
+            self._origin = change.added[0]
 
     def action_label_key(self, key: str) -> None:
         label = next((lab for lab in self.session.scheme.entities if lab.key == key), None)
@@ -502,14 +550,23 @@ class AnnotateScreen(Screen[None]):
         self.app.push_screen(LabelPicker(self.session.scheme.entities), chosen)
 
     def action_delete_entity(self) -> None:
+        if self.selection_anchor is None:
+            under = self._entity_at_cursor()
+            if under is not None:  # only that one, not the spans it nests in
+                self.run_edit(self.session.delete_span, under)
+                return
         start, end = self._label_range()
         self.run_edit(self.session.delete, start, end, nothing="No entity here to delete")
 
     def action_confirm_entity(self) -> None:
         """Confirm what is under the cursor, then go on to the next unreviewed suggestion."""
         start, end = self._label_range()
-        if any(s.state in ("suggested", "bulk_confirmed")
-               for s in self.session.overlapping(start, end)):
+        under = self._entity_at_cursor() if self.selection_anchor is None else None
+        if under is not None:
+            if under.state in ("suggested", "bulk_confirmed"):
+                self.run_edit(self.session.confirm_spans, [under], "confirm suggestion")
+        elif any(s.state in ("suggested", "bulk_confirmed")
+                 for s in self.session.overlapping(start, end)):
             self.run_edit(self.session.confirm, start, end)
         following = self.session.next_unreviewed(start)
         if following is None:
@@ -710,6 +767,7 @@ class AnnotateScreen(Screen[None]):
             self.choose_child(span)
         elif span is not None:
             self._select_span(span.start, span.end)
+            self._origin = span
         else:
             self._select_tokens(None, self.session.tokens.at(event.offset), scroll=False)
 

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from annotations.layer import changed_run
+from annotations.layer import SpanRef, changed_run
 from annotations.models import Annotation, LabelScheme, Relation, Span
 from annotations.names import safe_colour
 from annotations.terminal import visible
@@ -232,7 +232,7 @@ class SidePanel(Vertical):
         yield RelationList(id="relations")
 
     def show(self, annotation: Annotation, text: str, scheme: LabelScheme,
-             problems: Mapping[tuple[tuple[int, int], tuple[int, int], str], str] = {},  # noqa: B006
+             problems: Mapping[tuple[SpanRef, SpanRef, str], str] = {},  # noqa: B006
              ) -> None:
         """Fill the lists from ``annotation`` (keeping the highlighted rows); relations
         in ``problems`` (their labels no longer fit) are marked."""

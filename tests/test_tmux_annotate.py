@@ -184,3 +184,35 @@ def test_help_and_quit_are_in_the_footer_at_80x24(tmp_path: Path, session: str) 
     time.sleep(0.3)
     tmux("send-keys", "-t", session, "q")  # the footer's Quit key
     wait_for(session, "EXIT:0")
+
+
+def test_nested_spans_in_tmux(tmp_path: Path, session: str) -> None:
+    """An overlapping layer on a real terminal: every nested span's label is on screen,
+    and f reaches the outer span from the inner one."""
+    from annotations.models import Annotation, Document, EntityLabel, LabelScheme, Span
+    from annotations.store import GoldStore
+
+    text = "The University of California at Berkeley hired Ana Lima.\n"
+    db = tmp_path / "gold.json"
+    with GoldStore(db) as store:
+        doc = Document.from_text(text)
+        store.add_documents([doc])
+        store.set_labels(LabelScheme(overlapping=True, entities=[
+            EntityLabel(name="ORG", key="2"), EntityLabel(name="GPE", key="3")]))
+        store.save_annotation(Annotation(doc_id=doc.id, spans=[
+            Span(start=4, end=28, label="ORG"), Span(start=18, end=28, label="GPE")]))
+    reader = Path(sys.executable).parent / "reader"
+    command = (f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))}"
+               f" {shlex.quote(str(reader))} annotate --db {shlex.quote(str(db))} --no-model; "
+               "echo EXIT:$?; sleep 30")
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "24", command)
+    screen = wait_for(session, "University of California ORG GPE")
+    assert "at Berkeley" in screen
+    for key in ("Right", "Right", "Right"):  # The, University, of → California
+        tmux("send-keys", "-t", session, key)
+        time.sleep(0.2)
+    wait_for(session, "GPE 'California' 18-28")
+    tmux("send-keys", "-t", session, "f")
+    wait_for(session, "ORG 'University of California' 4-28")
+    tmux("send-keys", "-t", session, "q")
+    wait_for(session, "EXIT:0")

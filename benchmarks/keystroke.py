@@ -11,7 +11,8 @@ after a Tab, unmeasured, selects the next entity) and an unbound key (f12).  It
 prints the median per key, the added latency over the unbound key, and, for the
 10,000-word article, the same keys on a naive view
 (the whole article as one ``rich.text.Text`` in a ``Static``, rebuilt per key) and
-the ratio.  It also times opening the 100,000-word article.
+the ratio.  It also times opening the 100,000-word article, and the same keys on a
+100,000-word article in an overlapping layer where 20% of the spans nest in another.
 
 The articles are generated here (no corpus text); each run makes a fresh
 temporary store.  Label and undo edits go through the same ``EditingSession`` (and so
@@ -116,13 +117,16 @@ def synthetic_article(words: int, seed: int = 7) -> tuple[str, list[tuple[int, i
     return "".join(parts).rstrip() + "\n", spans
 
 
-def make_store(folder: Path, sizes: list[int]) -> tuple[GoldStore, dict[int, str], dict[int, int]]:
-    store = GoldStore(folder / "gold.json")
+def make_store(folder: Path, sizes: list[int], nested: float = 0.0
+               ) -> tuple[GoldStore, dict[int, str], dict[int, int]]:
+    """A store with one synthetic article per size; with ``nested`` > 0 an overlapping
+    layer where that share of the entities holds a nested span (its first word)."""
+    store = GoldStore(folder / ("nested.json" if nested else "gold.json"))
     labels = [EntityLabel(name=name, key=key, colour="#d62728")
               for key, name in EDIT_LABELS.items()]
     labels += [EntityLabel(name=name, key=str(i + 2), colour="#1f77b4")
                for i, name in enumerate(GENERATED[:8])]
-    store.set_labels(LabelScheme(entities=labels))
+    store.set_labels(LabelScheme(entities=labels, overlapping=nested > 0))
     ids: dict[int, str] = {}
     entity_counts: dict[int, int] = {}
     for words in sizes:
@@ -131,6 +135,17 @@ def make_store(folder: Path, sizes: list[int]) -> tuple[GoldStore, dict[int, str
         store.add_documents([doc])
         spans = [Span(start=s, end=e, label=label, source="bench@1", state="suggested")
                  for s, e, label in raw]
+        if nested:
+            # A nested span (the first word) in enough multi-word entities that ``nested``
+            # of all spans lie inside another.
+            rng = random.Random(words)
+            hosts = [span for span in spans if text.find(" ", span.start, span.end) > 0]
+            count = min(round(nested / (1 - nested) * len(spans)), len(hosts))
+            inner = [Span(start=span.start, end=text.find(" ", span.start, span.end),
+                          label="GPE", source="bench@1", state="suggested")
+                     for span in rng.sample(hosts, count)]
+            spans += inner
+            entity_counts[-words] = len(inner)  # how many are nested
         store.put_predictions([Prediction(doc_id=doc.id, extractor="bench@1", spans=spans)])
         ids[words] = doc.id
         entity_counts[words] = len(spans)
@@ -377,6 +392,14 @@ async def main() -> None:
             saves = {words: bench_store_save(store, ids[words]) for words in sizes}
         finally:
             store.close()
+        # The overlapping case: 100,000 words, a fifth of the spans nested in another.
+        nested_store, nested_ids, nested_entities = make_store(Path(folder), [100_000],
+                                                               nested=0.2)
+        try:
+            nested_view = await bench_article_view(nested_store, nested_ids[100_000],
+                                                   args.presses)
+        finally:
+            nested_store.close()
     print("\nentities: " + ", ".join(f"{w:,} words: {entities[w]}" for w in sizes))
     header = f"{'key':<14}" + "".join(f"{f'{w:,} words':>22}" for w in sizes)
     print("\nArticleView (ms: median, added over unbound)")
@@ -400,6 +423,13 @@ async def main() -> None:
             line += (f"  added {ms(added_naive)}   ratio added {ratio_added:6.1f}x"
                      f"   ratio total {ratio_total:5.1f}x")
         print(line)
+    share = nested_entities[-100_000] / nested_entities[100_000]
+    print(f"\nOverlapping layer, 100,000 words, {nested_entities[100_000]} spans "
+          f"({share:.0%} nested in another; ms: median, added over unbound)")
+    for name in ["unbound", *KEYS]:
+        added = nested_view[name] - nested_view["unbound"]
+        print(f"{name:<14}{ms(nested_view[name])}"
+              + (f" ({ms(added)} add)" if name != "unbound" else ""))
     print("\nSpread across sizes (max/min of added latency per key)")
     for name in KEYS:
         added = [max(view[w][name] - view[w]["unbound"], 1e-6) for w in sizes]

@@ -66,6 +66,10 @@ class Adjudication(EditingSession):
         threshold: float = 1.0,
         statuses: StatusChoice = "all",
     ) -> None:
+        if store.labels.overlapping:
+            raise AdjudicationError(
+                f"{store.path}: its layers may nest and overlap; adjudication compares flat "
+                "layers only (as reader agreement does)")
         if not 0 < threshold <= 1:
             raise AdjudicationError(f"the auto-merge threshold must be in (0, 1], not {threshold}")
         names = list(annotators) or [a for a in store.annotators() if a != target]

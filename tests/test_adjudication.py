@@ -142,3 +142,9 @@ async def test_keys_reach_the_adjudication_and_the_store(store: GoldStore):
     assert [(TEXT[s.start:s.end], s.source) for s in gold.spans] == [
         ("Maria Keller", "alice+bob"), ("Aster Rail", "alice"), ("Geneva", "alice+bob")]
     assert [r.label for r in gold.relations] == ["works_for"]
+
+
+def test_an_overlapping_store_is_refused_clearly(store: GoldStore):
+    store.set_labels(store.labels.model_copy(update={"overlapping": True}))
+    with pytest.raises(AdjudicationError, match="flat layers only"):
+        Adjudication(store)

@@ -229,7 +229,8 @@ class AnnotateScreen(Screen[None]):
         self.view.load(self.text, self._shown.values())
         self._show_document()
 
-    def render_change(self, change: Change | None, *, notify: bool = False) -> None:
+    def render_change(self, change: Change | None, *, notify: bool = False,
+                      cursor: bool = True) -> None:
         """Show what ``change`` did: the changed spans, the panel, the header, notices."""
         if change is None:
             return
@@ -272,22 +273,24 @@ class AnnotateScreen(Screen[None]):
             self.view.update_spans(removed, added)
             if change.status_changed:
                 self._progress = self.session.progress()
-            self._show_cursor(scroll=False)
-            self._show_document()
+            # The status line once per key: by the cursor, or by the caller that moves it.
+            self._show_document(status=False)
+            if cursor:
+                self._show_cursor(scroll=False)
         for notice in change.notices:
             self.notify(visible(notice), severity="warning", timeout=5)
         if notify:
             self.notify(visible(change.description), timeout=2)
         self._refresh_bindings()
 
-    def _show_document(self) -> None:
+    def _show_document(self, status: bool = True) -> None:
         session = self.session
-        status = session.status_of(self.doc_id)
+        state = session.status_of(self.doc_id)
         extractors = sorted(source for source in self._source_counts if source != "human")
         accepted, total = self._progress
         # What a user needs comes first, so that a narrow header cuts only the article's
         # title (shown after it, with its control characters made visible).
-        title = (f"{session.index + 1}/{len(session)} · {status} · {accepted}/{total} accepted"
+        title = (f"{session.index + 1}/{len(session)} · {state} · {accepted}/{total} accepted"
                  f" · {visible(', '.join(extractors)) or 'no suggestions'}")
         sub_title = visible(session.title)
         # Setting an unchanged title still repaints the header: compare first.
@@ -297,7 +300,8 @@ class AnnotateScreen(Screen[None]):
             self.app.sub_title = sub_title
         self.query_one(SidePanel).show(self.annotation, self.text, session.scheme,
                                        session.relation_problems())
-        self._show_status()
+        if status:
+            self._show_status()
 
     # -- the cursor ----------------------------------------------------------
 
@@ -495,7 +499,8 @@ class AnnotateScreen(Screen[None]):
     # -- edits ---------------------------------------------------------------
 
     def run_edit(self, edit: object, *args: object, notify: bool = False,
-                 nothing: str = "Nothing to change here") -> Change | None:
+                 nothing: str = "Nothing to change here", cursor: bool = True
+                 ) -> Change | None:
         """Call a session edit and render its change; a refused save is a notice, and
         the screen keeps showing what the store holds.  ``nothing`` is said when the
         edit had nothing to do."""
@@ -510,7 +515,7 @@ class AnnotateScreen(Screen[None]):
             self._show_legend()
         if change is None:
             self.say(nothing)
-        self.render_change(change, notify=notify)
+        self.render_change(change, notify=notify, cursor=cursor)
         return change
 
     def say(self, message: str) -> None:
@@ -529,7 +534,7 @@ class AnnotateScreen(Screen[None]):
         start, end = self._label_range()
         origin = self._origin if self.selection_anchor is not None else (
             self._entity_at_cursor())
-        change = self.run_edit(self.session.label, start, end, name, origin)
+        change = self.run_edit(self.session.label, start, end, name, origin, cursor=False)
         self._select_span(start, end)
         if change is not None and len(change.added) == 1:
             self._origin = change.added[0]

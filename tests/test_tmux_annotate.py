@@ -28,8 +28,14 @@ SOCKET = f"reader-test-{os.getpid()}"
 
 def tmux(*args: str) -> str:
     assert TMUX is not None
-    done = subprocess.run([TMUX, "-L", SOCKET, "-f", "/dev/null", *args],
-                          capture_output=True, text=True, timeout=10)
+    for _attempt in range(20):
+        done = subprocess.run([TMUX, "-L", SOCKET, "-f", "/dev/null", *args],
+                              capture_output=True, text=True, timeout=10)
+        # A new session right after kill-server can reach the server while it exits
+        # ("server exited unexpectedly"): wait for it to go, then start a fresh one.
+        if args[0] != "new-session" or done.returncode == 0:
+            break
+        time.sleep(0.1)
     return done.stdout
 
 

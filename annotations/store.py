@@ -49,6 +49,7 @@ from .errors import (
     StoreIdentityError,
 )
 from .gc_pause import gc_paused
+from .layer import common_run
 from .models import (
     LENIENT,
     SCHEMA_VERSION,
@@ -70,7 +71,7 @@ from .storage.files import (
     read_main,
     write_main,
 )
-from .storage.patch import PATCH_TABLE, Patcher, common_run
+from .storage.patch import PATCH_TABLE, Patcher
 from .storage.tables import Op, Record, Tables
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "common_run"]

@@ -2,9 +2,10 @@
 ``tables`` (records and indexes in memory) and ``patch`` (the span-patch journal op).
 The public API is :class:`annotations.store.GoldStore`."""
 
+from ..layer import common_run
 from ..output import JOURNAL_SUFFIX, LOCK_SUFFIX
 from .files import AtomicJSONStorage
-from .patch import PATCH_TABLE, common_run
+from .patch import PATCH_TABLE
 from .tables import TABLES, Op, Record
 
 __all__ = [

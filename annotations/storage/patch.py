@@ -16,9 +16,8 @@ overlapping one (``LabelScheme.overlapping``) only for order and duplicates.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from typing import Any
 
-from ..layer import span_order
+from ..layer import changed_run, span_order
 from ..models import Annotation, LabelScheme, utc_now
 from .tables import Op, Record
 
@@ -29,25 +28,6 @@ ANNOTATION_MODELS_KEPT = 8
 # The fields of an Annotation record that a patch op sets or keeps.
 _PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "notes", "created",
                    "updated"}
-
-
-def common_run(a: list[Any], b: list[Any], limit: int, *, from_end: bool) -> int:
-    """How many items ``a`` and ``b`` share at their start (or end), up to ``limit``."""
-    run, step = 0, 1
-    while step:
-        size = min(step, limit - run)
-        if size <= 0:
-            break
-        if from_end:
-            same = a[len(a) - run - size : len(a) - run] == b[len(b) - run - size : len(b) - run]
-        else:
-            same = a[run : run + size] == b[run : run + size]
-        if same:
-            run += size
-            step *= 2
-        else:
-            step //= 2
-    return run
 
 
 def _span_key(span: Record) -> tuple[int, int, str]:
@@ -119,11 +99,8 @@ class Patcher:
         if (new.doc_id, new.annotator) != (base.doc_id, base.annotator):
             return None
         old, spans = base.spans, new.spans
-        # The common prefix and suffix, by galloping slice comparisons: list equality
-        # is a C loop that short-cuts on identity, and edits reuse the unchanged Spans.
-        limit = min(len(old), len(spans))
-        prefix = common_run(old, spans, limit, from_end=False)
-        suffix = common_run(old, spans, limit - prefix, from_end=True)
+        # The common prefix and suffix (galloping comparisons, see layer.common_run).
+        prefix, suffix = changed_run(old, spans)
         removed = old[prefix : len(old) - suffix]
         added = spans[prefix : len(spans) - suffix]
         window = ([spans[prefix - 1]] if prefix else []) + list(added)

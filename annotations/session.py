@@ -25,6 +25,10 @@ The rules, each tested in ``tests/test_session.py``:
   its label's allowed head and child labels is kept, flagged in
   :meth:`EditingSession.relation_problems` and said in the change's notices.
 * Deleting a span deletes its relations, and the change says how many.
+* In an overlapping layer (``LabelScheme.overlapping``) relations name spans by
+  (start, end, label); a label on a new range adds a span beside those it overlaps,
+  and the entity a selection came from is the one relabelled or resized.  A flat
+  layer is seeded with the outermost of overlapping predictions.
 * Accepting a document that still holds unreviewed suggestions raises
   :class:`UnreviewedSuggestions` unless they are confirmed in bulk (asked for, or the
   ``bulk_confirm`` policy).

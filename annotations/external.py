@@ -52,6 +52,7 @@ from importlib import metadata
 from typing import Any, Protocol
 
 from .errors import AnnotationsError
+from .formats.base import batched
 from .grounding import FUZZY_THRESHOLD, POLICIES, StringSpan, align_strings
 from .layer import SpanRef, is_flat
 from .models import Prediction, Relation, Span, check_layer
@@ -90,17 +91,6 @@ class PluginExtractor(Protocol):
     name: str
 
     def predict(self, batch: list[dict[str, Any]]) -> Iterable[dict[str, Any]]: ...
-
-
-def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    batch: list[Item] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @dataclass
@@ -263,7 +253,7 @@ class CommandExtractor:
         argv = shlex.split(self.command)
         if not argv:
             raise ExtractorOutputError("--command is empty")
-        for number, batch in enumerate(_batches(items, batch_size), 1):
+        for number, batch in enumerate(batched(items, batch_size), 1):
             yield from parser.parse_batch(batch, self._run(argv, batch, number))
 
     def _run(self, argv: list[str], batch: list[Item],
@@ -324,7 +314,7 @@ class EntryPointExtractor:
 
     def predict(self, items: Iterable[Item], batch_size: int = 64) -> Iterator[Prediction]:
         parser = OutputParser(self.id, self.policy, self.threshold)
-        for number, batch in enumerate(_batches(items, batch_size), 1):
+        for number, batch in enumerate(batched(items, batch_size), 1):
             documents = [{"id": d, "text": t, "meta": m} for d, t, m in batch]
             answers = self.plugin.predict(documents)
             where = f"plugin {self.entry!r}, batch {number}, answer"

@@ -297,7 +297,7 @@ def ordered_map(work: Callable[[list[In]], list[Out]], inputs: Iterable[In], *,
     single-threaded process, so from any other, or where fork does not exist,
     the work runs here.
     """
-    batches = _batched(inputs, batch_size)
+    batches = batched(inputs, batch_size)
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     if workers <= 1 or not can_fork or threading.active_count() > 1:
         for batch in batches:
@@ -330,7 +330,8 @@ def _run_pool(pool: ProcessPoolExecutor, work: Callable[[list[In]], list[Out]],
         yield from pending.popleft().result()
 
 
-def _batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
+def batched(items: Iterable[In], size: int) -> Iterator[list[In]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
     batch: list[In] = []
     for item in items:
         batch.append(item)

@@ -50,6 +50,7 @@ from .models import (
     LabelScheme,
     Prediction,
     Relation,
+    RelationLabel,
     Span,
     Status,
 )
@@ -60,7 +61,6 @@ from .store import DEFAULT_ANNOTATOR, GoldStore
 # "Okafor's" as "Okafor", "'", "s" so entity boundaries can fall inside it.
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
-STATUSES: tuple[Status, ...] = ("accept", "reject", "ignore")
 REPEAT = "repeat"
 """``Span.source`` of the other occurrences of a text, offered for review by a person."""
 
@@ -93,6 +93,10 @@ class Tokens:
         """Character range of tokens ``first``..``last`` (either order)."""
         lo, hi = min(first, last), max(first, last)
         return self.spans[lo][0], self.spans[hi][1]
+
+
+SAVE_ERRORS = (AnnotationsError, OSError, ValueError)
+"""What an edit the store refuses raises (a screen shows it and keeps what is saved)."""
 
 
 class SessionError(AnnotationsError):
@@ -442,8 +446,9 @@ class EditingSession:
                                      f"{child.label}")
         return problems
 
-    def fitting_relation_labels(self, head: Span, child: Span) -> list[str]:
-        return [r.name for r in self.scheme.relations if r.allows(head.label, child.label)]
+    def fitting_relation_labels(self, head: Span, child: Span) -> list[RelationLabel]:
+        """The relation labels whose allowed head and child labels fit these two spans."""
+        return [r for r in self.scheme.relations if r.allows(head.label, child.label)]
 
     # -- saving ----------------------------------------------------------------
 

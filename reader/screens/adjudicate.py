@@ -19,8 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from annotations.adjudication import Adjudication, Item
-from annotations.errors import AnnotationsError
-from annotations.session import Change, UnreviewedSuggestions
+from annotations.session import SAVE_ERRORS, Change, UnreviewedSuggestions
 from annotations.terminal import visible
 
 from ..bindings import ADJUDICATE_BINDINGS
@@ -206,7 +205,7 @@ class AdjudicateScreen(Screen[None]):
         assert callable(edit)
         try:
             change = edit(*args)
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
             return None
         if change is None:
@@ -268,7 +267,7 @@ class AdjudicateScreen(Screen[None]):
             change = self.session.set_status("accept")
         except UnreviewedSuggestions:  # adjudicated spans are never suggestions
             return
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
             return
         self.notify(f"Document {self.session.index + 1} accepted" if change else

@@ -20,11 +20,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from annotations.errors import AnnotationsError
 from annotations.layer import SpanRef
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.names import safe_colour, scheme_problems
-from annotations.session import Change, EditingSession, UnreviewedSuggestions
+from annotations.session import SAVE_ERRORS, Change, EditingSession, UnreviewedSuggestions
 from annotations.terminal import visible
 
 from ..bindings import ANNOTATE_BINDINGS, LABEL_BINDINGS
@@ -508,7 +507,7 @@ class AnnotateScreen(Screen[None]):
         scheme = self.session.scheme
         try:
             change = edit(*args)
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return None
         if self.session.scheme is not scheme:
@@ -672,8 +671,7 @@ class AnnotateScreen(Screen[None]):
         if head is None or child.key == head.key:
             return
         self._end_relation_mode()
-        allowed = [r for r in self.session.scheme.relations
-                   if r.allows(head.label, child.label)]
+        allowed = self.session.fitting_relation_labels(head, child)
 
         def chosen(label: str | None) -> None:
             if label:
@@ -744,8 +742,8 @@ class AnnotateScreen(Screen[None]):
         child = self.session.spans.get(relation.child)
         if head is None or child is None:
             return
-        allowed = [r for r in self.session.scheme.relations
-                   if r.allows(head.label, child.label) and r.name != relation.label]
+        allowed = [r for r in self.session.fitting_relation_labels(head, child)
+                   if r.name != relation.label]
 
         def chosen(label: str | None) -> None:
             if label:
@@ -798,7 +796,7 @@ class AnnotateScreen(Screen[None]):
         except UnreviewedSuggestions as unreviewed:
             self._ask_about_unreviewed(unreviewed.spans)
             return
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return
         self._after_status(change, status)
@@ -823,7 +821,7 @@ class AnnotateScreen(Screen[None]):
             if choice == "confirm":
                 try:
                     change = self.session.set_status("accept", confirm_unreviewed=True)
-                except (AnnotationsError, OSError, ValueError) as err:
+                except SAVE_ERRORS as err:
                     self.notify(f"not saved: {visible(str(err))}", severity="error",
                                 timeout=10)
                     return

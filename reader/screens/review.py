@@ -23,7 +23,6 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from annotations.errors import AnnotationsError
 from annotations.evaluation import (
     EvalDocument,
     EvaluationError,
@@ -34,7 +33,7 @@ from annotations.evaluation import (
     score_entities,
 )
 from annotations.models import Annotation, Span
-from annotations.session import Change
+from annotations.session import SAVE_ERRORS, Change
 from annotations.store import GoldStore
 from annotations.terminal import visible
 
@@ -290,7 +289,7 @@ class ReviewScreen(Screen[None]):
         assert callable(edit)
         try:
             change = edit(*args)
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return None
         if change is not None:
@@ -348,7 +347,7 @@ class ReviewScreen(Screen[None]):
         assert callable(step)
         try:
             change = step()
-        except (AnnotationsError, OSError, ValueError) as err:
+        except SAVE_ERRORS as err:
             self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
             return
         if change is None:

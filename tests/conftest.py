@@ -40,3 +40,12 @@ def store(gold_path: Path, sample_document: Document) -> Iterator[GoldStore]:
         yield gold
     finally:
         gold.close()
+
+
+# Textual's Pilot waits for the process to be idle after every key, in steps of 20 ms
+# (textual._wait.SLEEP_GRANULARITY); steps of 4 ms keep the same rule (idle means less
+# than 1/20 of a step of CPU in a step) and make a key cost its work, not 40 ms of sleep.
+import textual._wait as _textual_wait  # noqa: E402
+
+_textual_wait.SLEEP_GRANULARITY = 0.004
+_textual_wait.SLEEP_IDLE = _textual_wait.SLEEP_GRANULARITY / 20.0

@@ -12,9 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nervaluate import Evaluator
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import aggregate_raters
-from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from annotations.agreement import (
     AgreementStudy,
@@ -163,6 +160,8 @@ def test_tokens_of_plain_ascii_text_follow_the_stated_tokenisation():
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators())
 def test_cohen_kappa_equals_scikit_learn(docs):
+    from sklearn.metrics import cohen_kappa_score  # here: slow to import, one test uses it
+
     docs_a, docs_b = docs
     table = token_table([TEXT] * len(docs_a), [docs_a, docs_b], LABELS)
     tags_a, tags_b = table.expand(0), table.expand(1)
@@ -177,6 +176,9 @@ def test_cohen_kappa_equals_scikit_learn(docs):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(two_annotators(), st.data())
 def test_fleiss_kappa_equals_statsmodels(docs, data):
+    from statsmodels.stats.inter_rater import aggregate_raters
+    from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
+
     docs_a, docs_b = docs
     docs_c = [data.draw(near(a)) for a in docs_a]
     table = token_table([TEXT] * len(docs_a), [docs_a, docs_b, docs_c], LABELS)

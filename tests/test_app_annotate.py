@@ -365,7 +365,10 @@ async def test_footer_shows_undo_once_the_keys_pause(store: GoldStore) -> None:
 
     app = app_for(store, start=0)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
+        for _ in range(100):  # the footer composes its keys a moment after the screen
+            await pilot.pause(0.01)
+            if any(k.action == "undo" for k in app.screen.query(FooterKey)):
+                break
         assert undo_key_disabled()
         await pilot.press("c")  # an edit: undo can act, and the footer follows shortly
         await pilot.pause(FOOTER_REFRESH_DELAY + 0.2)

@@ -15,8 +15,12 @@ from test_app_annotate import EXTRACTOR, SCHEME, TEXT_ONE, TEXT_TWO, span_of, sp
 from annotations.models import Annotation, Document, Prediction, Relation
 from annotations.store import GoldStore
 from reader.app import AnnotatorApp, make_app
+from reader.screens.annotate import FOOTER_REFRESH_DELAY
 
 SIZE = (110, 30)
+# After an edit the footer undims undo once the keys pause: wait that long before the
+# screenshot, so the picture does not depend on how fast the machine is.
+FOOTER_WAIT_MS = int(FOOTER_REFRESH_DELAY * 1000) + 150
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ def test_accept_with_unreviewed_suggestions_asks(snap_compare, app: AnnotatorApp
 
 def test_a_relation_that_no_longer_fits_is_marked(snap_compare, app: AnnotatorApp) -> None:
     # Maria Keller (PERSON, works_for Aster Rail) relabelled GPE: works_for needs a PERSON.
-    assert snap_compare(app, press=["3"], terminal_size=SIZE)
+    assert snap_compare(app, press=["3", f"wait:{FOOTER_WAIT_MS}"], terminal_size=SIZE)
 
 
 def test_an_error_notice(snap_compare, app: AnnotatorApp) -> None:

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nervaluate import Evaluator
-from seqeval.metrics import f1_score, precision_score, recall_score
-from seqeval.scheme import IOB2
 
 from annotations.evaluation import (
     SCHEMES,
@@ -168,6 +166,11 @@ token_layer = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(token_layer, token_layer), min_size=1, max_size=4))
 def test_strict_scores_equal_seqeval_strict_iob2_on_token_aligned_spans(pairs):
+    # Imported here: seqeval brings scikit-learn, slow to import for the tests that do not
+    # use it.
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
     # Token i covers characters [4i, 4i + 3) of "tok tok tok ...".
     n_tokens = 30
     text = " ".join(["tok"] * n_tokens)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
-from test_tmux_annotate import REAL_ARTICLE, TMUX, tmux, wait_for
+from test_tmux_annotate import REAL_ARTICLE, TMUX, start_reader, tmux, wait_for
 
 from annotations.models import Annotation, Document, Span
 from annotations.store import GoldStore
@@ -44,11 +43,7 @@ def test_adjudication_in_tmux_stores_the_choices_with_provenance(tmp_path: Path,
             Annotation(doc_id=doc.id, annotator="bob", status="accept",
                        spans=[*shared, span("CSTO", "ORG"), span("Afghan soldiers", "NORP")]),
         ])
-    reader = Path(sys.executable).parent / "reader"
-    command = (f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))}"
-               f" {shlex.quote(str(reader))} adjudicate --db {shlex.quote(str(db))}; "
-               "echo EXIT:$?; sleep 30")
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    start_reader(session, tmp_path, f"adjudicate --db {shlex.quote(str(db))}", (100, 30))
     wait_for(session, "2 of 2 disagreements open")
     wait_for(session, "ORG 'CSTO military alliance'")  # alice's lane for the first one
     tmux("send-keys", "-t", session, "2")  # bob's "CSTO", then on to "Afghan soldiers"

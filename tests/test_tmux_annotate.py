@@ -46,8 +46,21 @@ def wait_for(session: str, needle: str, timeout: float = 30.0) -> str:
         screen = tmux("capture-pane", "-p", "-t", session)
         if needle in screen:
             return screen
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"{needle!r} did not appear; the screen was:\n{screen}")
+
+
+def start_reader(session: str, tmp_path: Path, args: str, size: tuple[int, int]) -> None:
+    """Run ``reader ARGS`` in a new window of SIZE, in TMP_PATH with its own config folder;
+    the pane prints ``EXIT:<code>`` when it ends. COLUMNS and LINES, which tmux's pane may
+    inherit as 80x24, are unset so that the app sizes itself from the terminal."""
+    reader = Path(sys.executable).parent / "reader"
+    command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && "
+               f"XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} {shlex.quote(str(reader))} "
+               f"{args}; echo EXIT:$?; sleep 30")
+    tmux("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command)
+    width = tmux("display", "-p", "-t", session, "#{window_width}x#{window_height}").strip()
+    assert width == f"{size[0]}x{size[1]}", width
 
 
 @pytest.fixture
@@ -59,26 +72,22 @@ def session(tmp_path: Path) -> Iterator[str]:
 
 def test_annotate_in_tmux_saves_edits_to_the_gold_file(tmp_path: Path, session: str) -> None:
     db = tmp_path / "gold.json"
-    reader = Path(sys.executable).parent / "reader"
-    command = (
-        f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} "
-        f"{shlex.quote(str(reader))} annotate {shlex.quote(str(ARTICLE))} "
-        f"--db {shlex.quote(str(db))} --no-model; echo EXIT:$?; sleep 30"
-    )
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "35", command)
+    start_reader(session, tmp_path, f"annotate {shlex.quote(str(ARTICLE))} "
+                 f"--db {shlex.quote(str(db))} --no-model", (120, 35))
     wait_for(session, "Port Ellery council approves")
+    wait_for(session, "n Next doc")  # the footer of a 120-column screen, not an 80 one
     # The cursor starts on "Port": extend to "Ellery", label GPE (key 3 by default).
     tmux("send-keys", "-t", session, "S-Right")
-    time.sleep(0.3)
+    wait_for(session, "selection 'Port Ellery'")
     tmux("send-keys", "-t", session, "3")
     wait_for(session, "Port Ellery GPE")
     # Find "Helena", extend over "Okafor", label PERSON with the label picker (or key 1).
     tmux("send-keys", "-t", session, "/")
     wait_for(session, "find text")
     tmux("send-keys", "-t", session, "Helena", "Enter")
-    time.sleep(0.3)
+    wait_for(session, "selection 'Helena'")
     tmux("send-keys", "-t", session, "S-Right")
-    time.sleep(0.3)
+    wait_for(session, "selection 'Helena Okafor'")
     tmux("send-keys", "-t", session, "l")
     wait_for(session, "Entity label")
     tmux("send-keys", "-t", session, "PERSON", "Enter")
@@ -123,13 +132,8 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
         store.put_predictions([Prediction(doc_id=doc.id, extractor="demo@1", spans=[
             Span(start=offsets[n], end=offsets[n] + len(n), label=label, source="demo@1",
                  state="suggested") for n, label in needles])])
-    reader = Path(sys.executable).parent / "reader"
-    command = (
-        f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} "
-        f"{shlex.quote(str(reader))} annotate --db {shlex.quote(str(db))} --no-model; "
-        "echo EXIT:$?; sleep 30"
-    )
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    start_reader(session, tmp_path, f"annotate --db {shlex.quote(str(db))} --no-model",
+                 (120, 40))
     wait_for(session, "4 unreviewed")
     # A relation from "Moscow" (under the cursor) to "CSTO military" by its hint letter.
     tmux("send-keys", "-t", session, "r")
@@ -139,9 +143,11 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
     tmux("send-keys", "-t", session, "r")
     wait_for(session, "→ related_to 'CSTO")
     # Select "CSTO military", shrink it to "CSTO", label it ORG: a boundary fix.
-    for key in ("Tab", "Tab", "Tab", "S-Left", "2"):
-        tmux("send-keys", "-t", session, key)
-        time.sleep(0.3)
+    tmux("send-keys", "-t", session, "Tab", "Tab", "Tab")
+    wait_for(session, "ORG 'CSTO military'")
+    tmux("send-keys", "-t", session, "S-Left")
+    wait_for(session, "selection 'CSTO'")
+    tmux("send-keys", "-t", session, "2")
     screen = wait_for(session, "changed (demo@1)")
     assert "← related_to 'Moscow'" in screen
     tmux("send-keys", "-t", session, "a")
@@ -174,13 +180,8 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
 def test_help_and_quit_are_in_the_footer_at_80x24(tmp_path: Path, session: str) -> None:
     assert REAL_ARTICLE is not None
     db = tmp_path / "gold.json"
-    reader = Path(sys.executable).parent / "reader"
-    command = (
-        f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} "
-        f"{shlex.quote(str(reader))} annotate {shlex.quote(str(REAL_ARTICLE))} "
-        f"--db {shlex.quote(str(db))} --no-model; echo EXIT:$?; sleep 30"
-    )
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    start_reader(session, tmp_path, f"annotate {shlex.quote(str(REAL_ARTICLE))} "
+                 f"--db {shlex.quote(str(db))} --no-model", (80, 24))
     screen = wait_for(session, "q Quit")  # the footer is drawn
     footer = screen.rstrip("\n").splitlines()[-1]
     assert "? Help" in footer and "q Quit" in footer
@@ -207,16 +208,11 @@ def test_nested_spans_in_tmux(tmp_path: Path, session: str) -> None:
             EntityLabel(name="ORG", key="2"), EntityLabel(name="GPE", key="3")]))
         store.save_annotation(Annotation(doc_id=doc.id, spans=[
             Span(start=4, end=28, label="ORG"), Span(start=18, end=28, label="GPE")]))
-    reader = Path(sys.executable).parent / "reader"
-    command = (f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))}"
-               f" {shlex.quote(str(reader))} annotate --db {shlex.quote(str(db))} --no-model; "
-               "echo EXIT:$?; sleep 30")
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "24", command)
+    start_reader(session, tmp_path, f"annotate --db {shlex.quote(str(db))} --no-model",
+                 (100, 24))
     screen = wait_for(session, "University of California ORG GPE")
     assert "at Berkeley" in screen
-    for key in ("Right", "Right", "Right"):  # The, University, of → California
-        tmux("send-keys", "-t", session, key)
-        time.sleep(0.2)
+    tmux("send-keys", "-t", session, "Right", "Right", "Right")  # The, University, of →
     wait_for(session, "GPE 'California' 18-28")
     tmux("send-keys", "-t", session, "f")
     wait_for(session, "ORG 'University of California' 4-28")

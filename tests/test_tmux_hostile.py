@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
-from test_tmux_annotate import TMUX, tmux, wait_for
+from test_tmux_annotate import TMUX, start_reader, tmux, wait_for
 
 from annotations.models import Document, EntityLabel, LabelScheme, Prediction, Span
 from annotations.store import GoldStore
@@ -52,11 +51,7 @@ def test_escape_sequences_and_markup_in_names_are_shown_not_obeyed(tmp_path: Pat
                                                                    session: str) -> None:
     db = tmp_path / "gold.json"
     hostile_store(db)
-    reader = Path(sys.executable).parent / "reader"
-    command = (f"cd {shlex.quote(str(tmp_path))} && XDG_CONFIG_HOME={shlex.quote(str(tmp_path))}"
-               f" {shlex.quote(str(reader))} annotate --db {shlex.quote(str(db))} --no-model; "
-               "echo EXIT:$?; sleep 30")
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command)
+    start_reader(session, tmp_path, f"annotate --db {shlex.quote(str(db))} --no-model", (120, 30))
     title = tmux("display", "-p", "-t", session, "#{pane_title}")
     screen = wait_for(session, "Maria Keller")
     assert "␛]2;PWNED␇[bold]X[/]" in screen  # the label, visible, markup not applied

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import textual._wait as textual_wait
 
 from annotations.models import Document, LabelScheme
 from annotations.store import GoldStore
@@ -42,10 +45,14 @@ def store(gold_path: Path, sample_document: Document) -> Iterator[GoldStore]:
         gold.close()
 
 
-# Textual's Pilot waits for the process to be idle after every key, in steps of 20 ms
-# (textual._wait.SLEEP_GRANULARITY); steps of 4 ms keep the same rule (idle means less
-# than 1/20 of a step of CPU in a step) and make a key cost its work, not 40 ms of sleep.
-import textual._wait as _textual_wait  # noqa: E402
-
-_textual_wait.SLEEP_GRANULARITY = 0.004
-_textual_wait.SLEEP_IDLE = _textual_wait.SLEEP_GRANULARITY / 20.0
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite starts many Python processes (test workers, the CLI, the app in tmux and
+    # in the browser, crash workers): let them keep the compiled modules of this checkout
+    # rather than compile them again each time, even where PYTHONDONTWRITEBYTECODE is set.
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Textual's Pilot waits for the process to be idle after every key, in steps of 20 ms
+    # (textual._wait.SLEEP_GRANULARITY); steps of 4 ms keep its rule (idle: under 1/20 of
+    # a step of CPU time in a step) and make a key cost its work, not 40 ms of sleep.
+    textual_wait.SLEEP_GRANULARITY = 0.004
+    textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20

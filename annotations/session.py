@@ -242,6 +242,9 @@ class EditingSession:
         self.store = store
         self.annotator = annotator
         self.scheme = scheme if scheme is not None else store.labels
+        # The scheme as the store holds it, to tell cheaply whether an edit must write it.
+        self._stored_scheme: LabelScheme | None = None if scheme is not None else self.scheme
+        self._colours: tuple[LabelScheme, dict[str, str]] | None = None
         self.doc_ids: list[str] = list(doc_ids) if doc_ids is not None else store.document_ids()
         self.prefer_extractor = prefer_extractor
         self.blind = blind
@@ -291,7 +294,10 @@ class EditingSession:
     @property
     def colours(self) -> dict[str, str]:
         """Each entity label's colour; a stored colour that is not one shows as grey."""
-        return {label.name: safe_colour(label.colour) for label in self.scheme.entities}
+        if self._colours is None or self._colours[0] is not self.scheme:
+            self._colours = (self.scheme, {label.name: safe_colour(label.colour)
+                                           for label in self.scheme.entities})
+        return self._colours[1]
 
     # -- documents -------------------------------------------------------------
 
@@ -453,13 +459,16 @@ class EditingSession:
     # -- saving ----------------------------------------------------------------
 
     def _save(self, annotation: Annotation) -> Annotation:
-        if self.scheme != self.store.labels:
-            self.store.set_labels(self.scheme)
+        if self.scheme is not self._stored_scheme:
+            if self.scheme != self.store.labels:
+                self.store.set_labels(self.scheme)
+            self._stored_scheme = self.scheme
         return self.store.save_annotation(annotation)
 
     def _change(self, before: Annotation, after: Annotation, description: str,
-                notices: Iterable[str] = (), reopened: bool = False) -> Change:
-        prefix, suffix = changed_run(before.spans, after.spans)
+                notices: Iterable[str] = (), reopened: bool = False,
+                run: tuple[int, int] | None = None) -> Change:
+        prefix, suffix = run if run is not None else changed_run(before.spans, after.spans)
         removed = tuple(before.spans[prefix:len(before.spans) - suffix])
         added = tuple(after.spans[prefix:len(after.spans) - suffix])
         rel_before, rel_after = set(before.relations), set(after.relations)
@@ -484,15 +493,18 @@ class EditingSession:
         saved = self._save(new)
         self.history.record(Edit(self.doc_id, description, before, saved))
         self.saved = True
-        self._apply(saved)
-        return self._change(before, saved, description, notices)
+        run = self._apply(saved)
+        return self._change(before, saved, description, notices, run=run)
 
-    def _apply(self, saved: Annotation) -> None:
+    def _apply(self, saved: Annotation) -> tuple[int, int]:
+        """Make ``saved`` the open annotation; the common prefix and suffix of the two
+        span lists (what lies between them changed)."""
         prefix, suffix = changed_run(self.annotation.spans, saved.spans)
         old = self.annotation.spans
         self.spans.replace(old[prefix:len(old) - suffix],
                            saved.spans[prefix:len(saved.spans) - suffix])
         self.annotation = saved
+        return prefix, suffix
 
     def _with(self, spans: list[Span] | None = None, relations: list[Relation] | None = None,
               **update: object) -> Annotation:
@@ -757,5 +769,6 @@ class EditingSession:
             (self.history.redo if verb == "undo" else self.history.undo)()
             raise
         self.saved = True
-        self._apply(saved)
-        return self._change(before, saved, f"{verb} {edit.description}", reopened=reopened)
+        run = self._apply(saved)
+        return self._change(before, saved, f"{verb} {edit.description}", reopened=reopened,
+                            run=run)

@@ -8,6 +8,7 @@ panel only posts messages; the screen makes the edits.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,6 +22,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -225,6 +227,13 @@ class SidePanel(Vertical):
     SidePanel EntityList { border: none; padding: 0; }
     """
 
+    def __init__(self, *children: Widget, **options: Any) -> None:
+        super().__init__(*children, **options)
+        # What the titles and the relation rows were drawn from: an edit that changes
+        # neither (a relabel, a boundary fix) redraws neither.
+        self._titles: dict[str, str] = {}
+        self._relations_drawn: tuple[object, ...] | None = None
+
     def compose(self) -> ComposeResult:
         yield Label("Entities", id="entities-title")
         yield EntityList(id="entities")
@@ -238,8 +247,14 @@ class SidePanel(Vertical):
         in ``problems`` (their labels no longer fit) are marked."""
         colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
         self.query_one(EntityList).set_rows(annotation.spans, text, colours)
-        self.query_one("#entities-title", Label).update(
-            f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk", layout=False)
+        self._set_title("entities-title",
+                        f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk")
+        invalid = f", {len(problems)} not fitting" if problems else ""
+        self._set_title("relations-title", f"Relations ({len(annotation.relations)}{invalid})")
+        drawn = (text, tuple(annotation.relations), tuple(sorted(problems)))
+        if drawn == self._relations_drawn:
+            return
+        self._relations_drawn = drawn
         relations = self.query_one(RelationList)
         kept = relations.highlighted
         relations.relations = list(annotation.relations)
@@ -255,6 +270,8 @@ class SidePanel(Vertical):
         relations.set_options(rows)
         if kept is not None and rows:
             relations.highlighted = min(kept, len(rows) - 1)
-        invalid = f", {len(problems)} not fitting" if problems else ""
-        self.query_one("#relations-title", Label).update(
-            f"Relations ({len(annotation.relations)}{invalid})", layout=False)
+
+    def _set_title(self, title_id: str, title: str) -> None:
+        if self._titles.get(title_id) != title:
+            self._titles[title_id] = title
+            self.query_one(f"#{title_id}", Label).update(title, layout=False)

@@ -209,7 +209,7 @@ async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dic
         async def prepare(name: str) -> str | None:
             screen = app.screen
             assert isinstance(screen, AnnotateScreen)
-            if name in ("next entity", "assign label"):
+            if name in ("next entity", "assign label", "end +1 token", "start -1 token"):
                 if screen.selection()[0] >= screen.annotation.spans[-1].start:
                     await timed_press(app, "home")  # small articles: start over at the top
             if name == "assign label":

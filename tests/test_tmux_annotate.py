@@ -52,8 +52,11 @@ def wait_for(session: str, needle: str, timeout: float = 30.0) -> str:
 
 def start_reader(session: str, tmp_path: Path, args: str, size: tuple[int, int]) -> None:
     """Run ``reader ARGS`` in a new window of SIZE, in TMP_PATH with its own config folder;
-    the pane prints ``EXIT:<code>`` when it ends. COLUMNS and LINES, which tmux's pane may
-    inherit as 80x24, are unset so that the app sizes itself from the terminal."""
+    the pane prints ``EXIT:<code>`` when it ends.
+
+    COLUMNS and LINES are unset: a pane started from pytest was seen to hold COLUMNS=80
+    and LINES=24, and an app sizing itself with ``shutil.get_terminal_size`` then draws
+    80x24 whatever the window's size."""
     reader = Path(sys.executable).parent / "reader"
     command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && "
                f"XDG_CONFIG_HOME={shlex.quote(str(tmp_path))} {shlex.quote(str(reader))} "

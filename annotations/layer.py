@@ -165,6 +165,27 @@ def lanes(spans: Iterable[Span]) -> dict[tuple[int, int, str], int]:
     return out
 
 
+def _stack_rank(span: Span) -> tuple[int, int, str]:
+    return span.start, -span.end, span.label
+
+
+def stacked(spans: Iterable[Span]) -> set[SpanRef]:
+    """The spans of an overlapping layer that a view draws stacked on others, by
+    ``(start, end, label)``: each span that starts inside a span before it (by start, the
+    longer first, then by label) — nested in it, crossing its end, or at the same offsets
+    with a later label.  The others are drawn as in a flat layer.  Whether a span is
+    stacked depends only on the spans holding its start (see
+    :meth:`SpanIndex.is_stacked`), so an edit changes it only for spans starting inside
+    the edited ones."""
+    found: set[SpanRef] = set()
+    reach = -1
+    for span in sorted(spans, key=_stack_rank):
+        if span.start < reach:
+            found.add(span.ref)
+        reach = max(reach, span.end)
+    return found
+
+
 def _bounds(span: Any) -> tuple[int, int, str]:
     if isinstance(span, tuple):
         return span[0], span[1], span[2]
@@ -290,6 +311,15 @@ class SpanIndex:
         held = [s for s in self.spans[first:index] if s.end > offset]
         held.sort(key=lambda s: (s.end - s.start, -s.start, s.label))
         return held
+
+    def is_stacked(self, span: Span) -> bool:
+        """Whether ``span`` starts inside a span before it: see :func:`stacked`."""
+        rank = _stack_rank(span)
+        return any(_stack_rank(other) < rank for other in self.all_at(span.start))
+
+    def starting_in(self, start: int, end: int) -> list[Span]:
+        """The spans starting at ``start`` or after it and before ``end``, in order."""
+        return self.spans[bisect_left(self.starts, start):bisect_left(self.starts, end)]
 
     def overlapping(self, start: int, end: int) -> list[Span]:
         """Spans overlapping ``start``-``end``, in order."""

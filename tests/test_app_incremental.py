@@ -30,14 +30,16 @@ def shown(screen: AnnotateScreen) -> tuple:
             screen.app.title)
 
 
-@pytest.mark.parametrize("seed", range(2))
-async def test_random_edits_show_what_a_fresh_open_shows(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "overlapping"), [(0, False), (1, False), (2, True)],
+                         ids=["flat-0", "flat-1", "overlapping"])
+async def test_random_edits_show_what_a_fresh_open_shows(tmp_path: Path, seed: int,
+                                                         overlapping: bool) -> None:
     rng = random.Random(seed)
     text = " ".join(f"word{n}" for n in range(120)) + "\n"
     doc = Document.from_text(text)
     with GoldStore(tmp_path / "gold.json") as store:
         store.add_documents([doc])
-        store.set_labels(LabelScheme(entities=[
+        store.set_labels(LabelScheme(overlapping=overlapping, entities=[
             EntityLabel(name=name, key=str(key), colour="#1f77b4")
             for key, name in enumerate(["PER", "ORG", "LOC"], start=1)
         ]))
@@ -47,6 +49,14 @@ async def test_random_edits_show_what_a_fresh_open_shows(tmp_path: Path, seed: i
         spans = [Span(start=text.index(f"word{n} "), end=text.index(f"word{n} ") + 4,
                       label="PER", source=EXTRACTORS[n > 0], state="suggested")
                  for n in starts]
+        if overlapping:
+            # Spans over two and three words, holding or crossing the one-word ones: the
+            # spans drawn stacked change as edits add and remove the spans around them.
+            for n in starts[1::3]:
+                first = text.index(f"word{n} ")
+                spans.append(Span(start=first, end=text.index(f"word{n + 2} ") + 4,
+                                  label="ORG", source="two@1", state="suggested"))
+            spans.sort(key=lambda s: (s.start, s.end, s.label))
         # Saved as the annotation (seeding from a prediction would give one source).
         store.save_annotation(Annotation(doc_id=doc.id, spans=spans))
         app = make_app(store, load_model=False, start=0)
@@ -57,13 +67,56 @@ async def test_random_edits_show_what_a_fresh_open_shows(tmp_path: Path, seed: i
             assert "one@1, two@1" in app.title
             await pilot.press("d")
             assert "one@1" not in app.title and "two@1" in app.title
+            # f: the next span at the cursor, then d deletes it (an outer one, at times).
+            keys = [*KEYS, "f", "f", "f", "d", "d"] if overlapping else KEYS
             for _ in range(40):
-                await pilot.press(rng.choice(KEYS))
+                await pilot.press(rng.choice(keys))
                 seen = shown(screen)
                 assert seen[1] == [s.start for s in screen.annotation.spans]
                 stored = store.annotation(doc.id)
                 if stored is not None:
                     assert stored.spans == screen.annotation.spans
+                screen.open_document(screen.session.index)
+                await pilot.pause()
+                assert shown(screen) == seen
+
+
+async def test_spans_starting_inside_another_are_drawn_stacked_as_edits_change(
+        tmp_path: Path) -> None:
+    """In an overlapping layer a span starting inside another is underlined in italics;
+    deleting the outer span draws the inner ones plain again, undo stacks them again,
+    each time as a fresh opening of the document draws them."""
+    text = " ".join(f"word{n}" for n in range(20)) + "\n"
+    doc = Document.from_text(text)
+
+    def words(first: int, last: int, label: str) -> Span:
+        return Span(start=text.index(f"word{first} "),
+                    end=text.index(f"word{last} ") + len(f"word{last}"), label=label)
+
+    def stacked_ranges(screen: AnnotateScreen) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in screen.view.spans
+                if s.style.italic and s.style.underline]
+
+    inner, outer, crossing = words(2, 2, "PER"), words(2, 4, "ORG"), words(3, 6, "LOC")
+    with GoldStore(tmp_path / "gold.json") as store:
+        store.add_documents([doc])
+        store.set_labels(LabelScheme(overlapping=True, entities=[
+            EntityLabel(name=name, key=str(key), colour="#1f77b4")
+            for key, name in enumerate(["PER", "ORG", "LOC"], start=1)]))
+        store.save_annotation(Annotation(doc_id=doc.id, spans=[inner, outer, crossing]))
+        app = make_app(store, load_model=False, start=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, AnnotateScreen)
+            # "word2" starts with the longer ORG; "word3 … word6" starts inside it.
+            assert stacked_ranges(screen) == [inner.key, crossing.key]
+            await pilot.press("tab", "f")  # the ORG over "word2 word3 word4"
+            assert screen.spans_under_cursor()[0] == outer
+            for keys, expected in ((["d"], []), (["u"], [inner.key, crossing.key])):
+                await pilot.press(*keys)
+                seen = shown(screen)
+                assert stacked_ranges(screen) == expected
                 screen.open_document(screen.session.index)
                 await pilot.pause()
                 assert shown(screen) == seen

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations.layer import SpanIndex, check_layer, is_flat, lanes, outermost, resolve_refs
+from annotations.layer import (
+    SpanIndex,
+    check_layer,
+    is_flat,
+    lanes,
+    outermost,
+    resolve_refs,
+    stacked,
+)
 from annotations.models import LabelScheme, Relation, Span
 
 TEXT = "The University of California campus in Berkeley"  # 0..47
@@ -133,3 +141,20 @@ def test_lanes_never_overlap_and_are_as_few_as_the_deepest_point(spans) -> None:
     assert is_flat(kept) and sorted(kept + dropped, key=lambda x: x.ref) == spans
     # The outermost spans are lane 0: what a flat view of the layer shows.
     assert {x.ref for x in kept} == {ref for ref, lane in lane_of.items() if lane == 0}
+
+
+@given(spans_strategy)
+def test_stacked_spans_start_inside_a_span_before_them(spans) -> None:
+    """``stacked`` (one sweep), ``SpanIndex.is_stacked`` (per span, from the spans at its
+    start) and the definition, by brute force, agree."""
+    index = SpanIndex(spans, overlapping=True)
+
+    def before(a: Span, b: Span) -> bool:
+        return (a.start, -a.end, a.label) < (b.start, -b.end, b.label)
+
+    expected = {b.ref for b in spans
+                if any(before(a, b) and a.start <= b.start < a.end for a in spans)}
+    assert stacked(spans) == expected
+    assert {span.ref for span in spans if index.is_stacked(span)} == expected
+    flat = outermost(spans)[0]  # a flat layer: nothing stacked
+    assert stacked(flat) == set() and not any(SpanIndex(flat).is_stacked(x) for x in flat)

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from annotations.layer import SpanRef
+from annotations.layer import SpanRef, stacked
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.names import safe_colour, scheme_problems
 from annotations.session import SAVE_ERRORS, Change, EditingSession, UnreviewedSuggestions
@@ -59,14 +59,17 @@ def hint_codes(count: int) -> list[str]:
 FOOTER_REFRESH_DELAY = 0.25
 
 
-_LOOKS: dict[tuple[str, str, bool, bool], tuple[str, Style, Style]] = {}
+_LOOKS: dict[tuple[str, str, bool, bool, bool], tuple[str, Style, Style]] = {}
 LINKED = "•"  # after the label of an entity that has relations
+# Added to the text of a span stacked on others in an overlapping layer (one that starts
+# inside another: annotations.layer.stacked), so that its extent shows over theirs.
+STACKED_STYLE = Style(underline=True, italic=True)
 
 
-def span_look(label: str, colour: str, suggested: bool, linked: bool = False
-              ) -> tuple[str, Style, Style]:
+def span_look(label: str, colour: str, suggested: bool, linked: bool = False,
+              stacked: bool = False) -> tuple[str, Style, Style]:
     """Tag text, text style and tag style of a span; shared objects, so hashing is cheap."""
-    key = (label, colour, suggested, linked)
+    key = (label, colour, suggested, linked, stacked)
     look = _LOOKS.get(key)
     if look is None:
         mark = LINKED if linked else ""
@@ -76,16 +79,20 @@ def span_look(label: str, colour: str, suggested: bool, linked: bool = False
         else:
             look = (f" {label}{mark}", Style(color="#ffffff", bgcolor=colour),
                     Style(color="#000000", bgcolor=colour, bold=True))
+        if stacked:
+            look = (look[0], look[1] + STACKED_STYLE, look[2])
         _LOOKS[key] = look
     return look
 
 
-def display_span(span: Span, colours: dict[str, str], linked: bool = False) -> DisplaySpan:
-    """How the annotator paints a span: confirmed ones filled, suggestions underlined, and
-    a dot after the label of one that has relations."""
+def display_span(span: Span, colours: dict[str, str], linked: bool = False,
+                 stacked: bool = False) -> DisplaySpan:
+    """How the annotator paints a span: confirmed ones filled, suggestions underlined, a
+    dot after the label of one that has relations, and a span stacked on others in an
+    overlapping layer underlined in italics."""
     tag, style, tag_style = span_look(visible(span.label),
                                       colours.get(span.label, "#7f7f7f"),
-                                      span.state == "suggested", linked)
+                                      span.state == "suggested", linked, stacked)
     return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
 
 
@@ -101,7 +108,9 @@ def is_linked(span: Span, linked: set[SpanRef]) -> bool:
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
     colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
     linked = linked_keys(annotation)
-    return [display_span(span, colours, is_linked(span, linked)) for span in annotation.spans]
+    on_others = stacked(annotation.spans) if scheme.overlapping else set()
+    return [display_span(span, colours, is_linked(span, linked), span.ref in on_others)
+            for span in annotation.spans]
 
 
 class AnnotateScreen(Screen[None]):
@@ -132,6 +141,8 @@ class AnnotateScreen(Screen[None]):
         # The look of each shown span by its offsets, and how many spans each source has
         # (for the header), kept in step with the changes the session returns.
         self._shown: dict[tuple[int, int, str], DisplaySpan] = {}
+        # In an overlapping layer, the spans drawn stacked on others (by their ref).
+        self._stacked: set[SpanRef] = set()
         self._source_counts: dict[str, int] = {}
         self._unreviewed = 0
         # (accepted, total) documents: counted when a document opens or changes status,
@@ -221,8 +232,11 @@ class AnnotateScreen(Screen[None]):
         self._unreviewed = 0
         self._progress = self.session.progress()
         linked = linked_keys(self.annotation)
+        self._stacked = (stacked(self.annotation.spans) if self.session.allows_overlap
+                         else set())
         for span in self.annotation.spans:
-            self._shown[span.ref] = display_span(span, colours, is_linked(span, linked))
+            self._shown[span.ref] = display_span(span, colours, is_linked(span, linked),
+                                                 span.ref in self._stacked)
             self._source_counts[span.source] = self._source_counts.get(span.source, 0) + 1
             self._unreviewed += span.state == "suggested"
         self.view.load(self.text, self._shown.values())
@@ -249,6 +263,7 @@ class AnnotateScreen(Screen[None]):
                         for ref in (span.key, span.ref)}
             restyled = [span for span in (self.session.spans.get(key) for key in touched)
                         if span is not None]
+            restyled += self._restack(change)
             removed = []
             restyled = list({span.ref: span for span in restyled}.values())
             for span in restyled:
@@ -260,12 +275,14 @@ class AnnotateScreen(Screen[None]):
                 if not counts[span.source]:
                     del counts[span.source]
             added = []
+            on_others = self._stacked
             for span in restyled:
-                added.append(display_span(span, colours, is_linked(span, linked)))
+                added.append(display_span(span, colours, is_linked(span, linked),
+                                          span.ref in on_others))
                 self._shown[span.ref] = added[-1]
             for span in change.added:
-                shown = self._shown[span.ref] = display_span(span, colours,
-                                                             is_linked(span, linked))
+                shown = self._shown[span.ref] = display_span(
+                    span, colours, is_linked(span, linked), span.ref in on_others)
                 self._unreviewed += span.state == "suggested"
                 counts[span.source] = counts.get(span.source, 0) + 1
                 added.append(shown)
@@ -281,6 +298,32 @@ class AnnotateScreen(Screen[None]):
         if notify:
             self.notify(visible(change.description), timeout=2)
         self._refresh_bindings()
+
+    def _restack(self, change: Change) -> list[Span]:
+        """Bring ``self._stacked`` up to date after ``change``; the spans, not among those
+        it added, that became stacked or stopped being so (they start inside an edited
+        span: see annotations.layer.stacked)."""
+        if not self.session.allows_overlap:
+            return []
+        index = self.session.spans
+        for span in change.removed:
+            self._stacked.discard(span.ref)
+        for span in change.added:
+            if index.is_stacked(span):
+                self._stacked.add(span.ref)
+            else:
+                self._stacked.discard(span.ref)
+        new = {span.ref for span in change.added}
+        flipped = []
+        for edited in (*change.removed, *change.added):
+            for span in index.starting_in(edited.start, edited.end):
+                if span.ref in new:
+                    continue
+                now = index.is_stacked(span)
+                if now != (span.ref in self._stacked):
+                    (self._stacked.add if now else self._stacked.discard)(span.ref)
+                    flipped.append(span)
+        return flipped
 
     def _show_document(self, status: bool = True) -> None:
         session = self.session

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +23,18 @@ TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 
 
-# A private server (-L) with no config (-f): the window has the size asked for, whatever
-# tmux server or config the person running the tests has.
-SOCKET = f"reader-test-{os.getpid()}"
+# A private server with no config (-f): the window has the size asked for, whatever tmux
+# server or config the person running the tests has.  Its socket (-S) lives in a folder
+# made for it and removed at exit, not among the user's in /tmp/tmux-UID.
+_SOCKET_DIR = tempfile.mkdtemp(prefix="reader-tmux-")
+atexit.register(shutil.rmtree, _SOCKET_DIR, ignore_errors=True)
+SOCKET = os.path.join(_SOCKET_DIR, "server")
 
 
 def tmux(*args: str) -> str:
     assert TMUX is not None
     for _attempt in range(20):
-        done = subprocess.run([TMUX, "-L", SOCKET, "-f", "/dev/null", *args],
+        done = subprocess.run([TMUX, "-S", SOCKET, "-f", "/dev/null", *args],
                               capture_output=True, text=True, timeout=10)
         # A new session right after kill-server can reach the server while it exits
         # ("server exited unexpectedly"): wait for it to go, then start a fresh one.

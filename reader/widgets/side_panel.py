@@ -251,7 +251,7 @@ class SidePanel(Vertical):
                         f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk")
         invalid = f", {len(problems)} not fitting" if problems else ""
         self._set_title("relations-title", f"Relations ({len(annotation.relations)}{invalid})")
-        drawn = (text, tuple(annotation.relations), tuple(sorted(problems)))
+        drawn = (text, tuple(annotation.relations), frozenset(problems))
         if drawn == self._relations_drawn:
             return
         self._relations_drawn = drawn

@@ -53,21 +53,22 @@ def label_problem(value: object) -> str | None:
     return problem
 
 
-def check_label(value: str, what: str = "label") -> str:
-    """``value`` if it is an acceptable label, else a ``ValueError`` that names it."""
-    problem = label_problem(value)
+def _refused(value: str, what: str, problem: str | None) -> str:
+    """``value`` when there is no ``problem``, else a ``ValueError`` that names it."""
     if problem is not None:
         raise ValueError(f"{what} {value!r:.120} {problem}")
     return value
+
+
+def check_label(value: str, what: str = "label") -> str:
+    """``value`` if it is an acceptable label, else a ``ValueError`` that names it."""
+    return _refused(value, what, label_problem(value))
 
 
 def check_name(value: str, what: str = "name") -> str:
     """``value`` if it is an acceptable ``what`` (e.g. "entity label"), else a
     ``ValueError`` that names it."""
-    problem = name_problem(value)
-    if problem is not None:
-        raise ValueError(f"{what} {value!r:.120} {problem}")
-    return value
+    return _refused(value, what, name_problem(value))
 
 
 def colour_problem(value: object) -> str | None:
@@ -85,16 +86,19 @@ def colour_problem(value: object) -> str | None:
 
 def check_colour(value: str, what: str = "colour") -> str:
     """``value`` if Rich parses it as a colour, else a ``ValueError`` naming it."""
-    problem = colour_problem(value)
-    if problem is not None:
-        raise ValueError(f"{what} {value!r:.120} {problem}")
-    return value
+    return _refused(value, what, colour_problem(value))
 
 
 def safe_colour(value: object) -> str:
     """``value`` if it is a colour, else :data:`FALLBACK_COLOUR`: for showing what a
     store holds without trusting it."""
     return value if isinstance(value, str) and colour_problem(value) is None else FALLBACK_COLOUR
+
+
+def label_colours(scheme: LabelScheme) -> dict[str, str]:
+    """Each entity label's colour by name; a stored colour that is not one shows as
+    :data:`FALLBACK_COLOUR`."""
+    return {label.name: safe_colour(label.colour) for label in scheme.entities}
 
 
 def css_colour(value: object) -> str:

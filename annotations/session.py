@@ -54,7 +54,7 @@ from .models import (
     Span,
     Status,
 )
-from .names import safe_colour
+from .names import label_colours
 from .store import DEFAULT_ANNOTATOR, GoldStore
 
 # A token is a run of word characters or one other visible character; this keeps
@@ -295,8 +295,7 @@ class EditingSession:
     def colours(self) -> dict[str, str]:
         """Each entity label's colour; a stored colour that is not one shows as grey."""
         if self._colours is None or self._colours[0] is not self.scheme:
-            self._colours = (self.scheme, {label.name: safe_colour(label.colour)
-                                           for label in self.scheme.entities})
+            self._colours = (self.scheme, label_colours(self.scheme))
         return self._colours[1]
 
     # -- documents -------------------------------------------------------------

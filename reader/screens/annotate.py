@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 
 from annotations.layer import SpanRef, stacked
 from annotations.models import Annotation, LabelScheme, Span
-from annotations.names import safe_colour, scheme_problems
+from annotations.names import label_colours, safe_colour, scheme_problems
 from annotations.session import SAVE_ERRORS, Change, EditingSession, UnreviewedSuggestions
 from annotations.terminal import visible
 
@@ -106,7 +106,7 @@ def is_linked(span: Span, linked: set[SpanRef]) -> bool:
 
 
 def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySpan]:
-    colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
+    colours = label_colours(scheme)
     linked = linked_keys(annotation)
     on_others = stacked(annotation.spans) if scheme.overlapping else set()
     return [display_span(span, colours, is_linked(span, linked), span.ref in on_others)
@@ -340,7 +340,7 @@ class AnnotateScreen(Screen[None]):
             self.app.title = title
         if self.app.sub_title != sub_title:
             self.app.sub_title = sub_title
-        self.query_one(SidePanel).show(self.annotation, self.text, session.scheme,
+        self.query_one(SidePanel).show(self.annotation, self.text, session.colours,
                                        session.relation_problems())
         if status:
             self._show_status()

@@ -27,8 +27,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from annotations.layer import SpanRef, changed_run
-from annotations.models import Annotation, LabelScheme, Relation, Span
-from annotations.names import safe_colour
+from annotations.models import Annotation, Relation, Span
 from annotations.terminal import visible
 
 STATE_MARK = {"suggested": "?", "confirmed": " ", "changed": "~", "bulk_confirmed": "·"}
@@ -240,12 +239,12 @@ class SidePanel(Vertical):
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
-    def show(self, annotation: Annotation, text: str, scheme: LabelScheme,
+    def show(self, annotation: Annotation, text: str, colours: dict[str, str],
              problems: Mapping[tuple[SpanRef, SpanRef, str], str] = {},  # noqa: B006
              ) -> None:
-        """Fill the lists from ``annotation`` (keeping the highlighted rows); relations
-        in ``problems`` (their labels no longer fit) are marked."""
-        colours = {label.name: safe_colour(label.colour) for label in scheme.entities}
+        """Fill the lists from ``annotation``, each entity in its label's colour in
+        ``colours`` (keeping the highlighted rows); relations in ``problems`` (their
+        labels no longer fit) are marked."""
         self.query_one(EntityList).set_rows(annotation.spans, text, colours)
         self._set_title("entities-title",
                         f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk")

@@ -219,10 +219,6 @@ class Annotation(_Layer):
     def _annotator_name(cls, name: str, info: ValidationInfo) -> str:
         return name if _lenient(info) else check_name(name, "annotator name")
 
-    @property
-    def is_gold(self) -> bool:
-        return self.status == "accept"
-
 
 class Prediction(_Layer):
     """The output of one extractor (``name@version``) on one document."""

@@ -76,10 +76,6 @@ def _vocab() -> Vocab:
     return spacy.blank("en").vocab
 
 
-def to_doc(item: ExportItem, vocab: Vocab) -> Doc:
-    return doc_of(item.payload(), vocab)
-
-
 def doc_of(payload: Payload, vocab: Vocab) -> Doc:
     from spacy.tokens import Doc
 

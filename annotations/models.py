@@ -242,6 +242,14 @@ DEFAULT_COLOURS = [
 ]  # fmt: skip
 ENTITY_KEYS = "1234567890"
 RELATION_KEYS = "abcdefghijklmnopqrstuvwxyz"
+# News annotators reach for these most: in every store each keeps its number key and its
+# colour (PERSON 1 blue, ORG 2 orange, GPE 3 green, ... MONEY 0), so muscle memory and
+# the eye carry from one store to the next.  Other labels take the keys and colours left
+# over, in their scheme's order (brat's annotation.conf order, a config's order).
+COMMON_LABELS = ("PERSON", "ORG", "GPE", "LOC", "DATE", "NORP", "FAC", "EVENT", "PRODUCT",
+                 "MONEY")
+COMMON_KEYS = dict(zip(COMMON_LABELS, ENTITY_KEYS, strict=True))
+COMMON_COLOURS = dict(zip(COMMON_LABELS, DEFAULT_COLOURS[:len(COMMON_LABELS)], strict=True))
 
 
 class EntityLabel(BaseModel):
@@ -366,19 +374,36 @@ class LabelScheme(BaseModel):
         return next((label for label in self.relations if label.name == name), None)
 
     def with_entities(self, names: Iterable[str]) -> LabelScheme:
-        """A copy with any new entity labels added, given the next free key and colour."""
+        """A copy with any new entity labels added, in the order given.
+
+        A common news label (:data:`COMMON_LABELS`) takes its own key and colour unless
+        the scheme already gave them away; every other label takes the first key and
+        colour left over, keys that the new common labels claim excepted.  Labels the
+        scheme has keep theirs."""
         entities = [label.model_copy() for label in self.entities]
-        known = {label.name for label in entities}
+        new = [name for name in dict.fromkeys(names)
+               if name not in {label.name for label in entities}]
         used_keys = {label.key for label in entities if label.key}
-        for name in names:
-            if name in known:
-                continue
-            key = next((k for k in ENTITY_KEYS if k not in used_keys), None)
+        used_colours = {label.colour.lower() for label in entities}
+        claimed = {COMMON_KEYS[name] for name in new if name in COMMON_KEYS} - used_keys
+        # Colours no common label owns first, so a label looks the same in every store.
+        owned = set(COMMON_COLOURS.values())
+        spare_colours = [c for c in sorted(DEFAULT_COLOURS, key=lambda c: c in owned)
+                         if c not in used_colours and c not in {
+                             COMMON_COLOURS[n] for n in new if n in COMMON_COLOURS}]
+        for name in new:
+            key: str | None = COMMON_KEYS.get(name)
+            if key is None or key in used_keys:
+                key = next((k for k in ENTITY_KEYS if k not in used_keys and k not in claimed),
+                           None)
             if key:
                 used_keys.add(key)
-            colour = DEFAULT_COLOURS[len(entities) % len(DEFAULT_COLOURS)]
+            colour = COMMON_COLOURS.get(name)
+            if colour is None or colour in used_colours:
+                colour = (spare_colours.pop(0) if spare_colours
+                          else DEFAULT_COLOURS[len(entities) % len(DEFAULT_COLOURS)])
+            used_colours.add(colour)
             entities.append(EntityLabel(name=name, key=key, colour=colour))
-            known.add(name)
         return LabelScheme(entities=entities, relations=[r.model_copy() for r in self.relations],
                            overlapping=self.overlapping)
 

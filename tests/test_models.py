@@ -161,3 +161,33 @@ def test_document_id_is_the_hash_of_the_normalised_text() -> None:
 def test_layer_spans_are_kept_in_text_order() -> None:
     ann = Annotation(doc_id="d", spans=[span(LISBON, "GPE"), span(ANA)])
     assert [s.key for s in ann.spans] == [ANA, LISBON]
+
+
+def test_common_labels_keep_their_keys_and_colours_in_every_store() -> None:
+    """After a brat import of DATE EVENT GPE NORP ORG, ORG is still 2 and orange."""
+    from annotations.default_labels import default_scheme
+    from annotations.models import COMMON_COLOURS, COMMON_KEYS
+
+    default = {label.name: (label.key, label.colour) for label in default_scheme().entities}
+    for names in (["DATE", "EVENT", "GPE", "NORP", "ORG"], ["ORG", "Protein", "PERSON"],
+                  ["MONEY"], list(reversed(COMMON_KEYS))):
+        scheme = LabelScheme().with_entities(names)
+        for label in scheme.entities:
+            if label.name in COMMON_KEYS:
+                assert (label.key, label.colour) == default[label.name] == (
+                    COMMON_KEYS[label.name], COMMON_COLOURS[label.name])
+        keys = [label.key for label in scheme.entities if label.key]
+        assert len(keys) == len(set(keys))
+
+
+def test_other_labels_take_what_is_left_in_their_order() -> None:
+    scheme = LabelScheme().with_entities(["Protein", "ORG", "Gene"])
+    assert [(label.name, label.key) for label in scheme.entities] == [
+        ("Protein", "1"), ("ORG", "2"), ("Gene", "3")]
+    colours = [label.colour for label in scheme.entities]
+    assert len(set(colours)) == 3 and colours[1] == "#ff7f0e"
+    # A common label added later to a scheme that gave its key away takes a free one.
+    later = scheme.with_entities(["PERSON"])
+    assert [label.key for label in later.entities] == ["1", "2", "3", "4"]
+    # Labels the scheme has keep their keys and colours.
+    assert later.entities[:3] == scheme.entities

@@ -44,6 +44,7 @@ from . import output
 from .errors import (
     NotFoundError,
     ReadOnlyStoreError,
+    RecordRefusedError,
     StoreCorruptError,
     StoreError,
     StoreIdentityError,
@@ -66,6 +67,8 @@ from .storage.files import (
     FileLock,
     Identity,
     Journal,
+    check_record,
+    describe,
     encode_line,
     inode,
     read_main,
@@ -301,10 +304,16 @@ class GoldStore:
             raise ReadOnlyStoreError(f"{self.path} is open read-only")
 
     def _commit(self, ops: list[Op]) -> None:
-        """Make ``ops`` durable as one transaction, then apply them in memory."""
+        """Check every record of ``ops`` as a read will, make them durable as one
+        transaction, then apply them in memory.  The check is here, on the one way in,
+        so that no edit (whatever built its model: ``model_copy`` validates nothing) can
+        save what a later read refuses."""
         if not ops:
             return
         self._writable()
+        for table, key, record in ops:
+            if record is not None:
+                self._check_record(table, key, record)
         if not self._created:
             try:
                 self._create()
@@ -323,6 +332,24 @@ class GoldStore:
                 # The edit is already durable in the journal, so the call succeeded;
                 # the checkpoint is tried again after the next edit and on close.
                 pass
+
+    def _check_record(self, table: str, key: str, record: Record) -> None:
+        try:
+            check_record(table, record)
+        except (ValueError, TypeError, AttributeError) as err:
+            # A patch names its annotation by key: the stored record says whose it is.
+            whose = self._tables.rows["annotations"].get(key, {}) if table == PATCH_TABLE \
+                else record
+            owner = [f"document {whose.get('doc_id', whose.get('id', '?'))}"]
+            for field_name in ("annotator", "extractor"):
+                if isinstance(whose.get(field_name), str):
+                    owner.append(f"{field_name} {whose[field_name]!r}")
+            kind = {"labels": "the label scheme", "documents": "a document record",
+                    "predictions": "a predictions record"}.get(table, "an annotations record")
+            raise RecordRefusedError(
+                f"{self.path}: refused to save {kind} ({', '.join(owner)}): "
+                f"{describe(err)}; nothing was saved"
+            ) from None
 
     def _apply(self, table: str, key: str, record: Record | None) -> None:
         if table == PATCH_TABLE:

@@ -319,6 +319,45 @@ _MODELS: dict[str, type[BaseModel]] = {
 _OP_TABLES = {*_MODELS, PATCH_TABLE}
 
 
+def check_record(table: str, record: Any) -> None:
+    """Whether ``record`` may be put in ``table`` (a span patch: whether it may patch an
+    annotation): the one check of a record's shape, made for every record on its way
+    into the store (:meth:`GoldStore._commit`) and for every journal op replayed, so that
+    no edit saves what a later read refuses.  Raises ``ValueError`` (pydantic's
+    ``ValidationError`` included) or ``TypeError`` naming the problem."""
+    if not isinstance(record, dict):
+        raise ValueError("the record is not an object")
+    if table != PATCH_TABLE:
+        _MODELS[table].model_validate(record, context=LENIENT)
+        return
+    if not (isinstance(record.get("remove"), list) and isinstance(record.get("spans"), list)
+            and isinstance(record.get("updated"), str)):
+        raise ValueError("malformed span patch")
+    for pair in record["remove"]:
+        # [start, end, label]; [start, end] in journals written before overlapping layers.
+        if (not isinstance(pair, list) or len(pair) not in (2, 3)
+                or not all(type(n) is int for n in pair[:2])
+                or (len(pair) == 3 and not isinstance(pair[2], str))):
+            raise ValueError("malformed span patch")
+    for span in record["spans"]:
+        Span.model_validate(span)
+    for rel in record.get("relations", []):
+        Relation.model_validate(rel)
+    # The record's own fields that a patch sets, checked by the Annotation model itself.
+    Annotation.model_validate(
+        {"doc_id": "-", "status": record.get("status"), "notes": record.get("notes", ""),
+         "updated": record["updated"]}, context=LENIENT)
+
+
+def describe(err: Exception) -> str:
+    """A one-line reason for a refused record: each field and what is wrong with it."""
+    if isinstance(err, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'record'}: {e['msg']}"
+            for e in err.errors()[:3])[:300]
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+
+
 def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
     """The ops of one journal transaction, each checked for shape; a bad one is a
     :class:`StoreCorruptError` naming the journal line (nothing is applied)."""
@@ -337,33 +376,12 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
             raise StoreCorruptError(f"{where}: record key {str(key)[:40]!r} is not a number")
         if record is not None:
             try:
-                if not isinstance(record, dict):
-                    raise ValueError("the record is not an object")
-                if table == PATCH_TABLE:
-                    if not (isinstance(record.get("remove"), list)
-                            and isinstance(record.get("spans"), list)
-                            and isinstance(record.get("updated"), str)):
-                        raise ValueError("malformed span patch")
-                    for pair in record["remove"]:
-                        # [start, end, label]; [start, end] in journals written before
-                        # overlapping layers.
-                        if (not isinstance(pair, list) or len(pair) not in (2, 3)
-                                or not all(type(n) is int for n in pair[:2])
-                                or (len(pair) == 3 and not isinstance(pair[2], str))):
-                            raise ValueError("malformed span patch")
-                    for span in record["spans"]:
-                        Span.model_validate(span)
-                    for rel in record.get("relations", []):
-                        Relation.model_validate(rel)
-                    if record.get("status") not in (None, "accept", "reject", "ignore"):
-                        raise ValueError("malformed span patch status")
-                else:
-                    _MODELS[table].model_validate(record, context=LENIENT)
-            except (ValidationError, ValueError, TypeError, AttributeError) as err:
-                reason = str(err).splitlines()[0][:200]
+                check_record(table, record)
+            except (ValueError, TypeError, AttributeError) as err:
                 raise StoreCorruptError(
-                    f"{where}: malformed {table} record ({reason}); nothing was changed. "
-                    "Move the journal aside to open the store as of its last checkpoint"
+                    f"{where}: malformed {table} record ({describe(err)}); nothing was "
+                    "changed. Move the journal aside to open the store as of its last "
+                    "checkpoint"
                 ) from None
         ops.append((table, key, record))
     return ops

@@ -1,0 +1,70 @@
+"""The gold store under faults and hostile use (issue 24): what no edit may save, who may
+write, which files the store leaves behind and with what mode, and what a damaged
+journal may not silently drop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotations.errors import StoreError
+from annotations.models import Annotation, Document, Prediction, Span
+from annotations.session import SAVE_ERRORS
+from annotations.store import GoldStore
+
+SAMPLE_TEXT = (
+    "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
+    "The talks in Geneva ended without a deal, Keller said.\n"
+)
+MARIA = (SAMPLE_TEXT.index("Maria Keller"), SAMPLE_TEXT.index("Maria Keller") + 12)
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir()) if p.is_file()}
+
+
+# -- item 1: no edit may ever save what a later read refuses --------------------------
+
+
+def test_notes_too_long_for_a_read_are_refused_on_the_way_in_and_nothing_is_saved(
+    store: GoldStore, sample_document: Document
+) -> None:
+    doc = sample_document.id
+    saved = store.save_annotation(Annotation(
+        doc_id=doc, spans=[Span(start=MARIA[0], end=MARIA[1], label="PERSON")],
+        notes="first"))
+    before = _files(store.path)
+    # The session builds edits with model_copy(update=...), which validates nothing.
+    too_long = saved.model_copy(update={"notes": "x" * 21_000})
+    for attempt in (store.save_annotation, lambda a: store.save_annotations([a])):
+        with pytest.raises(SAVE_ERRORS) as caught:
+            attempt(too_long)
+        assert isinstance(caught.value, StoreError)
+        message = str(caught.value)
+        assert "notes" in message and "20000" in message and "nothing was saved" in message
+        assert doc in message
+        assert _files(store.path) == before
+    assert store.annotation(doc).notes == "first"
+    store.close()
+    with GoldStore(store.path, read_only=True) as again:
+        assert again.annotation(doc).notes == "first"
+
+
+def test_records_a_read_would_refuse_are_refused_for_every_table(
+    store: GoldStore, sample_document: Document
+) -> None:
+    before = _files(store.path)
+    pred = Prediction(doc_id=sample_document.id, extractor="spacy@3")
+    bad_doc = Document.from_text("another text").model_copy(update={"text": "a third"})
+    with pytest.raises(StoreError, match="document record.*not the hash of its text"):
+        store.add_documents([bad_doc])
+    with pytest.raises(StoreError, match="predictions record.*extractor"):
+        store.put_predictions([pred.model_copy(update={"extractor": ""})])
+    bad_span = Span.model_construct(start=5, end=2, label="PERSON", source="human",
+                                    state="confirmed")
+    with pytest.raises(StoreError, match="annotations record"):
+        store.save_annotations([Annotation.model_construct(
+            doc_id=sample_document.id, spans=[bad_span], relations=[], annotator="default",
+            status=None, notes="", created="x", updated="x")])
+    assert _files(store.path) == before

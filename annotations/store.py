@@ -217,11 +217,11 @@ class GoldStore:
                 self._created = False
 
     def _identity(self) -> Identity:
-        return Identity.of(self._tables.rows["meta"].get("1") or {})
+        return Identity.of(self._tables.rows["meta"].get("1") or {}, self._main_inode)
 
     def _create(self) -> None:
         """Write a new store's main file and journal (at its first edit)."""
-        write_main(self.path, self._tables.rows)
+        self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
         self._journal.open_for_append(self._identity())
         self._created = True
 
@@ -283,7 +283,7 @@ class GoldStore:
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            write_main(self.path, self._tables.rows)
+            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
         except OSError as err:
             meta_rows["1"] = old_meta
             raise StoreError(

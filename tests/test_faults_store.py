@@ -4,11 +4,13 @@ journal may not silently drop."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from annotations.errors import StoreError
+from annotations.errors import StoreError, StoreIdentityError, StoreLockedError
 from annotations.models import Annotation, Document, Prediction, Span
 from annotations.session import SAVE_ERRORS
 from annotations.store import GoldStore
@@ -68,3 +70,59 @@ def test_records_a_read_would_refuse_are_refused_for_every_table(
             doc_id=sample_document.id, spans=[bad_span], relations=[], annotator="default",
             status=None, notes="", created="x", updated="x")])
     assert _files(store.path) == before
+
+
+# -- items 2 and 3: the lock holds the store itself, whatever name reaches it ----------
+
+
+def test_removing_the_lock_file_while_a_writer_runs_admits_no_second_writer(
+    store: GoldStore, sample_document: Document
+) -> None:
+    store.lock_path.unlink()
+    with pytest.raises(StoreLockedError, match="open for writing by another process"):
+        GoldStore(store.path)
+    # The holder keeps the store across a checkpoint (a new main file) as well.
+    store.save_annotation(Annotation(doc_id=sample_document.id, notes="one"))
+    store.checkpoint()
+    store.lock_path.unlink(missing_ok=True)
+    with pytest.raises(StoreLockedError):
+        GoldStore(store.path)
+    other = Document.from_text("A second article.")
+    store.add_documents([other])
+    store.close()
+    with GoldStore(store.path) as again:
+        assert again.has_document(other.id) and again.annotation(sample_document.id)
+    assert not store.lock_path.exists()
+
+
+def test_a_hard_link_to_the_store_gives_no_second_writer(
+    store: GoldStore, sample_document: Document
+) -> None:
+    link = store.path.with_name("linked.json")
+    store.checkpoint()
+    os.link(store.path, link)
+    with pytest.raises(StoreLockedError, match="another name"):
+        GoldStore(link)
+    store.save_annotation(Annotation(doc_id=sample_document.id, notes="one"))
+    store.checkpoint()  # the name now holds a new file; the link still the old one
+    with pytest.raises(StoreLockedError):
+        GoldStore(link)
+    store.close()
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["gold.json", "linked.json"]
+
+
+def test_a_copied_store_with_its_journal_is_refused_not_replayed(
+    store: GoldStore, sample_document: Document
+) -> None:
+    store.save_annotation(Annotation(doc_id=sample_document.id, notes="in the journal"))
+    copy = store.path.with_name("copy.json")
+    shutil.copyfile(store.path, copy)
+    shutil.copyfile(store.journal_path, copy.with_name("copy.json.journal"))
+    before = _files(copy)
+    for read_only in (True, False):
+        with pytest.raises(StoreIdentityError, match="another file"):
+            GoldStore(copy, read_only=read_only)
+        assert _files(copy) == before
+    store.close()
+    with GoldStore(store.path, read_only=True) as original:
+        assert original.annotation(sample_document.id).notes == "in the journal"

@@ -50,7 +50,15 @@ def inode(path: Path) -> int | None:
 
 
 class FileLock:
-    """One writer at a time: an exclusive ``flock`` on the store's lock file.
+    """One writer at a time, whatever name reaches the store.
+
+    Two ``flock``s, both exclusive: one on the store's lock file (``gold.json.lock``,
+    which holds a line naming the holder, for the error a second writer gets), and one
+    on the main file itself, that is on the file (device and inode) however it is named.
+    The second holds when the lock file is removed while a writer runs, and against a
+    second writer that comes through a hard link.  A checkpoint replaces the main file:
+    its new file is locked before it takes the name (:meth:`hold_new`), and the old one
+    stays locked as long as another name (a hard link) still holds it.
 
     The lock file is removed when the writer closes cleanly.  Removal is safe because
     an opener checks, once it holds the ``flock``, that the path still names the file
@@ -64,6 +72,8 @@ class FileLock:
         self.path = lock_path
         self.store_path = store_path
         self.fd: int | None = None
+        self.main_fds: list[int] = []  # flocks on the main file, the current one last
+        self._new_fd: int | None = None  # the flock on a checkpoint's file, not renamed yet
 
     def acquire(self) -> None:
         for _attempt in range(self.ATTEMPTS):
@@ -85,6 +95,12 @@ class FileLock:
             os.close(fd)  # the holder removed the file as we opened it: the lock is void
         else:  # pragma: no cover - a lock file replaced 20 times in a row
             raise StoreLockedError(f"{self.path}: the lock file keeps being replaced")
+        self.fd = fd
+        try:
+            self._hold_main()
+        except BaseException:
+            self.release(remove=True)
+            raise
         holder = (
             f"pid {os.getpid()} on {socket.gethostname()}, "
             f"command {' '.join(sys.argv)[:200]!r}, since {utc_now()}"
@@ -93,16 +109,70 @@ class FileLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode("utf-8"), 0)
         except OSError as err:
-            os.close(fd)
+            self.release()
             raise StoreError(
                 f"{self.path}: cannot write the lock file ({err.strerror}); nothing was "
                 "changed"
             ) from None
-        self.fd = fd
+
+    def _hold_main(self) -> None:
+        """Lock the main file the store's path names now (a new store's, when created)."""
+        for _attempt in range(self.ATTEMPTS):
+            try:
+                fd = os.open(self.store_path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return  # no main file yet (or one we may not read: the load says so)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise StoreLockedError(
+                    f"{self.store_path} is open for writing by another process under "
+                    "another name (a hard link to it, or a writer whose lock file was "
+                    "removed); close it there, or open this one read-only"
+                ) from None
+            held = os.fstat(fd)
+            try:
+                now = os.stat(self.store_path)
+            except FileNotFoundError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                self.main_fds.append(fd)
+                return
+            os.close(fd)  # replaced as we locked it: lock the file the name holds now
+        raise StoreLockedError(  # pragma: no cover - replaced 20 times in a row
+            f"{self.store_path}: the file keeps being replaced by another process")
+
+    def hold_new(self, fd: int) -> None:
+        """Lock the file a checkpoint wrote, before it takes the store's name (called by
+        ``write_atomically``); :meth:`renamed` or :meth:`drop_new` follows."""
+        self.drop_new()
+        held = os.dup(fd)
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._new_fd = held
+
+    def renamed(self) -> None:
+        """The locked new file has the name: keep its lock, and the old file's only while
+        another name (a hard link) still holds it."""
+        if self._new_fd is None:
+            return
+        kept = []
+        for fd in self.main_fds:
+            if os.fstat(fd).st_nlink > 0:
+                kept.append(fd)
+            else:
+                os.close(fd)
+        self.main_fds = [*kept, self._new_fd]
+        self._new_fd = None
+
+    def drop_new(self) -> None:
+        if self._new_fd is not None:
+            os.close(self._new_fd)
+            self._new_fd = None
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as err:
             raise StoreError(
                 f"{self.path}: cannot create the lock file ({err.strerror}); "
@@ -110,13 +180,19 @@ class FileLock:
             ) from None
 
     def release(self, *, remove: bool = False) -> None:
-        """Give the lock up; with ``remove``, delete the lock file first (while held)."""
+        """Give the locks up; with ``remove``, delete the lock file first (while held, and
+        only if the name still holds our file: a lock file removed and made again while we
+        ran is another opener's)."""
+        self.drop_new()
+        for fd in self.main_fds:
+            os.close(fd)
+        self.main_fds = []
         if self.fd is not None:
             fd, self.fd = self.fd, None
             try:
-                if remove:
+                if remove and os.fstat(fd).st_ino == inode(self.path):
                     self.path.unlink(missing_ok=True)
-                else:
+                elif not remove:
                     os.ftruncate(fd, 0)
             except OSError:
                 pass  # a stale holder line or file is harmless: the flock is what counts
@@ -133,10 +209,15 @@ def encode_line(ops: list[Op]) -> bytes:
     return _crc_line(srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8"))
 
 
-def encode_header(store_id: str, generation: int) -> bytes:
-    """The journal's first line: the store it belongs to and the checkpoint it follows."""
-    return _crc_line(srsly.json_dumps(
-        {"journal": 1, "store": store_id, "generation": generation}).encode("utf-8"))
+def encode_header(identity: Identity) -> bytes:
+    """The journal's first line: the store it belongs to, the checkpoint it follows and
+    the main file (its inode) that checkpoint wrote, so that neither a copy of the store
+    with its journal nor another name of it reaches a journal that is not its own."""
+    header: dict[str, Any] = {"journal": 1, "store": identity.store_id,
+                              "generation": identity.generation}
+    if identity.main_inode is not None:
+        header["main"] = identity.main_inode
+    return _crc_line(srsly.json_dumps(header).encode("utf-8"))
 
 
 def decode_line(line: bytes) -> Any:
@@ -163,13 +244,14 @@ class Identity:
 
     store_id: str | None  # None: a store written before stores had ids
     generation: int
+    main_inode: int | None = None  # the inode of the main file, where known
 
     @classmethod
-    def of(cls, meta: Record) -> Identity:
+    def of(cls, meta: Record, main_inode: int | None = None) -> Identity:
         store_id = meta.get("store_id")
         generation = meta.get("generation", 0)
         return cls(store_id if isinstance(store_id, str) else None,
-                   generation if isinstance(generation, int) else 0)
+                   generation if isinstance(generation, int) else 0, main_inode)
 
 
 class Journal:
@@ -262,6 +344,14 @@ class Journal:
                 f"follows checkpoint {generation} but {self.store_path.name} is at "
                 f"checkpoint {identity.generation} (a restored backup of the main file, "
                 "or a stale journal)")
+        main = header.get("main")
+        if (generation == identity.generation and isinstance(main, int)
+                and identity.main_inode is not None and main != identity.main_inode):
+            # Journals written before this check name no file, and still replay.
+            raise self._refuse(
+                f"belongs to another file of this store (inode {main}; "
+                f"{self.store_path.name} is inode {identity.main_inode}): a copy of the "
+                "store made with its journal, or the journal of another name of it")
 
     def open_for_append(self, identity: Identity) -> None:
         """Open for appending; a new, emptied or already folded journal gets a header."""
@@ -299,7 +389,7 @@ class Journal:
         os.ftruncate(self.fd, 0)
         header = b""
         if identity.store_id is not None:
-            header = encode_header(identity.store_id, identity.generation)
+            header = encode_header(identity)
             os.write(self.fd, header)
         os.fsync(self.fd)
         self.size, self.header_bytes, self.folded = 0, len(header), False
@@ -422,8 +512,17 @@ def read_main(path: Path) -> tuple[dict[str, dict[str, Record]], int]:
     return data, main_inode
 
 
-def write_main(path: Path, tables: dict[str, dict[str, Record]]) -> None:
-    write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True)
+def write_main(path: Path, tables: dict[str, dict[str, Record]], lock: FileLock) -> int:
+    """Replace the main file with ``tables``, the new file locked by ``lock`` before it has
+    the name; returns its inode."""
+    try:
+        write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True,
+                         before_rename=lock.hold_new)
+    except BaseException:
+        lock.drop_new()
+        raise
+    lock.renamed()
+    return os.fstat(lock.main_fds[-1]).st_ino
 
 
 class AtomicJSONStorage(Storage):

@@ -18,8 +18,11 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 * folds the journal into the TinyDB file at checkpoints (on close, and when the
   journal grows large) by writing a temporary file, fsyncing it and renaming it
   over the old one, so the TinyDB file is only ever replaced atomically;
-* holds an exclusive ``flock`` on ``gold.json.lock`` while open for writing, so
-  a second writer gets an error naming the holder instead of losing updates.
+* holds an exclusive ``flock`` on ``gold.json.lock`` and on the main file itself
+  (whatever name reaches it) while open for writing, so a second writer gets an
+  error naming the holder instead of losing updates;
+* checks every record on its way in as a read will (``_commit``), so no edit saves
+  what a later read refuses.
 
 Each journal line is one transaction (a list of record puts and deletes, each
 idempotent), so a batch such as an import is all or nothing.  This module is the

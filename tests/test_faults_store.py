@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,63 @@ def test_a_copied_store_with_its_journal_is_refused_not_replayed(
     store.close()
     with GoldStore(store.path, read_only=True) as original:
         assert original.annotation(sample_document.id).notes == "in the journal"
+
+
+# -- item 7: every file the store writes has the store's own mode and owner -----------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_journal_lock_and_checkpoint_files_take_the_stores_mode(
+    store: GoldStore, sample_document: Document, mode: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = store.path
+    store.close()
+    os.chmod(path, mode)
+    old_umask = os.umask(0o022)
+    renamed: list[int] = []
+    real_replace = os.replace
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        renamed.append(_mode(Path(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    try:
+        with GoldStore(path) as again:
+            assert _mode(again.lock_path) == mode
+            again.save_annotation(Annotation(doc_id=sample_document.id, notes="secret"))
+            assert _mode(again.journal_path) == mode
+            again.checkpoint()
+            assert _mode(path) == mode and _mode(again.journal_path) == mode
+        assert renamed and set(renamed) == {mode}
+        # A journal a crash left with another mode gets the store's at the next open.
+        with GoldStore(path) as again:
+            again.save_annotation(Annotation(doc_id=sample_document.id, notes="later"))
+            os.chmod(again.journal_path, 0o644)
+            again._journal.close()
+            again._file_lock.release()
+            again._closed = True
+        with GoldStore(path) as again:
+            assert again.annotation(sample_document.id).notes == "later"
+            assert _mode(again.journal_path) == mode == _mode(again.lock_path)
+    finally:
+        os.umask(old_umask)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another owner")
+def test_journal_and_lock_take_the_stores_owner(
+    store: GoldStore, sample_document: Document
+) -> None:
+    path = store.path
+    store.close()
+    os.chown(path, 4321, 4322)
+    with GoldStore(path) as again:
+        again.save_annotation(Annotation(doc_id=sample_document.id, notes="x"))
+        for own in (again.lock_path, again.journal_path):
+            assert (own.stat().st_uid, own.stat().st_gid) == (4321, 4322)
+        again.checkpoint()
+    assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4322)

@@ -1,9 +1,11 @@
 """The store's files on disk: the lock, the journal and the main TinyDB file.
 
-* ``FileLock``: an exclusive ``flock`` on ``gold.json.lock`` while a store is open
-  for writing, holding a line that names the holder.
+* ``FileLock``: exclusive ``flock``s on ``gold.json.lock`` (holding a line that names
+  the holder) and on the main file itself while a store is open for writing.
 * ``Journal``: the append-only ``gold.json.journal``; each line is one transaction,
-  ``crc32<TAB>json-list-of-ops<LF>``, fsynced before an edit returns.
+  ``crc32<TAB>json-list-of-ops<LF>``, fsynced before an edit returns; its first line
+  names the store, the checkpoint and the main file it follows.
+* Journal and lock have the main file's mode and owner (``like_store``).
 * ``read_main``: the TinyDB file parsed and checked, or a clear error that leaves it
   untouched.  The file is only ever replaced with ``write_atomically``.
 """
@@ -37,9 +39,22 @@ from ..models import (
     Span,
     utc_now,
 )
-from ..output import fsync_dir, write_atomically
+from ..output import _take_over, fsync_dir, write_atomically
 from .patch import PATCH_TABLE
 from .tables import Op, Record
+
+# Files the store makes beside its main file are created private, then given the main
+# file's mode and owner (the one rule, shared with the checkpoint's temporary file).
+PRIVATE_MODE = 0o600
+
+
+def like_store(fd: int, store_path: Path) -> None:
+    """Give the file at ``fd`` (journal, lock) the main file's mode and owner; a new
+    store's files keep the private mode until its main file exists."""
+    try:
+        _take_over(fd, store_path)
+    except PermissionError:
+        pass  # a file someone else owns (a shared folder): its owner's mode stands
 
 
 def inode(path: Path) -> int | None:
@@ -172,12 +187,14 @@ class FileLock:
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE)
         except OSError as err:
             raise StoreError(
                 f"{self.path}: cannot create the lock file ({err.strerror}); "
                 "open the store read-only, or check the folder's permissions"
             ) from None
+        like_store(fd, self.store_path)
+        return fd
 
     def release(self, *, remove: bool = False) -> None:
         """Give the locks up; with ``remove``, delete the lock file first (while held, and
@@ -356,7 +373,10 @@ class Journal:
     def open_for_append(self, identity: Identity) -> None:
         """Open for appending; a new, emptied or already folded journal gets a header."""
         new_journal = not self.path.exists()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                          PRIVATE_MODE)
+        # A journal a crash left behind with another mode (or a new one) gets the store's.
+        like_store(self.fd, self.store_path)
         if new_journal or self.folded or (self.size == 0 and self.header_bytes == 0):
             self.reset(identity)
         if new_journal:
@@ -522,6 +542,8 @@ def write_main(path: Path, tables: dict[str, dict[str, Record]], lock: FileLock)
         lock.drop_new()
         raise
     lock.renamed()
+    if lock.fd is not None:
+        like_store(lock.fd, path)  # a new store's lock file, made before the main file
     return os.fstat(lock.main_fds[-1]).st_ino
 
 

@@ -210,23 +210,53 @@ class GoldStore:
             else:
                 # A new store lives in memory until its first edit, so a command that
                 # fails (or stores nothing) leaves no file behind.
-                rows = self._tables.rows
-                rows["meta"]["1"] = {
+                self._start_new({
                     "schema_version": SCHEMA_VERSION, "created": utc_now(),
                     "store_id": uuid.uuid4().hex, "generation": 0,
-                }
-                rows["labels"]["1"] = LabelScheme().model_dump()
-                self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
-                self._created = False
+                })
+
+    def _start_new(self, meta: Record) -> None:
+        """The tables of a new store, not on disk yet: its meta and an empty scheme."""
+        rows = self._tables.rows
+        rows["meta"]["1"] = meta
+        rows["labels"]["1"] = LabelScheme().model_dump()
+        self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
+        self._created = False
 
     def _identity(self) -> Identity:
         return Identity.of(self._tables.rows["meta"].get("1") or {}, self._main_inode)
 
-    def _create(self) -> None:
-        """Write a new store's main file and journal (at its first edit)."""
-        self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
-        self._journal.open_for_append(self._identity())
+    def _create(self, ops: Iterable[Op] = ()) -> None:
+        """Write a new store's main file with its first transaction ``ops`` in it, then its
+        journal.  The main file appears whole (temporary file, rename) or not at all, so a
+        first import that fails or is killed leaves no store, never an empty one; on a
+        failure the store is new and empty again in memory too."""
+        meta = self._tables.rows["meta"]["1"]
+        for table, key, record in ops:
+            self._apply(table, key, record)
+        try:
+            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
+        except BaseException as err:
+            self._reset()
+            self._start_new(meta)
+            if isinstance(err, OSError):
+                raise StoreError(
+                    f"{self.path}: cannot create the gold store ({err.strerror}); "
+                    "nothing was saved"
+                ) from None
+            raise
         self._created = True
+        self._open_journal()
+
+    def _open_journal(self) -> None:
+        try:
+            self._journal.open_for_append(self._identity())
+        except OSError as err:
+            self._journal.close()
+            raise StoreError(
+                f"{self.journal_path}: cannot open the journal ({err.strerror}); what was "
+                f"saved is in {self.path.name}, nothing more can be saved until it opens"
+            ) from None
 
     def _replay_journal(self) -> None:
         self._journal.replay(self._apply, self._identity(), writable=not self.read_only)
@@ -318,13 +348,10 @@ class GoldStore:
             if record is not None:
                 self._check_record(table, key, record)
         if not self._created:
-            try:
-                self._create()
-            except OSError as err:
-                raise StoreError(
-                    f"{self.path}: cannot create the gold store ({err.strerror}); "
-                    "nothing was saved"
-                ) from None
+            self._create(ops)
+            return
+        if self._journal.fd is None:
+            self._open_journal()
         self._journal.append(encode_line(ops))
         for table, key, record in ops:
             self._apply(table, key, record)
@@ -382,8 +409,11 @@ class GoldStore:
 
     # -- documents -----------------------------------------------------------
 
-    def add_documents(self, documents: Iterable[Document]) -> AddResult:
-        """Add documents not yet present (by text hash), all in one transaction."""
+    def add_documents(self, documents: Iterable[Document], *,
+                      labels: LabelScheme | None = None) -> AddResult:
+        """Add documents not yet present (by text hash), all in one transaction; with
+        ``labels``, a label scheme stored in the same transaction when any document is
+        added (a new store's first labels, so a killed import leaves none without)."""
         with self._lock:
             result = AddResult()
             ops: list[Op] = []
@@ -397,6 +427,8 @@ class GoldStore:
                 key = self._tables.new_key("documents", reserved)
                 ops.append(("documents", key, doc.model_dump()))
                 result.added.append(doc.id)
+            if ops and labels is not None:
+                ops.insert(0, ("labels", "1", labels.model_dump()))
             self._commit(ops)
             return result
 

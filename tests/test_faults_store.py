@@ -6,20 +6,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from annotations.errors import StoreError, StoreIdentityError, StoreLockedError
 from annotations.models import Annotation, Document, Prediction, Span
 from annotations.session import SAVE_ERRORS
 from annotations.store import GoldStore
+from reader.cli import app
 
 SAMPLE_TEXT = (
     "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
     "The talks in Geneva ended without a deal, Keller said.\n"
 )
+runner = CliRunner()
 MARIA = (SAMPLE_TEXT.index("Maria Keller"), SAMPLE_TEXT.index("Maria Keller") + 12)
 
 
@@ -187,3 +195,101 @@ def test_journal_and_lock_take_the_stores_owner(
             assert (own.stat().st_uid, own.stat().st_gid) == (4321, 4322)
         again.checkpoint()
     assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4322)
+
+
+# -- item 12: a failed or killed first import leaves no store; a failed open no lock ---
+
+KILLED_IMPORT = textwrap.dedent(
+    """
+    import os, signal, sys
+    real_replace = os.replace
+
+    def replace_then_die(src, dst):
+        real_replace(src, dst)
+        os.kill(os.getpid(), signal.SIGKILL)  # killed just after the first file is in place
+
+    os.replace = replace_then_die
+    from reader.cli import main
+    sys.argv = ["reader", "import", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+def _labels_and_documents(path: Path) -> tuple[list[str], int]:
+    with GoldStore(path, read_only=True) as store:
+        return store.labels.entity_names, len(store)
+
+
+def test_a_first_import_killed_at_its_first_write_leaves_no_store_without_labels(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Maria Keller met Aster Rail in Geneva.\n", encoding="utf-8")
+    db = tmp_path / "gold.json"
+    killed = subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(article), "--db", str(db)],
+                            capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    if db.exists():  # all of the first transaction, or nothing
+        labels, documents = _labels_and_documents(db)
+        assert labels and documents == 1
+    rerun = runner.invoke(app, ["import", str(article), "--db", str(db)])
+    assert rerun.exit_code == 0, rerun.output
+    labels, documents = _labels_and_documents(db)
+    assert labels and documents == 1
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 1 MB tmpfs of its own (skipped where mounting is not allowed)."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'refused'}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path, leave: int = 0) -> None:
+    """Fill the disk of ``folder`` up, then free ``leave`` bytes of it."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, bytes(4096)):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    if leave:
+        os.truncate(filler, max(0, filler.stat().st_size - leave))
+
+
+def test_a_failed_open_on_a_full_disk_leaves_no_lock_file(small_disk: Path) -> None:
+    db = small_disk / "gold.json"
+    with GoldStore(db) as store:
+        store.add_documents([Document.from_text("Maria Keller met Aster Rail.")])
+    _fill(small_disk)
+    with pytest.raises(StoreError, match="lock file"):
+        GoldStore(db)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "gold.json"]
+
+
+def test_a_first_import_that_fails_on_a_full_disk_leaves_nothing(small_disk: Path) -> None:
+    _fill(small_disk, leave=16_384)
+    db = small_disk / "gold.json"
+    big = Document.from_text("Maria Keller met Aster Rail in Geneva. " * 20_000)
+    with GoldStore(db) as store:
+        with pytest.raises(StoreError, match="nothing was saved"):
+            store.add_documents([big])
+        assert len(store) == 0 and not store.has_document(big.id)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+    (small_disk / "filler").unlink()
+    with GoldStore(db) as store:
+        store.add_documents([big])
+    with GoldStore(db, read_only=True) as store:
+        assert store.has_document(big.id)

@@ -124,7 +124,7 @@ class FileLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode("utf-8"), 0)
         except OSError as err:
-            self.release()
+            self.release(remove=True)  # we hold it: the file goes with the failed open
             raise StoreError(
                 f"{self.path}: cannot write the lock file ({err.strerror}); nothing was "
                 "changed"

@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from annotations.errors import StoreError, StoreIdentityError, StoreLockedError
+from annotations.errors import (
+    StoreCorruptError,
+    StoreError,
+    StoreIdentityError,
+    StoreLockedError,
+)
 from annotations.models import Annotation, Document, Prediction, Span
 from annotations.session import SAVE_ERRORS
 from annotations.store import GoldStore
@@ -293,3 +298,70 @@ def test_a_first_import_that_fails_on_a_full_disk_leaves_nothing(small_disk: Pat
         store.add_documents([big])
     with GoldStore(db, read_only=True) as store:
         assert store.has_document(big.id)
+
+
+# -- item 15: a damaged final newline is corruption, not a torn write ------------------
+
+
+def _crash_with_three_edits(store: GoldStore, doc: Document) -> list[bytes]:
+    """Three acknowledged edits in the journal (notes one, two, three), left as a crash
+    would leave them; the journal's lines."""
+    for notes in ("one", "two", "three"):
+        store.save_annotation(Annotation(doc_id=doc.id, notes=notes))
+    store._journal.close()
+    store._file_lock.release()
+    store._closed = True
+    return store.journal_path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("ending", [b"X", bytes([ord("\n") ^ 0x01]), b"\xff"])
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_damaged_final_newline_is_reported_and_the_journal_left_untouched(
+    store: GoldStore, sample_document: Document, ending: bytes, read_only: bool
+) -> None:
+    lines = _crash_with_three_edits(store, sample_document)
+    damaged = b"".join(lines)[:-1] + ending
+    store.journal_path.write_bytes(damaged)
+    with pytest.raises(StoreCorruptError, match=f"line {len(lines)}: damaged journal entry"):
+        GoldStore(store.path, read_only=read_only)
+    assert store.journal_path.read_bytes() == damaged
+
+
+def test_bytes_no_journal_line_holds_at_the_end_are_corruption_not_a_torn_write(
+    store: GoldStore, sample_document: Document
+) -> None:
+    lines = _crash_with_three_edits(store, sample_document)
+    damaged = b"".join(lines) + b"\x01\x02garbage"
+    store.journal_path.write_bytes(damaged)
+    with pytest.raises(StoreCorruptError, match=f"line {len(lines) + 1}: damaged journal"):
+        GoldStore(store.path)
+    assert store.journal_path.read_bytes() == damaged
+
+
+def test_a_whole_last_transaction_without_its_newline_is_kept_not_dropped(
+    store: GoldStore, sample_document: Document
+) -> None:
+    lines = _crash_with_three_edits(store, sample_document)
+    store.journal_path.write_bytes(b"".join(lines)[:-1])
+    with GoldStore(store.path, read_only=True) as reader:
+        assert reader.annotation(sample_document.id).notes == "three"
+    with GoldStore(store.path) as writer:
+        assert store.journal_path.read_bytes() == b"".join(lines)  # the newline restored
+        writer.save_annotation(Annotation(doc_id=sample_document.id, notes="four"))
+    with GoldStore(store.path, read_only=True) as reader:
+        assert reader.annotation(sample_document.id).notes == "four"
+
+
+def test_a_torn_last_line_padded_with_zeros_is_dropped_as_torn(
+    store: GoldStore, sample_document: Document
+) -> None:
+    lines = _crash_with_three_edits(store, sample_document)
+    # A power cut can leave the file longer than what reached the disk, as zeros.
+    torn = b"".join(lines[:-1]) + lines[-1][:30] + bytes(50)
+    store.journal_path.write_bytes(torn)
+    with GoldStore(store.path, read_only=True) as reader:
+        assert reader.annotation(sample_document.id).notes == "two"
+    assert store.journal_path.read_bytes() == torn
+    with GoldStore(store.path) as writer:
+        assert store.journal_path.read_bytes() == b"".join(lines[:-1])
+        assert writer.annotation(sample_document.id).notes == "two"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 import sys
 import zlib
@@ -222,6 +223,11 @@ def _crc_line(payload: bytes) -> bytes:
     return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
 
 
+# What a torn append can leave of a line: a prefix of ``crc32<TAB>json`` (the JSON is
+# ASCII: non-ASCII characters are escaped).
+_TORN_PREFIX = re.compile(rb"[0-9a-f]{0,7}|[0-9a-f]{8}(\t[\x20-\x7e]*)?")
+
+
 def encode_line(ops: list[Op]) -> bytes:
     return _crc_line(srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8"))
 
@@ -302,15 +308,19 @@ class Journal:
                *, writable: bool) -> None:
         """Check the journal belongs here, then apply every transaction in it.  A torn
         last line (no newline: a write that never returned) is dropped, and cut off if
-        ``writable``; a complete line that fails its checksum is corruption."""
+        ``writable``; a complete line that fails its checksum is corruption, and so is a
+        last line that no torn write can leave (see :meth:`_whole_tail`)."""
         with open(self.path, "rb") as fh:
             lines = fh.readlines()
         self.size = self.header_bytes = 0
         self.folded = False
-        if lines and lines[-1].endswith(b"\n") is False:
+        torn = b""
+        whole: bytes | None = None
+        if lines and not lines[-1].endswith(b"\n"):
             torn = lines.pop()
-        else:
-            torn = b""
+            whole = self._whole_tail(torn, len(lines) + 1)
+            if whole is not None:
+                lines.append(whole)
         start = 0
         if lines:
             first = decode_line(lines[0])
@@ -340,9 +350,36 @@ class Journal:
             good_bytes += len(line)
         self.size = good_bytes - self.header_bytes
         if writable and torn:
+            # Cut the torn line off, or give a whole one its newline back.
             with open(self.path, "r+b") as fh:
-                fh.truncate(good_bytes)
+                fh.truncate(good_bytes - len(whole or b""))
+                if whole is not None:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write(whole)
+                    fh.flush()
                 os.fsync(fh.fileno())
+
+    def _whole_tail(self, tail: bytes, number: int) -> bytes | None:
+        """What a journal's last line without a newline (``tail``, line ``number``) holds:
+        the whole transaction line, its newline restored, when only the newline is
+        missing (or is one of the zeros a power cut can leave past the written data: a
+        whole transaction, applied even if its write never returned); None when it is
+        torn, a prefix of a line, perhaps padded with zeros.  Anything else is damage
+        that no torn append leaves: a line whose newline is another byte, or bytes a
+        journal line never holds."""
+        body = tail.rstrip(b"\0")
+        if decode_line(body) is not None:
+            return body + b"\n"
+        replaced = len(tail) > 1 and decode_line(tail[:-1]) is not None
+        if replaced or not _TORN_PREFIX.fullmatch(body):
+            what = ("a whole transaction whose newline is damaged" if replaced
+                    else "bytes that no journal line holds")
+            raise StoreCorruptError(
+                f"{self.path}, line {number}: damaged journal entry ({what}; not a torn "
+                "write); nothing was changed. Move the journal aside to open "
+                f"{self.store_path} as of its last checkpoint"
+            )
+        return None
 
     def _check_header(self, header: dict[str, Any], identity: Identity) -> None:
         store_id, generation = header.get("store"), header.get("generation")

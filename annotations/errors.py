@@ -47,6 +47,10 @@ class StoreCorruptError(StoreError):
     """The store file or its journal is damaged; it was left untouched."""
 
 
+class RecordRefusedError(StoreError):
+    """An edit would store a record that a later read refuses; nothing was saved."""
+
+
 class StoreLockedError(StoreError):
     """Another process holds the store open for writing."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -141,12 +141,15 @@ def _take_over(fd: int, target: Path) -> None:
 
 def write_atomically(path: str | os.PathLike[str], data: bytes, *,
                      protected: Iterable[Path] = (), store_file: bool = False,
-                     sync: bool = True) -> Path:
+                     sync: bool = True, before_rename: Callable[[int], None] | None = None
+                     ) -> Path:
     """Replace the file at ``path`` (see :func:`output_target`) with ``data``: temporary
     file, fsync, rename, fsync the folder.  Returns the file replaced.
 
     ``sync=False`` skips the fsyncs (exports of thousands of small files): the rename
-    still never shows half a file, but a power cut may lose the new one."""
+    still never shows half a file, but a power cut may lose the new one.
+    ``before_rename`` is called with the written file's descriptor before it takes the
+    name (the store locks its new main file so, before anyone can open it)."""
     target = output_target(path, protected=protected, store_file=store_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(target)
@@ -160,6 +163,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *,
                 view = view[written:]
             if sync:
                 os.fsync(fd)
+            if before_rename is not None:
+                before_rename(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)

@@ -18,8 +18,11 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 * folds the journal into the TinyDB file at checkpoints (on close, and when the
   journal grows large) by writing a temporary file, fsyncing it and renaming it
   over the old one, so the TinyDB file is only ever replaced atomically;
-* holds an exclusive ``flock`` on ``gold.json.lock`` while open for writing, so
-  a second writer gets an error naming the holder instead of losing updates.
+* holds an exclusive ``flock`` on ``gold.json.lock`` and on the main file itself
+  (whatever name reaches it) while open for writing, so a second writer gets an
+  error naming the holder instead of losing updates;
+* checks every record on its way in as a read will (``_commit``), so no edit saves
+  what a later read refuses.
 
 Each journal line is one transaction (a list of record puts and deletes, each
 idempotent), so a batch such as an import is all or nothing.  This module is the
@@ -44,6 +47,7 @@ from . import output
 from .errors import (
     NotFoundError,
     ReadOnlyStoreError,
+    RecordRefusedError,
     StoreCorruptError,
     StoreError,
     StoreIdentityError,
@@ -66,6 +70,8 @@ from .storage.files import (
     FileLock,
     Identity,
     Journal,
+    check_record,
+    describe,
     encode_line,
     inode,
     read_main,
@@ -204,23 +210,53 @@ class GoldStore:
             else:
                 # A new store lives in memory until its first edit, so a command that
                 # fails (or stores nothing) leaves no file behind.
-                rows = self._tables.rows
-                rows["meta"]["1"] = {
+                self._start_new({
                     "schema_version": SCHEMA_VERSION, "created": utc_now(),
                     "store_id": uuid.uuid4().hex, "generation": 0,
-                }
-                rows["labels"]["1"] = LabelScheme().model_dump()
-                self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
-                self._created = False
+                })
+
+    def _start_new(self, meta: Record) -> None:
+        """The tables of a new store, not on disk yet: its meta and an empty scheme."""
+        rows = self._tables.rows
+        rows["meta"]["1"] = meta
+        rows["labels"]["1"] = LabelScheme().model_dump()
+        self._tables.next_id["meta"] = self._tables.next_id["labels"] = 2
+        self._created = False
 
     def _identity(self) -> Identity:
-        return Identity.of(self._tables.rows["meta"].get("1") or {})
+        return Identity.of(self._tables.rows["meta"].get("1") or {}, self._main_inode)
 
-    def _create(self) -> None:
-        """Write a new store's main file and journal (at its first edit)."""
-        write_main(self.path, self._tables.rows)
-        self._journal.open_for_append(self._identity())
+    def _create(self, ops: Iterable[Op] = ()) -> None:
+        """Write a new store's main file with its first transaction ``ops`` in it, then its
+        journal.  The main file appears whole (temporary file, rename) or not at all, so a
+        first import that fails or is killed leaves no store, never an empty one; on a
+        failure the store is new and empty again in memory too."""
+        meta = self._tables.rows["meta"]["1"]
+        for table, key, record in ops:
+            self._apply(table, key, record)
+        try:
+            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
+        except BaseException as err:
+            self._reset()
+            self._start_new(meta)
+            if isinstance(err, OSError):
+                raise StoreError(
+                    f"{self.path}: cannot create the gold store ({err.strerror}); "
+                    "nothing was saved"
+                ) from None
+            raise
         self._created = True
+        self._open_journal()
+
+    def _open_journal(self) -> None:
+        try:
+            self._journal.open_for_append(self._identity())
+        except OSError as err:
+            self._journal.close()
+            raise StoreError(
+                f"{self.journal_path}: cannot open the journal ({err.strerror}); what was "
+                f"saved is in {self.path.name}, nothing more can be saved until it opens"
+            ) from None
 
     def _replay_journal(self) -> None:
         self._journal.replay(self._apply, self._identity(), writable=not self.read_only)
@@ -280,7 +316,7 @@ class GoldStore:
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            write_main(self.path, self._tables.rows)
+            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
         except OSError as err:
             meta_rows["1"] = old_meta
             raise StoreError(
@@ -301,18 +337,21 @@ class GoldStore:
             raise ReadOnlyStoreError(f"{self.path} is open read-only")
 
     def _commit(self, ops: list[Op]) -> None:
-        """Make ``ops`` durable as one transaction, then apply them in memory."""
+        """Check every record of ``ops`` as a read will, make them durable as one
+        transaction, then apply them in memory.  The check is here, on the one way in,
+        so that no edit (whatever built its model: ``model_copy`` validates nothing) can
+        save what a later read refuses."""
         if not ops:
             return
         self._writable()
+        for table, key, record in ops:
+            if record is not None:
+                self._check_record(table, key, record)
         if not self._created:
-            try:
-                self._create()
-            except OSError as err:
-                raise StoreError(
-                    f"{self.path}: cannot create the gold store ({err.strerror}); "
-                    "nothing was saved"
-                ) from None
+            self._create(ops)
+            return
+        if self._journal.fd is None:
+            self._open_journal()
         self._journal.append(encode_line(ops))
         for table, key, record in ops:
             self._apply(table, key, record)
@@ -323,6 +362,24 @@ class GoldStore:
                 # The edit is already durable in the journal, so the call succeeded;
                 # the checkpoint is tried again after the next edit and on close.
                 pass
+
+    def _check_record(self, table: str, key: str, record: Record) -> None:
+        try:
+            check_record(table, record)
+        except (ValueError, TypeError, AttributeError) as err:
+            # A patch names its annotation by key: the stored record says whose it is.
+            whose = self._tables.rows["annotations"].get(key, {}) if table == PATCH_TABLE \
+                else record
+            owner = [f"document {whose.get('doc_id', whose.get('id', '?'))}"]
+            for field_name in ("annotator", "extractor"):
+                if isinstance(whose.get(field_name), str):
+                    owner.append(f"{field_name} {whose[field_name]!r}")
+            kind = {"labels": "the label scheme", "documents": "a document record",
+                    "predictions": "a predictions record"}.get(table, "an annotations record")
+            raise RecordRefusedError(
+                f"{self.path}: refused to save {kind} ({', '.join(owner)}): "
+                f"{describe(err)}; nothing was saved"
+            ) from None
 
     def _apply(self, table: str, key: str, record: Record | None) -> None:
         if table == PATCH_TABLE:
@@ -352,8 +409,11 @@ class GoldStore:
 
     # -- documents -----------------------------------------------------------
 
-    def add_documents(self, documents: Iterable[Document]) -> AddResult:
-        """Add documents not yet present (by text hash), all in one transaction."""
+    def add_documents(self, documents: Iterable[Document], *,
+                      labels: LabelScheme | None = None) -> AddResult:
+        """Add documents not yet present (by text hash), all in one transaction; with
+        ``labels``, a label scheme stored in the same transaction when any document is
+        added (a new store's first labels, so a killed import leaves none without)."""
         with self._lock:
             result = AddResult()
             ops: list[Op] = []
@@ -367,6 +427,8 @@ class GoldStore:
                 key = self._tables.new_key("documents", reserved)
                 ops.append(("documents", key, doc.model_dump()))
                 result.added.append(doc.id)
+            if ops and labels is not None:
+                ops.insert(0, ("labels", "1", labels.model_dump()))
             self._commit(ops)
             return result
 

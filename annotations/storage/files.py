@@ -1,9 +1,11 @@
 """The store's files on disk: the lock, the journal and the main TinyDB file.
 
-* ``FileLock``: an exclusive ``flock`` on ``gold.json.lock`` while a store is open
-  for writing, holding a line that names the holder.
+* ``FileLock``: exclusive ``flock``s on ``gold.json.lock`` (holding a line that names
+  the holder) and on the main file itself while a store is open for writing.
 * ``Journal``: the append-only ``gold.json.journal``; each line is one transaction,
-  ``crc32<TAB>json-list-of-ops<LF>``, fsynced before an edit returns.
+  ``crc32<TAB>json-list-of-ops<LF>``, fsynced before an edit returns; its first line
+  names the store, the checkpoint and the main file it follows.
+* Journal and lock have the main file's mode and owner (``like_store``).
 * ``read_main``: the TinyDB file parsed and checked, or a clear error that leaves it
   untouched.  The file is only ever replaced with ``write_atomically``.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 import sys
 import zlib
@@ -37,9 +40,22 @@ from ..models import (
     Span,
     utc_now,
 )
-from ..output import fsync_dir, write_atomically
+from ..output import _take_over, fsync_dir, write_atomically
 from .patch import PATCH_TABLE
 from .tables import Op, Record
+
+# Files the store makes beside its main file are created private, then given the main
+# file's mode and owner (the one rule, shared with the checkpoint's temporary file).
+PRIVATE_MODE = 0o600
+
+
+def like_store(fd: int, store_path: Path) -> None:
+    """Give the file at ``fd`` (journal, lock) the main file's mode and owner; a new
+    store's files keep the private mode until its main file exists."""
+    try:
+        _take_over(fd, store_path)
+    except PermissionError:
+        pass  # a file someone else owns (a shared folder): its owner's mode stands
 
 
 def inode(path: Path) -> int | None:
@@ -50,7 +66,15 @@ def inode(path: Path) -> int | None:
 
 
 class FileLock:
-    """One writer at a time: an exclusive ``flock`` on the store's lock file.
+    """One writer at a time, whatever name reaches the store.
+
+    Two ``flock``s, both exclusive: one on the store's lock file (``gold.json.lock``,
+    which holds a line naming the holder, for the error a second writer gets), and one
+    on the main file itself, that is on the file (device and inode) however it is named.
+    The second holds when the lock file is removed while a writer runs, and against a
+    second writer that comes through a hard link.  A checkpoint replaces the main file:
+    its new file is locked before it takes the name (:meth:`hold_new`), and the old one
+    stays locked as long as another name (a hard link) still holds it.
 
     The lock file is removed when the writer closes cleanly.  Removal is safe because
     an opener checks, once it holds the ``flock``, that the path still names the file
@@ -64,6 +88,8 @@ class FileLock:
         self.path = lock_path
         self.store_path = store_path
         self.fd: int | None = None
+        self.main_fds: list[int] = []  # flocks on the main file, the current one last
+        self._new_fd: int | None = None  # the flock on a checkpoint's file, not renamed yet
 
     def acquire(self) -> None:
         for _attempt in range(self.ATTEMPTS):
@@ -85,6 +111,12 @@ class FileLock:
             os.close(fd)  # the holder removed the file as we opened it: the lock is void
         else:  # pragma: no cover - a lock file replaced 20 times in a row
             raise StoreLockedError(f"{self.path}: the lock file keeps being replaced")
+        self.fd = fd
+        try:
+            self._hold_main()
+        except BaseException:
+            self.release(remove=True)
+            raise
         holder = (
             f"pid {os.getpid()} on {socket.gethostname()}, "
             f"command {' '.join(sys.argv)[:200]!r}, since {utc_now()}"
@@ -93,30 +125,92 @@ class FileLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode("utf-8"), 0)
         except OSError as err:
-            os.close(fd)
+            self.release(remove=True)  # we hold it: the file goes with the failed open
             raise StoreError(
                 f"{self.path}: cannot write the lock file ({err.strerror}); nothing was "
                 "changed"
             ) from None
-        self.fd = fd
+
+    def _hold_main(self) -> None:
+        """Lock the main file the store's path names now (a new store's, when created)."""
+        for _attempt in range(self.ATTEMPTS):
+            try:
+                fd = os.open(self.store_path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return  # no main file yet (or one we may not read: the load says so)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise StoreLockedError(
+                    f"{self.store_path} is open for writing by another process under "
+                    "another name (a hard link to it, or a writer whose lock file was "
+                    "removed); close it there, or open this one read-only"
+                ) from None
+            held = os.fstat(fd)
+            try:
+                now = os.stat(self.store_path)
+            except FileNotFoundError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                self.main_fds.append(fd)
+                return
+            os.close(fd)  # replaced as we locked it: lock the file the name holds now
+        raise StoreLockedError(  # pragma: no cover - replaced 20 times in a row
+            f"{self.store_path}: the file keeps being replaced by another process")
+
+    def hold_new(self, fd: int) -> None:
+        """Lock the file a checkpoint wrote, before it takes the store's name (called by
+        ``write_atomically``); :meth:`renamed` or :meth:`drop_new` follows."""
+        self.drop_new()
+        held = os.dup(fd)
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._new_fd = held
+
+    def renamed(self) -> None:
+        """The locked new file has the name: keep its lock, and the old file's only while
+        another name (a hard link) still holds it."""
+        if self._new_fd is None:
+            return
+        kept = []
+        for fd in self.main_fds:
+            if os.fstat(fd).st_nlink > 0:
+                kept.append(fd)
+            else:
+                os.close(fd)
+        self.main_fds = [*kept, self._new_fd]
+        self._new_fd = None
+
+    def drop_new(self) -> None:
+        if self._new_fd is not None:
+            os.close(self._new_fd)
+            self._new_fd = None
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE)
         except OSError as err:
             raise StoreError(
                 f"{self.path}: cannot create the lock file ({err.strerror}); "
                 "open the store read-only, or check the folder's permissions"
             ) from None
+        like_store(fd, self.store_path)
+        return fd
 
     def release(self, *, remove: bool = False) -> None:
-        """Give the lock up; with ``remove``, delete the lock file first (while held)."""
+        """Give the locks up; with ``remove``, delete the lock file first (while held, and
+        only if the name still holds our file: a lock file removed and made again while we
+        ran is another opener's)."""
+        self.drop_new()
+        for fd in self.main_fds:
+            os.close(fd)
+        self.main_fds = []
         if self.fd is not None:
             fd, self.fd = self.fd, None
             try:
-                if remove:
+                if remove and os.fstat(fd).st_ino == inode(self.path):
                     self.path.unlink(missing_ok=True)
-                else:
+                elif not remove:
                     os.ftruncate(fd, 0)
             except OSError:
                 pass  # a stale holder line or file is harmless: the flock is what counts
@@ -129,14 +223,24 @@ def _crc_line(payload: bytes) -> bytes:
     return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
 
 
+# What a torn append can leave of a line: a prefix of ``crc32<TAB>json`` (the JSON is
+# ASCII: non-ASCII characters are escaped).
+_TORN_PREFIX = re.compile(rb"[0-9a-f]{0,7}|[0-9a-f]{8}(\t[\x20-\x7e]*)?")
+
+
 def encode_line(ops: list[Op]) -> bytes:
     return _crc_line(srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8"))
 
 
-def encode_header(store_id: str, generation: int) -> bytes:
-    """The journal's first line: the store it belongs to and the checkpoint it follows."""
-    return _crc_line(srsly.json_dumps(
-        {"journal": 1, "store": store_id, "generation": generation}).encode("utf-8"))
+def encode_header(identity: Identity) -> bytes:
+    """The journal's first line: the store it belongs to, the checkpoint it follows and
+    the main file (its inode) that checkpoint wrote, so that neither a copy of the store
+    with its journal nor another name of it reaches a journal that is not its own."""
+    header: dict[str, Any] = {"journal": 1, "store": identity.store_id,
+                              "generation": identity.generation}
+    if identity.main_inode is not None:
+        header["main"] = identity.main_inode
+    return _crc_line(srsly.json_dumps(header).encode("utf-8"))
 
 
 def decode_line(line: bytes) -> Any:
@@ -163,13 +267,14 @@ class Identity:
 
     store_id: str | None  # None: a store written before stores had ids
     generation: int
+    main_inode: int | None = None  # the inode of the main file, where known
 
     @classmethod
-    def of(cls, meta: Record) -> Identity:
+    def of(cls, meta: Record, main_inode: int | None = None) -> Identity:
         store_id = meta.get("store_id")
         generation = meta.get("generation", 0)
         return cls(store_id if isinstance(store_id, str) else None,
-                   generation if isinstance(generation, int) else 0)
+                   generation if isinstance(generation, int) else 0, main_inode)
 
 
 class Journal:
@@ -203,15 +308,19 @@ class Journal:
                *, writable: bool) -> None:
         """Check the journal belongs here, then apply every transaction in it.  A torn
         last line (no newline: a write that never returned) is dropped, and cut off if
-        ``writable``; a complete line that fails its checksum is corruption."""
+        ``writable``; a complete line that fails its checksum is corruption, and so is a
+        last line that no torn write can leave (see :meth:`_whole_tail`)."""
         with open(self.path, "rb") as fh:
             lines = fh.readlines()
         self.size = self.header_bytes = 0
         self.folded = False
-        if lines and lines[-1].endswith(b"\n") is False:
+        torn = b""
+        whole: bytes | None = None
+        if lines and not lines[-1].endswith(b"\n"):
             torn = lines.pop()
-        else:
-            torn = b""
+            whole = self._whole_tail(torn, len(lines) + 1)
+            if whole is not None:
+                lines.append(whole)
         start = 0
         if lines:
             first = decode_line(lines[0])
@@ -241,9 +350,36 @@ class Journal:
             good_bytes += len(line)
         self.size = good_bytes - self.header_bytes
         if writable and torn:
+            # Cut the torn line off, or give a whole one its newline back.
             with open(self.path, "r+b") as fh:
-                fh.truncate(good_bytes)
+                fh.truncate(good_bytes - len(whole or b""))
+                if whole is not None:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write(whole)
+                    fh.flush()
                 os.fsync(fh.fileno())
+
+    def _whole_tail(self, tail: bytes, number: int) -> bytes | None:
+        """What a journal's last line without a newline (``tail``, line ``number``) holds:
+        the whole transaction line, its newline restored, when only the newline is
+        missing (or is one of the zeros a power cut can leave past the written data: a
+        whole transaction, applied even if its write never returned); None when it is
+        torn, a prefix of a line, perhaps padded with zeros.  Anything else is damage
+        that no torn append leaves: a line whose newline is another byte, or bytes a
+        journal line never holds."""
+        body = tail.rstrip(b"\0")
+        if decode_line(body) is not None:
+            return body + b"\n"
+        replaced = len(tail) > 1 and decode_line(tail[:-1]) is not None
+        if replaced or not _TORN_PREFIX.fullmatch(body):
+            what = ("a whole transaction whose newline is damaged" if replaced
+                    else "bytes that no journal line holds")
+            raise StoreCorruptError(
+                f"{self.path}, line {number}: damaged journal entry ({what}; not a torn "
+                "write); nothing was changed. Move the journal aside to open "
+                f"{self.store_path} as of its last checkpoint"
+            )
+        return None
 
     def _check_header(self, header: dict[str, Any], identity: Identity) -> None:
         store_id, generation = header.get("store"), header.get("generation")
@@ -262,11 +398,22 @@ class Journal:
                 f"follows checkpoint {generation} but {self.store_path.name} is at "
                 f"checkpoint {identity.generation} (a restored backup of the main file, "
                 "or a stale journal)")
+        main = header.get("main")
+        if (generation == identity.generation and isinstance(main, int)
+                and identity.main_inode is not None and main != identity.main_inode):
+            # Journals written before this check name no file, and still replay.
+            raise self._refuse(
+                f"belongs to another file of this store (inode {main}; "
+                f"{self.store_path.name} is inode {identity.main_inode}): a copy of the "
+                "store made with its journal, or the journal of another name of it")
 
     def open_for_append(self, identity: Identity) -> None:
         """Open for appending; a new, emptied or already folded journal gets a header."""
         new_journal = not self.path.exists()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                          PRIVATE_MODE)
+        # A journal a crash left behind with another mode (or a new one) gets the store's.
+        like_store(self.fd, self.store_path)
         if new_journal or self.folded or (self.size == 0 and self.header_bytes == 0):
             self.reset(identity)
         if new_journal:
@@ -299,7 +446,7 @@ class Journal:
         os.ftruncate(self.fd, 0)
         header = b""
         if identity.store_id is not None:
-            header = encode_header(identity.store_id, identity.generation)
+            header = encode_header(identity)
             os.write(self.fd, header)
         os.fsync(self.fd)
         self.size, self.header_bytes, self.folded = 0, len(header), False
@@ -317,6 +464,45 @@ _MODELS: dict[str, type[BaseModel]] = {
     "predictions": Prediction,
 }
 _OP_TABLES = {*_MODELS, PATCH_TABLE}
+
+
+def check_record(table: str, record: Any) -> None:
+    """Whether ``record`` may be put in ``table`` (a span patch: whether it may patch an
+    annotation): the one check of a record's shape, made for every record on its way
+    into the store (:meth:`GoldStore._commit`) and for every journal op replayed, so that
+    no edit saves what a later read refuses.  Raises ``ValueError`` (pydantic's
+    ``ValidationError`` included) or ``TypeError`` naming the problem."""
+    if not isinstance(record, dict):
+        raise ValueError("the record is not an object")
+    if table != PATCH_TABLE:
+        _MODELS[table].model_validate(record, context=LENIENT)
+        return
+    if not (isinstance(record.get("remove"), list) and isinstance(record.get("spans"), list)
+            and isinstance(record.get("updated"), str)):
+        raise ValueError("malformed span patch")
+    for pair in record["remove"]:
+        # [start, end, label]; [start, end] in journals written before overlapping layers.
+        if (not isinstance(pair, list) or len(pair) not in (2, 3)
+                or not all(type(n) is int for n in pair[:2])
+                or (len(pair) == 3 and not isinstance(pair[2], str))):
+            raise ValueError("malformed span patch")
+    for span in record["spans"]:
+        Span.model_validate(span)
+    for rel in record.get("relations", []):
+        Relation.model_validate(rel)
+    # The record's own fields that a patch sets, checked by the Annotation model itself.
+    Annotation.model_validate(
+        {"doc_id": "-", "status": record.get("status"), "notes": record.get("notes", ""),
+         "updated": record["updated"]}, context=LENIENT)
+
+
+def describe(err: Exception) -> str:
+    """A one-line reason for a refused record: each field and what is wrong with it."""
+    if isinstance(err, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'record'}: {e['msg']}"
+            for e in err.errors()[:3])[:300]
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__
 
 
 def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
@@ -337,33 +523,12 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
             raise StoreCorruptError(f"{where}: record key {str(key)[:40]!r} is not a number")
         if record is not None:
             try:
-                if not isinstance(record, dict):
-                    raise ValueError("the record is not an object")
-                if table == PATCH_TABLE:
-                    if not (isinstance(record.get("remove"), list)
-                            and isinstance(record.get("spans"), list)
-                            and isinstance(record.get("updated"), str)):
-                        raise ValueError("malformed span patch")
-                    for pair in record["remove"]:
-                        # [start, end, label]; [start, end] in journals written before
-                        # overlapping layers.
-                        if (not isinstance(pair, list) or len(pair) not in (2, 3)
-                                or not all(type(n) is int for n in pair[:2])
-                                or (len(pair) == 3 and not isinstance(pair[2], str))):
-                            raise ValueError("malformed span patch")
-                    for span in record["spans"]:
-                        Span.model_validate(span)
-                    for rel in record.get("relations", []):
-                        Relation.model_validate(rel)
-                    if record.get("status") not in (None, "accept", "reject", "ignore"):
-                        raise ValueError("malformed span patch status")
-                else:
-                    _MODELS[table].model_validate(record, context=LENIENT)
-            except (ValidationError, ValueError, TypeError, AttributeError) as err:
-                reason = str(err).splitlines()[0][:200]
+                check_record(table, record)
+            except (ValueError, TypeError, AttributeError) as err:
                 raise StoreCorruptError(
-                    f"{where}: malformed {table} record ({reason}); nothing was changed. "
-                    "Move the journal aside to open the store as of its last checkpoint"
+                    f"{where}: malformed {table} record ({describe(err)}); nothing was "
+                    "changed. Move the journal aside to open the store as of its last "
+                    "checkpoint"
                 ) from None
         ops.append((table, key, record))
     return ops
@@ -404,8 +569,19 @@ def read_main(path: Path) -> tuple[dict[str, dict[str, Record]], int]:
     return data, main_inode
 
 
-def write_main(path: Path, tables: dict[str, dict[str, Record]]) -> None:
-    write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True)
+def write_main(path: Path, tables: dict[str, dict[str, Record]], lock: FileLock) -> int:
+    """Replace the main file with ``tables``, the new file locked by ``lock`` before it has
+    the name; returns its inode."""
+    try:
+        write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True,
+                         before_rename=lock.hold_new)
+    except BaseException:
+        lock.drop_new()
+        raise
+    lock.renamed()
+    if lock.fd is not None:
+        like_store(lock.fd, path)  # a new store's lock file, made before the main file
+    return os.fstat(lock.main_fds[-1]).st_ino
 
 
 class AtomicJSONStorage(Storage):

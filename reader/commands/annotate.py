@@ -13,12 +13,12 @@ from annotations.terminal import terminal_text
 
 from .common import (
     DbOption,
+    add_articles,
     check_option_name,
     console,
     err_console,
     fail,
     open_store,
-    start_with_default_labels,
 )
 
 
@@ -60,8 +60,7 @@ def annotate(
     new = not db.exists()
     with open_store(db) as store:
         if documents:
-            added = store.add_documents(documents)
-            start_with_default_labels(store, new and bool(added.added))
+            added = add_articles(store, documents, new)
             start = documents[0].id
             if added.added:
                 console.print(

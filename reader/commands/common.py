@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 
 from annotations.errors import StoreError
+from annotations.models import Document
 from annotations.names import check_name
-from annotations.store import GoldStore
+from annotations.store import AddResult, GoldStore
 from annotations.terminal import terminal_text
 
 DbOption = Annotated[
@@ -30,17 +31,20 @@ def open_store(path: Path, read_only: bool = False) -> GoldStore:
     return GoldStore(path, read_only=read_only)
 
 
-def start_with_default_labels(store: GoldStore, new: bool) -> None:
-    """A store this command created, without labels, starts with the default news labels
-    (a store made by a gold import adopts that import's labels instead)."""
+def add_articles(store: GoldStore, documents: list[Document], new: bool) -> AddResult:
+    """Add ``documents``.  A store this command creates, without labels, starts with the
+    default news labels, stored in the same transaction as its first documents, so that
+    a killed first import leaves no store without labels (a store made by a gold import
+    adopts that import's labels instead)."""
     from annotations.default_labels import default_scheme
 
-    if new and not store.labels.entities:
-        scheme = default_scheme()
-        store.set_labels(scheme)
+    scheme = default_scheme() if new and not store.labels.entities else None
+    added = store.add_documents(documents, labels=scheme)
+    if scheme is not None and added.added:
         console.print(f"[bold]labels:[/] a new store starts with the default news labels "
                       f"({len(scheme.entities)} entity, {len(scheme.relations)} relation "
                       "labels; `reader import --as-gold --add-labels` adds others)")
+    return added
 
 
 def close_committed(store: GoldStore, done: str) -> None:

@@ -17,13 +17,13 @@ from annotations.terminal import terminal_text
 
 from .common import (
     DbOption,
+    add_articles,
     check_option_name,
     close_committed,
     console,
     err_console,
     fail,
     open_store,
-    start_with_default_labels,
 )
 
 ANSWERS = ("accept", "reject", "ignore", "open")
@@ -94,8 +94,7 @@ def import_articles(
         raise fail("no articles found in " + ", ".join(str(p) for p in paths))
     new = not db.exists()
     with open_store(db) as store:
-        added = store.add_documents(result.documents)
-        start_with_default_labels(store, new and bool(added.added))
+        added = add_articles(store, result.documents, new)
         console.print(
             f"{len(added.added)} added, {len(added.present)} already present, 0 rejected "
             f"→ {terminal_text(str(db))} holds {len(store)} document(s)"

@@ -1,0 +1,208 @@
+"""Scale benchmark (issue 23): a gold store of 10,000 or 100,000 generated documents,
+each with 60 gold spans and two extractors' predictions of 60 spans, through every
+command that reads the whole store: time and peak memory, and memory against the size
+of the file.
+
+Documents are generated here (not copied from any corpus): about 720 words of made-up
+syllable words with 60 entity names of 1-3 words, as Prodigy JSONL (``text``, ``spans``,
+``answer``); each extractor's output is the gold spans with a fifth of the labels
+changed (a different fifth for each).  For each size and repeat, in a fresh folder:
+
+* ``import gold``: ``reader import gold.jsonl --as-gold --add-labels`` into a new store;
+* ``import preds``: ``reader import X.jsonl --as-predictions --extractor X`` (two
+  extractors; the median of both imports);
+* ``open``: what ``reader annotate`` does before its first screen: open the store for
+  writing, build the editing session, find where to resume and open that document;
+* ``stats``, ``evaluate`` (``--bootstrap 0``: the scoring, not the resampling) and
+  ``export`` (Prodigy JSONL of the gold set);
+* ``queue``: no ``reader queue`` command on this branch (issue 22's); skipped.
+
+Each step runs in its own process under ``/usr/bin/time -v``: the wall time of the
+whole command (interpreter start included) and its maximum resident set size (for
+export, whose workers are forked, the largest single process).  "beyond" is that peak
+minus the peak of ``reader stats`` on a store of one short document (the process an
+empty store costs: interpreter, imports); "x file" divides it by the store file's
+size (for the imports: by the size of the input file).  Medians over ``--repeats``.
+
+    python benchmarks/scale.py                           # 10,000 documents, 3 repeats
+    python benchmarks/scale.py --sizes 100000 --repeats 1
+    python benchmarks/scale.py --dir /path/on/a/disk     # default: a temporary folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+LABELS = ["PERSON", "ORG", "GPE", "DATE", "NORP", "LOC", "MONEY", "EVENT"]
+SYLLABLES = ["ka", "lo", "mer", "den", "vi", "sto", "ra", "bel", "tor", "an", "quin", "sel",
+             "mu", "gar", "ro", "phi", "lan", "dre", "co", "sa", "ne", "ul", "tri", "vo"]
+EXTRACTORS = ("alpha@1", "beta@1")
+WORDS, SPANS = 720, 60
+
+OPEN_AS_ANNOTATE = """
+import sys, time
+from annotations.session import EditingSession
+from annotations.store import GoldStore
+started = time.perf_counter()
+store = GoldStore(sys.argv[1])
+session = EditingSession(store, annotator="default", scheme=store.labels)
+session.open(session.resume_index())
+print(f"opened-in {time.perf_counter() - started:.3f}", file=sys.stderr)
+store.close()
+"""
+
+
+def _word(rng: random.Random, syllables: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(syllables))
+
+
+def generate(folder: Path, count: int, seed: int = 23) -> dict[str, Path]:
+    """gold.jsonl and one JSONL per extractor, written record by record."""
+    rng = random.Random(seed)
+    paths = {"gold": folder / "gold.jsonl"}
+    paths.update({name: folder / f"{name.split('@')[0]}.jsonl" for name in EXTRACTORS})
+    files = {key: open(path, "w", encoding="utf-8") for key, path in paths.items()}
+    try:
+        for number in range(count):
+            tokens = [f"Story {number}:"]
+            spans: list[dict[str, object]] = []
+            offset = len(tokens[0]) + 1
+            every, words = WORDS // SPANS, 0
+            while words < WORDS:
+                if words % every == 3 and len(spans) < SPANS:
+                    length = rng.choice((1, 2, 2, 3))
+                    token = " ".join(_word(rng, rng.randint(2, 3)).capitalize()
+                                     for _ in range(length))
+                    spans.append({"start": offset, "end": offset + len(token),
+                                  "label": rng.choice(LABELS)})
+                    words += length
+                else:
+                    token = _word(rng, rng.randint(1, 3)) + ("." if rng.random() < 0.07 else "")
+                    words += 1
+                tokens.append(token)
+                offset += len(token) + 1
+            text = " ".join(tokens) + "\n"
+            meta = {"title": tokens[0], "source": "synthetic"}
+            files["gold"].write(json.dumps({"text": text, "meta": meta, "spans": spans,
+                                            "answer": "accept"}) + "\n")
+            for name in EXTRACTORS:
+                guessed = [dict(s, label=rng.choice(LABELS)) if rng.random() < 0.2 else s
+                           for s in spans]
+                files[name].write(json.dumps({"text": text, "meta": meta, "spans": guessed})
+                                  + "\n")
+    finally:
+        for fh in files.values():
+            fh.close()
+    return paths
+
+
+def measure(args: list[str], cwd: Path, inner: list[float] | None = None
+            ) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one command, under /usr/bin/time -v (and, in
+    ``inner``, the seconds the command reports itself as ``opened-in S``)."""
+    done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=cwd, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)",
+                      done.stderr)[1]
+    if inner is not None:
+        inner.append(float(re.search(r"opened-in ([\d.]+)", done.stderr)[1]))
+    seconds = 0.0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds, peak * 1024
+
+
+def reader(*args: str) -> list[str]:
+    return [shutil.which("reader") or "reader", *args]
+
+
+def run_size(count: int, repeats: int, base: Path) -> None:
+    folder = base / f"n{count}"
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs = generate(folder, count)
+    sizes = {key: path.stat().st_size for key, path in inputs.items()}
+
+    empty = folder / "empty.json"
+    (folder / "one.txt").write_text("A short article about Maria Keller.\n", encoding="utf-8")
+    subprocess.run(reader("import", "one.txt", "--db", str(empty)), cwd=folder, check=True,
+                   capture_output=True)
+    baseline = statistics.median(
+        measure(reader("stats", "--db", str(empty)), folder)[1] for _ in range(3))
+
+    results: dict[str, list[tuple[float, int]]] = {}
+    opened: list[float] = []
+    store_size = 0
+    for repeat in range(repeats):
+        db = folder / f"store{repeat}.json"
+        results.setdefault("import gold", []).append(measure(reader(
+            "import", str(inputs["gold"]), "--as-gold", "--add-labels", "--db", str(db)),
+            folder))
+        for name in EXTRACTORS:
+            results.setdefault("import preds", []).append(measure(reader(
+                "import", str(inputs[name]), "--as-predictions", "--extractor", name,
+                "--db", str(db)), folder))
+        store_size = db.stat().st_size
+        results.setdefault("open", []).append(
+            measure([sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], folder, opened))
+        results.setdefault("stats", []).append(measure(reader("stats", "--db", str(db)),
+                                                       folder))
+        results.setdefault("evaluate", []).append(measure(reader(
+            "evaluate", "--db", str(db), "--bootstrap", "0"), folder))
+        out = folder / "export.jsonl"
+        results.setdefault("export", []).append(measure(reader(
+            "export", "--db", str(db), "-o", str(out)), folder))
+        out.unlink()
+        if repeat < repeats - 1:
+            db.unlink()
+        print(f"  repeat {repeat + 1}/{repeats} done", file=sys.stderr, flush=True)
+
+    mb = 1024 * 1024
+    load = os.getloadavg()[0]
+    print(f"\n{count:,} documents x {SPANS} spans x (gold + {len(EXTRACTORS)} predictions): "
+          f"store file {store_size / mb:.1f} MB; gold input {sizes['gold'] / mb:.1f} MB, "
+          f"each prediction input {sizes[EXTRACTORS[0]] / mb:.1f} MB; empty-store process "
+          f"{baseline / mb:.0f} MB; load average {load:.1f} (shared 2-core machine)")
+    print(f"{'step':<14}{'median s':>10}{'peak MB':>10}{'beyond MB':>11}{'x file':>8}")
+    for step, runs in results.items():
+        seconds = statistics.median(s for s, _ in runs)
+        peak = statistics.median(p for _, p in runs)
+        against = (sizes["gold"] if step == "import gold" else
+                   sizes[EXTRACTORS[0]] if step == "import preds" else store_size)
+        print(f"{step:<14}{seconds:>10.2f}{peak / mb:>10.0f}{(peak - baseline) / mb:>11.0f}"
+              f"{(peak - baseline) / against:>8.2f}")
+    print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
+    print(f"{'queue':<14}  skipped: no `reader queue` command on this branch")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="Where to build the stores (default: a temporary folder).")
+    parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir))
+    try:
+        for count in args.sizes:
+            run_size(count, args.repeats, base)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -201,8 +201,8 @@ class Evaluation:
         return {"format": "reader-comparison", "version": 1, "store": self.store,
                 "annotator": self.annotator, **comparison.to_json(),
                 "ungrounded": {"rule": self.ungrounded, "sentence": self.ungrounded_sentence,
-                               **{name: r.ungrounded_json(self.ungrounded)
-                                  for name, r in self.results.items()}},
+                               "extractors": {name: r.ungrounded_json(self.ungrounded)
+                                              for name, r in self.results.items()}},
                 "gold_provenance": {n: r.seeded.to_json() if r.seeded else None
                                     for n, r in self.results.items()}}
 

@@ -4,7 +4,11 @@ Scores tables, per-label F1 bar charts (inline SVG), error analysis, and per
 document the gold and the prediction rendered with spaCy's displaCy
 (``style="ent", manual=True``), each span marked with its verdict (correct,
 wrong label, wrong boundary, spurious, missed).  Everything taken from the data
-(texts, labels, titles, extractor names) is HTML-escaped.
+(texts, labels, titles, extractor names) is HTML-escaped, and its control and bidi
+characters are shown as visible placeholders of the same length
+(``annotations.terminal.visible``), so a right-to-left override in a name cannot
+reorder the page and article offsets still line up.  Every figure reads as in the
+terminal: the same sentences, p-values and intervals (``annotations.significance``).
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import numpy as np
 
 from .evaluation import (
     RELATION_MODES,
-    SCHEMES,
     EvalDocument,
     Evaluation,
     ExtractorResult,
     SpanGroup,
     compare_spans,
+    interval_text,
 )
 from .layer import outermost
 from .names import css_colour
 from .output import write_atomically
+from .significance import format_p
+from .terminal import visible
 
 VERDICT_TEXT = {
     "correct": "correct",
@@ -73,7 +79,9 @@ svg text { font-family: inherit; font-size: 12px; }
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Data as HTML text or attribute: control and bidi characters made visible, then
+    escaped."""
+    return html.escape(visible(str(value)), quote=True)
 
 
 def _pct(value: float) -> str:
@@ -105,11 +113,12 @@ def _intervals(evaluation: Evaluation, schemes: Sequence[str]) -> str:
         return '<p class="muted">No bootstrap intervals (--bootstrap 0).</p>'
     rows = []
     for name, result in evaluation.results.items():
-        cells = "".join(
-            f'<td class="num">{_pct(result.entities.micro(s)["f1"])} '
-            f'[{_pct(result.intervals[s][0])}, {_pct(result.intervals[s][1])}]</td>'
-            for s in schemes)
-        rows.append(f'<tr><td class="name">{_e(name)}</td>{cells}</tr>')
+        cells = []
+        for s in schemes:
+            ci = result.interval(s)
+            shown = f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else _e(interval_text(None))
+            cells.append(f'<td class="num">{_pct(result.entities.micro(s)["f1"])} {shown}</td>')
+        rows.append(f'<tr><td class="name">{_e(name)}</td>{"".join(cells)}</tr>')
     head = "".join(f"<th>{_e(s)}</th>" for s in schemes)
     return (f"<p>Micro F1 (%) with {evaluation.confidence:.0%} percentile interval from "
             f"{evaluation.bootstrap} bootstrap resamples of the documents (seed "
@@ -140,18 +149,17 @@ def _gold_provenance(evaluation: Evaluation) -> str:
 
 
 def _comparisons(evaluation: Evaluation) -> str:
-    """Each pair of extractors: the plain sentences and the per-label ΔF1 table."""
+    """Each pair of extractors: the plain sentences and the per-label ΔF1 table, worded
+    as in the terminal (ΔF1 = F1(B) − F1(A) for the same A and B)."""
     if not evaluation.comparisons:
         return ""
     parts = ["<h3>Is one extractor better? Paired comparisons</h3>"]
     for c in evaluation.comparisons:
-        parts.append(
-            f"<p>{_e(c.b)} against {_e(c.a)} on {c.documents} gold document(s) "
-            f"({c.differing_documents} where their counts differ). ΔF1 = F1({_e(c.b)}) − "
-            f"F1({_e(c.a)}); {c.confidence:.0%} paired bootstrap interval ({c.samples} "
-            f"resamples of the documents); p from paired approximate randomization "
-            f"({c.rounds} rounds, seed {c.seed}); significant below {c.alpha:g}; per label, "
-            "p is Holm-adjusted over the labels of each scheme.</p><ul>")
+        warning = c.warning()
+        if warning:
+            parts.append(f'<p class="warning">Warning: {_e(warning)}</p>')
+        parts.append(f"<p>{_e(c.method())}; per label, p is Holm-adjusted over the labels of "
+                     "each scheme.</p><ul>")
         for stat in [*c.entities.values(), *c.relations.values()]:
             css = ' class="significant"' if stat.significant(c.alpha) else ""
             parts.append(f"<li{css}>{_e(c.sentence(stat))}</li>")
@@ -161,21 +169,25 @@ def _comparisons(evaluation: Evaluation) -> str:
         for label in labels:
             for scheme, by in c.by_label.items():
                 stat = by[label]
-                ci = (f"{100 * stat.ci[0]:+.1f} to {100 * stat.ci[1]:+.1f}" if stat.ci
-                      else "—")
+                ci = (stat.interval(c.confidence).split(" CI ", 1)[1] if stat.ci
+                      else stat.interval(c.confidence))
+                if stat.testable(c.alpha):
+                    p_cells = (f'<td class="num">{_e(format_p(stat.p_value))}</td>'
+                               f'<td class="num">{_e(format_p(stat.p))}</td>')
+                else:
+                    p_cells = '<td class="num">not testable</td><td class="num">—</td>'
                 css = " best" if stat.significant(c.alpha) else ""
                 rows.append(
                     f'<tr><td class="name">{_e(label)}</td><td class="name">{_e(scheme)}</td>'
                     f'<td class="num">{_pct(stat.f1_a)}</td><td class="num">{_pct(stat.f1_b)}'
                     f'</td><td class="num{css}">{100 * stat.delta:+.1f}</td>'
-                    f'<td class="num">{ci}</td><td class="num">{stat.p_value:.4f}</td>'
-                    f'<td class="num">{stat.p:.4f}</td></tr>')
+                    f'<td class="num">{_e(ci)}</td>{p_cells}</tr>')
         if rows:
             parts.append(
-                f"<details><summary>Per label: {_e(c.b)} − {_e(c.a)}</summary><table><tr>"
-                f"<th class=name>label</th><th class=name>scheme</th><th>F1 {_e(c.a)}</th>"
-                f"<th>F1 {_e(c.b)}</th><th>Δ points</th><th>interval</th><th>p</th>"
-                f'<th>p Holm</th></tr>{"".join(rows)}</table></details>')
+                f"<details><summary>Per label: ΔF1 = F1({_e(c.b)}) − F1({_e(c.a)})</summary>"
+                f"<table><tr><th class=name>label</th><th class=name>scheme</th>"
+                f"<th>F1 {_e(c.a)}</th><th>F1 {_e(c.b)}</th><th>Δ points</th><th>interval</th>"
+                f'<th>p</th><th>p Holm</th></tr>{"".join(rows)}</table></details>')
     return "".join(parts)
 
 
@@ -192,14 +204,15 @@ def _grounding(evaluation: Evaluation) -> str:
                     f'<td class="num">{g["exact"]}</td><td class="num">{g["case"]}</td>'
                     f'<td class="num">{g["fuzzy"]}</td><td class="num">{g["ungrounded"]}</td>'
                     f'<td class="num">{_pct(g["rate"])}</td>'
+                    f'<td class="num">{result.ungrounded_spans}</td>'
                     f'<td class="name">{_e(examples)}</td></tr>')
     if not rows:
         return ""
     return ("<h3>Grounding of spans given as strings</h3><p>Strings an extractor returned "
             "without offsets, placed on the text (exact, ignoring case and accents, fuzzy); "
-            "ungrounded strings were not found and are not scored.</p><table><tr>"
+            f"{_e(evaluation.ungrounded_sentence)}.</p><table><tr>"
             "<th class=name>extractor</th><th>strings</th><th>exact</th><th>case</th>"
-            "<th>fuzzy</th><th>ungrounded</th><th>grounded %</th>"
+            "<th>fuzzy</th><th>ungrounded</th><th>grounded %</th><th>counted spurious</th>"
             f'<th class=name>ungrounded examples</th></tr>{"".join(rows)}</table>')
 
 
@@ -346,7 +359,9 @@ def _render_layer(text: str, spans: Sequence[tuple[int, int, str, str]],
     # Colours reach the style attribute only as #rrggbb (a stored bad one is grey).
     options = {"colors": {_e(k): css_colour(v) for k, v in colours.items()},
                "template": ENTITY_TEMPLATE}
-    marked = str(displacy.render({"text": text, "ents": ents, "title": None}, style="ent",
+    # visible() keeps every offset (one code point for one), so the spans still fit.
+    marked = str(displacy.render({"text": visible(text, keep_newlines=True), "ents": ents,
+                                  "title": None}, style="ent",
                                  manual=True, jupyter=False, options=options))
     if nested:
         items = "; ".join(
@@ -399,18 +414,23 @@ LEGEND = ('<p class="legend">'
 
 
 def render_report(
-    evaluation: Evaluation, docs: Mapping[str, Sequence[EvalDocument]], *,
-    schemes: Sequence[str] = SCHEMES, colours: Mapping[str, str] | None = None,
+    evaluation: Evaluation, docs: Mapping[str, Sequence[EvalDocument]] | None = None, *,
+    schemes: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
     max_documents: int | None = 100, top: int = 15,
 ) -> str:
-    """The whole report as one HTML string (no external resources)."""
-    colours = dict(colours or {})
+    """The whole report as one HTML string (no external resources).  ``docs``, ``schemes``
+    and ``colours`` default to the evaluation's own (``run_evaluation`` fills them)."""
+    docs = evaluation.scored_documents if docs is None else docs
+    schemes = evaluation.schemes if schemes is None else schemes
+    colours = dict(evaluation.colours if colours is None else colours)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     who = f", annotator {_e(evaluation.annotator)}" if evaluation.annotator else ""
     body = [
         f"<h1>Evaluation of {len(evaluation.results)} extractor(s)</h1>",
         f'<p>Gold store <code>{_e(evaluation.store)}</code>: {evaluation.documents} accepted '
         f"document(s){who}. Generated {generated}.</p>",
+        f'<p class="rule">Ungrounded strings ({_e(evaluation.ungrounded)}): '
+        f"{_e(evaluation.ungrounded_sentence)}.</p>",
         "<h2>Entities</h2>",
         "<p>Micro-averaged precision, recall and F1 (%) under nervaluate's schemes; "
         "the best value per column is highlighted.</p>",
@@ -444,7 +464,7 @@ def render_report(
 
 
 def write_report(path: str | Path, evaluation: Evaluation,
-                 docs: Mapping[str, Sequence[EvalDocument]], *,
+                 docs: Mapping[str, Sequence[EvalDocument]] | None = None, *,
                  protected: Sequence[Path] = (), **options: object) -> Path:
     """Write :func:`render_report` to ``path`` through the safe writer (never over the
     files of the stores in ``protected``) and return the path."""

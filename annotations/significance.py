@@ -9,11 +9,18 @@ scheme, entity F1 per label and scheme, relation micro F1 per mode) gets:
 - a **paired bootstrap** percentile interval of ``delta``: documents are resampled
   with replacement, both systems' counts summed over the same resample and F1
   recomputed (the resamples of :func:`~annotations.evaluation.bootstrap_weights`, so
-  the same seed gives the same resamples as the per-extractor intervals);
-- a two-sided **paired approximate randomization** p-value (Noreen 1989; Yeh 2000):
-  in each round every document's two outputs are swapped between the systems with
-  probability 1/2 and ``delta`` recomputed; ``p = (r + 1) / (R + 1)`` where ``r``
-  of the ``R`` rounds give ``|delta|`` at least the observed one;
+  the same seed gives the same resamples as the per-extractor intervals); an interval
+  of zero width (one differing document) is no interval, never shown as a point;
+- a two-sided **paired permutation** p-value: every document's two outputs may be
+  swapped between the systems and ``delta`` recomputed.  Only the ``d`` documents
+  where the systems differ can change anything, so there are ``2**d`` swaps; when that
+  is at most the rounds asked for, all of them are tried and ``p`` is **exact** (the
+  share of swaps whose ``|delta|`` reaches the observed one).  Otherwise it is
+  **approximate randomization** (Noreen 1989; Yeh 2000): in each round every
+  document is swapped with probability 1/2, and ``p = (r + 1) / (R + 1)`` where ``r``
+  of the ``R`` rounds reach the observed ``|delta|``.  Swapping every differing
+  document gives ``-delta``, so ``p`` is never below ``2 / 2**d``: with few differing
+  documents no test can reach ``alpha``, and the outputs say so first;
 - per label, the p-values of one scheme adjusted with **Holm**'s step-down method
   (family: the labels of that scheme), since testing many labels finds some
   difference by chance.
@@ -33,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .evaluation import (
+from .evaluation.base import (
     _WIDTH,
     COR,
     INC,
@@ -45,8 +52,8 @@ from .evaluation import (
     SPU,
     TYPE,
     EvaluationError,
-    bootstrap_weights,
 )
+from .evaluation.bootstrap import NO_INTERVAL, bootstrap_weights, usable_interval
 
 if TYPE_CHECKING:
     from .evaluation import ExtractorResult
@@ -84,20 +91,42 @@ def format_p(p: float) -> str:
     return f"p = {p:.2f}"
 
 
-def _points(value: float) -> str:
-    return f"{100 * value:.1f}"
+def _signed_points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def smallest_p(differing: int) -> float:
+    """The smallest two-sided p any paired permutation test can give on ``differing``
+    documents where the systems differ: ``2 / 2**d`` (the observed assignment and its
+    mirror always reach the observed ``|delta|``), 1 when nothing differs."""
+    return 1.0 if differing <= 1 else 2.0 ** (1 - differing)
+
+
+def format_smallest_p(value: float) -> str:
+    """``1.0``, ``0.5``, ``0.0625``, ``0.0039``."""
+    return "1.0" if value >= 1 else f"{value:.2g}" if value < 0.001 else f"{value:.4g}"
+
+
+def documents_phrase(n: int) -> str:
+    return f"{n} document{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
 class DeltaF1:
-    """One statistic of one pair: F1 of A and of B, their difference, interval and p."""
+    """One statistic of one pair: F1 of A and of B, their difference, interval and p.
+
+    Direction: always ``delta = F1(B) - F1(A)``, in every output."""
 
     name: str  # e.g. "strict F1", "strict F1 for ORG", "strict relation F1"
     f1_a: float
     f1_b: float
-    ci: tuple[float, float] | None  # of f1_b - f1_a; None without bootstrap samples
+    ci: tuple[float, float] | None  # of f1_b - f1_a; None: no interval that says anything
     p_value: float
     p_adjusted: float | None = None  # Holm, for per-label statistics
+    differing: int = -1
+    """Documents where the two systems' counts for this statistic differ (-1: unknown)."""
+    resampled: bool = True
+    """Whether a bootstrap was asked for (``ci`` None then means: cannot be estimated)."""
 
     @property
     def delta(self) -> float:
@@ -108,35 +137,52 @@ class DeltaF1:
         """The p-value the verdict uses: Holm-adjusted where there is one."""
         return self.p_value if self.p_adjusted is None else self.p_adjusted
 
+    @property
+    def min_p(self) -> float:
+        """The smallest p the test could give on this statistic's differing documents."""
+        return smallest_p(self.differing) if self.differing >= 0 else 0.0
+
+    def testable(self, alpha: float = ALPHA) -> bool:
+        """Whether the test could find a difference at ``alpha`` at all."""
+        return self.min_p < alpha
+
     def significant(self, alpha: float = ALPHA) -> bool:
-        return self.p < alpha
+        return self.testable(alpha) and self.p < alpha
+
+    def interval(self, confidence: float = 0.95) -> str:
+        """``95% CI +0.8 to +3.4``, or why there is none."""
+        if self.ci is None:
+            return NO_INTERVAL if self.resampled else "no interval (--bootstrap 0)"
+        return f"{confidence:.0%} CI {_signed_points(self.ci[0])} to {_signed_points(self.ci[1])}"
 
     def sentence(self, a: str, b: str, alpha: float = ALPHA, confidence: float = 0.95) -> str:
-        """"B is better than A on strict F1: +2.1 points, 95% CI 0.8–3.4, p = 0.003"."""
+        """"B is better than A on strict F1: +2.1 points (B − A), 95% CI +0.8 to +3.4,
+        p = 0.003"; the difference is always B − A, whichever is better."""
+        difference = (f"{_signed_points(self.delta)} points ({b} − {a}), "
+                      f"{self.interval(confidence)}")
+        if not self.testable(alpha):
+            return (f"Not testable on {self.name}: on {documents_phrase(max(self.differing, 0))}"
+                    f" where they differ the smallest possible p is "
+                    f"{format_smallest_p(self.min_p)}; {difference}")
         p = format_p(self.p) + (" (Holm-adjusted)" if self.p_adjusted is not None else "")
         if self.significant(alpha):
-            delta, ci = self.delta, self.ci
-            if delta < 0:
-                a, b, delta = b, a, -delta
-                ci = (-ci[1], -ci[0]) if ci else None
-            interval = (f", {confidence:.0%} CI {_points(ci[0])}–{_points(ci[1])}"
-                        if ci else "")
-            return f"{b} is better than {a} on {self.name}: +{_points(delta)} points{interval}, {p}"
-        interval = (f", {confidence:.0%} CI {_points(self.ci[0])} to {_points(self.ci[1])}"
-                    if self.ci else "")
-        return (f"No significant difference between {a} and {b} on {self.name}: "
-                f"{self.delta * 100:+.1f} points ({b} − {a}){interval}, {p}")
+            better, worse = (b, a) if self.delta > 0 else (a, b)
+            return f"{better} is better than {worse} on {self.name}: {difference}, {p}"
+        return f"No significant difference between {a} and {b} on {self.name}: {difference}, {p}"
 
     def to_json(self, a: str, b: str, alpha: float, confidence: float) -> dict[str, Any]:
         return {"f1_a": self.f1_a, "f1_b": self.f1_b, "delta": self.delta,
-                "delta_ci": list(self.ci) if self.ci else None, "p_value": self.p_value,
-                "p_holm": self.p_adjusted, "significant": self.significant(alpha),
+                "delta_ci": list(self.ci) if self.ci else None,
+                "interval": self.interval(confidence), "p_value": self.p_value,
+                "p_holm": self.p_adjusted, "differing_documents": self.differing,
+                "smallest_possible_p": self.min_p, "testable": self.testable(alpha),
+                "significant": self.significant(alpha),
                 "sentence": self.sentence(a, b, alpha, confidence)}
 
 
 @dataclass
 class PairComparison:
-    """Extractor B against extractor A on the same documents."""
+    """Extractor B against extractor A on the same documents: ΔF1 = F1(B) − F1(A)."""
 
     a: str
     b: str
@@ -150,22 +196,68 @@ class PairComparison:
     entities: dict[str, DeltaF1]  # scheme -> micro
     by_label: dict[str, dict[str, DeltaF1]]  # scheme -> label -> per label
     relations: dict[str, DeltaF1] = field(default_factory=dict)  # mode -> micro
+    exact: bool = False
+    """Whether every one of the ``2**differing_documents`` swaps was tried (exact p)."""
+
+    @property
+    def min_p(self) -> float:
+        return smallest_p(self.differing_documents)
+
+    @property
+    def testable(self) -> bool:
+        """Whether the documents where the two differ are enough for any test to reach
+        ``alpha``."""
+        return self.min_p < self.alpha
+
+    def warning(self) -> str | None:
+        """What must be said before anything else when no test can find a difference."""
+        if self.testable:
+            return None
+        if self.differing_documents == 0:
+            return (f"{self.a} and {self.b} give the same counts on every one of the "
+                    f"{documents_phrase(self.documents)}: no test can find a difference.")
+        return (f"On {documents_phrase(self.differing_documents)} where they differ, no test "
+                f"can find a difference: the smallest possible p is "
+                f"{format_smallest_p(self.min_p)} (significance needs p below "
+                f"{self.alpha:g}). Annotate more documents where {self.a} and {self.b} "
+                "disagree.")
+
+    def method(self) -> str:
+        """The one sentence that says what is compared and how (terminal and report)."""
+        if self.exact:
+            test = (f"p exact from all {2 ** self.differing_documents} paired permutations of "
+                    "the documents where they differ")
+        else:
+            test = (f"p from paired approximate randomization ({self.rounds} rounds, seed "
+                    f"{self.seed})")
+        interval = (f"{self.confidence:.0%} paired bootstrap interval ({self.samples} "
+                    "resamples of the documents)" if self.samples > 0
+                    else "no interval (--bootstrap 0)")
+        return (f"{self.b} against {self.a} on {self.documents} gold "
+                f"document{'' if self.documents == 1 else 's'} "
+                f"({self.differing_documents} where their counts differ): ΔF1 = F1({self.b}) − "
+                f"F1({self.a}); {interval}; {test}; significant below {self.alpha:g}")
 
     def sentence(self, stat: DeltaF1) -> str:
         return stat.sentence(self.a, self.b, self.alpha, self.confidence)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON keys: ``a``, ``b``, ``documents``, ``differing_documents``, ``rounds``,
-        ``bootstrap``, ``seed``, ``confidence``, ``alpha``, ``entities.micro[scheme]``,
-        ``entities.by_label[label][scheme]`` and ``relations.micro[mode]``, each
-        ``{f1_a, f1_b, delta, delta_ci, p_value, p_holm, significant, sentence}``."""
+        """JSON keys: ``a``, ``b``, ``direction``, ``documents``, ``differing_documents``,
+        ``smallest_possible_p``, ``testable``, ``warning``, ``method``, ``exact``,
+        ``rounds``, ``bootstrap``, ``seed``, ``confidence``, ``alpha``,
+        ``entities.micro[scheme]``, ``entities.by_label[label][scheme]`` and
+        ``relations.micro[mode]``, each ``{f1_a, f1_b, delta, delta_ci, interval, p_value,
+        p_holm, differing_documents, smallest_possible_p, testable, significant,
+        sentence}``; ``delta`` is always F1(b) − F1(a)."""
         args = (self.a, self.b, self.alpha, self.confidence)
         labels = sorted({label for by in self.by_label.values() for label in by})
         return {
-            "a": self.a, "b": self.b, "documents": self.documents,
-            "differing_documents": self.differing_documents, "rounds": self.rounds,
-            "bootstrap": self.samples, "seed": self.seed, "confidence": self.confidence,
-            "alpha": self.alpha,
+            "a": self.a, "b": self.b, "direction": "F1(b) - F1(a)",
+            "documents": self.documents, "differing_documents": self.differing_documents,
+            "smallest_possible_p": self.min_p, "testable": self.testable,
+            "warning": self.warning(), "method": self.method(), "exact": self.exact,
+            "rounds": self.rounds, "bootstrap": self.samples, "seed": self.seed,
+            "confidence": self.confidence, "alpha": self.alpha,
             "entities": {
                 "micro": {s: d.to_json(*args) for s, d in self.entities.items()},
                 "by_label": {label: {s: by[label].to_json(*args)
@@ -247,6 +339,45 @@ def approximate_randomization(
     return (reached + 1) / (rounds + 1)
 
 
+def exact_permutation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two-sided exact paired permutation p-values, one per statistic: every one of the
+    ``2**d`` ways of swapping the ``d`` differing documents' rows between ``a`` and ``b``
+    is tried, and ``p`` is the share whose ``|F1(b') - F1(a')|`` reaches the observed one
+    (the identity and the full swap always do).  Use when ``2**d`` is small."""
+    sum_a, sum_b = a.sum(axis=0), b.sum(axis=0)
+    observed = np.abs(_f1(sum_b) - _f1(sum_a))
+    threshold = observed - 1e-9  # as in approximate_randomization
+    diff = b - a
+    changed = np.flatnonzero(np.any(diff != 0, axis=1))
+    m = len(changed)
+    total = 1 << m
+    reached = np.zeros(len(observed), dtype=np.int64)
+    moved_rows = diff[changed]
+    for first in range(0, total, _CHUNK):
+        codes = np.arange(first, min(first + _CHUNK, total), dtype=np.int64)
+        swaps = ((codes[:, None] >> np.arange(m)) & 1).astype(np.float64)
+        moved = swaps @ moved_rows
+        delta = _f1(sum_b - moved) - _f1(sum_a + moved)
+        reached += np.count_nonzero(np.abs(delta) >= threshold, axis=0)
+    return reached / total
+
+
+MAX_EXACT_DOCUMENTS = 20
+"""Never enumerate more than 2**20 swaps, whatever the rounds."""
+
+
+def paired_permutation(
+    a: np.ndarray, b: np.ndarray, rounds: int = ROUNDS, seed: int = 0,
+) -> tuple[np.ndarray, bool]:
+    """Two-sided paired permutation p-values and whether they are exact: exact when the
+    ``2**d`` swaps of the ``d`` differing documents are at most ``rounds``, else
+    approximate randomization with ``rounds`` rounds."""
+    differing = int(np.count_nonzero(np.any(a != b, axis=1)))
+    if differing <= MAX_EXACT_DOCUMENTS and (1 << differing) <= rounds:
+        return exact_permutation(a, b), True
+    return approximate_randomization(a, b, rounds, seed), False
+
+
 def paired_bootstrap(
     a: np.ndarray, b: np.ndarray, samples: int, seed: int, confidence: float = 0.95,
 ) -> list[tuple[float, float]] | None:
@@ -280,7 +411,7 @@ def compare_results(
     seed: int = 0, confidence: float = 0.95, alpha: float = ALPHA,
     schemes: Sequence[str] = SCHEMES,
 ) -> PairComparison:
-    """Paired bootstrap interval and approximate-randomization p of ΔF1 (B − A)."""
+    """Paired bootstrap interval and paired permutation p of ΔF1 = F1(B) − F1(A)."""
     if a.doc_ids != b.doc_ids:
         raise EvaluationError(
             f"extractors {a.extractor!r} and {b.extractor!r} were scored on different "
@@ -298,14 +429,18 @@ def compare_results(
         blocks_b.append(relation_columns(b.relations.doc_counts))
     cols_a, cols_b = np.hstack(blocks_a), np.hstack(blocks_b)
     f1_a, f1_b = _f1(cols_a.sum(axis=0)), _f1(cols_b.sum(axis=0))
-    pvalues = approximate_randomization(cols_a, cols_b, rounds, seed)
+    pvalues, exact = paired_permutation(cols_a, cols_b, rounds, seed)
     intervals = paired_bootstrap(cols_a, cols_b, samples, seed, confidence)
-    differing = int(np.count_nonzero(np.any(cols_a != cols_b, axis=1)))
+    differs = cols_a != cols_b
+    differing = int(np.count_nonzero(np.any(differs, axis=1)))
+    # Per statistic: the documents where its (hits, total) pair differs.
+    per_stat = np.count_nonzero(differs[:, 0::2] | differs[:, 1::2], axis=0)
 
     def stat(index: int, name: str, p_adjusted: float | None = None) -> DeltaF1:
         return DeltaF1(name, float(f1_a[index]), float(f1_b[index]),
-                       intervals[index] if intervals else None, float(pvalues[index]),
-                       p_adjusted)
+                       usable_interval(intervals[index]) if intervals else None,
+                       float(pvalues[index]), p_adjusted, differing=int(per_stat[index]),
+                       resampled=samples > 0)
 
     n_schemes = len(SCHEMES)
     entities = {s: stat(SCHEMES.index(s), f"{s} F1") for s in schemes}
@@ -324,7 +459,7 @@ def compare_results(
     return PairComparison(
         a=a.extractor, b=b.extractor, documents=n_docs, differing_documents=differing,
         rounds=rounds, samples=samples, seed=seed, confidence=confidence, alpha=alpha,
-        entities=entities, by_label=by_label, relations=relations)
+        entities=entities, by_label=by_label, relations=relations, exact=exact)
 
 
 def compare_all(

@@ -61,11 +61,15 @@ def test_an_extractor_against_itself_differs_by_zero_with_p_one() -> None:
     for stat in stats:
         assert stat.delta == 0.0
         assert stat.p_value == 1.0 and stat.p == 1.0
-        assert stat.ci == (0.0, 0.0)
+        # A zero-width interval is no interval: it must not read as certainty.
+        assert stat.ci is None and not stat.testable(comparison.alpha)
+    assert comparison.exact and not comparison.testable
+    assert comparison.warning() == ("A and B give the same counts on every one of the "
+                                    "40 documents: no test can find a difference.")
     sentence = comparison.sentence(comparison.entities["strict"])
-    assert sentence.startswith("No significant difference between A and B on strict F1: "
-                               "+0.0 points")
-    assert sentence.endswith("p = 1.00")
+    assert sentence == ("Not testable on strict F1: on 0 documents where they differ the "
+                        "smallest possible p is 1.0; +0.0 points (B − A), no interval (too "
+                        "few documents)")
 
 
 def article_documents() -> list[EvalDocument]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,43 @@ DbOption = Annotated[
                  "create it when they store something; the other commands only read it.",
                  dir_okay=False, resolve_path=False),
 ]
+
+
+
+class Scheme(str, Enum):
+    """An entity scheme of ``reader evaluate`` and ``reader compare`` (``--scheme``)."""
+
+    strict = "strict"
+    exact = "exact"
+    partial = "partial"
+    type = "type"
+
+
+def chosen_schemes(schemes: Sequence[Scheme] | None) -> list[str]:
+    """The ``--scheme`` values in canonical order, without repeats (default: all four)."""
+    from annotations.evaluation import SCHEMES
+
+    asked = {s.value for s in schemes} if schemes else set(SCHEMES)
+    return [s for s in SCHEMES if s in asked]
+
+
+class UngroundedRule(str, Enum):
+    """What an extractor's string that could not be placed on the text counts as."""
+
+    spurious = "spurious"
+    ignore = "ignore"
+
+
+UngroundedOption = Annotated[UngroundedRule, typer.Option(
+    "--ungrounded", help="Strings an extractor returned that could not be placed on the "
+    "text: 'spurious' counts each as a false positive in every scheme (default), 'ignore' "
+    "leaves them out of the scores (they are still reported).")]
+
+
+def percent(value: float) -> str:
+    """A share as a percentage with one decimal, as every score table shows it."""
+    return f"{100 * value:.1f}"
+
 
 console = Console(highlight=False, soft_wrap=True)
 # soft_wrap: a message naming a file is never folded in the middle of its path.

@@ -7,7 +7,6 @@ it scores two or more extractors.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -16,12 +15,22 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from annotations.evaluation import SCHEMES, Evaluation, EvaluationError, evaluate_extractor
-from annotations.significance import ALPHA, ROUNDS, PairComparison, compare_all, format_p
+from annotations.evaluation import Evaluation, EvaluationError, run_evaluation
+from annotations.significance import ALPHA, ROUNDS, DeltaF1, PairComparison, format_p
 from annotations.terminal import visible
 
-from .common import DbOption, console, err_console, fail, open_store
-from .evaluate import Scheme, _load, _pct
+from .common import (
+    DbOption,
+    Scheme,
+    UngroundedOption,
+    UngroundedRule,
+    chosen_schemes,
+    console,
+    err_console,
+    fail,
+    open_store,
+)
+from .common import percent as _pct
 
 RoundsOption = Annotated[int, typer.Option(
     "--rounds", min=0, help="Rounds of paired approximate randomization for the p-values "
@@ -34,19 +43,32 @@ def _signed(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
+def label_interval(stat: DeltaF1) -> str:
+    """The interval cell of a per-label row: ``+0.8 to +3.4``, or why there is none."""
+    return stat.interval().split(" CI ", 1)[1] if stat.ci else stat.interval()
+
+
+def label_p(stat: DeltaF1, alpha: float) -> tuple[str, str]:
+    """The p and Holm p cells of a per-label row; ``not testable`` where no test could
+    reach ``alpha`` on the documents where the label's counts differ."""
+    if not stat.testable(alpha):
+        return "not testable", "—"
+    return (format_p(stat.p_value).removeprefix("p = "),
+            format_p(stat.p).removeprefix("p = "))
+
+
 def comparison_renderables(
     comparison: PairComparison, by_label: bool = True,
 ) -> list[RenderableType]:
     """The sentences of one pair (micro per scheme, relations) and, optionally, the
-    per-label table with Holm-adjusted p-values."""
+    per-label table with Holm-adjusted p-values.  When the documents where the two
+    differ are too few for any test to reach alpha, that comes first."""
     a, b = visible(comparison.a), visible(comparison.b)
-    out: list[RenderableType] = [Text(
-        f"{b} against {a} on {comparison.documents} gold document(s) "
-        f"({comparison.differing_documents} where their counts differ): ΔF1 = F1({b}) − "
-        f"F1({a}); {comparison.confidence:.0%} paired bootstrap interval "
-        f"({comparison.samples} resamples), p from paired approximate randomization "
-        f"({comparison.rounds} rounds, seed {comparison.seed}), significant below "
-        f"{comparison.alpha:g}", style="bold")]
+    out: list[RenderableType] = []
+    warning = comparison.warning()
+    if warning:
+        out.append(Text("warning: ", style="bold yellow") + Text(visible(warning)))
+    out.append(Text(visible(comparison.method()), style="bold"))
     for stat in [*comparison.entities.values(), *comparison.relations.values()]:
         sentence = stat.sentence(a, b, comparison.alpha, comparison.confidence)
         out.append(Text("  " + sentence,
@@ -63,11 +85,9 @@ def comparison_renderables(
         for label in labels:
             for i, (scheme, by) in enumerate(comparison.by_label.items()):
                 stat = by[label]
-                ci = (f"{_signed(stat.ci[0])} to {_signed(stat.ci[1])}" if stat.ci else "—")
                 table.add_row(Text(visible(label)) if i == 0 else "", scheme,
-                              _pct(stat.f1_a), _pct(stat.f1_b), _signed(stat.delta), ci,
-                              format_p(stat.p_value).removeprefix("p = "),
-                              format_p(stat.p).removeprefix("p = "),
+                              _pct(stat.f1_a), _pct(stat.f1_b), _signed(stat.delta),
+                              label_interval(stat), *label_p(stat, comparison.alpha),
                               "*" if stat.significant(comparison.alpha) else "")
         out.append(table)
     return out
@@ -105,17 +125,18 @@ def grounding_table(evaluation: Evaluation) -> Table | None:
     if not rows:
         return None
     table = Table(title="Grounding of string-only predictions (spans given as text, aligned "
-                  "to the document; ungrounded strings were not found and are not scored)",
+                  f"to the document); {evaluation.ungrounded_sentence}",
                   title_justify="left", box=box.SIMPLE_HEAD)
     for name in ("extractor", "strings", "exact", "case", "fuzzy", "ungrounded", "grounded %",
-                 "ungrounded examples"):
+                 "counted spurious", "ungrounded examples"):
         table.add_column(name, justify="left" if name in ("extractor", "ungrounded examples")
                          else "right", overflow="fold")
     for name, g in rows:
         examples = ", ".join(f"{e['text']!r} {e['label']}" for e in g.get("examples", [])[:3])
+        result = evaluation.results[name]
         table.add_row(Text(visible(name)), str(g["spans"]), str(g["exact"]), str(g["case"]),
                       str(g["fuzzy"]), str(g["ungrounded"]), _pct(g["rate"]),
-                      Text(visible(examples)))
+                      str(result.ungrounded_spans), Text(visible(examples)))
     return table
 
 
@@ -138,16 +159,6 @@ def print_seeded_warnings(evaluation: Evaluation, target: Console | None = None)
         out.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
 
 
-def add_comparisons(evaluation: Evaluation, schemes: Sequence[str], rounds: int,
-                    alpha: float) -> None:
-    """Compare every pair of the evaluation's extractors (nothing with one, or 0 rounds)."""
-    if len(evaluation.results) < 2 or rounds <= 0:
-        return
-    evaluation.comparisons = compare_all(
-        list(evaluation.results.values()), rounds=rounds, samples=evaluation.bootstrap,
-        seed=evaluation.seed, confidence=evaluation.confidence, alpha=alpha, schemes=schemes)
-
-
 def compare(
     db: DbOption,
     extractor: Annotated[list[str], typer.Option(
@@ -167,44 +178,37 @@ def compare(
         "if it predicted nothing (default: refuse).")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the comparison as JSON.")] = False,
+    ungrounded: UngroundedOption = UngroundedRule.spurious,
 ) -> None:
-    """Is B better than A? ΔF1 per scheme, micro and per label, with a paired bootstrap
-    interval and a paired approximate-randomization p-value (Holm-adjusted per label)."""
+    """Is B better than A? ΔF1 = F1(B) − F1(A) per scheme, micro and per label, with a
+    paired bootstrap interval and a paired permutation p-value (exact when the documents
+    where they differ are few; Holm-adjusted per label)."""
     names = list(dict.fromkeys(extractor))
     if len(names) != 2:
         raise fail("give exactly two different extractors: -e A -e B (for more, "
                    "`reader evaluate -e A -e B -e C` compares every pair)")
     if rounds <= 0:
         raise fail("--rounds must be at least 1")
-    schemes = [s.value for s in scheme] if scheme else list(SCHEMES)
-    schemes = [s for s in SCHEMES if s in schemes]
     with open_store(db, read_only=True) as store:
         try:
-            docs, _gold_counts = _load(store, names, annotator, missing_as_empty)
+            evaluation = run_evaluation(
+                store, names, annotator=annotator, missing_as_empty=missing_as_empty,
+                schemes=chosen_schemes(scheme), bootstrap=bootstrap, seed=seed,
+                intervals=False, rounds=rounds, alpha=alpha, ungrounded=ungrounded.value)
         except EvaluationError as err:
             raise fail(str(err)) from None
-        symmetric = store.labels.symmetric_relations
-    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=0, seed=seed,
-                                        symmetric=symmetric)
-               for name, extractor_docs in docs.items()}
-    evaluation = Evaluation(store=str(db), annotator=annotator,
-                            documents=len(docs[names[0]]), bootstrap=bootstrap, seed=seed,
-                            results=results)
-    try:
-        add_comparisons(evaluation, schemes, rounds, alpha)
-    except EvaluationError as err:
-        raise fail(str(err)) from None
-    (comparison,) = evaluation.comparisons
     if as_json:
-        print(json.dumps({"format": "reader-comparison", "version": 1, "store": str(db),
-                          "annotator": annotator, **comparison.to_json(),
-                          "gold_provenance": {n: r.seeded.to_json() if r.seeded else None
-                                              for n, r in results.items()}},
-                         indent=2, ensure_ascii=False))
+        print(json.dumps(evaluation.comparison_json(), indent=2, ensure_ascii=False))
         print_seeded_warnings(evaluation)
         return
+    (comparison,) = evaluation.comparisons
     for renderable in comparison_renderables(comparison):
         console.print(renderable)
+    console.print(Text(f"Ungrounded strings ({evaluation.ungrounded}): "
+                       f"{evaluation.ungrounded_sentence}."))
+    table = grounding_table(evaluation)
+    if table is not None:
+        console.print(table)
     print_seeded_warnings(evaluation, console)
 
 

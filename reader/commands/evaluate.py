@@ -1,11 +1,12 @@
-"""``reader evaluate``: score extractors against the gold set (tables, JSON, HTML report)."""
+"""``reader evaluate``: score extractors against the gold set (tables, JSON, HTML report).
+
+The evaluation itself is :func:`annotations.evaluation.run_evaluation`; this module
+only prints it."""
 
 from __future__ import annotations
 
-from collections import Counter
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -14,54 +15,30 @@ from rich.text import Text
 
 from annotations.evaluation import (
     RELATION_MODES,
-    SCHEMES,
-    EvalDocument,
     Evaluation,
     EvaluationError,
     ExtractorResult,
-    collect_documents,
-    evaluate_extractor,
-    gold_annotations,
+    interval_text,
+    run_evaluation,
 )
 from annotations.gold import describe_gold
 from annotations.output import output_target
-from annotations.store import GoldStore
+from annotations.significance import ALPHA, ROUNDS
 from annotations.terminal import terminal_json, terminal_text, visible
 
-from .common import DbOption, console, err_console, fail, open_store
-
-
-class Scheme(str, Enum):
-    strict = "strict"
-    exact = "exact"
-    partial = "partial"
-    type = "type"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}"
-
-
-def _load(
-    store: GoldStore, extractors: list[str], annotator: str | None, missing_as_empty: bool,
-) -> tuple[dict[str, list[EvalDocument]], dict[str, int]]:
-    """The documents per extractor, and how many documents' gold each annotator gives."""
-    gold = gold_annotations(store, annotator)
-    counts = dict(Counter(layer.annotator for layer in gold.values()))
-    if extractors:
-        names = list(dict.fromkeys(extractors))
-    else:
-        # Without --extractor: every extractor that predicted at least one gold document.
-        names = [name for name in store.extractors()
-                 if any(store.has_prediction(doc_id, name) for doc_id in gold)]
-        if not names:
-            raise EvaluationError(
-                f"{store.path}: no extractor has predictions on the {len(gold)} gold "
-                "document(s); run `reader extract` or import predictions first"
-            )
-    return {name: collect_documents(store, name, annotator=annotator,
-                                    missing_as_empty=missing_as_empty, gold=gold)
-            for name in names}, counts
+from .common import (
+    DbOption,
+    Scheme,
+    UngroundedOption,
+    UngroundedRule,
+    chosen_schemes,
+    console,
+    err_console,
+    fail,
+    open_store,
+)
+from .common import percent as _pct
+from .compare import print_comparison_sections, print_seeded_warnings
 
 
 def _best(values: list[float]) -> float | None:
@@ -113,10 +90,10 @@ def interval_table(evaluation: Evaluation, schemes: list[str]) -> Table:
     table.add_column("interval", justify="right", no_wrap=True)
     for name, result in evaluation.results.items():
         for i, scheme in enumerate(schemes):
-            low, high = result.intervals[scheme]
+            ci = result.interval(scheme)
             table.add_row(Text(visible(name)) if i == 0 else "", scheme,
                           _pct(result.entities.micro(scheme)["f1"]),
-                          f"{_pct(low)}–{_pct(high)}")
+                          f"{_pct(ci[0])}–{_pct(ci[1])}" if ci else interval_text(None))
     return table
 
 
@@ -231,6 +208,8 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
     who = f", annotator {evaluation.annotator}" if evaluation.annotator else ""
     console.print(Text(f"Gold: {evaluation.documents} accepted document(s) in "
                        f"{visible(evaluation.store)}{visible(who)}", style="bold"))
+    console.print(Text(f"Ungrounded strings ({evaluation.ungrounded}): "
+                       f"{evaluation.ungrounded_sentence}."))
     console.print(comparison_table(evaluation, schemes, width=console.width))
     if evaluation.bootstrap > 0:
         console.print(interval_table(evaluation, schemes))
@@ -246,8 +225,6 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
         console.print(confusion_table(result))
         for table in error_tables(result, top):
             console.print(table)
-    from .compare import print_comparison_sections
-
     print_comparison_sections(evaluation, by_label)
 
 
@@ -278,42 +255,30 @@ def evaluate(
         "lowest F1 first (0: all).")] = 100,
     rounds: Annotated[int, typer.Option(
         "--rounds", min=0, help="With two or more extractors: rounds of paired approximate "
-        "randomization for the comparison of every pair (0: no comparison).")] = 10_000,
+        "randomization for the comparison of every pair (exact when the documents where "
+        "two differ are few; 0: no comparison).")] = ROUNDS,
     alpha: Annotated[float, typer.Option(
         "--alpha", min=0.0, max=1.0, help="Significance level of the comparison sentences.")
-    ] = 0.05,
+    ] = ALPHA,
+    ungrounded: UngroundedOption = UngroundedRule.spurious,
 ) -> None:
     """Score extractors against the gold set (accepted annotations)."""
-    schemes = [s.value for s in scheme] if scheme else list(SCHEMES)
-    schemes = [s for s in SCHEMES if s in schemes]  # canonical order, no repeats
+    schemes = chosen_schemes(scheme)
     if html is not None:
         output_target(html, protected=[db])  # refuse a bad --html before the work
     with open_store(db, read_only=True) as store:
         try:
-            docs, gold_counts = _load(store, extractor or [], annotator, missing_as_empty)
+            evaluation = run_evaluation(
+                store, extractor or [], annotator=annotator, missing_as_empty=missing_as_empty,
+                schemes=schemes, bootstrap=bootstrap, seed=seed, rounds=rounds, alpha=alpha,
+                ungrounded=ungrounded.value)
         except EvaluationError as err:
             raise fail(str(err)) from None
-        err_console.print(Text(visible(describe_gold(gold_counts, annotator))))
-        colours = {label.name: label.colour for label in store.labels.entities}
-        symmetric = store.labels.symmetric_relations
-        grounding = stored_grounding(store, docs)
-    results = {name: evaluate_extractor(name, extractor_docs, bootstrap=bootstrap, seed=seed,
-                                        symmetric=symmetric)
-               for name, extractor_docs in docs.items()}
-    evaluation = Evaluation(
-        store=str(db), annotator=annotator, documents=len(next(iter(docs.values()))),
-        bootstrap=bootstrap, seed=seed, results=results, gold_annotators=gold_counts,
-    )
-    from .compare import add_comparisons, print_seeded_warnings
-
-    for name, summary in grounding.items():
-        results[name].grounding = summary
-    add_comparisons(evaluation, schemes, rounds, alpha)
+    err_console.print(Text(visible(describe_gold(evaluation.gold_annotators, annotator))))
     if html is not None:
         from annotations.report import write_report
 
-        write_report(html, evaluation, docs, schemes=schemes, colours=colours,
-                     max_documents=html_documents or None, protected=[db])
+        write_report(html, evaluation, max_documents=html_documents or None, protected=[db])
         (err_console if as_json else console).print(
             Text(f"HTML report written to {visible(str(html))}"))
     if as_json:
@@ -321,16 +286,6 @@ def evaluate(
         print_seeded_warnings(evaluation)
     else:
         print_tables(evaluation, schemes, by_label, top)
-
-
-def stored_grounding(
-    store: GoldStore, docs: dict[str, list[EvalDocument]],
-) -> dict[str, dict[str, Any] | None]:
-    """Each extractor's string-alignment counts, from its stored predictions' meta."""
-    from annotations.grounding import grounding_summary
-
-    return {name: grounding_summary(store, name, [d.doc_id for d in extractor_docs])
-            for name, extractor_docs in docs.items()}
 
 
 def register(app: typer.Typer) -> None:

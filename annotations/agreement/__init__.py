@@ -7,8 +7,10 @@ Measures (each computed by a module of this package, plain data in, plain data o
   the same label, matched one to one) and ``unlabelled`` (same start and end); per
   label and micro-averaged, with a seeded percentile bootstrap interval over
   documents (:mod:`.spans`).
-- **Cohen's κ** per pair and **Fleiss' κ** over all annotators, on tokens; the
-  tokenisation is stated in :data:`.tokens.TOKENISATION` (:mod:`.tokens`).
+- **Cohen's κ** per pair, on the pair's own tokens (cut at the two annotators' span
+  boundaries only), and **Fleiss' κ** over all annotators, on tokens cut at every
+  annotator's boundaries; the tokenisation is stated in :data:`.tokens.TOKENISATION`
+  (:mod:`.tokens`).
 - **Krippendorff's α_U** over the character continuum, per label and overall, on the
   documents all annotators share laid end to end (:mod:`.unitizing`).
 - **Relation F1** per pair: ``strict``, ``boundaries`` and ``restricted`` to
@@ -71,7 +73,15 @@ from .study import (
     compute_agreement,
     document_layers,
 )
-from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, fleiss_kappa, token_table
+from .tokens import (
+    TOKENISATION,
+    Kappa,
+    TokenTable,
+    cohen_kappa,
+    fleiss_kappa,
+    pair_kappa,
+    token_table,
+)
 from .unitizing import UnitizingAlpha, unitizing_alpha
 
 __all__ = [
@@ -81,5 +91,5 @@ __all__ = [
     "SpanVersion", "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans",
     "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "document_layers",
     "f1_entry",
-    "fleiss_kappa", "pair_spans", "token_table", "unitizing_alpha",
+    "fleiss_kappa", "pair_kappa", "pair_spans", "token_table", "unitizing_alpha",
 ]  # fmt: skip

@@ -25,7 +25,15 @@ from ..models import Annotation, Prediction
 from .continuum import Continuum, RaterSpans, build_continuum
 from .relations import RELATION_AGREEMENT_MODES, pair_relations, rater_relations
 from .spans import LABELLED_MODES, SPAN_MODES, PairSpans, f1_entry, pair_spans
-from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, continuum_tokens, fleiss_kappa
+from .tokens import (
+    TOKENISATION,
+    Kappa,
+    TokenTable,
+    Words,
+    continuum_tokens,
+    fleiss_kappa,
+    pair_kappa,
+)
 from .unitizing import UnitizingAlpha, unitizing_alpha_arrays
 
 if TYPE_CHECKING:
@@ -354,7 +362,8 @@ def compute_agreement(
     # The token table and α_U are whole-array numpy work, which releases the GIL: a
     # second thread does them while this one counts the pairs (mostly Python).
     pool = ThreadPoolExecutor(max_workers=1)
-    table_job = pool.submit(continuum_tokens, continuum)
+    words = Words.of(continuum)
+    table_job = pool.submit(continuum_tokens, continuum, None, words)
     alpha_job = (pool.submit(_alpha_u, continuum, shared_all) if n_shared_all and length > 0
                  else None)
     pool.shutdown(wait=False)
@@ -387,8 +396,8 @@ def compute_agreement(
         pair.intervals = interval
     table: TokenTable = table_job.result()
     index = {name: i for i, name in enumerate(names)}
-    for pair in pairs:
-        pair.kappa = cohen_kappa(table, index[pair.a], index[pair.b])
+    for pair in pairs:  # each pair on its own tokens (see .tokens)
+        pair.kappa = pair_kappa(continuum, index[pair.a], index[pair.b], words)
 
     used: dict[str, set[str]] = {}
     for r, name in enumerate(names):

@@ -1,0 +1,89 @@
+"""Agreement figures that equal their references (issue 19, items 5-8): a pair's κ on
+its own tokens, symmetric relation labels, overlapping layers, readable tables."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from annotations.agreement import AgreementStudy, Layer, compute_agreement
+
+TEXT = "EpoR. binds Jak2. It also binds Stat5 in cells."
+
+
+def at(word: str) -> tuple[int, int, str]:
+    start = TEXT.index(word)
+    return (start, start + len(word), "PROT")
+
+
+MINIMAL = {
+    "alice": [at("EpoR"), at("Jak2"), at("Stat5")],
+    "bob": [at("Jak2."), at("Stat5")],
+    "carol": [at("EpoR."), at("Jak2")],
+}
+
+
+def study(names: list[str], layers: dict[str, list[tuple[int, int, str]]] = MINIMAL,
+          relations: dict[str, list] | None = None, text: str = TEXT) -> AgreementStudy:
+    rels = relations or {}
+    return AgreementStudy(texts={"d": text}, layers={
+        name: {"d": Layer(tuple(sorted(layers[name])), tuple(rels.get(name, ())))}
+        for name in names})
+
+
+def pair_tags(text: str, a: list[tuple[int, int, str]], b: list[tuple[int, int, str]]
+              ) -> tuple[list[str], list[str]]:
+    """The pair's own tokens, brute force: \\S+ cut at the two annotators' span edges."""
+    cuts = {e for s in a + b for e in s[:2]}
+    tokens = []
+    for match in re.finditer(r"\S+", text):
+        edges = sorted({match.start(), match.end(), *(c for c in cuts
+                                                      if match.start() < c < match.end())})
+        tokens += list(zip(edges, edges[1:], strict=False))
+
+    def tag(layer: list[tuple[int, int, str]], start: int) -> str:
+        return next((label for s, e, label in layer if s <= start < e), "O")
+
+    return [tag(a, s) for s, _ in tokens], [tag(b, s) for s, _ in tokens]
+
+
+def kappa_of(names: list[str], a: str, b: str) -> float:
+    result = compute_agreement(study(names), bootstrap=0)
+    (pair,) = [p for p in result.pairs if {p.a, p.b} == {a, b}]
+    return pair.kappa.value
+
+
+def test_a_pairs_kappa_is_on_the_pairs_own_tokens_and_equals_scikit_learn():
+    from sklearn.metrics import cohen_kappa_score
+
+    with_alice = kappa_of(["alice", "bob", "carol"], "bob", "carol")
+    alone = kappa_of(["bob", "carol"], "bob", "carol")
+    assert with_alice == pytest.approx(alone)
+    assert round(alone, 4) == 0.2105
+    tags_b, tags_c = pair_tags(TEXT, MINIMAL["bob"], MINIMAL["carol"])
+    assert alone == pytest.approx(cohen_kappa_score(tags_b, tags_c))
+    for a, b in (("alice", "bob"), ("alice", "carol")):
+        tags_a, tags_b = pair_tags(TEXT, MINIMAL[a], MINIMAL[b])
+        assert kappa_of(["alice", "bob", "carol"], a, b) == pytest.approx(
+            cohen_kappa_score(tags_a, tags_b))
+
+
+def test_fleiss_kappa_keeps_every_annotators_edges_and_equals_statsmodels():
+    from statsmodels.stats.inter_rater import aggregate_raters
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+    result = compute_agreement(study(["alice", "bob", "carol"]), bootstrap=0)
+    everyone = [t for layer in MINIMAL.values() for t in layer]
+    cuts = {e for s in everyone for e in s[:2]}
+    rows = []
+    for match in re.finditer(r"\S+", TEXT):
+        edges = sorted({match.start(), match.end(),
+                        *(c for c in cuts if match.start() < c < match.end())})
+        for start, _ in zip(edges, edges[1:], strict=False):
+            rows.append([next((1 for s, e, _ in MINIMAL[n] if s <= start < e), 0)
+                         for n in ("alice", "bob", "carol")])
+    table, _ = aggregate_raters(rows)
+    assert result.fleiss is not None
+    assert result.fleiss.value == pytest.approx(sm_fleiss(table))
+    assert result.fleiss.tokens == len(rows)

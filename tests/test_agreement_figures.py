@@ -87,3 +87,42 @@ def test_fleiss_kappa_keeps_every_annotators_edges_and_equals_statsmodels():
     assert result.fleiss is not None
     assert result.fleiss.value == pytest.approx(sm_fleiss(table))
     assert result.fleiss.tokens == len(rows)
+
+
+def test_symmetric_relation_labels_ignore_direction_in_agreement():
+    text = "Anna met Ben in Oslo."
+    anna, ben, oslo = (0, 4, "PER"), (9, 12, "PER"), (16, 20, "LOC")
+    layers = {"x": [anna, ben, oslo], "y": [anna, ben, oslo]}
+    relations = {"x": [(anna[:2], ben[:2], "met"), (anna[:2], oslo[:2], "in")],
+                 "y": [(ben[:2], anna[:2], "met"), (oslo[:2], anna[:2], "in")]}
+    base = study(["x", "y"], layers, relations, text)
+    directed = compute_agreement(base, bootstrap=0).pairs[0]
+    assert [directed.relations(m)["agreed"] for m in ("strict", "boundaries", "restricted")
+            ] == [0, 0, 0]
+    base.symmetric = frozenset({"met"})
+    pair = compute_agreement(base, bootstrap=0).pairs[0]
+    for mode in ("strict", "boundaries", "restricted"):
+        assert (pair.relations(mode)["agreed"], pair.relations(mode)["a"],
+                pair.relations(mode)["b"]) == (1, 2, 2)  # "in" keeps its direction
+
+
+def test_agreement_reads_the_symmetric_flag_from_the_store(tmp_path):
+    from annotations.agreement import collect_study
+    from annotations.models import Annotation, Document, LabelScheme, Relation, Span
+    from annotations.store import GoldStore
+
+    doc = Document.from_text("Anna met Ben in Oslo.")
+    scheme = LabelScheme.model_validate({
+        "entities": [{"name": "PER"}, {"name": "LOC"}],
+        "relations": [{"name": "met", "symmetric": True}]})
+    spans = [Span(start=0, end=4, label="PER"), Span(start=9, end=12, label="PER")]
+    with GoldStore(tmp_path / "gold.json") as store:
+        store.add_documents([doc])
+        store.set_labels(scheme)
+        for name, (head, child) in (("x", ((0, 4), (9, 12))), ("y", ((9, 12), (0, 4)))):
+            store.save_annotation(Annotation(doc_id=doc.id, annotator=name, spans=spans,
+                                            relations=[Relation(head=head, child=child,
+                                                                label="met")],
+                                            status="accept"))
+        result = compute_agreement(collect_study(store), bootstrap=0)
+    assert result.pairs[0].relations("strict")["f1"] == 1.0

@@ -10,13 +10,17 @@ Modes, as in the evaluation of extractors (Taillé et al. 2020):
   (with their labels) both annotators marked: how far the two agree on relations
   once they agree on the entities.
 
+A relation whose label is declared symmetric (``RelationLabel.symmetric``) has no
+direction: A -> B and B -> A are the same relation here, as in ``reader evaluate``
+(its two ends are put in one order, the earlier span first, before comparing).
+
 Relations are laid on the same joined text as the spans (see :mod:`.continuum`), so a
 relation is a row of global offsets and label ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -48,9 +52,10 @@ def _span_index(rater: RaterSpans, start: np.ndarray, end: np.ndarray) -> np.nda
 
 
 def rater_relations(continuum: Continuum,
-                    relations: Sequence[Sequence[Sequence[RelationTuple] | None]]
-                    ) -> list[RaterRelations]:
-    """``relations[r][d]``: annotator ``r``'s relations on document ``d`` (or ``None``)."""
+                    relations: Sequence[Sequence[Sequence[RelationTuple] | None]],
+                    symmetric: Collection[str] = ()) -> list[RaterRelations]:
+    """``relations[r][d]``: annotator ``r``'s relations on document ``d`` (or ``None``);
+    the ends of a relation whose label is in ``symmetric`` in one order (earlier first)."""
     names = sorted({rel[2] for by_doc in relations for layer in by_doc if layer
                     for rel in layer})
     ids = {name: i for i, name in enumerate(names)}
@@ -79,6 +84,17 @@ def rater_relations(continuum: Continuum,
                                 child[:, 1], rater.label[child_at],
                                 np.fromiter(map(ids.__getitem__, labels), dtype=np.int64,
                                             count=len(labels))])
+        swap = np.fromiter((label in symmetric for label in labels), dtype=bool,
+                           count=len(labels))
+        if swap.any():
+            # (start, end, label) of the child before the head's: swap the two ends
+            head_key, child_key = rows[:, 0:3], rows[:, 3:6]
+            differs = head_key != child_key
+            first = np.argmax(differs, axis=1)
+            picked = np.arange(len(rows))
+            later = differs.any(axis=1) & (child_key[picked, first] < head_key[picked, first])
+            flip = swap & later
+            rows[flip] = rows[flip][:, [3, 4, 5, 0, 1, 2, 6]]
         out.append(RaterRelations(rows, doc))
     return out
 

@@ -65,6 +65,8 @@ class AgreementStudy:
     """Which of the annotators are extractors taking part as pseudo-annotators."""
     store: str | None = None
     statuses: StatusChoice = "accept"
+    symmetric: frozenset[str] = frozenset()
+    """Relation labels without a direction (A -> B is B -> A), from the label scheme."""
 
     @property
     def annotators(self) -> list[str]:
@@ -123,7 +125,8 @@ def collect_study(
     order = {doc_id: i for i, doc_id in enumerate(store.document_ids())}
     texts = dict(sorted(texts.items(), key=lambda kv: order[kv[0]]))
     return AgreementStudy(texts=texts, layers=layers, extractors=list(dict.fromkeys(extractors)),
-                          store=str(store.path), statuses=statuses)
+                          store=str(store.path), statuses=statuses,
+                          symmetric=store.labels.symmetric_relations)
 
 
 def document_layers(
@@ -352,7 +355,7 @@ def compute_agreement(
             texts, [[layer.spans if layer else None for layer in by_doc] for by_doc in layers])
         relations = rater_relations(
             continuum, [[layer.relations if layer else None for layer in by_doc]
-                        for by_doc in layers])
+                        for by_doc in layers], study.symmetric)
     except ValueError as err:
         raise AgreementError(f"{where}: {err}") from None
     label_names = continuum.labels

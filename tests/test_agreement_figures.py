@@ -126,3 +126,53 @@ def test_agreement_reads_the_symmetric_flag_from_the_store(tmp_path):
                                             status="accept"))
         result = compute_agreement(collect_study(store), bootstrap=0)
     assert result.pairs[0].relations("strict")["f1"] == 1.0
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_show_every_pair_by_name_and_kappa_with_decimals(width, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from annotations.models import Annotation, Document, Relation, Span
+    from annotations.store import GoldStore
+    from reader.cli import app
+    from reader.commands import common
+
+    monkeypatch.setattr(common.console, "width", width)
+    doc = Document.from_text(TEXT, meta={"title": "EpoR signalling"})
+    names = {"alice": "alice", "bob": "bob", "carol": "carol.with-a-rather-long-name"}
+    with GoldStore(tmp_path / "gold.json") as store:
+        store.add_documents([doc])
+        store.add_entity_labels(["PROT"])
+        store.add_relation_labels(["binds"])
+        store.save_annotations([
+            Annotation(doc_id=doc.id, annotator=names[n], status="accept",
+                       spans=[Span(start=s, end=e, label=label) for s, e, label in spans],
+                       relations=[Relation(head=spans[0][:2], child=spans[1][:2],
+                                           label="binds")])
+            for n, spans in MINIMAL.items()])
+    result = CliRunner().invoke(app, ["agreement", "--db", str(tmp_path / "gold.json"),
+                                      "--by-label", "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # table rows fit (prose lines are soft-wrapped by the terminal)
+    assert [line for line in lines if line.startswith(" ") and len(line) > width] == []
+    assert "Cohen's κ" in result.output and "Relation F1" in result.output
+    # bob – carol's κ (0.2105) with three decimals, on the row that names the pair
+    row = next(i for i, line in enumerate(lines) if line.strip().startswith("bob –"))
+    assert "0.211" in lines[row]
+    # the pairs table's first column, rows joined: every pair named in full
+    header = next(i for i, line in enumerate(lines) if "docs" in line and "pair" in line)
+    edge = lines[header].index("docs") - 2
+    shown: list[str] = []
+    for line in lines[header + 2:]:
+        if not line.strip():
+            break
+        cell = line[:edge].strip()
+        if line[edge:edge + 6].strip():  # a new row (its docs count)
+            shown.append(cell)
+        elif cell:
+            shown[-1] += cell  # the name folded onto the next line
+    joined = [" ".join(c.split()) for c in shown]
+    expected = [f"{names[a]} – {names[b]}" for a, b in
+                (("alice", "bob"), ("alice", "carol"), ("bob", "carol"))]
+    assert [j.replace(" ", "") for j in joined] == [e.replace(" ", "") for e in expected]

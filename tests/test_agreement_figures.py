@@ -176,3 +176,100 @@ def test_tables_show_every_pair_by_name_and_kappa_with_decimals(width, tmp_path,
     expected = [f"{names[a]} – {names[b]}" for a, b in
                 (("alice", "bob"), ("alice", "carol"), ("bob", "carol"))]
     assert [j.replace(" ", "") for j in joined] == [e.replace(" ", "") for e in expected]
+
+
+NESTED_TEXT = "The University of Oslo hospital in Oslo treats patients."
+
+
+def nested_span(words: str, label: str, text: str = NESTED_TEXT) -> tuple[int, int, str]:
+    start = text.index(words)
+    return (start, start + len(words), label)
+
+
+def test_overlapping_layers_get_pairwise_f1_and_relations_and_skip_token_measures():
+    univ = nested_span("University of Oslo", "ORG")
+    hosp = nested_span("University of Oslo hospital", "FAC")
+    city = (NESTED_TEXT.rindex("Oslo"), NESTED_TEXT.rindex("Oslo") + 4, "GPE")
+    inner = (NESTED_TEXT.index("Oslo"), NESTED_TEXT.index("Oslo") + 4, "GPE")
+    layers = {"x": [univ, hosp, inner, city], "y": [hosp, univ, city], "z": [hosp, city]}
+    relations = {"x": [(hosp, city, "located_in")], "y": [(hosp, city, "located_in")]}
+    base = AgreementStudy(
+        texts={"d": NESTED_TEXT}, titles={"d": "Oslo hospitals"},
+        layers={n: {"d": Layer(tuple(sorted(layers[n])), tuple(relations.get(n, ())))}
+                for n in layers})
+    result = compute_agreement(base, bootstrap=0)
+    pairs = {(p.a, p.b): p for p in result.pairs}
+    xy = pairs[("x", "y")]
+    assert (xy.spans("exact")["agreed"], xy.spans("exact")["a"], xy.spans("exact")["b"]) == (
+        3, 4, 3)
+    assert xy.spans("overlap")["agreed"] == 3 and xy.spans("unlabelled")["agreed"] == 3
+    assert xy.relations("strict")["f1"] == 1.0
+    assert result.fleiss is None and result.alpha is None
+    assert [d["message"] for d in result.diagnostics if d["kind"] == "overlapping_layer"] == [
+        "x's spans overlap or nest in 'Oslo hospitals': token κ and α_U need flat layers, "
+        "so Fleiss' κ, α_U and Cohen's κ of every pair with x are left out (span and "
+        "relation F1 are computed)",
+        "y's spans overlap or nest in 'Oslo hospitals': token κ and α_U need flat layers, "
+        "so Fleiss' κ, α_U and Cohen's κ of every pair with y are left out (span and "
+        "relation F1 are computed)"]
+    assert xy.to_json()["cohen_kappa"]["kappa"] is None
+
+
+def test_overlap_matching_on_nested_layers_is_maximum_as_scipy_finds():
+    import random
+
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    rng = random.Random(7)
+    text = "x" * 60
+    for _ in range(60):
+        def layer() -> list[tuple[int, int, str]]:
+            out = set()
+            for _ in range(rng.randint(0, 8)):
+                s = rng.randint(0, 55)
+                out.add((s, rng.randint(s + 1, min(60, s + 12)), rng.choice("AB")))
+            return sorted(out)
+
+        a, b = layer(), layer()
+        result = compute_agreement(AgreementStudy(
+            texts={"d": text}, layers={"a": {"d": Layer(tuple(a))}, "b": {"d": Layer(tuple(b))}}),
+            bootstrap=0)
+        pair = result.pairs[0]
+        graph = np.array([[int(x[2] == y[2] and x[0] < y[1] and y[0] < x[1]) for y in b]
+                          for x in a]).reshape(len(a), len(b))
+        expected = (int((maximum_bipartite_matching(csr_matrix(graph), perm_type="column")
+                         >= 0).sum()) if a and b else 0)
+        assert pair.spans("overlap")["agreed"] == expected
+        assert pair.spans("exact")["agreed"] == len(set(a) & set(b))
+
+
+def test_reader_agreement_on_an_overlapping_store_names_the_annotator_and_title(tmp_path):
+    from typer.testing import CliRunner
+
+    from annotations.models import Annotation, Document, LabelScheme, Span
+    from annotations.store import GoldStore
+    from reader.cli import app
+
+    doc = Document.from_text(NESTED_TEXT, meta={"title": "Oslo hospitals"})
+    univ = nested_span("University of Oslo", "ORG")
+    hosp = nested_span("University of Oslo hospital", "FAC")
+    with GoldStore(tmp_path / "gold.json") as store:
+        store.add_documents([doc])
+        store.set_labels(LabelScheme.model_validate({
+            "entities": [{"name": "ORG"}, {"name": "FAC"}], "overlapping": True}))
+        store.save_annotations([
+            Annotation(doc_id=doc.id, annotator=name, status="accept",
+                       spans=[Span(start=s, end=e, label=label) for s, e, label in spans])
+            for name, spans in (("x", [univ, hosp]), ("y", [hosp]))])
+    result = CliRunner().invoke(app, ["agreement", "--db", str(tmp_path / "gold.json"),
+                                      "--bootstrap", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.output)
+    assert data["pairs"][0]["spans"]["exact"]["micro"]["agreed"] == 1
+    assert data["fleiss_kappa"] is None and data["alpha_u"] is None
+    (line,) = [d for d in data["diagnostics"] if d["kind"] == "overlapping_layer"]
+    assert line["annotators"] == ["x"] and line["document"] == "Oslo hospitals"

@@ -14,7 +14,8 @@ Measures (each computed by a module of this package, plain data in, plain data o
 - **Krippendorff's α_U** over the character continuum, per label and overall, on the
   documents all annotators share laid end to end (:mod:`.unitizing`).
 - **Relation F1** per pair: ``strict``, ``boundaries`` and ``restricted`` to
-  relations between spans both annotators marked (:mod:`.relations`).
+  relations between spans both annotators marked (:mod:`.relations`); a relation label
+  declared symmetric ignores direction.
 - **Diagnostics**: too few shared documents, an annotator with nothing marked, a
   label one annotator never uses, and the most frequent disagreements (:mod:`.study`).
 
@@ -41,7 +42,11 @@ JSON (``AgreementResult.to_json()``, what ``reader agreement --json`` prints).  
   {label: {"alpha", "observed", "expected"}}}`` or ``null``.
 - ``diagnostics``: list of ``{"kind", "annotators", "message", ...}``; kinds:
   ``few_shared_documents`` (with ``documents``), ``nothing_marked``, ``no_documents``,
-  ``label_never_used`` (with ``label``), ``no_document_shared_by_all``.
+  ``label_never_used`` (with ``label``), ``no_document_shared_by_all``,
+  ``overlapping_layer`` (with ``document``, the title of the first document where the
+  annotator's spans overlap or nest: Fleiss' κ, α_U and that annotator's Cohen's κ are
+  ``null``; pairwise span F1 (overlap mode as a maximum one-to-one matching) and
+  relation F1 are computed).
 - ``disagreements``: most frequent ``{"text", "label", "other", "count"}``: a span
   one annotator marked and another did not mark the same way; ``other`` is the
   other's label on the same offsets, ``(other boundaries)`` or ``(not marked)``.

@@ -42,15 +42,6 @@ class RaterRelations:
     doc: np.ndarray
 
 
-def _span_index(rater: RaterSpans, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Index of the span at exactly ``start``-``end`` in ``rater``, or -1."""
-    index = np.searchsorted(rater.start, start)
-    found = index < len(rater.start)
-    found[found] = (rater.start[index[found]] == start[found]) & (
-        rater.end[index[found]] == end[found])
-    return np.where(found, index, -1)
-
-
 def rater_relations(continuum: Continuum,
                     relations: Sequence[Sequence[Sequence[RelationTuple] | None]],
                     symmetric: Collection[str] = ()) -> list[RaterRelations]:
@@ -76,8 +67,14 @@ def rater_relations(continuum: Continuum,
         child = np.fromiter(chain.from_iterable(r[1][:2] for r in flat), dtype=np.int64,
                             count=size).reshape(-1, 2) + base[:, None]
         labels = list(map(itemgetter(2), flat))
-        head_at = _span_index(rater, head[:, 0], head[:, 1])
-        child_at = _span_index(rater, child[:, 0], child[:, 1])
+        # An end named with its label (an overlapping layer) is the span with that label.
+        label_ids = {name: i + 1 for i, name in enumerate(continuum.labels)}
+        head_label = np.fromiter((label_ids.get(r[0][2], 0) if len(r[0]) > 2 else -1
+                                  for r in flat), dtype=np.int64, count=len(flat))
+        child_label = np.fromiter((label_ids.get(r[1][2], 0) if len(r[1]) > 2 else -1
+                                   for r in flat), dtype=np.int64, count=len(flat))
+        head_at = rater.index_of(head[:, 0], head[:, 1], head_label)
+        child_at = rater.index_of(child[:, 0], child[:, 1], child_label)
         if (head_at < 0).any() or (child_at < 0).any():
             raise ValueError("a relation joins a span that is not in its layer")
         rows = np.column_stack([head[:, 0], head[:, 1], rater.label[head_at], child[:, 0],
@@ -101,8 +98,7 @@ def rater_relations(continuum: Continuum,
 
 def _has_spans(rater: RaterSpans, rows: np.ndarray, first: int) -> np.ndarray:
     """Whether ``rater`` marked the span in columns ``first``..``first + 2`` of each row."""
-    at = _span_index(rater, rows[:, first], rows[:, first + 1])
-    return (at >= 0) & (rater.label[np.maximum(at, 0)] == rows[:, first + 2])
+    return rater.index_of(rows[:, first], rows[:, first + 1], rows[:, first + 2]) >= 0
 
 
 def pair_relations(continuum: Continuum, relations: Sequence[RaterRelations], ia: int, ib: int,

@@ -257,6 +257,8 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
     overlapping = scheme.overlapping or checker.overlapping_asked or checker.any_overlap
     adopted = scheme.model_copy(update={"overlapping": overlapping}).with_entities(
         entities).with_relations(relations)
+    if declared is not None:  # brat's argument types and symmetric-transitive
+        adopted = brat.with_declared_relations(adopted, declared[2])
     said = (f"the store had no label scheme: it adopted {len(entities)} entity label(s) "
             f"({', '.join(entities)}) and {len(relations)} relation label(s)"
             + (f" ({', '.join(relations)})" if relations else "") + f" from {source}")

@@ -53,7 +53,7 @@ from ..models import (
 )
 from ..names import label_problem, name_problem
 from ..store import DEFAULT_ANNOTATOR, GoldStore
-from . import FORMATS, InterchangeFormat, brat, detect_format, get_format
+from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
 PARALLEL_FROM = 2000
@@ -143,8 +143,10 @@ def export_layers(
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if len(store) >= PARALLEL_FROM else 1
     items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
+    edges = conll.layer_edges(store) if fmt.name == "conll" else None  # shared tokens
     return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size,
-                                              workers=workers, flat_only=flat_only))
+                                              workers=workers, flat_only=flat_only,
+                                              token_edges=edges))
 
 
 # -- import --------------------------------------------------------------------

@@ -162,14 +162,14 @@ class OutputParser:
                         f"text (length {len(text)}) with start < end")
                 placed.append((start, end, raw["label"]))
                 positions.append((start, end, raw["label"]))
-            elif isinstance(raw.get("text"), str) and raw["text"].strip():
+            elif isinstance(raw.get("text"), str):  # an empty one is counted ungrounded
                 hint = raw.get("hint")
                 strings.append((index, StringSpan(raw["text"], raw["label"],
                                                   hint if isinstance(hint, int) else None)))
                 positions.append(None)
             else:
                 raise ExtractorOutputError(f"{where}: span {index}: neither offsets nor a "
-                                           "non-empty \"text\"")
+                                           "\"text\" string")
         meta: dict[str, Any] = {}
         if strings:
             grounding = align_strings(text, [s for _, s in strings], policy=self.policy,

@@ -276,6 +276,10 @@ class RelationLabel(BaseModel):
     ``symmetric``: the relation has no direction (``sibling_of``, ``met``): A -> B and
     B -> A are the same relation, and scoring and agreement ignore direction for it
     (see :func:`relation_identity`).
+
+    ``transitive``: A -> B and B -> C imply A -> C (brat's ``<REL-TYPE>:transitive``,
+    as in ``symmetric-transitive``); kept so that the scheme goes back to brat as it
+    came, not used in scoring or agreement.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -285,6 +289,7 @@ class RelationLabel(BaseModel):
     heads: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
     symmetric: bool = False
+    transitive: bool = False
 
     @field_validator("name")
     @classmethod

@@ -89,7 +89,7 @@ def test_tables_show_names_as_written(db: Path) -> None:
     result = run("--db", str(db), "--by-label", "--bootstrap", "20")
     assert result.exit_code == 0, result.output
     assert "[red]X" in result.output
-    assert "Cohen κ" in result.output and "α_U" in result.output
+    assert "Cohen's κ" in result.output and "α_U" in result.output
     assert "whitespace-separated tokens" in result.output
     assert "alice and bob annotated only 1 document(s) in common" in result.output
 

@@ -7,12 +7,15 @@ Measures (each computed by a module of this package, plain data in, plain data o
   the same label, matched one to one) and ``unlabelled`` (same start and end); per
   label and micro-averaged, with a seeded percentile bootstrap interval over
   documents (:mod:`.spans`).
-- **Cohen's κ** per pair and **Fleiss' κ** over all annotators, on tokens; the
-  tokenisation is stated in :data:`.tokens.TOKENISATION` (:mod:`.tokens`).
+- **Cohen's κ** per pair, on the pair's own tokens (cut at the two annotators' span
+  boundaries only), and **Fleiss' κ** over all annotators, on tokens cut at every
+  annotator's boundaries; the tokenisation is stated in :data:`.tokens.TOKENISATION`
+  (:mod:`.tokens`).
 - **Krippendorff's α_U** over the character continuum, per label and overall, on the
   documents all annotators share laid end to end (:mod:`.unitizing`).
 - **Relation F1** per pair: ``strict``, ``boundaries`` and ``restricted`` to
-  relations between spans both annotators marked (:mod:`.relations`).
+  relations between spans both annotators marked (:mod:`.relations`); a relation label
+  declared symmetric ignores direction.
 - **Diagnostics**: too few shared documents, an annotator with nothing marked, a
   label one annotator never uses, and the most frequent disagreements (:mod:`.study`).
 
@@ -39,7 +42,11 @@ JSON (``AgreementResult.to_json()``, what ``reader agreement --json`` prints).  
   {label: {"alpha", "observed", "expected"}}}`` or ``null``.
 - ``diagnostics``: list of ``{"kind", "annotators", "message", ...}``; kinds:
   ``few_shared_documents`` (with ``documents``), ``nothing_marked``, ``no_documents``,
-  ``label_never_used`` (with ``label``), ``no_document_shared_by_all``.
+  ``label_never_used`` (with ``label``), ``no_document_shared_by_all``,
+  ``overlapping_layer`` (with ``document``, the title of the first document where the
+  annotator's spans overlap or nest: Fleiss' κ, α_U and that annotator's Cohen's κ are
+  ``null``; pairwise span F1 (overlap mode as a maximum one-to-one matching) and
+  relation F1 are computed).
 - ``disagreements``: most frequent ``{"text", "label", "other", "count"}``: a span
   one annotator marked and another did not mark the same way; ``other`` is the
   other's label on the same offsets, ``(other boundaries)`` or ``(not marked)``.
@@ -71,7 +78,15 @@ from .study import (
     compute_agreement,
     document_layers,
 )
-from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, fleiss_kappa, token_table
+from .tokens import (
+    TOKENISATION,
+    Kappa,
+    TokenTable,
+    cohen_kappa,
+    fleiss_kappa,
+    pair_kappa,
+    token_table,
+)
 from .unitizing import UnitizingAlpha, unitizing_alpha
 
 __all__ = [
@@ -81,5 +96,5 @@ __all__ = [
     "SpanVersion", "TOKENISATION", "TokenTable", "UnitizingAlpha", "align_spans",
     "build_continuum", "cohen_kappa", "collect_study", "compute_agreement", "document_layers",
     "f1_entry",
-    "fleiss_kappa", "pair_spans", "token_table", "unitizing_alpha",
+    "fleiss_kappa", "pair_kappa", "pair_spans", "token_table", "unitizing_alpha",
 ]  # fmt: skip

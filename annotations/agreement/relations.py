@@ -10,13 +10,17 @@ Modes, as in the evaluation of extractors (Taillé et al. 2020):
   (with their labels) both annotators marked: how far the two agree on relations
   once they agree on the entities.
 
+A relation whose label is declared symmetric (``RelationLabel.symmetric``) has no
+direction: A -> B and B -> A are the same relation here, as in ``reader evaluate``
+(its two ends are put in one order, the earlier span first, before comparing).
+
 Relations are laid on the same joined text as the spans (see :mod:`.continuum`), so a
 relation is a row of global offsets and label ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -38,19 +42,11 @@ class RaterRelations:
     doc: np.ndarray
 
 
-def _span_index(rater: RaterSpans, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Index of the span at exactly ``start``-``end`` in ``rater``, or -1."""
-    index = np.searchsorted(rater.start, start)
-    found = index < len(rater.start)
-    found[found] = (rater.start[index[found]] == start[found]) & (
-        rater.end[index[found]] == end[found])
-    return np.where(found, index, -1)
-
-
 def rater_relations(continuum: Continuum,
-                    relations: Sequence[Sequence[Sequence[RelationTuple] | None]]
-                    ) -> list[RaterRelations]:
-    """``relations[r][d]``: annotator ``r``'s relations on document ``d`` (or ``None``)."""
+                    relations: Sequence[Sequence[Sequence[RelationTuple] | None]],
+                    symmetric: Collection[str] = ()) -> list[RaterRelations]:
+    """``relations[r][d]``: annotator ``r``'s relations on document ``d`` (or ``None``);
+    the ends of a relation whose label is in ``symmetric`` in one order (earlier first)."""
     names = sorted({rel[2] for by_doc in relations for layer in by_doc if layer
                     for rel in layer})
     ids = {name: i for i, name in enumerate(names)}
@@ -71,22 +67,38 @@ def rater_relations(continuum: Continuum,
         child = np.fromiter(chain.from_iterable(r[1][:2] for r in flat), dtype=np.int64,
                             count=size).reshape(-1, 2) + base[:, None]
         labels = list(map(itemgetter(2), flat))
-        head_at = _span_index(rater, head[:, 0], head[:, 1])
-        child_at = _span_index(rater, child[:, 0], child[:, 1])
+        # An end named with its label (an overlapping layer) is the span with that label.
+        label_ids = {name: i + 1 for i, name in enumerate(continuum.labels)}
+        head_label = np.fromiter((label_ids.get(r[0][2], 0) if len(r[0]) > 2 else -1
+                                  for r in flat), dtype=np.int64, count=len(flat))
+        child_label = np.fromiter((label_ids.get(r[1][2], 0) if len(r[1]) > 2 else -1
+                                   for r in flat), dtype=np.int64, count=len(flat))
+        head_at = rater.index_of(head[:, 0], head[:, 1], head_label)
+        child_at = rater.index_of(child[:, 0], child[:, 1], child_label)
         if (head_at < 0).any() or (child_at < 0).any():
             raise ValueError("a relation joins a span that is not in its layer")
         rows = np.column_stack([head[:, 0], head[:, 1], rater.label[head_at], child[:, 0],
                                 child[:, 1], rater.label[child_at],
                                 np.fromiter(map(ids.__getitem__, labels), dtype=np.int64,
                                             count=len(labels))])
+        swap = np.fromiter((label in symmetric for label in labels), dtype=bool,
+                           count=len(labels))
+        if swap.any():
+            # (start, end, label) of the child before the head's: swap the two ends
+            head_key, child_key = rows[:, 0:3], rows[:, 3:6]
+            differs = head_key != child_key
+            first = np.argmax(differs, axis=1)
+            picked = np.arange(len(rows))
+            later = differs.any(axis=1) & (child_key[picked, first] < head_key[picked, first])
+            flip = swap & later
+            rows[flip] = rows[flip][:, [3, 4, 5, 0, 1, 2, 6]]
         out.append(RaterRelations(rows, doc))
     return out
 
 
 def _has_spans(rater: RaterSpans, rows: np.ndarray, first: int) -> np.ndarray:
     """Whether ``rater`` marked the span in columns ``first``..``first + 2`` of each row."""
-    at = _span_index(rater, rows[:, first], rows[:, first + 1])
-    return (at >= 0) & (rater.label[np.maximum(at, 0)] == rows[:, first + 2])
+    return rater.index_of(rows[:, first], rows[:, first + 1], rows[:, first + 2]) >= 0
 
 
 def pair_relations(continuum: Continuum, relations: Sequence[RaterRelations], ia: int, ib: int,

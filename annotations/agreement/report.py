@@ -75,6 +75,9 @@ def _overall(result: AgreementResult) -> str:
                         f'<td class="num">{_num(alpha.alpha)}</td>'
                         f'<td class="num">{_num(alpha.observed, 5)}</td>'
                         f'<td class="num">{_num(alpha.expected, 5)}</td></tr>')
+    if not rows and any(d["kind"] == "overlapping_layer" for d in result.diagnostics):
+        return ('<p class="muted">Fleiss\' κ and α_U need flat layers, and some '
+                'annotators\' spans overlap or nest (see the diagnostics).</p>')
     if not rows:
         return '<p class="muted">No document was annotated by all of them.</p>'
     return ('<table><tr><th class="name">measure</th><th class="name">label</th><th>value</th>'
@@ -116,7 +119,7 @@ def agreement_section(result: AgreementResult, top: int = 15) -> str:
         "<h3>Pairs</h3>",
         f"<p>Span F1 (Hripcsak &amp; Rothschild 2005): exact (same offsets and label), "
         f"overlap (overlapping, same label, one to one), unlabelled (same offsets); "
-        f"{_e(interval)}. Cohen's κ on tokens. Relation F1: strict, boundaries, and "
+        f"{_e(interval)}. Cohen's κ on the pair's own tokens. Relation F1: strict, boundaries, and "
         "restricted to relations between spans both marked.</p>",
         _pairs(result),
         _label_charts(result),

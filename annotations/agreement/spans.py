@@ -134,6 +134,82 @@ def pair_spans(continuum: Continuum, ia: int, ib: int) -> PairSpans:
                      same_offsets_a, same_offsets_b)
 
 
+def _max_matching(edges: dict[int, list[int]]) -> dict[int, int]:
+    """A maximum one-to-one matching of a bipartite graph (``a -> [b, ...]``), by
+    augmenting paths (Kuhn); the candidate lists are tried in order, so an edge listed
+    first (identical spans) is kept when it can be."""
+    match_b: dict[int, int] = {}
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in edges[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in match_b or augment(match_b[j], seen):
+                match_b[j] = i
+                return True
+        return False
+
+    for i in edges:
+        augment(i, set())
+    return {i: j for j, i in match_b.items()}
+
+
+def pair_spans_nested(continuum: Continuum, ia: int, ib: int) -> PairSpans:
+    """:func:`pair_spans` for layers whose spans may nest or overlap (brat, spaCy's
+    ``doc.spans``): exact and unlabelled as multisets of offsets, overlap as a maximum
+    one-to-one matching of overlapping same-label spans.  Plain Python per document:
+    such layers are small and rare next to flat ones."""
+    ra, rb = continuum.raters[ia], continuum.raters[ib]
+    both = ra.present & rb.present
+    a, b = ra.subset(both[ra.doc]), rb.subset(both[rb.doc])
+    shared = np.flatnonzero(both)
+    n_labels = len(continuum.labels) + 1
+    position = {int(d): k for k, d in enumerate(shared.tolist())}
+    rows = np.zeros((len(shared), 9), dtype=np.int64)
+    labels = {mode: np.zeros((n_labels, 3), dtype=np.int64) for mode in LABELLED_MODES}
+    exact_a, exact_b = np.zeros(len(a.start), dtype=bool), np.zeros(len(b.start), dtype=bool)
+    same_a, same_b = np.zeros(len(a.start), dtype=bool), np.zeros(len(b.start), dtype=bool)
+    a_of: dict[int, list[int]] = {}
+    b_of: dict[int, list[int]] = {}
+    for i, d in enumerate(a.doc.tolist()):
+        a_of.setdefault(d, []).append(i)
+    for j, d in enumerate(b.doc.tolist()):
+        b_of.setdefault(d, []).append(j)
+    a_spans = list(zip(a.start.tolist(), a.end.tolist(), a.label.tolist(), strict=True))
+    b_spans = list(zip(b.start.tolist(), b.end.tolist(), b.label.tolist(), strict=True))
+    for d, k in position.items():
+        mine, theirs = a_of.get(d, []), b_of.get(d, [])
+        by_key = {b_spans[j]: j for j in theirs}
+        offsets_b = Counter(b_spans[j][:2] for j in theirs)
+        offsets_a = Counter(a_spans[i][:2] for i in mine)
+        exact = [i for i in mine if a_spans[i] in by_key]
+        for i in exact:
+            exact_a[i] = exact_b[by_key[a_spans[i]]] = True
+        for i in mine:
+            same_a[i] = a_spans[i][:2] in offsets_b
+        for j in theirs:
+            same_b[j] = b_spans[j][:2] in offsets_a
+        edges: dict[int, list[int]] = {}
+        for i in mine:
+            s, e, label = a_spans[i]
+            hits = [j for j in theirs if b_spans[j][2] == label
+                    and b_spans[j][0] < e and s < b_spans[j][1]]
+            if hits:
+                edges[i] = sorted(hits, key=lambda j: b_spans[j] != a_spans[i])
+        overlap = _max_matching(edges)
+        unlabelled = sum(min(n, offsets_b[key]) for key, n in offsets_a.items())
+        n_a, n_b = len(mine), len(theirs)
+        rows[k] = (len(exact), n_a, n_b, len(overlap), n_a, n_b, unlabelled, n_a, n_b)
+        for mode, agreed in (("exact", exact), ("overlap", list(overlap))):
+            for i in agreed:
+                labels[mode][a_spans[i][2], 0] += 1
+    for mode in LABELLED_MODES:
+        labels[mode][:, 1] = np.bincount(a.label, minlength=n_labels)
+        labels[mode][:, 2] = np.bincount(b.label, minlength=n_labels)
+    return PairSpans(shared, rows, labels, a, b, exact_a, exact_b, same_a, same_b)
+
+
 def f1_entry(tp: int, n_a: int, n_b: int) -> dict[str, float | int | None]:
     """Counts and scores with ``a`` as the reference (precision and recall of ``b``).
 

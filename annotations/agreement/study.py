@@ -22,10 +22,25 @@ from ..errors import AnnotationsError
 from ..evaluation import RelationTuple, SpanTuple, _layer_tuples, bootstrap_weights
 from ..gold import ADJUDICATED
 from ..models import Annotation, Prediction
-from .continuum import Continuum, RaterSpans, build_continuum
+from .continuum import Continuum, build_continuum
 from .relations import RELATION_AGREEMENT_MODES, pair_relations, rater_relations
-from .spans import LABELLED_MODES, SPAN_MODES, PairSpans, f1_entry, pair_spans
-from .tokens import TOKENISATION, Kappa, TokenTable, cohen_kappa, continuum_tokens, fleiss_kappa
+from .spans import (
+    LABELLED_MODES,
+    SPAN_MODES,
+    PairSpans,
+    f1_entry,
+    pair_spans,
+    pair_spans_nested,
+)
+from .tokens import (
+    TOKENISATION,
+    Kappa,
+    TokenTable,
+    Words,
+    continuum_tokens,
+    fleiss_kappa,
+    pair_kappa,
+)
 from .unitizing import UnitizingAlpha, unitizing_alpha_arrays
 
 if TYPE_CHECKING:
@@ -57,6 +72,10 @@ class AgreementStudy:
     """Which of the annotators are extractors taking part as pseudo-annotators."""
     store: str | None = None
     statuses: StatusChoice = "accept"
+    symmetric: frozenset[str] = frozenset()
+    """Relation labels without a direction (A -> B is B -> A), from the label scheme."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Document titles, where a message may name a document (default: its id)."""
 
     @property
     def annotators(self) -> list[str]:
@@ -112,10 +131,24 @@ def collect_study(
             spans, relations = _layer_tuples(
                 prediction, len(text), f"{store.path}: extractor {name!r}, document {doc_id}")
             by_doc[doc_id] = Layer(tuple(sorted(spans)), tuple(relations))
+    titles = {doc_id: store.document(doc_id).title for doc_id in texts
+              if any(not _flat(by_doc[doc_id].spans) for by_doc in layers.values()
+                     if doc_id in by_doc)}
     order = {doc_id: i for i, doc_id in enumerate(store.document_ids())}
     texts = dict(sorted(texts.items(), key=lambda kv: order[kv[0]]))
     return AgreementStudy(texts=texts, layers=layers, extractors=list(dict.fromkeys(extractors)),
-                          store=str(store.path), statuses=statuses)
+                          store=str(store.path), statuses=statuses,
+                          symmetric=store.labels.symmetric_relations, titles=titles)
+
+
+def _flat(spans: Sequence[SpanTuple]) -> bool:
+    """Whether no two of ``spans`` (sorted) overlap or share offsets."""
+    reach = -1
+    for start, end, _ in spans:
+        if start < reach:
+            return False
+        reach = max(reach, end)
+    return True
 
 
 def document_layers(
@@ -267,12 +300,6 @@ class AgreementResult:
 
 
 
-def _overlaps_any(mine: RaterSpans, theirs: RaterSpans) -> np.ndarray:
-    lo = np.searchsorted(theirs.end, mine.start, side="right")
-    hi = np.searchsorted(theirs.start, mine.end, side="left")
-    return hi > lo
-
-
 def _disagreements(continuum: Continuum, pair: PairSpans, out: Counter[tuple[str, int, int]]
                    ) -> None:
     """Spans of one side the other did not mark the same way, counted by ``(text, label
@@ -281,11 +308,12 @@ def _disagreements(continuum: Continuum, pair: PairSpans, out: Counter[tuple[str
     counted once, from ``a``'s side."""
     joined = continuum.joined
     a, b = pair.a, pair.b
-    other = np.where(_overlaps_any(a, b), _BOUNDARIES, _NOTHING)
-    other[pair.same_offsets_a] = b.label[np.searchsorted(b.start, a.start[pair.same_offsets_a])]
+    other = np.where(a.overlapped_by(b), _BOUNDARIES, _NOTHING)
+    same = pair.same_offsets_a
+    other[same] = b.label[b.index_of(a.start[same], a.end[same])]
     picked_a = ~pair.exact_a
     picked_b = ~pair.same_offsets_b
-    other_b = np.where(_overlaps_any(b, a), _BOUNDARIES, _NOTHING)
+    other_b = np.where(b.overlapped_by(a), _BOUNDARIES, _NOTHING)
     for side, picked, others in ((a, picked_a, other), (b, picked_b, other_b)):
         texts = [joined[s:e] for s, e in zip(side.start[picked].tolist(),
                                               side.end[picked].tolist(), strict=True)]
@@ -341,29 +369,46 @@ def compute_agreement(
     layers = [[study.layers[name].get(d) for d in doc_ids] for name in names]
     try:
         continuum = build_continuum(
-            texts, [[layer.spans if layer else None for layer in by_doc] for by_doc in layers])
+            texts, [[layer.spans if layer else None for layer in by_doc] for by_doc in layers],
+            overlapping=True)
         relations = rater_relations(
             continuum, [[layer.relations if layer else None for layer in by_doc]
-                        for by_doc in layers])
+                        for by_doc in layers], study.symmetric)
     except ValueError as err:
         raise AgreementError(f"{where}: {err}") from None
     label_names = continuum.labels
     shared_all = np.logical_and.reduce([r.present for r in continuum.raters])
     n_shared_all = int(shared_all.sum())
     length = int(continuum.lengths[shared_all].sum())
+    diagnostics: list[dict[str, Any]] = []
+    # Token κ and α_U need flat layers; pairwise F1 and relation agreement do not.
+    nested: set[int] = set()
+    for r, name in enumerate(names):
+        at = continuum.raters[r].first_overlap()
+        if at is None:
+            continue
+        nested.add(r)
+        title = study.titles.get(doc_ids[at], doc_ids[at])
+        diagnostics.append({
+            "kind": "overlapping_layer", "annotators": [name], "document": title,
+            "message": f"{name}'s spans overlap or nest in {title!r}: token κ and α_U need "
+                       f"flat layers, so Fleiss' κ, α_U and Cohen's κ of every pair with "
+                       f"{name} are left out (span and relation F1 are computed)"})
     # The token table and α_U are whole-array numpy work, which releases the GIL: a
     # second thread does them while this one counts the pairs (mostly Python).
     pool = ThreadPoolExecutor(max_workers=1)
-    table_job = pool.submit(continuum_tokens, continuum)
-    alpha_job = (pool.submit(_alpha_u, continuum, shared_all) if n_shared_all and length > 0
+    words = Words.of(continuum)
+    table_job = (pool.submit(continuum_tokens, continuum, None, words) if not nested
                  else None)
+    alpha_job = (pool.submit(_alpha_u, continuum, shared_all)
+                 if n_shared_all and length > 0 and not nested else None)
     pool.shutdown(wait=False)
 
     disagreement_ids: Counter[tuple[str, int, int]] = Counter()
-    diagnostics: list[dict[str, Any]] = []
     pairs: list[PairResult] = []
     for (ia, a), (ib, b) in combinations(enumerate(names), 2):
-        counts = pair_spans(continuum, ia, ib)
+        counts = (pair_spans_nested(continuum, ia, ib) if {ia, ib} & nested
+                  else pair_spans(continuum, ia, ib))
         both = continuum.raters[ia].present & continuum.raters[ib].present
         shared = [doc_ids[i] for i in counts.shared.tolist()]
         by_label = {mode: {label_names[k - 1]: (int(row[0]), int(row[1]), int(row[2]))
@@ -385,10 +430,11 @@ def compute_agreement(
                            0.95)
     for pair, interval in zip(pairs, intervals, strict=True):
         pair.intervals = interval
-    table: TokenTable = table_job.result()
+    table: TokenTable | None = table_job.result() if table_job is not None else None
     index = {name: i for i, name in enumerate(names)}
-    for pair in pairs:
-        pair.kappa = cohen_kappa(table, index[pair.a], index[pair.b])
+    for pair in pairs:  # each pair on its own tokens (see .tokens)
+        if not {index[pair.a], index[pair.b]} & nested:
+            pair.kappa = pair_kappa(continuum, index[pair.a], index[pair.b], words)
 
     used: dict[str, set[str]] = {}
     for r, name in enumerate(names):
@@ -411,7 +457,7 @@ def compute_agreement(
                 "kind": "label_never_used", "annotators": [name], "label": label,
                 "message": f"{name} never used {label}, which others did"})
 
-    fleiss = fleiss_kappa(table) if n_shared_all else None
+    fleiss = fleiss_kappa(table) if n_shared_all and table is not None else None
     alpha: UnitizingAlpha | None = None
     alpha_by_label: dict[str, UnitizingAlpha] = {}
     if not n_shared_all:

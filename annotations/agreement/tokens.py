@@ -2,8 +2,11 @@
 
 Tokenisation (stated in every report): whitespace-separated tokens (runs of
 characters for which Python's ``str.isspace`` is false, i.e. the regex ``\\S+``),
-each further cut at every span boundary that any compared annotator drew on that
-document, so a token lies wholly inside or wholly outside every span.  Each token
+each further cut at every span boundary that a compared annotator drew on that
+document, so a token lies wholly inside or wholly outside every span.  Who is
+compared depends on the measure: Cohen's κ of a pair cuts at the two annotators'
+boundaries only (a pair's κ does not change when a third annotator joins the study),
+Fleiss' κ at every annotator's.  Each token
 gets one tag per annotator: the label of the span that covers it, or ``O`` outside
 every span (label per token, not IOB: two adjacent spans of one label are not told
 apart).  Only documents both annotators (for Fleiss: all annotators) annotated count.
@@ -27,7 +30,8 @@ from .continuum import Continuum, build_continuum
 
 TOKENISATION = (
     "whitespace-separated tokens (regex \\S+), cut at every span boundary of the compared "
-    "annotators; one tag per token: the label of the covering span, O outside spans (not IOB)"
+    "annotators (for Cohen's κ the two of the pair, for Fleiss' κ all of them); one tag per "
+    "token: the label of the covering span, O outside spans (not IOB)"
 )
 OUTSIDE = "O"
 MISSING = -1  # the annotator did not annotate the document
@@ -80,31 +84,48 @@ def token_table(
     return continuum_tokens(build_continuum(texts, spans, labels))
 
 
-def continuum_tokens(continuum: Continuum) -> TokenTable:
-    """The pieces of a continuum, with each annotator's tag on each."""
+@dataclass
+class Words:
+    """Where the whitespace-separated tokens of a continuum start (computed once, shared
+    by every token table cut from it)."""
+
+    word: np.ndarray  # bool per character: not white space
+    natural: np.ndarray  # bool per character: a token starts here
+    natural_starts: np.ndarray
+
+    @classmethod
+    def of(cls, continuum: Continuum) -> Words:
+        space = _is_space(continuum.joined)
+        word = ~space
+        natural = word.copy()
+        if len(space) > 1:
+            natural[1:] &= space[:-1]
+        return cls(word, natural, np.flatnonzero(natural))
+
+
+def continuum_tokens(continuum: Continuum, raters: Sequence[int] | None = None,
+                     words: Words | None = None) -> TokenTable:
+    """The pieces of a continuum cut at the span boundaries of ``raters`` (default: all),
+    with the tag of each of those raters on each (``tags[i]`` for ``raters[i]``)."""
+    chosen = list(range(len(continuum.raters))) if raters is None else list(raters)
+    words = words or Words.of(continuum)
     bases, lengths = continuum.bases, continuum.lengths
-    space = _is_space(continuum.joined)
-    size = len(space)
+    word, natural, natural_starts = words.word, words.natural, words.natural_starts
+    size = len(word)
     doc_ends = bases + lengths
 
-    # Cuts: every document's start and end and every span boundary.
+    # Cuts: every document's start and end and every span boundary of the chosen raters.
     at_cut = np.zeros(size + 1, dtype=bool)
     at_cut[bases] = True
     at_cut[doc_ends] = True
-    for rater in continuum.raters:
-        at_cut[rater.start] = True
-        at_cut[rater.end] = True
+    for r in chosen:
+        at_cut[continuum.raters[r].start] = True
+        at_cut[continuum.raters[r].end] = True
     cuts = np.flatnonzero(at_cut)
 
     # A token starts where a non-space follows a space (or the start of the text), and
     # at a cut inside a run of non-spaces.  Counted per piece by bisection over the
     # natural starts (a prefix sum over every character is 30x slower).
-    word = ~space
-    natural = word.copy()
-    if size > 1:
-        natural[1:] &= space[:-1]
-    natural_starts = np.flatnonzero(natural)
-
     # Pieces run from one cut to the next; the one from a document's end to the next
     # document's start is the joining newline, not a piece.
     is_doc_end = np.zeros(size + 1, dtype=bool)
@@ -121,7 +142,8 @@ def continuum_tokens(continuum: Continuum) -> TokenTable:
     doc = np.searchsorted(bases, piece_start, side="right") - 1
 
     tags = []
-    for rater in continuum.raters:
+    for r in chosen:
+        rater = continuum.raters[r]
         index = np.searchsorted(rater.start, piece_start, side="right") - 1
         covered = index >= 0
         covered[covered] = rater.end[index[covered]] > piece_start[covered]
@@ -130,6 +152,12 @@ def continuum_tokens(continuum: Continuum) -> TokenTable:
         tag[~rater.present[doc]] = MISSING
         tags.append(tag)
     return TokenTable(list(continuum.labels), tokens, doc, tags)
+
+
+def pair_kappa(continuum: Continuum, a: int, b: int, words: Words | None = None) -> Kappa:
+    """Cohen's κ of raters ``a`` and ``b`` on their own tokens: cut at their span
+    boundaries only, whoever else is in the continuum."""
+    return cohen_kappa(continuum_tokens(continuum, (a, b), words), 0, 1)
 
 
 @dataclass(frozen=True)

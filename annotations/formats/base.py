@@ -141,6 +141,9 @@ class WriteContext:
     flat_only: bool = False
     """For a format that holds flat layers only (CoNLL): write an overlapping layer's
     outermost spans and name each span left out in a warning, instead of refusing."""
+    token_edges: Callable[[str], tuple[frozenset[int], frozenset[int]]] | None = None
+    """For CoNLL: a document id's span starts and ends over every layer the store holds
+    for it, so that every export of the document has the same tokens."""
 
 
 def signed_hash32(*parts: str) -> int:

@@ -7,7 +7,12 @@ an ``annotation.conf`` with the labels, so brat can open the folder at once.
 
 Entities may nest and overlap (``T`` lines are independent, relations name them by
 id); import takes the labels an ``annotation.conf`` beside the files declares
-(:func:`declared_labels`) when the store has none yet.
+(:func:`declared_labels`) when the store has none yet, with what the conf says of
+each relation (:func:`declared_relations`): its argument types (``Arg1:Protein|Gene``,
+brat's type hierarchy expanded, macros applied, ``<ENTITY>``/``<ANY>`` for any) as the
+label's allowed heads and children, and ``<REL-TYPE>:symmetric-transitive`` (or
+``symmetric``, ``transitive``) as its ``symmetric`` and ``transitive`` flags.  Export
+writes them back the same way.
 
 A span that crosses a line break cannot be one brat fragment (the ``.ann`` line
 would break), so export writes it as fragments split at the line breaks, as brat
@@ -30,7 +35,8 @@ from pathlib import Path
 from ..articles import title_of
 from ..errors import InputError
 from ..layer import is_flat, resolve_refs, span_order
-from ..models import Span
+from ..models import LabelScheme, RelationLabel, Span
+from ..names import label_problem
 from ..output import write_text
 from .base import ExportItem, ExportResult, ImportRecord, RawRelation, RawSpan, WriteContext
 
@@ -92,13 +98,133 @@ def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> Expo
         result.written += 1
         result.files += 2
     conf = ["[entities]", *sorted(entity_labels), "", "[relations]"]
-    conf += [f"{name}\tArg1:<ENTITY>, Arg2:<ENTITY>" for name in sorted(relation_labels)]
+    declared = {label.name: label for label in context.scheme.relations}
+    conf += [_relation_line(declared.get(name) or RelationLabel(name=name))
+             for name in sorted(relation_labels)]
     if overlapping:
         # brat shows nested and overlapping entities only where the scheme allows them.
         conf.append("<OVERLAP>\tArg1:<ENTITY>, Arg2:<ENTITY>, <OVL-TYPE>:<ANY>")
     conf += ["", "[events]", "", "[attributes]", ""]
     write_text(out / "annotation.conf", "\n".join(conf))
     return result
+
+
+def _relation_line(label: RelationLabel) -> str:
+    """A relation of ``annotation.conf``: its argument types and its ``<REL-TYPE>``."""
+    line = (f"{label.name}\tArg1:{'|'.join(label.heads) or '<ENTITY>'}, "
+            f"Arg2:{'|'.join(label.children) or '<ENTITY>'}")
+    kinds = [k for k, on in (("symmetric", label.symmetric),
+                             ("transitive", label.transitive)) if on]
+    return line + (f", <REL-TYPE>:{'-'.join(kinds)}" if kinds else "")
+
+
+def _conf_sections(conf: Path) -> dict[str, list[str]] | None:
+    """The lines of each section of an ``annotation.conf`` (comments and blank lines
+    left out, macros ``<NAME>=VALUE`` applied), or None when it cannot be read."""
+    try:
+        lines = conf.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    sections: dict[str, list[str]] = {}
+    section = "general"
+    macros: dict[str, str] = {}
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
+        macro = re.match(r"^<([A-Za-z_-]+)>=\s*(.*?)\s*$", stripped)
+        if macro:
+            macros[f"<{macro.group(1)}>"] = macro.group(2)
+            continue
+        for name, value in macros.items():
+            line = line.replace(name, value)
+        sections.setdefault(section, []).append(line.rstrip())
+    return sections
+
+
+def _entity_types(lines: list[str]) -> dict[str, list[str]]:
+    """Each type of brat's entity hierarchy (indented children) and the labels it
+    stands for: itself unless abstract (``!Name``), and every label below it."""
+    below: dict[str, list[str]] = {}
+    path: list[tuple[int, str]] = []
+    for line in lines:
+        depth = len(line) - len(line.lstrip())
+        name = line.strip().split()[0].split("|")[0]
+        abstract = name.startswith("!")
+        name = name.lstrip("!")
+        while path and path[-1][0] >= depth:
+            path.pop()
+        below.setdefault(name, [])
+        if not abstract:
+            for _, ancestor in [*path, (depth, name)]:
+                below[ancestor].append(name)
+        path.append((depth, name))
+    return below
+
+
+def declared_relations(conf: Path) -> dict[str, RelationLabel]:
+    """What an ``annotation.conf`` says of each relation label (see the module
+    docstring); a relation declared on several lines allows the union of their types."""
+    sections = _conf_sections(conf)
+    if sections is None:
+        return {}
+    types = _entity_types(sections.get("entities", []))
+    out: dict[str, RelationLabel] = {}
+    for line in sections.get("relations", []):
+        parts = line.strip().split(None, 1)
+        name = parts[0].split("|")[0].lstrip("!")
+        if name.startswith("<") or name == "ENTITY-NESTING" or label_problem(name):
+            continue
+        args = [a.strip() for a in (parts[1] if len(parts) > 1 else "").split(",")
+                if ":" in a]
+        roles: list[list[str] | None] = []
+        symmetric = transitive = False
+        for arg in args:
+            key, value = arg.split(":", 1)
+            if key == "<REL-TYPE>":
+                kinds = value.split("-")
+                symmetric, transitive = "symmetric" in kinds, "transitive" in kinds
+            elif not key.startswith("<"):
+                names = value.split("|")
+                if any(n in ("<ENTITY>", "<ANY>") for n in names):
+                    roles.append(None)  # any entity label
+                else:
+                    roles.append([label for n in names for label in types.get(n, [n])
+                                  if not label_problem(label)])
+        head, child = (roles + [None, None])[:2]
+        seen = out.get(name)
+        if seen is not None:  # union with an earlier line; "any" stays any
+            head = None if head is None or not seen.heads else [*seen.heads, *head]
+            child = None if child is None or not seen.children else [*seen.children, *child]
+            symmetric, transitive = symmetric or seen.symmetric, transitive or seen.transitive
+        out[name] = RelationLabel(name=name, heads=list(dict.fromkeys(head or [])),
+                                  children=list(dict.fromkeys(child or [])),
+                                  symmetric=symmetric, transitive=transitive)
+    return out
+
+
+def with_declared_relations(scheme: LabelScheme, conf: Path) -> LabelScheme:
+    """``scheme`` with the argument types and the symmetric and transitive flags that
+    ``conf`` declares for its relation labels (types the scheme does not know are left
+    out of the allowed heads and children)."""
+    declared = declared_relations(conf)
+    known = set(scheme.entity_names)
+    relations = []
+    for label in scheme.relations:
+        found = declared.get(label.name)
+        if found is None:
+            relations.append(label)
+            continue
+        heads = [n for n in found.heads if n in known]
+        children = [n for n in found.children if n in known]
+        relations.append(label.model_copy(update={
+            "heads": heads if heads or not found.heads else label.heads,
+            "children": children if children or not found.children else label.children,
+            "symmetric": found.symmetric, "transitive": found.transitive}))
+    return scheme.model_copy(update={"relations": relations})
 
 
 def declared_labels(path: Path) -> tuple[list[str], list[str], Path] | None:

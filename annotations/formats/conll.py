@@ -7,7 +7,13 @@ Export writes two columns, ``TOKEN TAG``, with IOB2 tags (``B-LABEL`` starts an
 entity, ``I-LABEL`` continues it, ``O`` is outside), the shape ``spacy convert``
 and seqeval read.  Tokens are spaCy's, cut at span edges (``tokens.py``) and at
 any whitespace inside them; a blank line marks a line break in the text unless an
-entity runs across it.
+entity runs across it.  The span edges that cut a document's tokens are those of
+*every layer the store holds for it* (each annotator's annotation, whatever its
+status, and each extractor's prediction), not only the layer written: so the gold
+export and an extractor's export of one document have the same tokens, line for
+line, as conlleval and seqeval need to pair them ("EpoR" "." in both, never "EpoR."
+in one).  A layer added to the store later may cut the tokens of a later export
+further.
 
 Import reads the last column as the tag and the first as the token, so
 four-column CoNLL-2003 files work too.  It accepts IOB2 and IOB1 (where ``I-``
@@ -35,9 +41,10 @@ spans (see above).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..articles import title_of
 from ..errors import FormatError, InputError
@@ -50,9 +57,17 @@ from .base import (
     RawSpan,
     WriteContext,
     iter_lines,
-    write_text_batches,
+    ordered_map,
+    replacing,
 )
 from .tokens import tokenize
+
+if TYPE_CHECKING:
+    from ..store import GoldStore
+
+Edges = tuple[frozenset[int], frozenset[int]]
+"""Span starts and span ends that cut a document's tokens."""
+NO_EDGES: Edges = (frozenset(), frozenset())
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"
@@ -72,14 +87,50 @@ def _words(text: str, tokens: list[tuple[int, int, bool]]) -> Iterator[tuple[int
                 yield match.span()
 
 
-def words_and_tags(item: ExportItem) -> Iterator[tuple[str, str] | None]:
-    """``(token, tag)`` for each token of one document; ``None`` for a sentence break."""
-    return _words_and_tags(item.payload())
+def layer_edges(store: GoldStore) -> Callable[[str], Edges]:
+    """For a document id, the span starts and ends of every layer ``store`` holds for
+    it (annotations of any annotator and status, predictions of every extractor): the
+    cuts every CoNLL export of the document shares.  Read once, on the first call."""
+    table: dict[str, tuple[set[int], set[int]]] = {}
+    loaded = False
+
+    def add(doc_id: str, record: dict | None) -> None:
+        if not record:
+            return
+        starts, ends = table.setdefault(doc_id, (set(), set()))
+        for span in record.get("spans") or ():
+            starts.add(span["start"])
+            ends.add(span["end"])
+
+    def edges(doc_id: str) -> Edges:
+        nonlocal loaded
+        if not loaded:
+            for record in store.annotation_records():
+                add(record["doc_id"], record)
+            extractors = store.extractors()
+            if extractors:
+                for each in store.document_ids():
+                    for name in extractors:
+                        add(each, store.prediction_record(each, name))
+            loaded = True
+        starts, ends = table.get(doc_id, (set(), set()))
+        return frozenset(starts), frozenset(ends)
+
+    return edges
 
 
-def _words_and_tags(payload: Payload) -> Iterator[tuple[str, str] | None]:
+def words_and_tags(item: ExportItem, edges: Edges = NO_EDGES
+                   ) -> Iterator[tuple[str, str] | None]:
+    """``(token, tag)`` for each token of one document (cut also at ``edges``, the span
+    edges of the document's other layers); ``None`` for a sentence break."""
+    return _words_and_tags(item.payload(), edges)
+
+
+def _words_and_tags(payload: Payload, edges: Edges = NO_EDGES
+                    ) -> Iterator[tuple[str, str] | None]:
     text, spans = payload[0], payload[2]
-    tokens = tokenize(text, [s[0] for s in spans], [s[1] for s in spans])
+    tokens = tokenize(text, edges[0].union(s[0] for s in spans),
+                      edges[1].union(s[1] for s in spans))
     index = 0
     previous_end: int | None = None
     for start, end in _words(text, tokens):
@@ -97,12 +148,12 @@ def _words_and_tags(payload: Payload) -> Iterator[tuple[str, str] | None]:
         previous_end = end
 
 
-def blocks_of(payloads: list[Payload]) -> list[str]:
+def blocks_of(payloads: list[tuple[Payload, Edges]]) -> list[str]:
     """The CoNLL text of a batch of documents (what a worker process runs)."""
     blocks = []
-    for payload in payloads:
+    for payload, edges in payloads:
         lines = [DOCSTART_LINE, ""]
-        for pair in _words_and_tags(payload):
+        for pair in _words_and_tags(payload, edges):
             lines.append("" if pair is None else f"{pair[0]} {pair[1]}")
         lines.append("")
         blocks.append("\n".join(lines) + "\n")
@@ -110,11 +161,24 @@ def blocks_of(payloads: list[Payload]) -> list[str]:
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
+    """One CoNLL file; each document's tokens cut at ``context.token_edges`` (the span
+    edges of all its layers, :func:`layer_edges`) too, where given."""
     warnings: list[str] = []
-    result = write_text_batches(_flat_items(items, context.flat_only, warnings), out, context,
-                                blocks_of)
+    result = ExportResult(files=1)
+    pairs = _payloads(_flat_items(items, context.flat_only, warnings), result,
+                      context.token_edges)
+    with replacing(out) as fh:
+        for chunk in ordered_map(blocks_of, pairs, workers=context.workers):
+            fh.write(chunk)
     result.warnings += warnings
     return result
+
+
+def _payloads(items: Iterable[ExportItem], result: ExportResult,
+              edges: Callable[[str], Edges] | None) -> Iterator[tuple[Payload, Edges]]:
+    for item in items:
+        result.written += 1
+        yield item.payload(), edges(item.document.id) if edges else NO_EDGES
 
 
 def _flat_items(items: Iterable[ExportItem], flat_only: bool, warnings: list[str]

@@ -53,7 +53,7 @@ from ..models import (
 )
 from ..names import label_problem, name_problem
 from ..store import DEFAULT_ANNOTATOR, GoldStore
-from . import FORMATS, InterchangeFormat, brat, detect_format, get_format
+from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
 
 PARALLEL_FROM = 2000
@@ -143,8 +143,10 @@ def export_layers(
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if len(store) >= PARALLEL_FROM else 1
     items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
+    edges = conll.layer_edges(store) if fmt.name == "conll" else None  # shared tokens
     return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size,
-                                              workers=workers, flat_only=flat_only))
+                                              workers=workers, flat_only=flat_only,
+                                              token_edges=edges))
 
 
 # -- import --------------------------------------------------------------------
@@ -257,6 +259,8 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
     overlapping = scheme.overlapping or checker.overlapping_asked or checker.any_overlap
     adopted = scheme.model_copy(update={"overlapping": overlapping}).with_entities(
         entities).with_relations(relations)
+    if declared is not None:  # brat's argument types and symmetric-transitive
+        adopted = brat.with_declared_relations(adopted, declared[2])
     said = (f"the store had no label scheme: it adopted {len(entities)} entity label(s) "
             f"({', '.join(entities)}) and {len(relations)} relation label(s)"
             + (f" ({', '.join(relations)})" if relations else "") + f" from {source}")

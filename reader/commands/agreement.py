@@ -33,6 +33,7 @@ def _pct(value: float | int | None) -> str:
 
 
 def _num(value: float | None, digits: int = 3) -> str:
+    """A figure with ``digits`` decimals (κ and α keep at least two at any width)."""
     return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
@@ -40,46 +41,79 @@ def _name(value: str) -> Text:
     return Text(visible(value))
 
 
+def _pair(pair_a: str, pair_b: str) -> Text:
+    """Who is compared, always in full (folded onto more lines when narrow, never cut)."""
+    return Text(f"{visible(pair_a)} – {visible(pair_b)}", overflow="fold")
+
+
+def _pair_column(table: Table, result: AgreementResult) -> None:
+    widest = max((len(visible(p.a)) + len(visible(p.b)) + 3 for p in result.pairs), default=4)
+    table.add_column("pair", justify="left", overflow="fold",
+                     min_width=min(widest, 16))
+
+
+def _number_column(table: Table, name: str, width: int) -> None:
+    table.add_column(name, justify="right", no_wrap=True, min_width=width)
+
+
 def pairs_table(result: AgreementResult) -> Table:
-    interval = f", {result.confidence:.0%} bootstrap interval" if result.bootstrap else ""
-    table = Table(title=f"Pairwise agreement: span F1 (%){interval}, token Cohen's κ, "
-                  "relation F1 (%)", title_justify="left", box=box.SIMPLE_HEAD)
-    widest = min(30, max((len(visible(n)) for n in result.annotators), default=1))
-    for name in ("a", "b", "docs", "exact F1", "overlap F1", "unlabelled F1", "Cohen κ",
-                 *(f"rel {m}" for m in RELATION_AGREEMENT_MODES)):
-        names = name in ("a", "b")
-        table.add_column(name, justify="left" if names else "right", no_wrap=not names,
-                         overflow="fold", min_width=widest if names else None)
+    """One row per pair of annotators: span F1 per mode (its interval below it) and
+    Cohen's κ; narrow enough for 80 columns, with both names always shown."""
+    interval = (f"; below each F1 its {result.confidence:.0%} bootstrap interval"
+                if result.bootstrap else "")
+    table = Table(title=f"Pairwise agreement: span F1 (%){interval}; Cohen's κ on the "
+                  "pair's tokens", title_justify="left", box=box.SIMPLE_HEAD)
+    _pair_column(table, result)
+    _number_column(table, "docs", 4)
+    for name in ("exact F1", "overlap F1", "unlabelled F1"):
+        table.add_column(name, justify="right", no_wrap=False, min_width=9)
+    _number_column(table, "Cohen's κ", 6)
     for pair in result.pairs:
         cells = []
         for mode in ("exact", "overlap", "unlabelled"):
             f1 = pair.spans(mode)["f1"]
             ci = pair.intervals.get(mode)
-            cells.append(_pct(f1) + (f" ({_pct(ci[0])}–{_pct(ci[1])})" if ci else ""))
-        table.add_row(_name(pair.a), _name(pair.b), str(len(pair.doc_ids)), *cells,
-                      _num(pair.kappa.value),
-                      *(_pct(pair.relations(m)["f1"]) for m in RELATION_AGREEMENT_MODES))
+            cells.append(_pct(f1) + (f"\n{_pct(ci[0])}–{_pct(ci[1])}" if ci else ""))
+        table.add_row(_pair(pair.a, pair.b), str(len(pair.doc_ids)), *cells,
+                      _num(pair.kappa.value))
+    return table
+
+
+def relations_table(result: AgreementResult) -> Table | None:
+    """Relation F1 per pair and mode, or None when no one marked a relation."""
+    if not any(pair.relations(m)["a"] or pair.relations(m)["b"]
+               for pair in result.pairs for m in RELATION_AGREEMENT_MODES):
+        return None
+    table = Table(title="Relation F1 (%) per pair (agreed / a / b)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    _pair_column(table, result)
+    for mode in RELATION_AGREEMENT_MODES:
+        table.add_column(mode, justify="right", no_wrap=False, min_width=9)
+    for pair in result.pairs:
+        cells = []
+        for mode in RELATION_AGREEMENT_MODES:
+            entry = pair.relations(mode)
+            cells.append(f"{_pct(entry['f1'])}\n{entry['agreed']}/{entry['a']}/{entry['b']}")
+        table.add_row(_pair(pair.a, pair.b), *cells)
     return table
 
 
 def label_table(result: AgreementResult) -> Table:
-    table = Table(title="Span F1 (%) per label: exact / overlap (counts a, b)",
+    """Span F1 per pair and label: one row each (pairs as rows, as in the pairs table)."""
+    table = Table(title="Span F1 (%) per label (counts: spans of a, spans of b)",
                   title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("label")
+    _pair_column(table, result)
+    table.add_column("label", overflow="fold")
+    for name in ("exact F1", "overlap F1"):
+        _number_column(table, name, 5)
+    _number_column(table, "a", 3)
+    _number_column(table, "b", 3)
     for pair in result.pairs:
-        table.add_column(Text(f"{visible(pair.a)} · {visible(pair.b)}"), justify="right")
-    labels = sorted({label for pair in result.pairs for label in pair.span_labels["exact"]})
-    for label in labels:
-        cells = []
-        for pair in result.pairs:
-            exact = pair.by_label("exact").get(label)
-            overlap = pair.by_label("overlap").get(label)
-            if exact is None or overlap is None:
-                cells.append("—")
-            else:
-                cells.append(f"{_pct(exact['f1'])} / {_pct(overlap['f1'])} "
-                             f"({exact['a']}, {exact['b']})")
-        table.add_row(_name(label), *cells)
+        exact, overlap = pair.by_label("exact"), pair.by_label("overlap")
+        for label in sorted(exact):
+            table.add_row(_pair(pair.a, pair.b), _name(label), _pct(exact[label]["f1"]),
+                          _pct(overlap[label]["f1"]), str(exact[label]["a"]),
+                          str(exact[label]["b"]))
     return table
 
 
@@ -126,6 +160,9 @@ def print_tables(result: AgreementResult, by_label: bool, top: int) -> None:
     console.print(Text(f"Agreement of {who} on {result.documents} document(s) ({which})",
                        style="bold"))
     console.print(pairs_table(result))
+    relations = relations_table(result)
+    if relations is not None:
+        console.print(relations)
     if by_label:
         console.print(label_table(result))
     if result.fleiss is not None or result.alpha is not None:

@@ -89,7 +89,7 @@ def extract(
                 store.add_entity_labels(extractor.labels)
             except ValueError as err:
                 raise fail(f"{extractor.id}: its labels cannot be used: {err}") from None
-        done = strings = lost = 0
+        done = strings = lost = stripped = 0
         error: AnnotationsError | None = None
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -112,6 +112,7 @@ def extract(
                     if grounding:
                         strings += grounding.get("spans", 0)
                         lost += grounding.get("ungrounded", 0) + grounding.get("overlapping", 0)
+                        stripped += grounding.get("stripped", 0)
                     batch.append(prediction)
                     if len(batch) >= SAVE_EVERY:
                         done += store.put_predictions(batch)
@@ -128,6 +129,8 @@ def extract(
     if strings:
         ungrounded = (f"; {strings} span(s) given as strings, {strings - lost} placed on the "
                       f"text, {lost} ungrounded (not found; `reader evaluate` lists them)")
+        if stripped:
+            ungrounded += f"; {stripped} stripped of surrounding whitespace before placing"
     console.print(
         f"{done} document(s) predicted by {terminal_text(extractor.id)}, {skipped} already "
         "predicted"

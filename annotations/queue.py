@@ -45,7 +45,7 @@ Not yet annotated
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from operator import itemgetter
@@ -64,6 +64,7 @@ ORDERS: tuple[str, ...] = get_args(Order)
 STRATA: tuple[str, ...] = get_args(Stratum)
 
 _SPAN = itemgetter("start", "end", "label")
+_SPANS = itemgetter("spans")
 
 
 class QueueError(AnnotationsError):
@@ -188,18 +189,16 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
                     f"of {len(ids)} documents (first: {absent[0]}); run `reader extract` on "
                     "them, or pass --missing-as-empty to count them as predicting nothing")
             missing[name] = len(absent)
-    for i, row in enumerate(zip(*records, strict=True)):
-        first_spans = [r["spans"] if r is not None else () for r in row]
-        if all(not (r or {}).get("relations") for r in row):
-            # Most documents: no relations.  Equal span lists (the same records in the
-            # same order) need no sets at all.
-            if all(spans == first_spans[0] for spans in first_spans[1:]):
-                continue
-            keys = [frozenset(map(_SPAN, spans)) for spans in first_spans]
-            for p, (a, b) in enumerate(pairs):
-                pair_spans[i, p] = len(keys[a] ^ keys[b])
-            continue
-        outputs = [output_keys(r, symmetric) for r in row]
+    empty: dict[str, Any] = {"spans": [], "relations": []}
+    columns = [[r if r is not None else empty for r in column] for column in records]
+    # Most documents: no relations, and the same span lists (equal lists of equal dicts,
+    # compared in C) in every output; only the others need sets.
+    span_lists = [list(map(_SPANS, column)) for column in columns]
+    same = [not any(r.get("relations") for r in row) for row in zip(*columns, strict=True)]
+    for a, b in pairs:
+        same = [s and x == y for s, x, y in zip(same, span_lists[a], span_lists[b], strict=True)]
+    for i in (i for i, equal in enumerate(same) if not equal):
+        outputs = [output_keys(column[i], symmetric) for column in columns]
         for p, (a, b) in enumerate(pairs):
             pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
             pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
@@ -209,15 +208,15 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
 # -- which documents are done ----------------------------------------------------------
 
 
-def done_documents(store: GoldStore, annotator: str | None = None) -> set[str]:
+def done_documents(store: GoldStore, annotator: str | None = None
+                   ) -> tuple[set[str], set[str]]:
     """Documents that leave the queue: those with gold (the annotator's accepted
-    annotation, else the gold evaluation uses), and those the annotator (any, with none
-    named) rejected or ignored."""
-    done = set(gold_records_by_document(store, annotator))
-    for status in ("reject", "ignore"):
-        done.update(r["doc_id"] for r in store.annotation_records(annotator=annotator,
-                                                                  status=status))
-    return done
+    annotation, else the gold evaluation uses), and, apart, those without gold that the
+    annotator (any, with none named) rejected or ignored."""
+    annotated = set(gold_records_by_document(store, annotator))
+    excluded = {r["doc_id"] for r in store.annotation_records(annotator=annotator)
+                if r.get("status") in ("reject", "ignore")} - annotated
+    return annotated, excluded
 
 
 # -- the queue ---------------------------------------------------------------------------
@@ -234,17 +233,30 @@ class QueueEntry:
     probability: float | None
     reason: str
 
-    def selection(self, queue: Queue) -> Selection:
-        """What is recorded with the annotation when this document is accepted."""
-        return Selection(order=queue.order, rank=self.rank, stratum=self.stratum,  # type: ignore[arg-type]
-                         score=self.score, probability=self.probability,
-                         extractors=list(queue.extractors), seed=queue.seed)
+
+class _Lazy(Mapping[str, Any]):
+    """A mapping by document id whose values are made when asked for (a queue of
+    100,000 documents makes only the few a session opens)."""
+
+    def __init__(self, positions: dict[str, int], make: Callable[[int], Any]) -> None:
+        self._positions, self._make = positions, make
+
+    def __getitem__(self, doc_id: str) -> Any:
+        return self._make(self._positions[doc_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
 
 @dataclass
 class Queue:
     """The documents not yet annotated, in the order to annotate them.
 
+    Per position (queue order): ``doc_ids``, ``scores``, ``probabilities`` (NaN where
+    taken by rank) and ``rows`` (into ``found``, the disagreements of every document).
     ``sizes``: documents of each stratum in the whole store (annotated or not, rejected
     and ignored ones left out); ``waiting``: those still in the queue; ``annotated``:
     documents with gold; ``excluded``: documents rejected or ignored (without gold).
@@ -253,25 +265,58 @@ class Queue:
     order: str
     extractors: tuple[str, ...]
     seed: int
-    entries: list[QueueEntry]
+    doc_ids: list[str]
+    scores: np.ndarray
+    probabilities: np.ndarray
+    rows: np.ndarray
+    found: Disagreements
     sizes: dict[str, int]
     waiting: dict[str, int]
     annotated: int
     excluded: int
-    missing: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.doc_ids)
 
     @property
-    def doc_ids(self) -> list[str]:
-        return [entry.doc_id for entry in self.entries]
+    def missing(self) -> dict[str, int]:
+        return self.found.missing
 
-    def selections(self) -> dict[str, Selection]:
-        return {entry.doc_id: entry.selection(self) for entry in self.entries}
+    def stratum(self, index: int) -> Stratum:
+        return "differ" if self.scores[index] > 0 else "agree"
 
-    def reasons(self) -> dict[str, str]:
-        return {entry.doc_id: entry.reason for entry in self.entries}
+    def probability(self, index: int) -> float | None:
+        value = float(self.probabilities[index])
+        return None if np.isnan(value) else value
+
+    def reason(self, index: int) -> str:
+        return self.found.reason(int(self.rows[index]))
+
+    def entry(self, index: int) -> QueueEntry:
+        return QueueEntry(self.doc_ids[index], index + 1, int(self.scores[index]),
+                          self.stratum(index), self.probability(index), self.reason(index))
+
+    def entries(self, limit: int | None = None) -> list[QueueEntry]:
+        count = len(self) if limit is None else min(limit, len(self))
+        return [self.entry(i) for i in range(count)]
+
+    def selection(self, index: int) -> Selection:
+        """What is recorded with the annotation when this document is accepted."""
+        return Selection(order=self.order, rank=index + 1,  # type: ignore[arg-type]
+                         stratum=self.stratum(index), score=int(self.scores[index]),
+                         probability=self.probability(index),
+                         extractors=list(self.extractors), seed=self.seed)
+
+    def _positions(self) -> dict[str, int]:
+        return {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+
+    def selections(self) -> Mapping[str, Selection]:
+        """Each document's :class:`Selection`, by id (made when asked for)."""
+        return _Lazy(self._positions(), self.selection)
+
+    def reasons(self) -> Mapping[str, str]:
+        """Why each document is where it is, by id (made when asked for)."""
+        return _Lazy(self._positions(), self.reason)
 
 
 def _random_keys(count: int, seed: int) -> np.ndarray:
@@ -279,17 +324,17 @@ def _random_keys(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(count)
 
 
-def draw_probabilities(strata: Sequence[str], drawn: Iterable[bool]) -> list[float | None]:
-    """For items in queue order: ``1 / (items of the same stratum from here on)`` where
-    the item was drawn at random (``drawn``), else None (taken by rank)."""
-    strata = list(strata)
-    remaining: dict[str, int] = {}
-    for stratum in strata:
-        remaining[stratum] = remaining.get(stratum, 0) + 1
-    out: list[float | None] = []
-    for stratum, random in zip(strata, drawn, strict=True):
-        out.append(1.0 / remaining[stratum] if random else None)
-        remaining[stratum] -= 1
+def draw_probabilities(differ: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """For items in queue order (``differ``: their strata): ``1 / (items of the same
+    stratum from here on)`` where the item was drawn at random (``drawn``), else NaN
+    (taken by rank)."""
+    differ = np.asarray(differ, dtype=bool)
+    out = np.full(len(differ), np.nan)
+    for mask in (differ, ~differ):
+        before = np.cumsum(mask) - mask  # items of this stratum before each position
+        remaining = int(mask.sum()) - before
+        take = mask & np.asarray(drawn, dtype=bool)
+        out[take] = 1.0 / remaining[take]
     return out
 
 
@@ -320,34 +365,27 @@ def build_queue(store: GoldStore, extractors: Sequence[str], *, order: str = "di
         raise QueueError(f"{store.path}: the store holds no documents; import articles "
                          "first (`reader import`)")
     names = check_extractors(store, extractors)
-    done = done_documents(store, annotator)
-    waiting_ids = [doc_id for doc_id in store.document_ids() if doc_id not in done]
-    every = disagreements(store, names, missing_as_empty=missing_as_empty)
-    index = {doc_id: i for i, doc_id in enumerate(every.doc_ids)}
-    rows = np.array([index[d] for d in waiting_ids], dtype=np.int64)
-    scores = every.scores[rows] if len(rows) else np.zeros(0, dtype=np.int64)
-    annotated = set(gold_records_by_document(store, annotator))
-    excluded = done - annotated
-    counted = np.array([d not in excluded for d in every.doc_ids], dtype=bool)
-    differ_all = every.differ & counted
-    sizes = {"differ": int(differ_all.sum()), "agree": int((~every.differ & counted).sum())}
+    annotated, excluded = done_documents(store, annotator)
+    found = disagreements(store, names, missing_as_empty=missing_as_empty)
+    done = annotated | excluded
+    waiting_mask = np.array([d not in done for d in found.doc_ids], dtype=bool)
+    counted = np.array([d not in excluded for d in found.doc_ids], dtype=bool)
+    all_scores = found.scores
+    rows = np.flatnonzero(waiting_mask)
+    scores = all_scores[rows]
+    sizes = {"differ": int(np.count_nonzero(counted & (all_scores > 0))),
+             "agree": int(np.count_nonzero(counted & (all_scores == 0)))}
     if order == "estimate":
         from .estimate import estimate_order
 
-        positions, drawn = estimate_order(store, every, waiting_ids, rows, seed=seed,
-                                          annotator=annotator, scheme=scheme,
-                                          missing_as_empty=missing_as_empty)
+        positions, drawn = estimate_order(store, found, rows, seed=seed, annotator=annotator,
+                                          scheme=scheme, missing_as_empty=missing_as_empty)
     else:
         positions, drawn = rank_documents(scores, order, seed)
-    strata = ["differ" if scores[p] > 0 else "agree" for p in positions]
-    probabilities = draw_probabilities(strata, drawn)
-    entries = []
-    for rank, (p, stratum, probability) in enumerate(
-            zip(positions, strata, probabilities, strict=True), start=1):
-        row = int(rows[p])
-        entries.append(QueueEntry(waiting_ids[p], rank, int(scores[p]), stratum,  # type: ignore[arg-type]
-                                  probability, every.reason(row)))
+    rows = rows[positions]
+    scores = scores[positions]
     waiting = {"differ": int(np.count_nonzero(scores > 0)),
                "agree": int(np.count_nonzero(scores == 0))}
-    return Queue(order, names, seed, entries, sizes, waiting, len(annotated), len(excluded),
-                 every.missing)
+    return Queue(order, names, seed, [found.doc_ids[r] for r in rows], scores,
+                 draw_probabilities(scores > 0, drawn), rows, found, sizes, waiting,
+                 len(annotated), len(excluded))

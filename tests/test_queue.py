@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tinydb import TinyDB
 
@@ -69,7 +70,7 @@ def test_disagreement_order_puts_the_most_different_first_then_agreeing_at_rando
     ids = make_store(gold_path)
     with GoldStore(gold_path, read_only=True) as store:
         queue = build_queue(store, ["a@1", "b@1"], order="disagreement", seed=3)
-    entries = queue.entries
+    entries = queue.entries()
     assert [e.rank for e in entries] == [1, 2, 3, 4, 5, 6]
     assert entries[0].doc_id == ids[3] and entries[0].score == 4
     assert {e.doc_id for e in entries[1:3]} == {ids[1], ids[2]}
@@ -100,18 +101,20 @@ def test_random_and_store_orders(gold_path: Path) -> None:
         stored = build_queue(store, ["a@1", "b@1"], order="store")
         randomly = build_queue(store, ["a@1", "b@1"], order="random", seed=1)
     assert stored.doc_ids == ids
-    assert all(e.probability is None for e in stored.entries)
+    assert all(e.probability is None for e in stored.entries())
     assert sorted(randomly.doc_ids) == sorted(ids)
     # Each drawn uniformly among the documents of its stratum still waiting.
     by_stratum: dict[str, list[float | None]] = {}
-    for entry in randomly.entries:
+    for entry in randomly.entries():
         by_stratum.setdefault(entry.stratum, []).append(entry.probability)
     assert by_stratum == {"differ": [1 / 3, 1 / 2, 1.0], "agree": [1 / 3, 1 / 2, 1.0]}
 
 
 def test_draw_probabilities() -> None:
-    assert draw_probabilities(["d", "a", "d", "a"], [False, True, True, True]) == [
-        None, 1 / 2, 1.0, 1.0]
+    drawn = draw_probabilities(np.array([True, False, True, False, False]),
+                               np.array([False, True, True, True, True]))
+    assert np.isnan(drawn[0])
+    assert list(drawn[1:]) == [1 / 3, 1.0, 1 / 2, 1.0]
 
 
 def test_annotated_documents_leave_the_queue(gold_path: Path) -> None:
@@ -170,7 +173,7 @@ def test_accepting_a_queued_document_records_how_it_was_chosen(gold_path: Path) 
         session.set_status("accept", confirm_unreviewed=True)
         session.open(4)
         session.set_status("reject")
-        first, fourth = queue.entries[0], queue.entries[3]
+        first, fourth = queue.entry(0), queue.entry(3)
     # Readable by plain TinyDB, beside the annotation.
     records = {r["doc_id"]: r for r in TinyDB(gold_path).table("annotations").all()}
     assert records[first.doc_id]["chosen"] == {
@@ -178,10 +181,10 @@ def test_accepting_a_queued_document_records_how_it_was_chosen(gold_path: Path) 
         "probability": None, "extractors": ["a@1", "b@1"], "seed": 5}
     assert records[fourth.doc_id]["chosen"]["probability"] == pytest.approx(1 / 3)
     assert records[fourth.doc_id]["chosen"]["stratum"] == "agree"
-    assert records[queue.entries[4].doc_id]["chosen"] is None
+    assert records[queue.doc_ids[4]]["chosen"] is None
     with GoldStore(gold_path, read_only=True) as store:
         assert build_queue(store, ["a@1", "b@1"]).doc_ids == [
-            e.doc_id for e in queue.entries[1:3] + queue.entries[5:]]
+            *queue.doc_ids[1:3], *queue.doc_ids[5:]]
 
 
 def test_a_patch_save_keeps_the_choice(gold_path: Path) -> None:

@@ -216,7 +216,9 @@ class Selection(BaseModel):
     ``score``: their disagreement score; ``probability``: the probability with which
     the document was drawn, uniformly at random among the documents of its stratum still
     waiting at that point, or None when it was taken by rank (most different first, store
-    order), not drawn at random; ``seed``: the seed of the random order.
+    order), not drawn at random; ``group``: the finer stratum within ``stratum`` that the
+    draw was made in, when there was one (``estimate`` order: agreeing documents grouped
+    by how many spans the extractors predicted); ``seed``: the seed of the random order.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -228,6 +230,7 @@ class Selection(BaseModel):
     probability: float | None = Field(default=None, gt=0.0, le=1.0)
     extractors: list[str] = Field(default_factory=list)
     seed: int | None = None
+    group: str | None = Field(default=None, max_length=80)
 
     @property
     def drawn_at_random(self) -> bool:

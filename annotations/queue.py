@@ -112,6 +112,9 @@ class Disagreements:
     doc_ids: list[str]
     pair_spans: np.ndarray
     pair_relations: np.ndarray
+    span_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Spans the first extractor predicted on each document (all of them, where they
+    agree): what ``annotations.estimate`` groups the agreeing documents by."""
     missing: dict[str, int] = field(default_factory=dict)
     """Documents without a prediction of each extractor (counted as empty output)."""
 
@@ -202,7 +205,8 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
         for p, (a, b) in enumerate(pairs):
             pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
             pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
-    return Disagreements(names, ids, pair_spans, pair_relations, missing)
+    span_counts = np.fromiter(map(len, span_lists[0]), dtype=np.int64, count=len(ids))
+    return Disagreements(names, ids, pair_spans, pair_relations, span_counts, missing)
 
 
 # -- which documents are done ----------------------------------------------------------
@@ -274,6 +278,8 @@ class Queue:
     waiting: dict[str, int]
     annotated: int
     excluded: int
+    groups: list[str] | None = None
+    """Per position, the finer stratum a document was drawn in (``estimate`` order)."""
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -305,7 +311,8 @@ class Queue:
         return Selection(order=self.order, rank=index + 1,  # type: ignore[arg-type]
                          stratum=self.stratum(index), score=int(self.scores[index]),
                          probability=self.probability(index),
-                         extractors=list(self.extractors), seed=self.seed)
+                         extractors=list(self.extractors), seed=self.seed,
+                         group=self.groups[index] if self.groups else None)
 
     def _positions(self) -> dict[str, int]:
         return {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
@@ -324,16 +331,18 @@ def _random_keys(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(count)
 
 
-def draw_probabilities(differ: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """For items in queue order (``differ``: their strata): ``1 / (items of the same
-    stratum from here on)`` where the item was drawn at random (``drawn``), else NaN
-    (taken by rank)."""
-    differ = np.asarray(differ, dtype=bool)
-    out = np.full(len(differ), np.nan)
-    for mask in (differ, ~differ):
+def draw_probabilities(groups: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """For items in queue order (``groups``: the stratum of each, any labels): ``1 /
+    (items of the same stratum from here on)`` where the item was drawn at random
+    (``drawn``), else NaN (taken by rank)."""
+    groups = np.asarray(groups)
+    drawn = np.asarray(drawn, dtype=bool)
+    out = np.full(len(groups), np.nan)
+    for group in np.unique(groups):
+        mask = groups == group
         before = np.cumsum(mask) - mask  # items of this stratum before each position
         remaining = int(mask.sum()) - before
-        take = mask & np.asarray(drawn, dtype=bool)
+        take = mask & drawn
         out[take] = 1.0 / remaining[take]
     return out
 
@@ -375,17 +384,23 @@ def build_queue(store: GoldStore, extractors: Sequence[str], *, order: str = "di
     scores = all_scores[rows]
     sizes = {"differ": int(np.count_nonzero(counted & (all_scores > 0))),
              "agree": int(np.count_nonzero(counted & (all_scores == 0)))}
+    groups: list[str] | None = None
     if order == "estimate":
         from .estimate import estimate_order
 
-        positions, drawn = estimate_order(store, found, rows, seed=seed, annotator=annotator,
-                                          scheme=scheme, missing_as_empty=missing_as_empty)
+        positions, drawn, labels = estimate_order(
+            store, found, rows, seed=seed, annotator=annotator, scheme=scheme,
+            missing_as_empty=missing_as_empty)
+        groups = [labels[p] for p in positions]
+        group_ids = np.unique(np.array(groups, dtype=object), return_inverse=True)[1]
     else:
         positions, drawn = rank_documents(scores, order, seed)
     rows = rows[positions]
     scores = scores[positions]
+    if groups is None:
+        group_ids = (scores == 0).astype(np.int64)
     waiting = {"differ": int(np.count_nonzero(scores > 0)),
                "agree": int(np.count_nonzero(scores == 0))}
     return Queue(order, names, seed, [found.doc_ids[r] for r in rows], scores,
-                 draw_probabilities(scores > 0, drawn), rows, found, sizes, waiting,
-                 len(annotated), len(excluded))
+                 draw_probabilities(group_ids, drawn), rows, found, sizes, waiting,
+                 len(annotated), len(excluded), groups)

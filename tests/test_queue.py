@@ -111,7 +111,7 @@ def test_random_and_store_orders(gold_path: Path) -> None:
 
 
 def test_draw_probabilities() -> None:
-    drawn = draw_probabilities(np.array([True, False, True, False, False]),
+    drawn = draw_probabilities(np.array([0, 1, 0, 1, 1]),
                                np.array([False, True, True, True, True]))
     assert np.isnan(drawn[0])
     assert list(drawn[1:]) == [1 / 3, 1.0, 1 / 2, 1.0]
@@ -178,7 +178,7 @@ def test_accepting_a_queued_document_records_how_it_was_chosen(gold_path: Path) 
     records = {r["doc_id"]: r for r in TinyDB(gold_path).table("annotations").all()}
     assert records[first.doc_id]["chosen"] == {
         "order": "disagreement", "rank": 1, "stratum": "differ", "score": 4,
-        "probability": None, "extractors": ["a@1", "b@1"], "seed": 5}
+        "probability": None, "extractors": ["a@1", "b@1"], "seed": 5, "group": None}
     assert records[fourth.doc_id]["chosen"]["probability"] == pytest.approx(1 / 3)
     assert records[fourth.doc_id]["chosen"]["stratum"] == "agree"
     assert records[queue.doc_ids[4]]["chosen"] is None

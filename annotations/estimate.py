@@ -405,6 +405,8 @@ def _explain(estimate: CorpusEstimate, strata: np.ndarray, sizes: np.ndarray,
                  f"{100 * differ_store:.0f}% of the store's), so its plain F1 is biased as "
                  f"an estimate of the store's: plain {pairs}; use the stratified estimate. "
                  "The paired comparison (`reader compare`) stays valid on these documents")
+    if estimate.strata and all(s.census for s in estimate.strata):
+        note("every document is gold: the figures are the store's F1, exactly")
     if has_estimate and not has_interval:
         note("no interval: a stratum that is not fully annotated has fewer than "
              f"{MIN_SAMPLE} gold documents")

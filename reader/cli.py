@@ -35,13 +35,14 @@ def _register() -> None:
         extract,
         import_cmd,
         merge,
+        queue,
         review,
         serve,
         stats,
     )
 
     for command in (import_cmd, extract, stats, annotate, evaluate, compare, review,
-                    export_cmd, merge, agreement, adjudicate, serve):
+                    export_cmd, merge, agreement, adjudicate, serve, queue):
         command.register(app)
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_queue import make_store
 from typer.testing import CliRunner
 
 from annotations.models import Annotation, Prediction, Span
@@ -14,8 +15,6 @@ from annotations.store import GoldStore
 from reader.app import make_app
 from reader.cli import app
 from reader.commands import common
-
-from test_queue import make_store
 
 runner = CliRunner()
 

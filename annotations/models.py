@@ -201,10 +201,47 @@ class _Layer(BaseModel):
         return None
 
 
+Order = Literal["disagreement", "random", "store", "estimate"]
+"""The orders of a queue of documents to annotate (see :mod:`annotations.queue`)."""
+Stratum = Literal["differ", "agree"]
+"""The strata of a queue: documents where the chosen extractors' outputs differ, or agree."""
+
+
+class Selection(BaseModel):
+    """How a document was chosen for annotation (see :mod:`annotations.queue`).
+
+    ``order``: the queue's order (``disagreement``, ``random``, ``store``, ``estimate``);
+    ``rank``: the document's place in it when it was accepted (1 = first); ``stratum``:
+    whether the chosen ``extractors`` differed on it (``differ``) or agreed (``agree``);
+    ``score``: their disagreement score; ``probability``: the probability with which
+    the document was drawn, uniformly at random among the documents of its stratum still
+    waiting at that point, or None when it was taken by rank (most different first, store
+    order), not drawn at random; ``group``: the finer stratum within ``stratum`` that the
+    draw was made in, when there was one (``estimate`` order: agreeing documents grouped
+    by how many spans the extractors predicted); ``seed``: the seed of the random order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order: Order
+    rank: int = Field(ge=1)
+    stratum: Stratum
+    score: int = Field(default=0, ge=0)
+    probability: float | None = Field(default=None, gt=0.0, le=1.0)
+    extractors: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    group: str | None = Field(default=None, max_length=80)
+
+    @property
+    def drawn_at_random(self) -> bool:
+        return self.probability is not None
+
+
 class Annotation(_Layer):
     """A person's annotation of one document (one per document per annotator).
 
-    Only an annotation whose status is ``accept`` is gold.
+    Only an annotation whose status is ``accept`` is gold.  ``chosen`` says how the
+    document was chosen, when a queue chose it (see :class:`Selection`).
     """
 
     annotator: str = Field(default="default", min_length=1)
@@ -213,6 +250,7 @@ class Annotation(_Layer):
     """The annotator's free-text notes on the document (exported in ``meta.notes``)."""
     created: str = Field(default_factory=utc_now)
     updated: str = Field(default_factory=utc_now)
+    chosen: Selection | None = None
 
     @field_validator("annotator")
     @classmethod

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .errors import AnnotationsError
@@ -51,6 +51,7 @@ from .models import (
     Prediction,
     Relation,
     RelationLabel,
+    Selection,
     Span,
     Status,
 )
@@ -238,8 +239,14 @@ class EditingSession:
         blind: bool = False,
         bulk_confirm: bool = False,
         history: EditHistory | None = None,
+        chosen: Mapping[str, Selection] | None = None,
+        reasons: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        # How a queue chose each document (recorded when it is accepted), and why it is
+        # where it is in the order (for the screen's header); see annotations.queue.
+        self.chosen: Mapping[str, Selection] = chosen or {}
+        self.reasons: Mapping[str, str] = reasons or {}
         self.annotator = annotator
         self.scheme = scheme if scheme is not None else store.labels
         # The scheme as the store holds it, to tell cheaply whether an edit must write it.
@@ -337,6 +344,11 @@ class EditingSession:
             if self.status_of(self.doc_ids[index]) in ("open", "new"):
                 return index
         return None
+
+    def reason_of(self, doc_id: str) -> str | None:
+        """Why ``doc_id`` is where it is in the order (a queue's reason), if a queue
+        ordered the documents."""
+        return self.reasons.get(doc_id)
 
     def progress(self) -> tuple[int, int]:
         """(accepted, total) documents."""
@@ -733,7 +745,10 @@ class EditingSession:
             spans = [s.model_copy(update={"state": "bulk_confirmed"})
                      if s.state == "suggested" else s for s in self.annotation.spans]
             notices.append(f"{_plural(len(unreviewed), 'suggestion')} confirmed in bulk")
-        new = self._with(spans, status=status)
+        chosen = self.annotation.chosen
+        if status == "accept" and chosen is None:
+            chosen = self.chosen.get(self.doc_id)
+        new = self._with(spans, status=status, chosen=chosen)
         return self.commit(new, f"{status or 'reopen'} document", notices)
 
     # -- undo and redo ---------------------------------------------------------

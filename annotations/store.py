@@ -709,6 +709,15 @@ class GoldStore:
             key = self._tables.pred_keys.get((doc_id, extractor))
             return None if key is None else self._tables.rows["predictions"][key]
 
+    def prediction_records(self, extractor: str, doc_ids: Iterable[str]) -> list[Record | None]:
+        """One extractor's predictions on ``doc_ids`` as plain dicts (None where it has
+        none), in that order, in one call: for bulk readers such as the queue.  Do not
+        mutate them."""
+        with self._lock:
+            keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
+            return [None if (key := keys.get((doc_id, extractor))) is None else rows[key]
+                    for doc_id in doc_ids]
+
     def predictions(self, doc_id: str) -> dict[str, Prediction]:
         """Every extractor's prediction on one document, by extractor id."""
         with self._lock:

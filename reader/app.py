@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
 from textual.app import App
@@ -31,6 +31,9 @@ from .palette import AnnotatorCommands
 from .screens.adjudicate import AdjudicateScreen
 from .screens.annotate import AnnotateScreen
 from .screens.review import ReviewScreen, review_documents
+
+if TYPE_CHECKING:
+    from annotations.queue import Queue
 
 PREDICT_BATCH = 16
 
@@ -93,11 +96,20 @@ class AnnotatorApp(ReaderApp):
         start: str | int | None = None,
         blind: bool = False,
         extractor_loader: Callable[[str | None], Extractor] = load_extractor,
+        queue: Queue | None = None,
     ) -> None:
         config = config or AnnotatorConfig()
+        # A queue (reader annotate --order) orders the documents, says why each is next
+        # and records how each accepted one was chosen; the rest follow in store order.
+        doc_ids = None
+        if queue is not None:
+            queued = set(queue.doc_ids)
+            doc_ids = [*queue.doc_ids, *(d for d in store.document_ids() if d not in queued)]
         session = EditingSession(store, annotator=annotator,
                                  scheme=config.apply_labels(store.labels), blind=blind,
-                                 bulk_confirm=config.bulk_confirm)
+                                 bulk_confirm=config.bulk_confirm, doc_ids=doc_ids,
+                                 chosen=queue.selections() if queue else None,
+                                 reasons=queue.reasons() if queue else None)
         super().__init__(store, session, config)
         self.annotator = annotator
         self.model = model

@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "all agree on is merged."),
     "serve": ("serve", "Serve the annotator to browsers: each annotator edits their own "
               "DIR/NAME.json."),
+    "queue": ("queue", "The documents not yet annotated, ranked by how much the extractors' "
+              "outputs differ."),
+    "estimate": ("queue", "Each extractor's F1 on all documents of the store, estimated "
+                 "from the gold set stratified by where the extractors differ, with a "
+                 "stratified bootstrap interval."),
 }
 
 

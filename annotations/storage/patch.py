@@ -27,7 +27,7 @@ ANNOTATION_MODELS_KEPT = 8
 
 # The fields of an Annotation record that a patch op sets or keeps.
 _PATCHED_FIELDS = {"doc_id", "annotator", "spans", "relations", "status", "notes", "created",
-                   "updated"}
+                   "updated", "chosen"}
 
 
 def _span_key(span: Record) -> tuple[int, int, str]:
@@ -150,6 +150,8 @@ class Patcher:
             patch["relations"] = [r.model_dump(mode="json") for r in saved.relations]
         if saved.notes != base.notes:
             patch["notes"] = saved.notes
+        if saved.chosen != base.chosen:
+            patch["chosen"] = None if saved.chosen is None else saved.chosen.model_dump(mode="json")
         return (PATCH_TABLE, key, patch), saved
 
     def apply(self, rows: dict[str, Record], key: str, patch: Record) -> None:
@@ -187,5 +189,7 @@ class Patcher:
             updated["relations"] = patch["relations"]
         if "notes" in patch:
             updated["notes"] = patch["notes"]
+        if "chosen" in patch:
+            updated["chosen"] = patch["chosen"]
         rows[key] = updated
         self.models.pop(key, None)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from annotations.articles import read_articles
-from annotations.store import DEFAULT_ANNOTATOR
+from annotations.errors import AnnotationsError
+from annotations.store import DEFAULT_ANNOTATOR, GoldStore
 from annotations.terminal import terminal_text
 
 from .common import (
@@ -20,6 +21,10 @@ from .common import (
     fail,
     open_store,
 )
+from .queue import OrderChoice, SeedOption
+
+if TYPE_CHECKING:
+    from annotations.queue import Queue
 
 
 def annotate(
@@ -39,6 +44,14 @@ def annotate(
     blind: Annotated[bool, typer.Option(
         "--blind", help="Show no suggestions (and load no model): the gold is then "
         "independent of every extractor.")] = False,
+    order: Annotated[OrderChoice | None, typer.Option(
+        "--order", help="Follow a queue (see `reader queue`): disagreement, random, store "
+        "or estimate; each accepted document records how it was chosen. Needs -e A -e B.",
+        case_sensitive=False)] = None,
+    extractor: Annotated[list[str] | None, typer.Option(
+        "--extractor", "-e", help="With --order: the extractors whose disagreement orders "
+        "the documents.")] = None,
+    seed: SeedOption = 0,
 ) -> None:
     """Annotate entities and relations; every edit is saved at once (quit any time)."""
     from reader.app import make_app
@@ -67,9 +80,34 @@ def annotate(
                     f"{len(added.added)} article(s) imported into {terminal_text(db)}")
         if not len(store):
             raise fail(f"{db} holds no documents; pass article files to import them")
+        queue = None
+        if order is not None or extractor:
+            queue = _queue(store, order, extractor or [], seed, annotator)
         app = make_app(store, annotator=annotator, model=model, load_model=not no_model,
-                       config=settings, start=start, blind=blind)
+                       config=settings, start=start, blind=blind, queue=queue)
         app.run()
+
+
+def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], seed: int,
+           annotator: str) -> Queue:
+    """The queue ``reader annotate --order`` follows (errors said as ``reader queue``
+    says them)."""
+    from annotations.queue import build_queue
+
+    if order is None:
+        raise fail("-e/--extractor orders the documents only with --order (e.g. "
+                   "--order disagreement)")
+    try:
+        queue = build_queue(store, extractors, order=order.value, seed=seed,
+                            annotator=annotator)
+    except AnnotationsError as err:
+        raise fail(str(err)) from None
+    said = f"{len(queue)} document(s) to annotate in {queue.order} order"
+    if queue.order in ("disagreement", "estimate") and queue.waiting["differ"]:
+        said += (f", first the {queue.waiting['differ']} where "
+                 f"{terminal_text(' and '.join(queue.extractors))} differ")
+    console.print(said)
+    return queue
 
 
 def register(app: typer.Typer) -> None:

@@ -115,6 +115,9 @@ def test_every_request_without_the_token_gets_a_403_and_nothing_else(
                                     allow_redirects=False)
         assert response.status == 302 and response.headers["Location"] == (
             "/static/js/textual.js")
+        # Lax: sent when the link is clicked in a page of another site (a mail, a chat).
+        cookie = response.headers["Set-Cookie"]
+        assert "SameSite=Lax" in cookie and "HttpOnly" in cookie
         response = await client.get("/static/js/textual.js")  # now with the cookie
         assert response.status == 200
 

@@ -209,44 +209,58 @@ class SessionService(AppService):
 
 class ReadySessions:
     """Session processes started ahead, ``size`` of them, each taken by the next
-    connection and replaced at once."""
+    connection and replaced once that session has had ``REFILL_AFTER`` seconds to
+    open on its own (starting the next process takes a core for about a second)."""
+
+    REFILL_AFTER = 3.0
 
     def __init__(self, size: int, make: Callable[[], SessionService]) -> None:
         self.size = size
         self.make = make
         self.ready: list[SessionService] = []
         self._filling: asyncio.Task[None] | None = None
+        self._launching = False
 
     async def take(self) -> SessionService:
         while self.ready:
             service = self.ready.pop(0)
             if service.alive:
-                self.fill()
+                self.fill(self.REFILL_AFTER)
                 return service
             await service.end()
         service = self.make()
         await service.launch()
-        self.fill()
+        self.fill(self.REFILL_AFTER)
         return service
 
-    def fill(self) -> None:
+    def fill(self, after: float = 0.0) -> None:
         if self.size and (self._filling is None or self._filling.done()):
-            self._filling = asyncio.create_task(self._fill())
+            self._filling = asyncio.create_task(self._fill(after))
 
-    async def _fill(self) -> None:
+    async def _fill(self, after: float) -> None:
+        await asyncio.sleep(after)
         while len(self.ready) < self.size:
             service = self.make()
+            self._launching = True
             try:
                 await service.launch()
             except OSError as err:
                 log.error("cannot start a session process ahead: %s", err)
                 return
+            finally:
+                self._launching = False
             self.ready.append(service)
 
     async def close(self) -> None:
         self.size = 0
-        if self._filling is not None:
-            await self._filling  # a launch only starts a process: it takes milliseconds
+        task = self._filling
+        if task is not None and not task.done():
+            if not self._launching:  # waiting to start one; a start takes milliseconds
+                task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
         while self.ready:
             await self.ready.pop().end()
 
@@ -348,18 +362,18 @@ class TeamServer(Server):
     def adjudicate_argv(self) -> list[str] | None:
         """``reader adjudicate`` on the merged store, if this CLI has that command (with
         ``--config`` when it takes one)."""
+        import importlib
         import inspect
 
-        from reader.cli import app as cli
-
-        command = next((c for c in cli.registered_commands
-                        if (c.name or (c.callback.__name__ if c.callback else ""))
-                        == "adjudicate"), None)
-        if command is None or command.callback is None:
+        try:
+            module = importlib.import_module("reader.commands.adjudicate")
+        except ImportError:
+            return None
+        callback = getattr(module, "adjudicate", None)
+        if not callable(callback):
             return None
         args = ["adjudicate", "--db", str(self.options.team.merged_path)]
-        if self.options.config and "config" in inspect.signature(
-                command.callback).parameters:
+        if self.options.config and "config" in inspect.signature(callback).parameters:
             args += ["--config", str(self.options.config)]
         return args
 

@@ -44,12 +44,17 @@ ungrounded end is counted there too (``relations_dropped``).
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import shlex
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from .errors import AnnotationsError
 from .formats.base import batched
@@ -60,6 +65,9 @@ from .models import Prediction, Relation, Span, check_layer
 ENTRY_POINT_GROUP = "reader.extractors"
 DEFAULT_TIMEOUT = 300.0
 """Seconds one batch may take before the command is stopped."""
+MAX_OUTPUT = 256 * 10**6
+"""Bytes of output one batch may give before the command is stopped (predictions are
+a small fraction of the text sent; this is far above any honest answer)."""
 
 
 class ExtractorOutputError(AnnotationsError):
@@ -237,6 +245,7 @@ class CommandExtractor:
     command: str
     name: str
     timeout: float = DEFAULT_TIMEOUT
+    max_output: int = MAX_OUTPUT
     policy: str = "first"
     threshold: float = FUZZY_THRESHOLD
 
@@ -261,34 +270,171 @@ class CommandExtractor:
         payload = "".join(json.dumps({"id": d, "text": t, "meta": m}, ensure_ascii=False) + "\n"
                           for d, t, m in batch)
         label = f"command {self.command!r}, batch {number}"
+        run = CommandRun(argv, label, {doc_id for doc_id, _, _ in batch},
+                         self.timeout, self.max_output)
+        yield from run.records(payload.encode("utf-8"))
+
+
+class CommandRun:
+    """One batch through an external command, in its own process group.
+
+    The batch is written to its standard input (from a thread, so that a command that
+    answers before it has read everything cannot deadlock), standard output is read
+    line by line as it comes.  The run is over when the command has exited and either
+    its output reached end of file or every document sent has been answered (a worker
+    it left behind may hold the output open: it is not waited for).  On a timeout, or
+    more than ``max_output`` bytes of output, the whole process group is killed."""
+
+    def __init__(self, argv: list[str], label: str, ids: set[str], timeout: float,
+                 max_output: int) -> None:
+        self.argv = argv
+        self.label = label
+        self.ids = ids
+        self.timeout = timeout
+        self.max_output = max_output
+
+    def records(self, payload: bytes) -> Iterator[tuple[str, Any]]:
         try:
-            done = subprocess.run(argv, input=payload.encode("utf-8"), capture_output=True,
-                                  timeout=self.timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise ExtractorOutputError(
-                f"{label}: no answer within {self.timeout:g} s (raise --timeout, or send "
-                "smaller batches with --batch-size)") from None
+            process = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
         except OSError as err:
-            raise ExtractorOutputError(f"{label}: cannot run: {err.strerror or err}") from None
-        if done.returncode != 0:
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise ExtractorOutputError(
-                f"{label}: exited with status {done.returncode}"
-                + (f" ({tail[-1][:300]})" if tail else ""))
+                f"{self.label}: cannot run: {err.strerror or err}") from None
+        stderr = bytearray()
+        threads = [threading.Thread(target=_feed, args=(process.stdin, payload), daemon=True),
+                   threading.Thread(target=_drain, args=(process.stderr, stderr),
+                                    daemon=True)]
+        for thread in threads:
+            thread.start()
         try:
-            lines = done.stdout.decode("utf-8").splitlines()
-        except UnicodeDecodeError as err:
-            raise ExtractorOutputError(f"{label}: output is not UTF-8 ({err.reason} at byte "
-                                       f"{err.start})") from None
+            lines = self._read(process)
+        except BaseException:
+            _kill_group(process)
+            raise
+        finally:
+            assert process.stdout is not None
+            process.stdout.close()
+        threads[1].join(1.0)
+        if process.returncode != 0:
+            tail = bytes(stderr).decode("utf-8", "replace").strip().splitlines()
+            raise ExtractorOutputError(
+                f"{self.label}: exited with status {process.returncode}"
+                + (f" ({tail[-1][:300]})" if tail else ""))
         for line_number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            where = f"{label}, output line {line_number}"
-            try:
-                yield where, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ExtractorOutputError(f"{where}: not JSON ({err.msg} at column "
-                                           f"{err.colno})") from None
+            yield f"{self.label}, output line {line_number}", self._parse(line, line_number)
+
+    def _read(self, process: subprocess.Popen[bytes]) -> list[bytes]:
+        """Standard output's lines, once the run is over (see the class)."""
+        assert process.stdout is not None
+        deadline = time.monotonic() + self.timeout
+        fd = process.stdout.fileno()
+        lines: list[bytes] = []
+        pending = bytearray()
+        size = 0
+        answered: set[str] = set()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    _kill_group(process)
+                    raise ExtractorOutputError(
+                        f"{self.label}: no answer within {self.timeout:g} s (raise "
+                        "--timeout, or send smaller batches with --batch-size)")
+                if process.poll() is not None and answered >= self.ids:
+                    return lines  # everything answered; a leftover worker holds stdout
+                if not selector.select(min(left, 0.05)):
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    if pending:
+                        lines.append(bytes(pending))
+                    try:
+                        process.wait(max(deadline - time.monotonic(), 0))
+                    except subprocess.TimeoutExpired:
+                        continue  # the deadline check above reports it
+                    return lines
+                size += len(chunk)
+                if size > self.max_output:
+                    _kill_group(process)
+                    raise ExtractorOutputError(
+                        f"{self.label}: more than {self.max_output / 1e6:g} MB of output "
+                        "(stopped; a command answers one line per document sent)")
+                pending += chunk
+                *complete, rest = pending.split(b"\n")
+                pending = bytearray(rest)
+                for line in map(bytes, complete):
+                    lines.append(line)
+                    answered.update(_answer_id(line))
+
+    def _parse(self, line: bytes, line_number: int) -> Any:
+        where = f"{self.label}, output line {line_number}"
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ExtractorOutputError(f"{where}: not UTF-8 ({err.reason} at byte "
+                                       f"{err.start})") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ExtractorOutputError(f"{where}: not JSON ({err.msg} at column "
+                                       f"{err.colno})") from None
+        except RecursionError:
+            raise ExtractorOutputError(f"{where}: JSON nested too deeply to read") from None
+
+
+def _answer_id(line: bytes) -> set[str]:
+    """The id a complete output line answers (empty when it is not a prediction: the
+    parser reports that once the run is over)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return set()
+    doc_id = record.get("id") if isinstance(record, dict) else None
+    return {doc_id} if isinstance(doc_id, str) else set()
+
+
+def _feed(stream: IO[bytes] | None, payload: bytes) -> None:
+    if stream is None:
+        return
+    try:
+        stream.write(payload)
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # the command stopped reading: its exit status or output says why
+    finally:
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def _drain(stream: IO[bytes] | None, into: bytearray, keep: int = 1 << 16) -> None:
+    """Read ``stream`` to its end, keeping its last ``keep`` bytes."""
+    if stream is None:
+        return
+    try:
+        while chunk := os.read(stream.fileno(), 1 << 16):
+            into += chunk
+            del into[:-keep]
+    except (OSError, ValueError):
+        pass
+    finally:
+        stream.close()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the command and every process it started in its group, and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+        pass
 
 
 def plugin_names() -> list[str]:

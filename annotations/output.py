@@ -10,11 +10,19 @@ one.  Before that, :func:`output_target` decides what may be replaced:
   in this process or given in ``protected``) are refused as an output;
 * a read-only file (no write bit) is refused rather than rewritten;
 * the replaced file's mode and, where the process may set it, its owner are kept.
+
+An error while writing (a full disk, a read-only filesystem) is raised as the
+``OSError`` it is, but naming the file asked for, never the temporary file or
+nothing.  A folder of files (brat, sharded spaCy) is written the same way with
+:func:`replacing_folder`: into a temporary folder first, moved into place only
+when every file is written.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -125,6 +133,16 @@ def _temporary(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
 
+def _naming(err: OSError, given: str | os.PathLike[str]) -> OSError:
+    """``err`` as raised by writing a temporary file (or with no file at all, as a
+    full disk's write is), naming the file the caller asked for instead."""
+    if err.errno is None:
+        return err
+    named = type(err)(err.errno, err.strerror, os.fspath(given))
+    named.__cause__ = err.__cause__
+    return named
+
+
 def _take_over(fd: int, target: Path) -> None:
     """Give the temporary file the mode and owner of the file it replaces."""
     try:
@@ -153,7 +171,10 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *,
     target = output_target(path, protected=protected, store_file=store_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    except OSError as err:
+        raise _naming(err, path) from None
     try:
         try:
             _take_over(fd, target)
@@ -168,8 +189,11 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *,
         finally:
             os.close(fd)
         os.replace(tmp, target)
-    except BaseException:
+    except OSError as err:
         # A full disk must not leave a half-written copy of the whole file behind.
+        tmp.unlink(missing_ok=True)
+        raise _naming(err, path) from None
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     if sync:
@@ -186,20 +210,74 @@ def replacing(path: str | os.PathLike[str], mode: str = "w", *,
     target = output_target(path, protected=protected)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, NEW_FILE_MODE)
+    except OSError as err:
+        raise _naming(err, path) from None
     try:
         _take_over(fd, target)
         with open(fd, mode, encoding=None if "b" in mode else "utf-8",
                   newline=None if "b" in mode else "") as fh:
-            yield fh
+            try:
+                yield fh
+            except OSError as err:
+                # The caller's writes to ``fh`` (a full disk names no file); an error
+                # naming a file of its own is the caller's, and passes as it is.
+                if err.filename is None:
+                    raise _naming(err, path) from None
+                raise
             if sync:
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as err:
+        if err.filename in (None, str(tmp)):
+            raise _naming(err, path) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     if sync:
         fsync_dir(target.parent)
+
+
+@contextmanager
+def replacing_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A new, empty folder to write files into; when the block ends without error
+    they are moved into ``path`` (which is made if missing; files already there and
+    not written again are left alone).  On an error nothing of the export is left:
+    neither the temporary folder nor a partial ``path``.  Each file moved into an
+    existing folder passes :func:`output_target` first (all of them before any is
+    moved)."""
+    given = Path(path)
+    folder = Path(os.path.realpath(given))
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{given}: is a file; this format writes a folder there")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        tmp.mkdir()
+    except OSError as err:
+        raise _naming(err, given) from None
+    try:
+        try:
+            yield tmp
+        except OSError as err:
+            if err.filename is None or str(err.filename).startswith(str(tmp)):
+                raise _naming(err, given / Path(err.filename).name
+                              if err.filename else given) from None
+            raise
+        try:
+            if not folder.exists():
+                os.rename(tmp, folder)
+                return
+            names = sorted(os.listdir(tmp))
+            targets = [output_target(folder / name) for name in names]
+            for name, target in zip(names, targets, strict=True):
+                os.replace(tmp / name, target)
+        except OSError as err:
+            raise _naming(err, given) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path: str | os.PathLike[str], text: str, *,

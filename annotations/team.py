@@ -18,6 +18,7 @@ touched.  This module never imports textual.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,19 @@ from .store import GoldStore
 TEAM_STORE = "team.json"
 MERGED_STORE = "team-merged.json"
 RESERVED = {Path(TEAM_STORE).stem, Path(MERGED_STORE).stem}
+MAX_ANNOTATORS = 200
+"""How many annotator stores a folder may hold before a new name is refused (a link
+anyone can type must not fill the disk with files)."""
 
 
 class TeamError(AnnotationsError):
     """A team folder that cannot be used, or a name that cannot be an annotator's."""
+
+
+def name_key(name: str) -> str:
+    """What two annotator names are compared on: ``Alice``, ``alice`` and ``ALICE`` (and
+    ``Zoë`` typed either way) are one person, and one file on a case-insensitive disk."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def annotator_problem(name: str) -> str | None:
@@ -45,7 +55,9 @@ def annotator_problem(name: str) -> str | None:
         return "must not contain a path separator"
     if name.startswith("."):
         return "must not start with a dot"
-    if name in RESERVED:
+    if name != name.strip() or "  " in name:
+        return "must not start or end with a space, nor hold two in a row"
+    if name_key(name) in RESERVED:
         return f"is reserved for the team's own files ({TEAM_STORE}, {MERGED_STORE})"
     return None
 
@@ -83,6 +95,26 @@ class TeamFolder:
         """Names of the annotators who have a store in the folder."""
         return sorted(p.stem for p in self.folder.glob("*.json")
                       if p.stem not in RESERVED and annotator_problem(p.stem) is None)
+
+    def new_name_problem(self, name: str, limit: int = MAX_ANNOTATORS) -> str | None:
+        """Why ``name`` may not start a new store here, or None (also None for a name
+        that already has one): too like an existing annotator's name (the same but for
+        case or spacing), or the folder already holds ``limit`` annotators."""
+        problem = annotator_problem(name)
+        if problem:
+            return problem
+        existing = self.annotators()
+        if name in existing:
+            return None
+        key = name_key(name)
+        twin = next((other for other in existing if name_key(other) == key), None)
+        if twin is not None:
+            return (f"is too like the existing annotator {twin!r} (names are compared "
+                    "ignoring case and spacing); use that name")
+        if len(existing) >= limit:
+            return (f"would be a new annotator, and {self.folder} already holds {limit}, "
+                    "the most this server accepts (--max-annotators)")
+        return None
 
     def prepare(self, name: str) -> Path:
         """``DIR/NAME.json``, made or topped up from the team store.  Raises

@@ -7,12 +7,22 @@ module adds around it:
 * the annotator's name comes from the link (``/a/NAME``, or the login form at ``/``);
   each name edits its own store ``DIR/NAME.json`` (:mod:`annotations.team`), so
   annotators never wait for each other;
-* one session per name: a second connection with a name in use gets a page saying
-  so (the server tracks sessions; the store's lock also refuses a writer started
-  elsewhere, e.g. ``reader annotate`` in a terminal);
+* one session per name, taken when its websocket connects (a page, a link preview or
+  a prefetch takes nothing and creates no file): a second connection with a name in
+  use is refused, saying so (the store's lock also refuses a writer started
+  elsewhere, e.g. ``reader annotate`` in a terminal); names are compared ignoring
+  case and spacing, and a folder takes at most ``--max-annotators`` names;
 * a token, when required (any host but loopback, or ``--token``): every request
   (page, websocket, static file) carries it as ``?token=`` or in the cookie the
-  first page sets; without it, a 403 and nothing else;
+  first page sets (``SameSite=Lax``, so a link clicked in a mail or a chat works);
+  without it, a 403 and nothing else;
+* on every host, loopback too (DNS rebinding): a request whose ``Host`` is not this
+  server's gets a 403 on loopback, and any request (a websocket above all) from a
+  page of another origin gets a 403;
+* sessions started ahead (``--ready-sessions``): a process that has imported the
+  annotator waits for the next connection, which then opens in a fraction of the
+  time; each session ends with the server, however the server ends
+  (:mod:`reader.web_session`);
 * an adjudicator's page (``--adjudicator NAME``): the agreement report over every
   annotator's store, and the adjudication screen when the CLI has one;
 * a status display: who is connected and how many documents each has accepted.
@@ -23,19 +33,19 @@ from __future__ import annotations
 import asyncio
 import html
 import ipaddress
+import json
 import logging
+import os
 import secrets
-import shlex
 import sys
 import tempfile
-import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -44,14 +54,17 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from annotations.errors import AnnotationsError, StoreLockedError
-from annotations.team import TeamFolder, annotator_problem
+from annotations.team import MAX_ANNOTATORS, TeamFolder
 from annotations.terminal import visible
 
 log = logging.getLogger("reader.serve")
 
 TOKEN_COOKIE = "reader_token"
-RESERVATION_SECONDS = 60.0  # a page whose websocket never connects frees its name after this
 STATUS_SECONDS = 2.0
+TERMINAL_COLUMNS = (20, 400)
+TERMINAL_ROWS = (5, 200)
+"""The terminal sizes a browser may ask for (a larger one is streamed at great cost,
+a negative one would end the session)."""
 Seat = tuple[str, str]
 ADJUDICATION_SEAT: Seat = ("adjudicate", "the adjudication screen")
 
@@ -70,6 +83,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_name(netloc: str) -> str | None:
+    """The host of a ``Host`` header or an origin's ``host:port`` (``[::1]:8000`` ->
+    ``::1``), lower case, or None when it does not parse."""
+    try:
+        return urlsplit(f"//{netloc}").hostname
+    except ValueError:
+        return None
+
+
+def terminal_size(width: object, height: object) -> tuple[int, int]:
+    """The columns and rows a browser asked for, as numbers within
+    ``TERMINAL_COLUMNS`` and ``TERMINAL_ROWS`` (80x24 for what is not a number)."""
+
+    def clamp(value: object, default: int, bounds: tuple[int, int]) -> int:
+        try:
+            number = int(value) if isinstance(value, int | str) else default
+        except ValueError:
+            number = default
+        return max(bounds[0], min(bounds[1], number))
+
+    return clamp(width, 80, TERMINAL_COLUMNS), clamp(height, 24, TERMINAL_ROWS)
+
+
 def access_token(host: str, token: str | None) -> str | None:
     """The token every request must carry: the one given, a new one for any host but
     loopback, or None (no token) on loopback."""
@@ -80,14 +116,11 @@ def access_token(host: str, token: str | None) -> str | None:
 
 @dataclass
 class Session:
-    """One seat in use (an annotator's name, or the adjudication screen): reserved by a
-    page, then held by its websocket, which runs ``command``."""
+    """One seat in use (an annotator's name, or the adjudication screen), held by its
+    websocket from the moment it connects."""
 
-    command: str
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    since: float = field(default_factory=time.monotonic)
-    connected: bool = False
-    websocket: web.WebSocketResponse | None = None
+    websocket: web.WebSocketResponse
+    connected: bool = True
 
 
 @dataclass
@@ -98,6 +131,138 @@ class ServeOptions:
     load_model: bool = True
     config: Path | None = None
     adjudicator: str | None = None
+    ready_sessions: int = 1
+    """Session processes kept started and waiting (0: one is started per connection)."""
+    max_annotators: int = MAX_ANNOTATORS
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names accepted on a loopback server besides localhost and loopback
+    addresses (a name a local proxy passes on)."""
+
+
+class SessionService(AppService):
+    """textual-serve's process of one session, started by :mod:`reader.web_session`:
+    first ``launch`` (the process starts, imports and waits), later ``start`` with
+    the command and the browser's size (it runs)."""
+
+    def __init__(self, debug: bool = False, **kwargs: Any) -> None:
+        async def nowhere(_data: Any = None) -> None:
+            return None
+
+        super().__init__("reader.web_session", write_bytes=nowhere, write_str=nowhere,
+                         close=nowhere, debug=debug, **kwargs)
+        self.lifeline: int | None = None
+
+    async def launch(self) -> None:
+        read_end, self.lifeline = os.pipe()  # neither end is inherited by other children
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "reader.web_session", str(read_end),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=self._build_environment(),
+                pass_fds=(read_end,))
+        except BaseException:
+            self.release()
+            raise
+        finally:
+            os.close(read_end)
+        assert self._process.stdin is not None
+        self._stdin = self._process.stdin
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    def attach(self, websocket: web.WebSocketResponse) -> None:
+        async def close() -> None:
+            await websocket.close()
+
+        self.remote_write_bytes = websocket.send_bytes
+        self.remote_write_str = websocket.send_str
+        self.remote_close = close
+
+    async def start(self, width: int, height: int, argv: list[str] | None = None) -> None:
+        if argv is None:
+            raise TypeError("SessionService.start needs the command's argv")
+        request = {"argv": argv, "width": width, "height": height}
+        self.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+        await self.stdin.drain()
+        self._task = asyncio.create_task(self.run())
+
+    async def end(self) -> None:
+        """Stop the session (if it ran) and wait for its process: its store is closed
+        (and its lock gone) only then."""
+        try:
+            if self._task is not None:
+                await self.stop()
+            elif self._stdin is not None:
+                self._stdin.close()  # a waiting process reads end of file and exits
+            if self._process is not None:
+                await self._process.wait()
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
+
+
+class ReadySessions:
+    """Session processes started ahead, ``size`` of them, each taken by the next
+    connection and replaced once that session has had ``REFILL_AFTER`` seconds to
+    open on its own (starting the next process takes a core for about a second)."""
+
+    REFILL_AFTER = 3.0
+
+    def __init__(self, size: int, make: Callable[[], SessionService]) -> None:
+        self.size = size
+        self.make = make
+        self.ready: list[SessionService] = []
+        self._filling: asyncio.Task[None] | None = None
+        self._launching = False
+
+    async def take(self) -> SessionService:
+        while self.ready:
+            service = self.ready.pop(0)
+            if service.alive:
+                self.fill(self.REFILL_AFTER)
+                return service
+            await service.end()
+        service = self.make()
+        await service.launch()
+        self.fill(self.REFILL_AFTER)
+        return service
+
+    def fill(self, after: float = 0.0) -> None:
+        if self.size and (self._filling is None or self._filling.done()):
+            self._filling = asyncio.create_task(self._fill(after))
+
+    async def _fill(self, after: float) -> None:
+        await asyncio.sleep(after)
+        while len(self.ready) < self.size:
+            service = self.make()
+            self._launching = True
+            try:
+                await service.launch()
+            except OSError as err:
+                log.error("cannot start a session process ahead: %s", err)
+                return
+            finally:
+                self._launching = False
+            self.ready.append(service)
+
+    async def close(self) -> None:
+        self.size = 0
+        task = self._filling
+        if task is not None and not task.done():
+            if not self._launching:  # waiting to start one; a start takes milliseconds
+                task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        while self.ready:
+            await self.ready.pop().end()
 
 
 def page(title: str, body: str, status: int = 200) -> web.Response:
@@ -164,6 +329,9 @@ class TeamServer(Server):
             self.console = console
         self._accepted: dict[str, tuple[tuple[float, ...], int | str]] = {}
         self._status_task: asyncio.Task[None] | None = None
+        self.ready = ReadySessions(options.ready_sessions,
+                                   lambda: SessionService(debug=self.debug,
+                                                          download_manager=self.download_manager))
 
     def initialize_logging(self) -> None:
         """Errors with their tracebacks but without local variables (they may hold the
@@ -179,53 +347,83 @@ class TeamServer(Server):
 
     # -- commands ------------------------------------------------------------
 
-    def annotate_command(self, name: str, path: Path) -> str:
+    def annotate_argv(self, name: str, path: Path) -> list[str]:
+        """``reader annotate`` arguments (without ``reader``) for ``name``'s session."""
         opts = self.options
-        args = [sys.executable, "-m", "reader", "annotate", "--db", str(path),
-                "--annotator", name]
+        args = ["annotate", "--db", str(path), "--annotator", name]
         if not opts.load_model:
             args.append("--no-model")
         elif opts.model:
             args += ["--model", opts.model]
         if opts.config:
             args += ["--config", str(opts.config)]
-        return shlex.join(args)
+        return args
 
-    def adjudicate_command(self) -> str | None:
+    def adjudicate_argv(self) -> list[str] | None:
         """``reader adjudicate`` on the merged store, if this CLI has that command (with
         ``--config`` when it takes one)."""
+        import importlib
         import inspect
 
-        from reader.cli import app as cli
-
-        command = next((c for c in cli.registered_commands
-                        if (c.name or (c.callback.__name__ if c.callback else ""))
-                        == "adjudicate"), None)
-        if command is None or command.callback is None:
+        try:
+            module = importlib.import_module("reader.commands.adjudicate")
+        except ImportError:
             return None
-        args = [sys.executable, "-m", "reader", "adjudicate", "--db",
-                str(self.options.team.merged_path)]
-        if self.options.config and "config" in inspect.signature(
-                command.callback).parameters:
+        callback = getattr(module, "adjudicate", None)
+        if not callable(callback):
+            return None
+        args = ["adjudicate", "--db", str(self.options.team.merged_path)]
+        if self.options.config and "config" in inspect.signature(callback).parameters:
             args += ["--config", str(self.options.config)]
-        return shlex.join(args)
+        return args
 
     # -- the aiohttp application ---------------------------------------------
 
     async def _make_app(self) -> web.Application:
-        app = web.Application(middlewares=[self.check_token])
+        app = web.Application(middlewares=[self.check_origin, self.check_token])
         app.add_routes([
             web.get("/", self.handle_login),
             web.get("/a/{name}", self.handle_annotator),
-            web.get("/ws/{key}", self.handle_session),
+            web.get("/ws/a/{name}", self.handle_annotator_session),
             web.get("/adjudicator/{name}", self.handle_adjudicator),
             web.get("/adjudicator/{name}/report", self.handle_report),
             web.get("/adjudicator/{name}/screen", self.handle_adjudicate_screen),
+            web.get("/ws/adjudicator/{name}", self.handle_adjudicate_session),
             web.static("/static", self.statics_path, name="static"),
         ])
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
         return app
+
+    def host_problem(self, request: web.Request) -> str | None:
+        """Why ``request`` may come from a page of another site, or None.
+
+        On loopback, where no token is asked by default, the ``Host`` must be a
+        loopback name or address (a DNS-rebinding page reaches us under its own
+        name); everywhere, an ``Origin`` (which browsers send with every websocket)
+        must be this server's own."""
+        if is_loopback(self.host):
+            name = host_name(request.host)
+            if name is None or not (is_loopback(name) or name in self.options.allowed_hosts):
+                return f"the host {request.host[:100]!r} is not this server's"
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or parts.netloc.lower() != (
+                    request.host.lower()):
+                return f"a page of another site ({origin[:100]!r}) may not use this server"
+        return None
+
+    @web.middleware
+    async def check_origin(self, request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                           ) -> web.StreamResponse:
+        problem = self.host_problem(request)
+        if problem:
+            log.warning("refused %s %s: %s", request.method, request.path[:100],
+                        visible(problem))
+            return web.Response(status=403, text=f"403: forbidden ({visible(problem)})\n")
+        return await handler(request)
 
     @web.middleware
     async def check_token(self, request: web.Request,
@@ -237,10 +435,14 @@ class TeamServer(Server):
         given = request.query.get("token")
         if given is not None and secrets.compare_digest(given.encode(), token.encode()):
             # Keep it in a cookie, and take it out of the address bar (and history).
+            # Lax, not Strict: a link clicked in a mail or a chat is a navigation from
+            # another site, on which (and on the redirect after it) a Strict cookie is
+            # not sent.  Lax is still not sent with another site's requests for parts
+            # of a page (scripts, images, websockets).
             query = {k: v for k, v in request.query.items() if k != "token"}
             target = request.rel_url.with_query(query)
             response = web.HTTPFound(str(target))
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Lax",
                                 path="/", secure=is_secure(request))
             raise response
         cookie = request.cookies.get(TOKEN_COOKIE)
@@ -259,41 +461,29 @@ class TeamServer(Server):
             "<input name='name' autofocus required></label> <button>Start</button></form>"
             "<p>Your annotations are saved in your own file as you work.</p>"))
 
-    def _claim(self, seat: Seat, session: Session) -> web.Response | None:
-        """Reserve ``seat`` for ``session``, or the page that says it is in use."""
-        now = time.monotonic()
-        held = self.sessions.get(seat)
-        if held and (held.connected or now - held.since < RESERVATION_SECONDS):
-            return page("Name in use", (
-                f"<p><b>{html.escape(seat[1])}</b> is already connected (another tab or "
-                "another person). Only one session per name edits its file at a time.</p>"
-                "<p>Close the other session first, or use another name.</p>"), status=409)
-        self.sessions[seat] = session
-        return None
+    def in_use(self, seat: Seat) -> web.Response | None:
+        """The page that says ``seat`` is in use, or None."""
+        if seat not in self.sessions:
+            return None
+        return page("Name in use", (
+            f"<p><b>{html.escape(seat[1])}</b> is already connected (another tab or "
+            "another person). Only one session per name edits its file at a time.</p>"
+            "<p>Close the other session first, or use another name.</p>"), status=409)
 
     async def handle_annotator(self, request: web.Request) -> web.StreamResponse:
+        """The page of NAME's session.  It takes no seat and creates no file (a link
+        preview or a prefetch must not lock anyone out): its websocket does."""
         name = request.match_info["name"]
-        problem = annotator_problem(name)
+        problem = await asyncio.to_thread(self.options.team.new_name_problem, name,
+                                          self.options.max_annotators)
         if problem:
             return page("Name not accepted", f"<p>The name {html.escape(repr(name[:80]))} "
                         f"{html.escape(problem)}.</p>", status=400)
-        session = Session(self.annotate_command(name, self.options.team.annotator_path(name)))
-        refused = self._claim(annotator_seat(name), session)
+        refused = self.in_use(annotator_seat(name))
         if refused:
             return refused
-        try:
-            await asyncio.to_thread(self.options.team.prepare, name)
-        except StoreLockedError as err:
-            self.sessions.pop(annotator_seat(name), None)
-            return page("Name in use", (
-                f"<p><b>{html.escape(name)}</b>'s file is open for writing elsewhere:</p>"
-                f"<p><code>{html.escape(visible(str(err)))}</code></p>"), status=409)
-        except AnnotationsError as err:
-            self.sessions.pop(annotator_seat(name), None)
-            return page("Cannot open the store",
-                        f"<p><code>{html.escape(visible(str(err)))}</code></p>", status=500)
         return terminal_page(f"reader: {name}",
-                             websocket_url(request, f"/ws/{session.key}"))
+                             websocket_url(request, f"/ws/a/{quote(name, safe='')}"))
 
     def _adjudicator(self, request: web.Request) -> str:
         name = request.match_info["name"]
@@ -307,7 +497,7 @@ class TeamServer(Server):
         screen = (f"<li><a href='{here}/screen'>Adjudicate</a>: merge everyone's work into "
                   f"<code>{html.escape(str(self.options.team.merged_path))}</code> and open "
                   "the adjudication screen on it</li>"
-                  if self.adjudicate_command() else
+                  if self.adjudicate_argv() else
                   "<li>This version of reader has no adjudication screen "
                   "(<code>reader adjudicate</code>).</li>")
         return page(f"reader: adjudicator {name}", (
@@ -339,11 +529,9 @@ class TeamServer(Server):
 
     async def handle_adjudicate_screen(self, request: web.Request) -> web.StreamResponse:
         name = self._adjudicator(request)
-        command = self.adjudicate_command()
-        if command is None:
+        if self.adjudicate_argv() is None:
             raise web.HTTPNotFound(text="404: no adjudication screen in this version\n")
-        session = Session(command)
-        refused = self._claim(ADJUDICATION_SEAT, session)
+        refused = self.in_use(ADJUDICATION_SEAT)
         if refused:
             return refused
         merged = self.options.team.merged_path
@@ -351,39 +539,76 @@ class TeamServer(Server):
             try:
                 await asyncio.to_thread(self.options.team.merge)
             except AnnotationsError as err:
-                self.sessions.pop(ADJUDICATION_SEAT, None)
                 as_is = (f"<p><a href='?as_is=1'>Adjudicate {html.escape(merged.name)} as "
                          "it is</a> (without the annotators' latest work)</p>"
                          if merged.exists() else "")
                 return page("Cannot merge", f"<pre>{html.escape(visible(str(err)))}</pre>"
                             f"{as_is}", status=409)
-        return terminal_page(f"reader: adjudicate ({name})",
-                             websocket_url(request, f"/ws/{session.key}"))
+        return terminal_page(f"reader: adjudicate ({name})", websocket_url(
+            request, f"/ws/adjudicator/{quote(name, safe='')}"))
 
     # -- the websocket: one process per session ------------------------------
 
-    async def handle_session(self, request: web.Request) -> web.StreamResponse:
-        key = request.match_info["key"]
-        seat, session = next(((seat, session) for seat, session in self.sessions.items()
-                              if session.key == key), (ADJUDICATION_SEAT, None))
-        if session is None or session.connected:
-            raise web.HTTPConflict(text="409: this session is not (or no longer) yours\n")
-        command = session.command
-        session.connected = True
-        websocket = session.websocket = web.WebSocketResponse(heartbeat=15)
-        service: AppService | None = None
+    async def handle_annotator_session(self, request: web.Request) -> web.StreamResponse:
+        """NAME's session: the seat is taken, NAME's store made or topped up, and the
+        annotator started, only now."""
+        name = request.match_info["name"]
+        seat = annotator_seat(name)
+        websocket = web.WebSocketResponse(heartbeat=15)
+        await websocket.prepare(request)
+        problem = await asyncio.to_thread(self.options.team.new_name_problem, name,
+                                          self.options.max_annotators)
+        if problem:
+            return await refuse(websocket, f"The name {name[:80]!r} {problem}.")
+        if seat in self.sessions:
+            return await refuse(websocket, f"{name} is already connected (another tab or "
+                                "another person); close the other session first.")
+        self.sessions[seat] = Session(websocket)
         try:
-            await websocket.prepare(request)
-            width = _int(request.query.get("width"), 80)
-            height = _int(request.query.get("height"), 24)
+            path = await asyncio.to_thread(self.options.team.prepare, name)
+        except StoreLockedError as err:
+            self._leave(seat, websocket)
+            return await refuse(websocket, f"{name}'s file is open for writing "
+                                f"elsewhere: {err}")
+        except AnnotationsError as err:
+            self._leave(seat, websocket)
+            return await refuse(websocket, f"Cannot open the store: {err}")
+        except BaseException:
+            self._leave(seat, websocket)
+            raise
+        return await self.run_session(request, websocket, seat,
+                                      self.annotate_argv(name, path))
 
-            async def close() -> None:
-                await websocket.close()
+    async def handle_adjudicate_session(self, request: web.Request) -> web.StreamResponse:
+        self._adjudicator(request)
+        argv = self.adjudicate_argv()
+        if argv is None:
+            raise web.HTTPNotFound(text="404: no adjudication screen in this version\n")
+        websocket = web.WebSocketResponse(heartbeat=15)
+        await websocket.prepare(request)
+        if ADJUDICATION_SEAT in self.sessions:
+            return await refuse(websocket, "The adjudication screen is open elsewhere; "
+                                "close it there first.")
+        self.sessions[ADJUDICATION_SEAT] = Session(websocket)
+        return await self.run_session(request, websocket, ADJUDICATION_SEAT, argv)
 
-            service = AppService(command, write_bytes=websocket.send_bytes,
-                                 write_str=websocket.send_str, close=close,
-                                 download_manager=self.download_manager, debug=self.debug)
-            await service.start(width, height)
+    def _leave(self, seat: Seat, websocket: web.WebSocketResponse) -> None:
+        held = self.sessions.get(seat)
+        if held is not None and held.websocket is websocket:
+            del self.sessions[seat]
+
+    async def run_session(self, request: web.Request, websocket: web.WebSocketResponse,
+                          seat: Seat, argv: list[str]) -> web.StreamResponse:
+        """Run ``reader ARGV`` for ``websocket`` (which holds ``seat``) until either
+        ends; the seat is free again only when the process has ended (and with it
+        its hold on the store)."""
+        service: SessionService | None = None
+        try:
+            width, height = terminal_size(request.query.get("width"),
+                                          request.query.get("height"))
+            service = await self.ready.take()
+            service.attach(websocket)
+            await service.start(width, height, argv)
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
@@ -391,15 +616,35 @@ class TeamServer(Server):
             log.exception(error)
         finally:
             if service is not None:
-                await service.stop()
-                process = service._process
-                if process is not None:
-                    # The store closes (and its lock goes) as the process ends: only
-                    # then may the name be used again.
-                    await process.wait()
-            if self.sessions.get(seat) is session:
-                del self.sessions[seat]
+                await service.end()
+            self._leave(seat, websocket)
         return websocket
+
+    async def _process_messages(self, websocket: web.WebSocketResponse,
+                                app_service: AppService) -> None:
+        """The browser's messages to the session: keys, sizes (within bounds), focus.
+        A message that does not parse is dropped, not the session."""
+        async for message in websocket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                envelope = json.loads(message.data)
+            except ValueError:
+                continue
+            if not isinstance(envelope, list) or not envelope:
+                continue
+            kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
+            if kind == "stdin" and isinstance(data, str):
+                await app_service.send_bytes(data.encode("utf-8"))
+            elif kind == "resize" and isinstance(data, dict):
+                await app_service.set_terminal_size(
+                    *terminal_size(data.get("width"), data.get("height")))
+            elif kind == "ping" and isinstance(data, str):
+                await websocket.send_json(["pong", data[:100]])
+            elif kind == "blur":
+                await app_service.blur()
+            elif kind == "focus":
+                await app_service.focus()
 
     # -- start and status ----------------------------------------------------
 
@@ -432,15 +677,16 @@ class TeamServer(Server):
             f"{'?token=…' if self.options.token else ''}; each one's work is saved in "
             f"{visible(str(self.options.team.folder))}/NAME.json. Ctrl+C stops the server."))
         self._status_task = asyncio.create_task(self.show_status())
+        self.ready.fill()
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Close every websocket: each session's process quits, closing its store."""
         if self._status_task is not None:
             self._status_task.cancel()
         for session in list(self.sessions.values()):
-            if session.websocket is not None:
-                await session.websocket.close(code=WSCloseCode.GOING_AWAY,
-                                              message=b"the server is stopping")
+            await session.websocket.close(code=WSCloseCode.GOING_AWAY,
+                                          message=b"the server is stopping")
+        await self.ready.close()
 
     def accepted(self, name: str) -> int | str:
         """``name``'s accepted documents, read again only when the store's files changed."""
@@ -501,8 +747,10 @@ class TeamServer(Server):
                 live.stop()
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value or default)
-    except ValueError:
-        return default
+async def refuse(websocket: web.WebSocketResponse, message: str) -> web.WebSocketResponse:
+    """Show ``message`` in the browser's terminal, then close the websocket."""
+    text = visible(message).replace("\n", " ")
+    await websocket.send_bytes(f"\r\n  {text}\r\n".encode())
+    reason = text.encode("utf-8")[:120].decode("utf-8", "ignore").encode("utf-8")
+    await websocket.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
+    return websocket

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import srsly
 from typer.testing import CliRunner
 
@@ -98,3 +99,50 @@ def test_unknown_format_and_wrong_output_kind_are_refused(
     result = runner.invoke(app, ["export", "--db", str(gold_path), "-o", str(tmp_path / "file"),
                                  "--format", "brat"])
     assert result.exit_code == 1 and "brat writes a folder" in result.output
+
+
+# -- names checked again on the way out (issue 24) ------------------------------------
+
+
+def _hand_edited(path: Path, document: Document, old: str, new: str) -> None:
+    """A store as an older version or a hand edit may leave it: the span label ``old``
+    replaced by ``new`` in the file itself (the store checks names on the way in)."""
+    import re
+
+    _gold(path, document)
+    with GoldStore(path):
+        pass  # closed: every edit folded into the main file
+    text = path.read_text(encoding="utf-8")
+    edited = re.sub(r'("label"\s*:\s*)' + re.escape(srsly.json_dumps(old)),
+                    lambda m: m.group(1) + srsly.json_dumps(new), text)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["brat", "conll", "prodigy", "doccano", "spacy"])
+def test_a_stored_label_that_would_break_a_format_is_refused_naming_the_record(
+        store: GoldStore, sample_document: Document, gold_path: Path, tmp_path: Path,
+        fmt: str) -> None:
+    store.close()
+    injected = "PERSON\nT9\tGPE 0 5\tMaria"
+    _hand_edited(gold_path, sample_document, "PERSON", injected)
+    out = tmp_path / ("out" if fmt == "brat" else f"out.{fmt}")
+    result = runner.invoke(app, ["export", "--db", str(gold_path), "-o", str(out),
+                                 "--format", fmt])
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert sample_document.id[:12] in message and "'ann'" in message
+    assert "contains whitespace" in message or "control" in message
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_stored_extractor_name_with_a_tab_is_refused(
+        store: GoldStore, sample_document: Document, gold_path: Path, tmp_path: Path) -> None:
+    store.close()
+    _hand_edited(gold_path, sample_document, "GPE", "G\tPE")
+    out = tmp_path / "pred.conll"
+    result = runner.invoke(app, ["export", "--db", str(gold_path), "-o", str(out),
+                                 "--extractor", "llm@1"])
+    assert result.exit_code == 1 and "llm@1" in result.output
+    assert "Traceback" not in result.output and not out.exists()

@@ -258,3 +258,90 @@ def test_labels_and_names_that_cannot_be_shown_are_refused(tmp_path: Path):
     result = runner.invoke(app, ["extract", "--db", str(db), "--command", "x",
                                  "--extractor", "bad\x1bname"])
     assert result.exit_code == 1 and "--extractor" in result.output
+
+
+# -- a command that misbehaves with its process tree or its output (issue 24) ----------
+
+TREE_SCRIPT = r'''
+import json, os, subprocess, sys, time
+mode, pidfile = sys.argv[1], sys.argv[2]
+docs = [json.loads(line) for line in sys.stdin if line.strip()]
+# A worker that inherits stdout (as under `sh -c`, or a forgotten background job).
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+open(pidfile, "w").write(str(worker.pid))
+if mode == "hang":
+    time.sleep(60)
+for doc in docs:
+    print(json.dumps({"id": doc["id"], "spans": []}), flush=True)
+'''
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def tree_script(tmp_path: Path) -> Any:
+    import os
+    import signal
+
+    path = tmp_path / "tree.py"
+    path.write_text(TREE_SCRIPT, encoding="utf-8")
+    pidfile = tmp_path / "worker.pid"
+    yield path, pidfile
+    if pidfile.exists() and alive(pid := int(pidfile.read_text())):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_fully_answered_batch_does_not_wait_for_a_worker_holding_stdout(
+        tree_script: tuple[Path, Path]) -> None:
+    path, pidfile = tree_script
+    extractor = CommandExtractor(f"{sys.executable} {path} ok {pidfile}", "tree@1",
+                                 timeout=20)
+    predictions = list(extractor.predict(items(), batch_size=3))
+    assert [p.doc_id for p in predictions] == [d for d, _, _ in items()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_on_timeout_the_whole_process_group_is_killed(
+        tree_script: tuple[Path, Path]) -> None:
+    path, pidfile = tree_script
+    extractor = CommandExtractor(f"{sys.executable} {path} hang {pidfile}", "tree@1",
+                                 timeout=1.0)
+    with pytest.raises(ExtractorOutputError, match="no answer within 1 s"):
+        list(extractor.predict(items(), batch_size=3))
+    worker = int(pidfile.read_text())
+    for _ in range(50):
+        if not alive(worker):
+            break
+        import time
+
+        time.sleep(0.05)
+    assert not alive(worker), "the command's worker outlived the timeout"
+
+
+def run_printing(tmp_path: Path, code: str, **options: Any) -> ExtractorOutputError:
+    path = tmp_path / "printer.py"
+    path.write_text("import sys\nsys.stdin.read()\n" + code, encoding="utf-8")
+    with pytest.raises(ExtractorOutputError) as err:
+        list(CommandExtractor(f"{sys.executable} {path}", "printer@1", **options)
+             .predict(items(), batch_size=3))
+    return err.value
+
+
+def test_deeply_nested_json_is_an_error_naming_the_batch_and_line(tmp_path: Path) -> None:
+    error = run_printing(tmp_path, 'print()\nprint("[" * 100000 + "]" * 100000)\n')
+    assert "batch 1, output line 2" in str(error)
+    assert "nested" in str(error)
+
+
+def test_an_extractors_output_is_bounded(tmp_path: Path) -> None:
+    error = run_printing(
+        tmp_path, 'chunk = "x" * (1 << 20)\nwhile True:\n    sys.stdout.write(chunk)\n',
+        max_output=4 * 10**6)
+    assert "batch 1" in str(error) and "more than 4 MB" in str(error)

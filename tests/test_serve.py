@@ -115,6 +115,9 @@ def test_every_request_without_the_token_gets_a_403_and_nothing_else(
                                     allow_redirects=False)
         assert response.status == 302 and response.headers["Location"] == (
             "/static/js/textual.js")
+        # Lax: sent when the link is clicked in a page of another site (a mail, a chat).
+        cookie = response.headers["Set-Cookie"]
+        assert "SameSite=Lax" in cookie and "HttpOnly" in cookie
         response = await client.get("/static/js/textual.js")  # now with the cookie
         assert response.status == 200
 
@@ -132,26 +135,34 @@ def test_the_printed_links_carry_the_token(team: TeamFolder) -> None:
 
 
 def test_one_session_per_name(team: TeamFolder) -> None:
+    from aiohttp import web
+
+    from reader.web import Session, annotator_seat
+
     async def body(client: Any, server: TeamServer) -> None:
         first = await client.get("/a/alice")
-        assert first.status == 200 and "/ws/" in await first.text()
-        assert team.annotator_path("alice").exists()
+        assert first.status == 200 and "/ws/a/alice" in await first.text()
+        # alice's websocket holds the seat (the process it runs is not started here).
+        server.sessions[annotator_seat("alice")] = Session(web.WebSocketResponse())
         second = await client.get("/a/alice")
         assert second.status == 409 and "already connected" in await second.text()
+        async with client.ws_connect("/ws/a/alice") as ws:
+            assert b"already connected" in (await ws.receive()).data
         assert (await client.get("/a/bob")).status == 200
         bad = await client.get("/a/..%2Fteam")
         assert bad.status == 400
+        del server.sessions[annotator_seat("alice")]
 
     with_client(team, None, body)
 
 
-def test_a_name_whose_store_is_open_elsewhere_gets_a_page(team: TeamFolder) -> None:
+def test_a_name_whose_store_is_open_elsewhere_is_refused_and_freed(team: TeamFolder) -> None:
     async def body(client: Any, server: TeamServer) -> None:
         with GoldStore(team.annotator_path("carol")):
-            response = await client.get("/a/carol")
-            assert response.status == 409
-            assert "open for writing elsewhere" in await response.text()
-        assert (await client.get("/a/carol")).status == 200  # freed by the refusal
+            async with client.ws_connect("/ws/a/carol") as ws:
+                assert b"open for writing elsewhere" in (await ws.receive()).data
+        assert not server.sessions  # freed by the refusal
+        assert (await client.get("/a/carol")).status == 200
 
     with_client(team, None, body)
 
@@ -173,11 +184,11 @@ def test_the_adjudicator_gets_the_agreement_report(team: TeamFolder) -> None:
         assert not team.merged_path.exists()  # the report merges into a temporary store
         # The adjudication screen is offered when this CLI has `reader adjudicate`.
         screen = await client.get("/adjudicator/judge/screen")
-        if server.adjudicate_command() is None:
+        if server.adjudicate_argv() is None:
             assert "no adjudication screen" in await index.text()
             assert screen.status == 404
         else:
-            assert screen.status == 200 and "/ws/" in await screen.text()
+            assert screen.status == 200 and "/ws/adjudicator/judge" in await screen.text()
             with GoldStore(team.merged_path, read_only=True) as merged:
                 assert merged.annotators() == ["alice", "bob"]
 

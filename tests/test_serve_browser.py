@@ -200,3 +200,74 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
     assert pair["spans"]["exact"]["micro"]["f1"] == 0.0
     assert pair["spans"]["unlabelled"]["micro"]["agreed"] == 1
     assert pair["spans"]["unlabelled"]["micro"]["f1"] == 1.0
+
+
+@contextmanager
+def link_page(target: str) -> Iterator[str]:
+    """A page on another site (``localhost`` is not the same site as ``127.0.0.1``)
+    with a link to ``target``, as in a mail or a chat; yields its address."""
+    import html
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = (f"<!DOCTYPE html><html><body><a id='link' href='{html.escape(target)}'>"
+            "your annotation link</a></body></html>").encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("localhost", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_printed_link_works_when_clicked_on_another_site(tmp_path: Path) -> None:
+    """The token link clicked in a page of another site (a mail, a chat) opens the
+    session, and a reload of the page it lands on still works (the token cookie is
+    sent on a top-level navigation from another site and on the redirect after it)."""
+    executable = chromium()
+    if executable is None:
+        pytest.skip("no chromium found (apt-get install chromium, or set READER_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    team = tmp_path / "team"
+    with GoldStore(team / "team.json") as store:
+        store.add_documents(read_articles([ARTICLE]).documents)
+        store.set_labels(LabelScheme().with_entities(["PERSON", "ORG", "GPE"]))
+    port = free_port()
+    target = f"http://127.0.0.1:{port}/a/dana?token={TOKEN}"
+    with server(team, port) as (process, _output), link_page(target) as mail, \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable,
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_context().new_page()
+            page.goto(mail)
+            with page.expect_navigation() as landed:
+                page.click("#link")
+            response = landed.value
+            assert response is not None and response.status == 200, response and (
+                response.status)
+            assert page.url == f"http://127.0.0.1:{port}/a/dana"  # the token left the bar
+            page.wait_for_selector("body.-first-byte", state="attached", timeout=15000)
+            wait_for(lambda: (team / "dana.json").exists(), 10, "dana's store")
+            # A reload carries the cookie too (the page may find dana still connected
+            # while the previous session ends: 409, not 403).
+            reloaded = page.reload()
+            assert reloaded is not None and reloaded.status in (200, 409)
+        finally:
+            browser.close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import InputError
+from ..errors import FormatError, InputError
 from ..layer import SpanRef, resolve_refs, span_order
 from ..models import Document, LabelScheme, Relation, Span, Status
+from ..names import label_problem, name_problem
 from ..output import replacing
 
 STATUSES: tuple[str, ...] = ("accept", "reject", "ignore")
@@ -114,6 +115,27 @@ class ExportItem:
     annotator: str | None = None
     extractor: str | None = None
 
+    def check(self) -> ExportItem:
+        """This item, or a :class:`FormatError` naming the record and the first name in
+        it that an output format could not hold (a label with a newline or a tab would
+        write extra lines into brat's .ann or CoNLL).  The store checks names on the
+        way in; a store from an older version or edited by hand may still hold one."""
+        problems = [f"{who} {name!r:.60} {problem}" for who, name, problem in (
+            ("annotator", self.annotator, self.annotator and name_problem(self.annotator)),
+            ("extractor", self.extractor, self.extractor and name_problem(self.extractor)),
+            *((f"span {s.start}-{s.end}: label", s.label, label_problem(s.label))
+              for s in self.spans),
+            *(("relation label", r.label, label_problem(r.label)) for r in self.relations),
+        ) if problem]
+        if problems:
+            layer = (f"extractor {self.extractor!r:.60}" if self.extractor else
+                     f"annotator {self.annotator!r:.60}")
+            raise FormatError(
+                f"document {self.document.id} ({layer}): {problems[0]}; nothing was "
+                "exported (the store holds a name the current rules refuse: fix it there, "
+                "e.g. with reader annotate, or leave this layer out)")
+        return self
+
     def payload(self) -> Payload:
         spans = sorted(self.spans, key=span_order)
         return (self.document.text, self.document.meta,
@@ -144,6 +166,19 @@ class WriteContext:
     token_edges: Callable[[str], tuple[frozenset[int], frozenset[int]]] | None = None
     """For CoNLL: a document id's span starts and ends over every layer the store holds
     for it, so that every export of the document has the same tokens."""
+
+
+def check_scheme(scheme: LabelScheme) -> LabelScheme:
+    """``scheme``, or a :class:`FormatError` naming its first label that an output
+    format could not hold (brat's annotation.conf lists them one per line)."""
+    for what, labels in (("entity label", scheme.entities),
+                         ("relation label", scheme.relations)):
+        for label in labels:
+            problem = label_problem(label.name)
+            if problem:
+                raise FormatError(f"the store's label scheme: {what} {label.name!r:.60} "
+                                  f"{problem}; nothing was exported")
+    return scheme
 
 
 def signed_hash32(*parts: str) -> int:

@@ -52,9 +52,10 @@ from ..models import (
     normalise_newlines,
 )
 from ..names import label_problem, name_problem
+from ..output import replacing_folder
 from ..store import DEFAULT_ANNOTATOR, GoldStore
 from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
-from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext
+from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, check_scheme
 
 PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
@@ -84,10 +85,22 @@ def iter_export_items(
     annotator: str | None = None,
     extractor: str | None = None,
 ) -> Iterator[ExportItem]:
-    """Annotations (or one extractor's predictions) in document order, one at a time.
+    """Annotations (or one extractor's predictions) in document order, one at a time,
+    each checked again on the way out (:meth:`ExportItem.check`).
 
     With ``status="accept"``, a document's gold: its adjudicated annotation where there
     is one (see :mod:`annotations.gold`), else every accepted annotation."""
+    return (item.check() for item in _export_items(store, status=status,
+                                                   annotator=annotator, extractor=extractor))
+
+
+def _export_items(
+    store: GoldStore,
+    *,
+    status: StatusFilter = "accept",
+    annotator: str | None = None,
+    extractor: str | None = None,
+) -> Iterator[ExportItem]:
     if extractor is not None:
         if extractor not in store.extractors():
             known = ", ".join(store.extractors()) or "none"
@@ -144,9 +157,20 @@ def export_layers(
         workers = min(2, os.cpu_count() or 1) if len(store) >= PARALLEL_FROM else 1
     items = iter_export_items(store, status=status, annotator=annotator, extractor=extractor)
     edges = conll.layer_edges(store) if fmt.name == "conll" else None  # shared tokens
-    return fmt.write(items, out, WriteContext(scheme=store.labels, shard_size=shard_size,
-                                              workers=workers, flat_only=flat_only,
-                                              token_edges=edges))
+    context = WriteContext(scheme=check_scheme(store.labels), shard_size=shard_size,
+                           workers=workers, flat_only=flat_only, token_edges=edges)
+    if writes_folder(fmt, out):
+        # Into a temporary folder, moved into place once every file is written: a
+        # failure (a full disk, a refused record) leaves no partial folder.
+        with replacing_folder(out) as folder:
+            return fmt.write(items, folder, context)
+    return fmt.write(items, out, context)
+
+
+def writes_folder(fmt: InterchangeFormat, out: Path) -> bool:
+    """Whether ``fmt`` writes a folder at ``out`` (brat; spaCy unless ``out`` ends in
+    ``.spacy``) rather than one file."""
+    return fmt.writes_folder or (fmt.name == "spacy" and out.suffix != ".spacy")
 
 
 # -- import --------------------------------------------------------------------

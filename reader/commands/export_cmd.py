@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from annotations.errors import AnnotationsError
 from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
-from annotations.formats.transfer import StatusFilter, export_layers
+from annotations.formats.transfer import StatusFilter, export_layers, writes_folder
 from annotations.gold import describe_gold, gold_annotator_counts, gold_records_by_document
 from annotations.terminal import terminal_text, visible
 
@@ -61,18 +62,25 @@ def export(
     if extractor is not None and (annotator is not None or status != "accept"):
         raise fail("--extractor exports predictions; --status and --annotator apply to "
                    "annotations only")
-    writes_folder = fmt.writes_folder or (fmt.name == "spacy" and out.suffix != ".spacy")
-    if out.exists() and out.is_dir() != writes_folder:
+    folder = writes_folder(fmt, out)
+    if out.exists() and out.is_dir() != folder:
         raise fail(f"{out} is a {'folder' if out.is_dir() else 'file'}; {fmt.name} writes a "
-                   f"{'folder' if writes_folder else 'file'} there")
+                   f"{'folder' if folder else 'file'} there")
     with open_store(db, read_only=True) as store:
         if extractor is None and status == "accept":
             chosen = gold_records_by_document(store, annotator)
             err_console.print(Text(visible(describe_gold(gold_annotator_counts(chosen),
                                                            annotator))))
         status_filter: StatusFilter = status  # type: ignore[assignment]
-        result = export_layers(store, out, format_name=fmt.name, status=status_filter,
-                               annotator=annotator, extractor=extractor, flat_only=flat_only)
+        try:
+            result = export_layers(store, out, format_name=fmt.name, status=status_filter,
+                                   annotator=annotator, extractor=extractor,
+                                   flat_only=flat_only)
+        except AnnotationsError as err:
+            raise fail(str(err)) from None
+        except OSError as err:  # a full disk, a read-only folder: the file it concerns
+            raise fail(f"{err.filename or out}: {err.strerror or err}; nothing was "
+                       "exported") from None
     for warning in result.warnings:
         err_console.print(f"[yellow]warning[/] {terminal_text(warning)}")
     what = (f"predictions of {extractor}" if extractor else

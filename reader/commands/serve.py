@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from annotations.errors import AnnotationsError
-from annotations.team import TeamFolder, annotator_problem
+from annotations.team import MAX_ANNOTATORS, TeamFolder, annotator_problem
 
 from .common import check_option_name, fail
 
@@ -38,6 +38,16 @@ def serve(
     adjudicator: Annotated[str | None, typer.Option(
         "--adjudicator", help="Offer this person the agreement report and the "
         "adjudication screen at /adjudicator/NAME.")] = None,
+    ready_sessions: Annotated[int, typer.Option(
+        "--ready-sessions", min=0, max=16, help="Session processes kept started and "
+        "waiting, so that a browser's session opens at once (0: start one per "
+        "connection).")] = 1,
+    max_annotators: Annotated[int, typer.Option(
+        "--max-annotators", min=1, help="Refuse a new annotator name once the team "
+        "folder holds this many.")] = MAX_ANNOTATORS,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="On loopback, also accept this Host name (one a local "
+        "proxy passes on); repeatable.")] = None,
 ) -> None:
     """Serve the annotator to browsers: each annotator edits their own DIR/NAME.json."""
     from reader.web import ServeOptions, TeamServer, access_token
@@ -53,7 +63,9 @@ def serve(
     except AnnotationsError as err:
         raise fail(str(err)) from None
     options = ServeOptions(team=folder, token=access_token(host, token), model=model,
-                           load_model=not no_model, config=config, adjudicator=adjudicator)
+                           load_model=not no_model, config=config, adjudicator=adjudicator,
+                           ready_sessions=ready_sessions, max_annotators=max_annotators,
+                           allowed_hosts=tuple(h.lower() for h in allow_host or ()))
     TeamServer(options, host=host, port=port).serve()
 
 

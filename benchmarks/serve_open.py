@@ -1,0 +1,221 @@
+"""How long ``reader serve`` takes to show a browser the article, old against new.
+
+    python benchmarks/serve_open.py [--opens 5] [--keys 20] [--old /work/main]
+
+For a generated article of 1,000, 10,000 and 100,000 words (one team folder each), it
+starts ``reader serve --no-model`` and opens ``/a/NAME`` in Chromium (Debian's
+``/usr/bin/chromium`` through Playwright), ``--opens`` times, each time as another
+annotator whose store already exists (a returning annotator).  An open is timed in
+the page: from the start of the navigation to the first websocket frame that holds
+the article's first word (a word no other part of the screen shows).  Between two
+opens the page is closed and the session's process left to end.
+
+Three servers per size:
+
+* **old**: the code in ``--old`` (a worktree of main, read only), which starts a
+  process per connection;
+* **per connection**: this code with ``--ready-sessions 0`` (a process per
+  connection, started by the new launcher);
+* **ready**: this code as shipped (``--ready-sessions 1``: a process started ahead,
+  imports done, waits for the next annotator).
+
+After each open it also times label keys: the label key on the
+first token, then undo, ``--keys`` times; from the key's ``keydown`` in the page to the
+next websocket frame.  It prints medians, and the ratio old / ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "Quokkaville"
+INIT_SCRIPT = """
+(() => {
+  const Original = window.WebSocket;
+  window.__frames = [];
+  window.__article = null;
+  let tail = "";
+  const decoder = new TextDecoder();
+  function Wrapped(url, protocols) {
+    const socket = protocols === undefined ? new Original(url) : new Original(url, protocols);
+    socket.addEventListener("message", (event) => {
+      const now = performance.now();
+      window.__frames.push(now);
+      if (window.__article === null && typeof event.data !== "string") {
+        const text = tail + decoder.decode(event.data, {stream: true});
+        if (text.includes("MARKER")) window.__article = now;
+        tail = text.slice(-64);
+      }
+    });
+    return socket;
+  }
+  Wrapped.prototype = Original.prototype;
+  for (const key of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Wrapped[key] = Original[key];
+  window.WebSocket = Wrapped;
+  window.__keydowns = [];
+  document.addEventListener("keydown", () => window.__keydowns.push(performance.now()),
+                            true);
+})();
+""".replace("MARKER", MARKER)
+
+WORDS = ("the council said on Monday that new rules for the river port would take "
+         "effect in spring after months of talks with unions and shipping firms").split()
+
+
+def article(words: int, seed: int) -> str:
+    rng = random.Random(seed)
+    body = [rng.choice(WORDS) for _ in range(words - 1)]
+    lines = []
+    for start in range(0, len(body), 60):
+        lines.append(" ".join(body[start:start + 60]) + ".")
+    return f"{MARKER} " + "\n\n".join(lines)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_team(folder: Path, words: int, names: list[str]) -> None:
+    from annotations.models import Document, LabelScheme
+    from annotations.store import GoldStore
+    from annotations.team import TeamFolder
+
+    team = TeamFolder(folder)
+    with GoldStore(team.team_path) as store:
+        store.add_documents([Document.from_text(article(words, words))])
+        store.set_labels(LabelScheme().with_entities(["PERSON", "ORG", "GPE"]))
+    for name in names:
+        team.prepare(name)
+
+
+def start_server(code: Path, team: Path, port: int, ready: int | None) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "reader", "serve", "--team", str(team), "--port", str(port),
+            "--no-model"]
+    if ready is not None:
+        args += ["--ready-sessions", str(ready)]
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    process = subprocess.Popen(args, cwd=code, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server in {code} did not start")
+
+
+def sessions_of(server: subprocess.Popen[bytes]) -> int:
+    """How many processes run below the server (sessions, and any started ahead)."""
+    out = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+    return len(out.stdout.split())
+
+
+def measure(browser, code: Path, team: Path, names: list[str], ready: int | None,
+            keys: int) -> tuple[list[float], list[float]]:
+    port = free_port()
+    server = start_server(code, team, port, ready)
+    opens: list[float] = []
+    key_times: list[float] = []
+    idle = 1 if ready else 0
+    try:
+        time.sleep(3.0)  # the server's own start, and a session started ahead
+        for name in names:
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            context.add_init_script(INIT_SCRIPT)
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/a/{name}")
+            page.wait_for_function("window.__article !== null", timeout=60000)
+            start = page.evaluate("performance.getEntriesByType('navigation')[0].startTime")
+            opens.append(page.evaluate("window.__article") - start)
+            if keys:
+                key_times += label_keys(page, keys)
+            context.close()
+            deadline = time.monotonic() + 30
+            while sessions_of(server) > idle and time.monotonic() < deadline:
+                time.sleep(0.2)  # the session ends; the next one is started ahead
+            time.sleep(2.0 if ready else 0.5)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return opens, key_times
+
+
+def label_keys(page, count: int) -> list[float]:
+    """Milliseconds from a label key's keydown to the next websocket frame."""
+    page.wait_for_timeout(1500)  # the screen settles (side panel, footer)
+    times = []
+    for _ in range(count):
+        for key, timed in (("1", True), ("u", False)):
+            frames = page.evaluate("window.__frames.length")
+            page.keyboard.press(key)
+            page.wait_for_function(f"window.__frames.length > {frames}", timeout=10000)
+            if timed:
+                times.append(page.evaluate(
+                    "(() => { const k = window.__keydowns.at(-1);"
+                    " return window.__frames.find((t) => t >= k) - k; })()"))
+            page.wait_for_timeout(150)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--opens", type=int, default=5)
+    parser.add_argument("--keys", type=int, default=20)
+    parser.add_argument("--old", type=Path, default=Path("/work/main"),
+                        help="a checkout of the code to compare with (read only)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("READER_CHROMIUM") or shutil.which("chromium")
+    if executable is None:
+        raise SystemExit("no chromium (apt-get install chromium, or set READER_CHROMIUM)")
+    variants: list[tuple[str, Path, int | None]] = [
+        ("old", args.old, None), ("per connection", ROOT, 0), ("ready", ROOT, 1)]
+    print(f"browser open of /a/NAME to the article's first word, median of {args.opens} "
+          "opens (ms); a shared 2-core machine, so medians")
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
+        browser = playwright.chromium.launch(executable_path=executable,
+                                             args=["--no-sandbox"])
+        try:
+            for words in args.sizes:
+                medians: dict[str, float] = {}
+                for label, code, ready in variants:
+                    team = Path(tmp) / f"{words}-{label.replace(' ', '-')}"
+                    names = [f"a{i}" for i in range(args.opens)]
+                    make_team(team, words, names)
+                    keys = args.keys
+                    opens, key_times = measure(browser, code, team, names, ready, keys)
+                    medians[label] = statistics.median(opens)
+                    line = (f"{words:>7,} words  {label:<15} open median "
+                            f"{medians[label]:7.0f} ms  (min {min(opens):.0f}, "
+                            f"max {max(opens):.0f})")
+                    if key_times:
+                        line += (f"  label key to first frame: median "
+                                 f"{statistics.median(key_times):.1f} ms over "
+                                 f"{len(key_times)}")
+                    print(line, flush=True)
+                print(f"{words:>7,} words  old / ready: "
+                      f"{medians['old'] / medians['ready']:.1f}x", flush=True)
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from pathlib import Path
 import srsly
 
 from ..errors import InputError
-from . import brat, conll, docbin, doccano, labelstudio, prodigy
+from . import brat, conll, docbin, doccano, hf, labelstudio, prodigy
 from .base import ExportItem, ExportResult, ImportRecord, WriteContext
 
 
@@ -58,10 +58,15 @@ FORMATS: dict[str, InterchangeFormat] = {
             "labeling config beside it)",
             "open status (comes back as the import's default)", False,
             labelstudio.read, labelstudio.write),
+        InterchangeFormat(
+            "hf", "Hugging Face datasets folder (save_to_disk: tokens, IOB2 ner_tags, exact "
+            "spans and relations; needs the hf extra)",
+            "nothing (nested spans are in spans, not in ner_tags)", True, hf.read, hf.write),
     )
 }
 ALIASES = {"docbin": "spacy", "iob": "conll", "iob2": "conll", "jsonl": "prodigy",
-           "labelstudio": "label-studio", "ls": "label-studio"}
+           "labelstudio": "label-studio", "ls": "label-studio", "huggingface": "hf",
+           "datasets": "hf"}
 
 CONLL_SUFFIXES = {".conll", ".iob", ".iob2", ".bio", ".conll03", ".conllx"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -80,6 +85,8 @@ def detect_format(path: Path) -> InterchangeFormat:
     Raises :class:`InputError` saying why it cannot tell.
     """
     if path.is_dir():
+        if hf.looks_like(path):
+            return FORMATS["hf"]
         if next(path.rglob("*.ann"), None) is not None:
             return FORMATS["brat"]
         if next(path.rglob("*.spacy"), None) is not None:

@@ -1,5 +1,6 @@
 """Interchange formats: Prodigy JSONL (the default), doccano JSONL, brat standoff,
-CoNLL IOB2 and spaCy DocBin, for gold annotations and predictions alike.
+CoNLL IOB2, spaCy DocBin, Label Studio JSON, INCEpTION's UIMA CAS XMI and Hugging
+Face datasets, for gold annotations and predictions alike.
 
 ``FORMATS`` is the registry: each :class:`InterchangeFormat` has a reader (a file
 or folder to :class:`~annotations.formats.base.ImportRecord` objects) and a
@@ -16,7 +17,7 @@ from pathlib import Path
 import srsly
 
 from ..errors import InputError
-from . import brat, conll, docbin, doccano, prodigy
+from . import brat, conll, docbin, doccano, hf, labelstudio, prodigy
 from .base import ExportItem, ExportResult, ImportRecord, WriteContext
 
 
@@ -52,9 +53,20 @@ FORMATS: dict[str, InterchangeFormat] = {
             "spacy", "spaCy DocBin (.spacy file, or a folder of shards)",
             "nothing (relations and the rest in doc.user_data)", False,
             docbin.read, docbin.write),
+        InterchangeFormat(
+            "label-studio", "Label Studio JSON tasks (annotations and predictions; the "
+            "labeling config beside it)",
+            "open status (comes back as the import's default)", False,
+            labelstudio.read, labelstudio.write),
+        InterchangeFormat(
+            "hf", "Hugging Face datasets folder (save_to_disk: tokens, IOB2 ner_tags, exact "
+            "spans and relations; needs the hf extra)",
+            "nothing (nested spans are in spans, not in ner_tags)", True, hf.read, hf.write),
     )
 }
-ALIASES = {"docbin": "spacy", "iob": "conll", "iob2": "conll", "jsonl": "prodigy"}
+ALIASES = {"docbin": "spacy", "iob": "conll", "iob2": "conll", "jsonl": "prodigy",
+           "labelstudio": "label-studio", "ls": "label-studio", "huggingface": "hf",
+           "datasets": "hf"}
 
 CONLL_SUFFIXES = {".conll", ".iob", ".iob2", ".bio", ".conll03", ".conllx"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -73,6 +85,8 @@ def detect_format(path: Path) -> InterchangeFormat:
     Raises :class:`InputError` saying why it cannot tell.
     """
     if path.is_dir():
+        if hf.looks_like(path):
+            return FORMATS["hf"]
         if next(path.rglob("*.ann"), None) is not None:
             return FORMATS["brat"]
         if next(path.rglob("*.spacy"), None) is not None:
@@ -88,6 +102,8 @@ def detect_format(path: Path) -> InterchangeFormat:
         return FORMATS["spacy"]
     if suffix == ".ann" or (suffix == ".txt" and path.with_suffix(".ann").is_file()):
         return FORMATS["brat"]
+    if suffix == ".json" and labelstudio.looks_like(path):
+        return FORMATS["label-studio"]
     if suffix in JSONL_SUFFIXES:
         return _jsonl_flavour(path)
     raise InputError(path, f"cannot tell the format from the extension {suffix!r}; "

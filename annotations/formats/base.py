@@ -81,6 +81,10 @@ class ImportRecord:
     has_status: bool = False
     """False when the format or the record says nothing about the status."""
     annotator: str | None = None
+    extractor: str | None = None
+    """The extractor a record's layer comes from, when the file says so (Label Studio's
+    ``predictions[].model_version``): a gold import stores such a record as that
+    extractor's prediction, beside the annotations of the same file."""
     strings: list[RawString] = field(default_factory=list)
     """Spans given by their text alone (what LLMs return); placed on the text with
     ``annotations.grounding`` when imported as predictions."""

@@ -73,6 +73,11 @@ class ImportSummary:
     warnings: list[InputError] = field(default_factory=list)
     adopted: str | None = None
     """What a store without labels took from this import (its label scheme), if anything."""
+    predictions: list[int] = field(default_factory=lambda: [0, 0, 0])
+    """In a gold import, the layers a file gave as an extractor's (Label Studio's
+    ``predictions``), stored as predictions: added, updated, skipped."""
+    extractors: list[str] = field(default_factory=list)
+    """The extractors of those predictions."""
 
 
 # -- export --------------------------------------------------------------------
@@ -245,6 +250,8 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     summary.format = ", ".join(names)
     summary.documents_added = len(checker.new_documents)
     summary.added, summary.updated, summary.skipped = checker.counts
+    summary.predictions = checker.prediction_counts
+    summary.extractors = sorted({p.extractor for p in checker.predictions})
     if as_predictions:
         if checker.predictions:
             store.put_predictions(
@@ -260,9 +267,14 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     labelled = (labels or scheme).overlapping
     annotations = [a.model_copy(update={"relations": named_by(a.spans, a.relations, labelled)})
                    for a in checker.annotations]
-    if annotations or checker.new_documents or labels:
+    # Layers the file gave as an extractor's (Label Studio's predictions), in the
+    # same transaction.
+    predictions = [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
+        p.spans))}) for p in checker.predictions]
+    if annotations or checker.new_documents or labels or predictions:
         store.save_annotations(annotations, add_labels=add_labels and not checker.adopting,
-                               documents=list(checker.new_documents.values()), labels=labels)
+                               documents=list(checker.new_documents.values()), labels=labels,
+                               predictions=predictions)
     return summary
 
 
@@ -270,8 +282,9 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
            declared: tuple[list[str], list[str], Path] | None) -> tuple[LabelScheme, str]:
     """The label scheme a store without labels takes from its first gold import, and
     a sentence saying what it took."""
-    in_data = sorted({s.label for a in checker.annotations for s in a.spans})
-    relations_in_data = sorted({r.label for a in checker.annotations for r in a.relations})
+    layers = [*checker.annotations, *checker.predictions]
+    in_data = sorted({s.label for a in layers for s in a.spans})
+    relations_in_data = sorted({r.label for a in layers for r in a.relations})
     entities, relations, source = in_data, relations_in_data, "the labels in the data"
     if declared is not None:
         # A name the label rule refuses is left out (the data's own labels were checked).
@@ -320,6 +333,7 @@ class _RecordChecker:
         self.annotations: list[Annotation] = []
         self.predictions: list[Prediction] = []
         self.counts = [0, 0, 0]  # added, updated, skipped
+        self.prediction_counts = [0, 0, 0]  # of a gold import's predictions (record.extractor)
         self._seen: dict[tuple[str, str], str] = {}
         self._by_squeezed: dict[str, list[str]] | None = None
 
@@ -340,6 +354,8 @@ class _RecordChecker:
                 return [error]
         document = Document.from_text(record.text, record.meta)
         stored = self.store.has_document(document.id)
+        # A record the file gives as an extractor's is a prediction in a gold import too.
+        predicted = self.as_predictions or record.extractor is not None
         if self.as_predictions and not stored:
             return [record.error("no stored document has this text (a prediction must be "
                                  "for a stored document; import the articles first)")]
@@ -351,12 +367,12 @@ class _RecordChecker:
                     f"{record.strings[0].where}); gold needs offsets, string-only spans are "
                     "accepted with --as-predictions")]
             meta["grounding"] = _ground(record)
-        spans, errors = self._spans(record)
+        spans, errors = self._spans(record, predicted)
         relations, relation_errors = _relations(record, spans)
         errors += relation_errors
         if not self.add_labels:
             errors += self._unknown_labels(record, spans, relations)
-        who = (self.extractor if self.as_predictions
+        who = (self.extractor if self.as_predictions else record.extractor if predicted
                else self.annotator or record.annotator or DEFAULT_ANNOTATOR)
         assert who is not None
         first = self._seen.get((document.id, who))
@@ -368,7 +384,7 @@ class _RecordChecker:
         self._seen[(document.id, who)] = _place(record)
         if not stored:
             self.new_documents.setdefault(document.id, document)
-        if self.as_predictions:
+        if predicted:
             self._keep_prediction(document.id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
@@ -395,22 +411,24 @@ class _RecordChecker:
         old = self.store.prediction(doc_id, extractor)
         pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations,
                           meta=meta or {})
+        counts = self.counts if self.as_predictions else self.prediction_counts
         if old is None:
-            self.counts[0] += 1
+            counts[0] += 1
         elif (old.spans, _relation_set(old), old.meta) == (
                 pred.spans, _relation_set(pred), pred.meta):
-            self.counts[2] += 1
+            counts[2] += 1
             return
         else:
-            self.counts[1] += 1
+            counts[1] += 1
         self.predictions.append(pred)
 
-    def _spans(self, record: ImportRecord) -> tuple[list[Span], list[InputError]]:
+    def _spans(self, record: ImportRecord, predicted: bool = False
+               ) -> tuple[list[Span], list[InputError]]:
         errors: list[InputError] = []
         pairs: list[tuple[Span, RawSpan]] = []
         for raw in record.spans:
-            if self.as_predictions:
-                source, state = self.extractor or HUMAN, "suggested"
+            if predicted:
+                source, state = self.extractor or record.extractor or HUMAN, "suggested"
             else:
                 source, state = raw.source or HUMAN, raw.state or "confirmed"
                 if state not in SPAN_STATES:
@@ -431,8 +449,9 @@ class _RecordChecker:
             if reach is None or before.end > reach[0].end:
                 reach = (before, raw_before)
             if after.start < reach[0].end and after.ref != before.ref:
-                self.any_overlap = True
-                if not self.allow_overlap:
+                # Predictions may overlap whatever the scheme says (they are scored).
+                self.any_overlap = self.any_overlap or not predicted or self.as_predictions
+                if not (self.allow_overlap or predicted):
                     other, raw_other = reach
                     at = f" at {raw_other.where}" if raw_other.where else ""
                     errors.append(_span_error(

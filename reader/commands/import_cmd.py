@@ -10,7 +10,7 @@ import typer
 
 from annotations.articles import read_articles
 from annotations.errors import InputErrors
-from annotations.formats import FORMATS
+from annotations.formats import ALIASES, FORMATS
 from annotations.formats.transfer import import_layers
 from annotations.models import Status
 from annotations.terminal import terminal_text
@@ -40,7 +40,9 @@ def import_articles(
     format_name: Annotated[str | None, typer.Option(
         "--format", help=f"With --as-gold/--as-predictions: {', '.join(FORMATS)}. Default: "
         "from the extension and content (.jsonl with spans -> prodigy, with entities or "
-        "label -> doccano; folder of .ann -> brat; .conll/.iob -> conll; .spacy -> spacy).")
+        "label -> doccano; folder of .ann -> brat; .conll/.iob -> conll; .spacy -> spacy; "
+        ".json array -> label-studio; .zip, .xmi or a folder of them -> inception; a "
+        "save_to_disk folder -> hf).")
     ] = None,
     annotator: Annotated[str | None, typer.Option(
         "--annotator", help="With --as-gold: store as this annotator's (default: the "
@@ -66,7 +68,10 @@ def import_articles(
     or JSONL with one {"text": ..., "meta": {...}} per line.
 
     With --as-gold or --as-predictions, import annotated files instead: Prodigy or doccano
-    JSONL, a brat folder, CoNLL IOB (IOB2 or IOB1) or spaCy .spacy.
+    JSONL, a brat folder, CoNLL IOB (IOB2 or IOB1), spaCy .spacy, a Label Studio JSON
+    export (its annotations as gold under their annotators, its predictions under their
+    model_version, in the same import), INCEpTION's UIMA CAS XMI or a Hugging Face
+    dataset folder.
 
     All or nothing: if any input is bad, nothing is stored and every problem is listed.
     """
@@ -126,7 +131,7 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
     if as_predictions and overlapping:
         raise fail("--overlapping applies to --as-gold (predictions may always overlap)")
     if format_name is not None and format_name.lower() not in FORMATS and \
-            format_name.lower() not in ("docbin", "iob", "iob2", "jsonl"):
+            format_name.lower() not in ALIASES:
         raise fail(f"unknown --format {format_name!r}; choose one of {', '.join(FORMATS)}")
     if answer not in ANSWERS:
         raise fail(f"--answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
@@ -156,6 +161,11 @@ def _import_layers(paths: list[Path], db: Path, *, as_gold: bool, as_predictions
             f"{summary.documents_added} document(s) added → {terminal_text(str(db))} holds "
             f"{len(store)} document(s)"
         )
+        if any(summary.predictions):
+            added, updated, skipped = summary.predictions
+            console.print(
+                f"and {added} prediction(s) added, {updated} updated, {skipped} skipped by "
+                f"{terminal_text(', '.join(summary.extractors))} (the file's predictions)")
         close_committed(store, "the import")
 
 

@@ -30,9 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "annotate": ("annotate", "Annotate entities and relations; every edit is saved at once "
                  "(quit any time)."),
     "evaluate": ("evaluate", "Score extractors against the gold set (accepted annotations)."),
-    "compare": ("compare", "Is B better than A? ΔF1 per scheme, micro and per label, with a "
-                "paired bootstrap interval and a paired approximate-randomization p-value "
-                "(Holm-adjusted per label)."),
+    "compare": ("compare", "Is B better than A? ΔF1 = F1(B) − F1(A) per scheme, micro and "
+                "per label, with a paired bootstrap interval and a paired permutation p-value "
+                "(exact when the documents where they differ are few; Holm-adjusted per "
+                "label)."),
     "review": ("review", "Gold and predictions together, worst documents first; fix the gold "
                "key by key."),
     "export": ("export_cmd", "Export gold annotations (or an extractor's predictions) to an "

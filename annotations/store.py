@@ -72,7 +72,7 @@ from .storage.files import (
     Journal,
     check_record,
     describe,
-    encode_line,
+    encode_ops,
     inode,
     read_main,
     write_main,
@@ -172,7 +172,7 @@ class GoldStore:
 
     def _reset(self) -> None:
         """Empty tables and indexes, ready to load."""
-        self._tables = Tables()
+        self._tables = Tables(self.path)
         self._patcher = Patcher()
 
     def _load(self) -> None:
@@ -181,8 +181,7 @@ class GoldStore:
                 last = attempt == READ_ATTEMPTS - 1
                 try:
                     if self.path.exists():
-                        data, self._main_inode = read_main(self.path)
-                        self._tables.load(data, self.path)
+                        self._main_inode = read_main(self.path, self._tables)
                     elif self.read_only:
                         raise StoreError(f"{self.path}: no such gold store")
                     if self.journal_path.exists():
@@ -235,7 +234,7 @@ class GoldStore:
         for table, key, record in ops:
             self._apply(table, key, record)
         try:
-            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
+            self._main_inode = write_main(self.path, self._tables, self._file_lock)
         except BaseException as err:
             self._reset()
             self._start_new(meta)
@@ -316,9 +315,11 @@ class GoldStore:
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
-        except OSError as err:
+            self._main_inode = write_main(self.path, self._tables, self._file_lock)
+        except BaseException as err:
             meta_rows["1"] = old_meta
+            if not isinstance(err, OSError):
+                raise  # a damaged record refused (storage.tables): the file is untouched
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
@@ -352,9 +353,11 @@ class GoldStore:
             return
         if self._journal.fd is None:
             self._open_journal()
-        self._journal.append(encode_line(ops))
-        for table, key, record in ops:
-            self._apply(table, key, record)
+        payload, texts = encode_ops(ops)
+        self._journal.append(payload)
+        del payload
+        for (table, key, record), text in zip(ops, texts, strict=True):
+            self._apply(table, key, record, text)
         if self._journal.size > self.checkpoint_bytes:
             try:
                 self._checkpoint_locked()
@@ -368,7 +371,7 @@ class GoldStore:
             check_record(table, record)
         except (ValueError, TypeError, AttributeError) as err:
             # A patch names its annotation by key: the stored record says whose it is.
-            whose = self._tables.rows["annotations"].get(key, {}) if table == PATCH_TABLE \
+            whose = (self._tables.rows["annotations"].get(key) or {}) if table == PATCH_TABLE \
                 else record
             owner = [f"document {whose.get('doc_id', whose.get('id', '?'))}"]
             for field_name in ("annotator", "extractor"):
@@ -381,14 +384,16 @@ class GoldStore:
                 f"{describe(err)}; nothing was saved"
             ) from None
 
-    def _apply(self, table: str, key: str, record: Record | None) -> None:
+    def _apply(self, table: str, key: str, record: Record | None,
+               text: bytes | None = None) -> None:
+        """Apply one op in memory (``text``: the record's JSON text, when known)."""
         if table == PATCH_TABLE:
             if record is not None:
                 self._patcher.apply(self._tables.rows["annotations"], key, record)
             return
         if table == "annotations":
             self._patcher.forget(key)
-        self._tables.put(table, key, record)
+        self._tables.put(table, key, record, text=text)
 
     def _model(self, model: type[M], table: str, key: str | None,
                record: Record | None = None) -> M:
@@ -554,14 +559,19 @@ class GoldStore:
         evaluation, where 10,000 pydantic models cost seconds.  Each record was
         validated when it was written; do not mutate them."""
         with self._lock:
-            records = [
-                self._tables.rows["annotations"][key]
+            keys = [
+                key
                 for doc_id in self.document_ids()
-                for key in self._tables.anns_by_doc.get(doc_id, {}).values()
+                for name, key in self._tables.anns_by_doc.get(doc_id, {}).items()
+                if annotator is None or name == annotator
             ]
-        for record in records:
-            if annotator is not None and record["annotator"] != annotator:
-                continue
+        # Each record is parsed as it is yielded and not kept (see storage.tables).
+        table = self._tables.rows["annotations"]
+        for key in keys:
+            with self._lock:
+                if key not in table:
+                    continue  # deleted since
+                record = table.peek(key)
             if status is not None and record.get("status") != status:
                 continue
             yield record

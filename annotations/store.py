@@ -388,8 +388,9 @@ class GoldStore:
                text: bytes | None = None) -> None:
         """Apply one op in memory (``text``: the record's JSON text, when known)."""
         if table == PATCH_TABLE:
-            if record is not None:
+            if record is not None and key in self._tables.rows["annotations"]:
                 self._patcher.apply(self._tables.rows["annotations"], key, record)
+                self._tables.statuses[key] = record["status"]
             return
         if table == "annotations":
             self._patcher.forget(key)
@@ -590,6 +591,18 @@ class GoldStore:
     def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
         """Accepted annotations: the gold set."""
         return self.annotations(annotator=annotator, status="accept")
+
+    def annotation_status(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR
+                          ) -> str | None:
+        """The status of a stored annotation (``accept``, ``reject``, ``ignore``, or
+        ``open`` when it has none), None when there is no annotation: without building
+        (or, for a record the store wrote, parsing) the annotation, so that asking it of
+        every document (where to resume) costs little."""
+        with self._lock:
+            key = self._tables.ann_keys.get((doc_id, annotator))
+            if key is None:
+                return None
+            return self._tables.status(key) or "open"
 
     def annotators(self) -> list[str]:
         return sorted({annotator for _, annotator in self._tables.ann_keys})

@@ -701,3 +701,24 @@ def test_a_damaged_record_kept_as_text_is_reported_when_read_and_never_written_a
     else:
         store.close()
     assert gold_path.read_bytes() == damaged
+
+
+def test_annotation_status_is_known_without_building_the_annotation(gold_path: Path) -> None:
+    doc_ids = _many_annotated(gold_path, 3)
+    with GoldStore(gold_path) as writer:
+        ann = writer.annotation(doc_ids[1])
+        writer.save_annotation(ann.model_copy(update={"status": "reject"}))  # a patch
+        writer.save_annotation(ann.model_copy(update={"status": None}))
+        writer.save_annotation(ann.model_copy(update={"status": "ignore"}))
+        writer.delete_annotation(doc_ids[2])
+        expected = ["accept", "ignore", None]
+        assert [writer.annotation_status(d) for d in doc_ids] == expected
+        assert writer.annotation_status(doc_ids[0], "someone else") is None
+    with GoldStore(gold_path, read_only=True) as reader:
+        table = reader._tables.rows["annotations"]
+        assert [reader.annotation_status(d) for d in doc_ids] == expected
+        assert not table.hot  # read from what opens each record, not parsed
+    with TinyDB(gold_path) as plain:  # a file plain TinyDB rewrote: statuses parsed
+        plain.table("annotations").update({"status": None}, doc_ids=[1])
+    with GoldStore(gold_path, read_only=True) as reader:
+        assert [reader.annotation_status(d) for d in doc_ids] == ["open", "ignore", None]

@@ -561,7 +561,7 @@ class _NotOneRecordPerLine(Exception):
 
 _OWNER_PREFIX = {
     table: re.compile(rb'\{"doc_id":("(?:[^"\\]|\\.)*"),"%s":("(?:[^"\\]|\\.)*")'
-                      % owner.encode("ascii"))
+                      rb'(?:,"status":(null|"[a-z]+")(?=[,}]))?' % owner.encode("ascii"))
     for table, owner in OWNER.items()
 }
 
@@ -632,8 +632,11 @@ def _read_lines(fh: Any, path: Path, tables: Tables) -> None:
             key = line[1:colon].decode("ascii", "replace")
             found = pattern.match(value) if pattern is not None else None
             if found is not None:
+                status: str | None | bool = False  # not in the prefix: unknown
+                if found[3] is not None:
+                    status = None if found[3] == b"null" else found[3][1:-1].decode("ascii")
                 tables.load_raw(name, key, value, _json_string(found[1]),
-                                _json_string(found[2]))
+                                _json_string(found[2]), status)
                 continue
             try:
                 record = srsly.json_loads(value)

@@ -46,11 +46,15 @@ def _check_layer_shape(record: Record) -> None:
 
 
 def encode_record(table: str, record: Record) -> bytes:
-    """A record's JSON text as the main file holds it: one line, ASCII, its document id
-    and owner first (so an open can index it without parsing it)."""
+    """A record's JSON text as the main file holds it: one line, ASCII, its document id,
+    owner (and an annotation's status) first, so an open can index it without parsing
+    it."""
     owner = OWNER.get(table)
     if owner is not None and "doc_id" in record and owner in record:
-        record = {"doc_id": record["doc_id"], owner: record[owner], **record}
+        first = {"doc_id": record["doc_id"], owner: record[owner]}
+        if table == "annotations" and "status" in record:
+            first["status"] = record["status"]
+        record = {**first, **record}
     return srsly.json_dumps(record).encode("utf-8")
 
 
@@ -192,6 +196,8 @@ class Tables:
         self.anns_by_doc: dict[str, dict[str, str]] = {}
         # What names each record of a compact table: (document id, annotator/extractor).
         self.owners: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in COMPACT}
+        # Each annotation's status by record key, where known without parsing it.
+        self.statuses: dict[str, str | None] = {}
 
     def malformed(self, table: str, key: str) -> StoreCorruptError:
         return StoreCorruptError(
@@ -206,14 +212,26 @@ class Tables:
         except (KeyError, TypeError, ValueError):
             raise self.malformed(table, key) from None
 
-    def load_raw(self, table: str, key: str, data: bytes, doc_id: str, owner: str) -> None:
-        """Take one record of a compact table as its JSON text, with what names it."""
+    def load_raw(self, table: str, key: str, data: bytes, doc_id: str, owner: str,
+                 status: str | None | bool = False) -> None:
+        """Take one record of a compact table as its JSON text, with what names it (and
+        an annotation's status, False where unknown)."""
         try:
             self._number(table, key)
         except ValueError:
             raise self.malformed(table, key) from None
         self.rows[table].put_raw(key, data)
         self._index_owner(table, key, doc_id, owner)
+        if status is not False:
+            self.statuses[key] = status  # type: ignore[assignment]
+
+    def status(self, key: str) -> str | None:
+        """The status of the annotation record at ``key`` (parsed only if not known)."""
+        if key in self.statuses:
+            return self.statuses[key]
+        status = self.rows["annotations"].peek(key).get("status")
+        self.statuses[key] = status
+        return status
 
     def put(self, table: str, key: str, record: Record | None, *, reading: bool = False,
             text: bytes | None = None) -> None:
@@ -251,6 +269,8 @@ class Tables:
             if not isinstance(owner, str):
                 raise TypeError(OWNER[table])
             self._index_owner(table, key, record["doc_id"], owner)
+            if table == "annotations":
+                self.statuses[key] = record.get("status")
 
     def _index_owner(self, table: str, key: str, doc_id: str, owner: str) -> None:
         self.owners[table][key] = (doc_id, owner)
@@ -267,6 +287,7 @@ class Tables:
         elif table in COMPACT:
             doc_id, owner = self.owners[table].pop(key)
             if table == "annotations":
+                self.statuses.pop(key, None)
                 self.ann_keys.pop((doc_id, owner), None)
                 self.anns_by_doc.get(doc_id, {}).pop(owner, None)
             else:

@@ -6,7 +6,9 @@ scheme is there, in tables of those names.  Stock TinyDB rewrites the whole
 file on every write, in place, so a write costs time in proportion to the
 dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 
-* keeps the data in memory, in TinyDB's own layout (``storage.tables``);
+* keeps the data in memory in TinyDB's own layout, compactly: annotations and
+  predictions as their JSON text, parsed when touched (``storage.tables``); the main
+  file holds one record per line, so an open reads it without parsing them;
 * makes each edit durable by appending one checksummed line to
   ``gold.json.journal`` and fsyncing it before the call returns, a cost that
   depends on the size of the edited document, not on the number of documents

@@ -97,7 +97,8 @@ class RecordTable:
     def __getitem__(self, key: str) -> Record:
         record = self.hot.get(key)
         if record is not None:
-            self.hot.move_to_end(key)
+            if self.compact:
+                self.hot.move_to_end(key)
             return record
         record = self._parse(key, self.raw[key])
         self.hot[key] = record
@@ -152,7 +153,8 @@ class RecordTable:
     def __setitem__(self, key: str, record: Record) -> None:
         self.raw[key] = None
         self.hot[key] = record
-        self.hot.move_to_end(key)
+        if self.compact:
+            self.hot.move_to_end(key)
         self.unchecked.discard(key)
         self._evict()
 

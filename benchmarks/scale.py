@@ -123,6 +123,9 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None
     seconds = 0.0
     for part in clock.split(":"):
         seconds = seconds * 60 + float(part)
+    # Each step as it ends (a run at 100,000 documents takes long).
+    print(f"  {' '.join(Path(a).name for a in args[:3])}: {seconds:.1f} s, "
+          f"{peak / 1024:.0f} MB", file=sys.stderr, flush=True)
     return seconds, peak * 1024
 
 

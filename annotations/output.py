@@ -157,7 +157,7 @@ def _take_over(fd: int, target: Path) -> None:
             pass  # only root may give a file away; the file becomes the writer's
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes, *,
+def write_atomically(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
                      protected: Iterable[Path] = (), store_file: bool = False,
                      sync: bool = True, before_rename: Callable[[int], None] | None = None
                      ) -> Path:
@@ -178,10 +178,12 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *,
     try:
         try:
             _take_over(fd, target)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            # ``data`` whole, or in chunks (the store writes its file record by record).
+            for chunk in [data] if isinstance(data, bytes) else data:
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
             if sync:
                 os.fsync(fd)
             if before_rename is not None:

@@ -6,7 +6,9 @@ scheme is there, in tables of those names.  Stock TinyDB rewrites the whole
 file on every write, in place, so a write costs time in proportion to the
 dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 
-* keeps the data in memory, in TinyDB's own layout (``storage.tables``);
+* keeps the data in memory in TinyDB's own layout, compactly: annotations and
+  predictions as their JSON text, parsed when touched (``storage.tables``); the main
+  file holds one record per line, so an open reads it without parsing them;
 * makes each edit durable by appending one checksummed line to
   ``gold.json.journal`` and fsyncing it before the call returns, a cost that
   depends on the size of the edited document, not on the number of documents
@@ -72,7 +74,7 @@ from .storage.files import (
     Journal,
     check_record,
     describe,
-    encode_line,
+    encode_ops,
     inode,
     read_main,
     write_main,
@@ -172,7 +174,7 @@ class GoldStore:
 
     def _reset(self) -> None:
         """Empty tables and indexes, ready to load."""
-        self._tables = Tables()
+        self._tables = Tables(self.path)
         self._patcher = Patcher()
 
     def _load(self) -> None:
@@ -181,8 +183,7 @@ class GoldStore:
                 last = attempt == READ_ATTEMPTS - 1
                 try:
                     if self.path.exists():
-                        data, self._main_inode = read_main(self.path)
-                        self._tables.load(data, self.path)
+                        self._main_inode = read_main(self.path, self._tables)
                     elif self.read_only:
                         raise StoreError(f"{self.path}: no such gold store")
                     if self.journal_path.exists():
@@ -235,7 +236,7 @@ class GoldStore:
         for table, key, record in ops:
             self._apply(table, key, record)
         try:
-            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
+            self._main_inode = write_main(self.path, self._tables, self._file_lock)
         except BaseException as err:
             self._reset()
             self._start_new(meta)
@@ -316,9 +317,11 @@ class GoldStore:
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            self._main_inode = write_main(self.path, self._tables.rows, self._file_lock)
-        except OSError as err:
+            self._main_inode = write_main(self.path, self._tables, self._file_lock)
+        except BaseException as err:
             meta_rows["1"] = old_meta
+            if not isinstance(err, OSError):
+                raise  # a damaged record refused (storage.tables): the file is untouched
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
@@ -352,9 +355,11 @@ class GoldStore:
             return
         if self._journal.fd is None:
             self._open_journal()
-        self._journal.append(encode_line(ops))
-        for table, key, record in ops:
-            self._apply(table, key, record)
+        payload, texts = encode_ops(ops)
+        self._journal.append(payload)
+        del payload
+        for (table, key, record), text in zip(ops, texts, strict=True):
+            self._apply(table, key, record, text)
         if self._journal.size > self.checkpoint_bytes:
             try:
                 self._checkpoint_locked()
@@ -368,7 +373,7 @@ class GoldStore:
             check_record(table, record)
         except (ValueError, TypeError, AttributeError) as err:
             # A patch names its annotation by key: the stored record says whose it is.
-            whose = self._tables.rows["annotations"].get(key, {}) if table == PATCH_TABLE \
+            whose = (self._tables.rows["annotations"].get(key) or {}) if table == PATCH_TABLE \
                 else record
             owner = [f"document {whose.get('doc_id', whose.get('id', '?'))}"]
             for field_name in ("annotator", "extractor"):
@@ -381,14 +386,17 @@ class GoldStore:
                 f"{describe(err)}; nothing was saved"
             ) from None
 
-    def _apply(self, table: str, key: str, record: Record | None) -> None:
+    def _apply(self, table: str, key: str, record: Record | None,
+               text: bytes | None = None) -> None:
+        """Apply one op in memory (``text``: the record's JSON text, when known)."""
         if table == PATCH_TABLE:
-            if record is not None:
+            if record is not None and key in self._tables.rows["annotations"]:
                 self._patcher.apply(self._tables.rows["annotations"], key, record)
+                self._tables.statuses[key] = record["status"]
             return
         if table == "annotations":
             self._patcher.forget(key)
-        self._tables.put(table, key, record)
+        self._tables.put(table, key, record, text=text)
 
     def _model(self, model: type[M], table: str, key: str | None,
                record: Record | None = None) -> M:
@@ -554,14 +562,19 @@ class GoldStore:
         evaluation, where 10,000 pydantic models cost seconds.  Each record was
         validated when it was written; do not mutate them."""
         with self._lock:
-            records = [
-                self._tables.rows["annotations"][key]
+            keys = [
+                key
                 for doc_id in self.document_ids()
-                for key in self._tables.anns_by_doc.get(doc_id, {}).values()
+                for name, key in self._tables.anns_by_doc.get(doc_id, {}).items()
+                if annotator is None or name == annotator
             ]
-        for record in records:
-            if annotator is not None and record["annotator"] != annotator:
-                continue
+        # Each record is parsed as it is yielded and not kept (see storage.tables).
+        table = self._tables.rows["annotations"]
+        for key in keys:
+            with self._lock:
+                if key not in table:
+                    continue  # deleted since
+                record = table.peek(key)
             if status is not None and record.get("status") != status:
                 continue
             yield record
@@ -580,6 +593,18 @@ class GoldStore:
     def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
         """Accepted annotations: the gold set."""
         return self.annotations(annotator=annotator, status="accept")
+
+    def annotation_status(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR
+                          ) -> str | None:
+        """The status of a stored annotation (``accept``, ``reject``, ``ignore``, or
+        ``open`` when it has none), None when there is no annotation: without building
+        (or, for a record the store wrote, parsing) the annotation, so that asking it of
+        every document (where to resume) costs little."""
+        with self._lock:
+            key = self._tables.ann_keys.get((doc_id, annotator))
+            if key is None:
+                return None
+            return self._tables.status(key) or "open"
 
     def annotators(self) -> list[str]:
         return sorted({annotator for _, annotator in self._tables.ann_keys})

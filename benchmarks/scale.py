@@ -27,6 +27,7 @@ size (for the imports: by the size of the input file).  Medians over ``--repeats
     python benchmarks/scale.py                           # 10,000 documents, 3 repeats
     python benchmarks/scale.py --sizes 100000 --repeats 1
     python benchmarks/scale.py --dir /path/on/a/disk     # default: a temporary folder
+    python benchmarks/scale.py --sizes 100000 --repeats 1 --skip export
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None
     seconds = 0.0
     for part in clock.split(":"):
         seconds = seconds * 60 + float(part)
+    # Each step as it ends (a run at 100,000 documents takes long).
+    print(f"  {' '.join(Path(a).name for a in args[:3])}: {seconds:.1f} s, "
+          f"{peak / 1024:.0f} MB", file=sys.stderr, flush=True)
     return seconds, peak * 1024
 
 
@@ -129,7 +133,8 @@ def reader(*args: str) -> list[str]:
     return [shutil.which("reader") or "reader", *args]
 
 
-def run_size(count: int, repeats: int, base: Path) -> None:
+def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozenset()
+             ) -> None:
     folder = base / f"n{count}"
     folder.mkdir(parents=True, exist_ok=True)
     inputs = generate(folder, count)
@@ -159,12 +164,14 @@ def run_size(count: int, repeats: int, base: Path) -> None:
             measure([sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], folder, opened))
         results.setdefault("stats", []).append(measure(reader("stats", "--db", str(db)),
                                                        folder))
-        results.setdefault("evaluate", []).append(measure(reader(
-            "evaluate", "--db", str(db), "--bootstrap", "0"), folder))
-        out = folder / "export.jsonl"
-        results.setdefault("export", []).append(measure(reader(
-            "export", "--db", str(db), "-o", str(out)), folder))
-        out.unlink()
+        if "evaluate" not in skip:
+            results.setdefault("evaluate", []).append(measure(reader(
+                "evaluate", "--db", str(db), "--bootstrap", "0"), folder))
+        if "export" not in skip:
+            out = folder / "export.jsonl"
+            results.setdefault("export", []).append(measure(reader(
+                "export", "--db", str(db), "-o", str(out)), folder))
+            out.unlink()
         if repeat < repeats - 1:
             db.unlink()
         print(f"  repeat {repeat + 1}/{repeats} done", file=sys.stderr, flush=True)
@@ -184,6 +191,8 @@ def run_size(count: int, repeats: int, base: Path) -> None:
         print(f"{step:<14}{seconds:>10.2f}{peak / mb:>10.0f}{(peak - baseline) / mb:>11.0f}"
               f"{(peak - baseline) / against:>8.2f}")
     print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
+    for step in sorted(skip):
+        print(f"{step:<14}  skipped (--skip)")
     print(f"{'queue':<14}  skipped: no `reader queue` command on this branch")
 
 
@@ -194,11 +203,13 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None,
                         help="Where to build the stores (default: a temporary folder).")
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["evaluate", "export"],
+                        help="Steps not to run (at 100,000 documents, to save time).")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir))
     try:
         for count in args.sizes:
-            run_size(count, args.repeats, base)
+            run_size(count, args.repeats, base, frozenset(args.skip))
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

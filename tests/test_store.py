@@ -639,3 +639,86 @@ def test_a_checkpoint_that_fails_loses_nothing_and_leaves_no_temporary_file(
         assert [s.key for s in again.annotation(sample_document.id).spans] == [MARIA]
     with TinyDB(gold_path, access_mode="r") as db:
         assert len(db.table("annotations")) == 1
+
+
+# -- memory close to the data: records held as their JSON text until touched -----------
+
+
+def _many_annotated(path: Path, count: int) -> list[str]:
+    docs = [Document.from_text(f"Maria Keller met Aster Rail, number {n}.\n") for n in range(count)]
+    with GoldStore(path) as gold:
+        gold.add_entity_labels(["PERSON", "ORG"])
+        gold.add_documents(docs)
+        gold.save_annotations([Annotation(doc_id=d.id, spans=[Span(start=0, end=12,
+                               label="PERSON")], status="accept") for d in docs])
+    return [d.id for d in docs]
+
+
+def test_an_open_holds_annotations_as_text_and_a_bulk_read_keeps_none_parsed(
+    gold_path: Path,
+) -> None:
+    doc_ids = _many_annotated(gold_path, 100)
+    with TinyDB(gold_path, access_mode="r") as plain:  # still a plain TinyDB file
+        assert len(plain.table("annotations")) == 100
+    with GoldStore(gold_path, read_only=True) as reader:
+        table = reader._tables.rows["annotations"]
+        assert all(isinstance(data, bytes) for data in table.raw.values()) and not table.hot
+        assert [r["doc_id"] for r in reader.gold_records()] == doc_ids
+        assert not table.hot  # parsed for the bulk reader, and dropped again
+        assert reader.annotation(doc_ids[5]).spans[0].label == "PERSON"
+        assert len(table.hot) == 1
+
+
+def test_edits_of_more_records_than_stay_parsed_are_all_kept(gold_path: Path) -> None:
+    doc_ids = _many_annotated(gold_path, 150)
+    with GoldStore(gold_path) as writer:
+        for number, doc_id in enumerate(doc_ids):
+            ann = writer.annotation(doc_id)
+            writer.save_annotation(ann.model_copy(update={"notes": f"note {number}"}))
+        assert len(writer._tables.rows["annotations"].hot) <= 64
+        assert writer.annotation(doc_ids[0]).notes == "note 0"
+    with GoldStore(gold_path, read_only=True) as reader:
+        assert [a.notes for a in reader.annotations()] == [f"note {n}" for n in range(150)]
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_damaged_record_kept_as_text_is_reported_when_read_and_never_written_again(
+    gold_path: Path, read_only: bool,
+) -> None:
+    doc_ids = _many_annotated(gold_path, 3)
+    data = gold_path.read_bytes()
+    damaged = data.replace(b'"status":"accept"', b'"status":"accept', 1)  # one broken record
+    assert damaged != data
+    gold_path.write_bytes(damaged)
+    store = GoldStore(gold_path, read_only=read_only)
+    assert store.annotation(doc_ids[1]) is not None  # the others still read
+    with pytest.raises(StoreCorruptError, match=r"record '1' is malformed"):
+        store.annotation(doc_ids[0])
+    if not read_only:
+        store.save_annotation(Annotation(doc_id=doc_ids[2], notes="kept in the journal"))
+        with pytest.raises(StoreCorruptError, match=r"record '1' is malformed"):
+            store.close()  # the checkpoint refuses to write the damaged record again
+    else:
+        store.close()
+    assert gold_path.read_bytes() == damaged
+
+
+def test_annotation_status_is_known_without_building_the_annotation(gold_path: Path) -> None:
+    doc_ids = _many_annotated(gold_path, 3)
+    with GoldStore(gold_path) as writer:
+        ann = writer.annotation(doc_ids[1])
+        writer.save_annotation(ann.model_copy(update={"status": "reject"}))  # a patch
+        writer.save_annotation(ann.model_copy(update={"status": None}))
+        writer.save_annotation(ann.model_copy(update={"status": "ignore"}))
+        writer.delete_annotation(doc_ids[2])
+        expected = ["accept", "ignore", None]
+        assert [writer.annotation_status(d) for d in doc_ids] == expected
+        assert writer.annotation_status(doc_ids[0], "someone else") is None
+    with GoldStore(gold_path, read_only=True) as reader:
+        table = reader._tables.rows["annotations"]
+        assert [reader.annotation_status(d) for d in doc_ids] == expected
+        assert not table.hot  # read from what opens each record, not parsed
+    with TinyDB(gold_path) as plain:  # a file plain TinyDB rewrote: statuses parsed
+        plain.table("annotations").update({"status": None}, doc_ids=[1])
+    with GoldStore(gold_path, read_only=True) as reader:
+        assert [reader.annotation_status(d) for d in doc_ids] == ["open", "ignore", None]

@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..output import _take_over, fsync_dir, write_atomically
 from .patch import PATCH_TABLE
-from .tables import Op, Record
+from .tables import OWNER, TABLES, Op, Record, Tables, encode_record
 
 # Files the store makes beside its main file are created private, then given the main
 # file's mode and owner (the one rule, shared with the checkpoint's temporary file).
@@ -228,8 +228,22 @@ def _crc_line(payload: bytes) -> bytes:
 _TORN_PREFIX = re.compile(rb"[0-9a-f]{0,7}|[0-9a-f]{8}(\t[\x20-\x7e]*)?")
 
 
-def encode_line(ops: list[Op]) -> bytes:
-    return _crc_line(srsly.json_dumps([[t, k, v] for t, k, v in ops]).encode("utf-8"))
+def encode_ops(ops: list[Op]) -> tuple[list[bytes], list[bytes | None]]:
+    """One transaction as the pieces of its journal line's JSON (``[[table, key,
+    record], ...]``, see :meth:`Journal.append`), and each op's record as JSON text: a
+    record is encoded once, as the main file holds it (``tables.encode_record``), and
+    the tables keep that text, so a large import is never held as one string."""
+    chunks: list[bytes] = []
+    texts: list[bytes | None] = []
+    for index, (table, key, record) in enumerate(ops):
+        text = None if record is None else encode_record(table, record)
+        texts.append(text)
+        chunks.append(b"%s[%s,%s,%s]" % (b"," if index else b"[",
+                                        srsly.json_dumps(table).encode("utf-8"),
+                                        srsly.json_dumps(key).encode("utf-8"),
+                                        b"null" if text is None else text))
+    chunks.append(b"]")
+    return chunks, texts
 
 
 def encode_header(identity: Identity) -> bytes:
@@ -421,13 +435,19 @@ class Journal:
             # to survive a power cut.
             fsync_dir(self.path.parent)
 
-    def append(self, line: bytes) -> None:
-        """Write one transaction line and fsync it; on failure nothing of it stays."""
+    def append(self, payload: list[bytes]) -> None:
+        """Write one transaction line (``payload``, its JSON in pieces, checksummed as
+        one) and fsync it; on failure nothing of it stays."""
         assert self.fd is not None
-        view = memoryview(line)
+        crc = 0
+        for chunk in payload:
+            crc = zlib.crc32(chunk, crc)
+        length = 10 + sum(len(chunk) for chunk in payload)
         try:
-            while view:
-                view = view[os.write(self.fd, view) :]
+            for chunk in (b"%08x\t" % crc, *payload, b"\n"):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self.fd, view) :]
             os.fsync(self.fd)
         except OSError as err:
             # A partial line left behind would make every later line unreadable
@@ -437,7 +457,7 @@ class Journal:
                 f"{self.path}: could not save the edit ({err.strerror}); "
                 "nothing of it was kept, earlier edits are safe"
             ) from err
-        self.size += len(line)
+        self.size += length
 
     def reset(self, identity: Identity) -> None:
         """Empty the journal (everything in it is in the main file now) and write the
@@ -534,14 +554,104 @@ def check_ops(raw: list[Any], path: Path, number: int) -> list[Op]:
     return ops
 
 
-def read_main(path: Path) -> tuple[dict[str, dict[str, Record]], int]:
-    """The tables of the main TinyDB file and its inode, checked to be a gold store."""
+class _NotOneRecordPerLine(Exception):
+    """The main file is not laid out one record per line (written by plain TinyDB, an
+    older version or by hand): it is read whole instead."""
+
+
+_OWNER_PREFIX = {
+    table: re.compile(rb'\{"doc_id":("(?:[^"\\]|\\.)*"),"%s":("(?:[^"\\]|\\.)*")'
+                      rb'(?:,"status":(null|"[a-z]+")(?=[,}]))?' % owner.encode("ascii"))
+    for table, owner in OWNER.items()
+}
+
+
+def _json_string(quoted: bytes) -> str:
+    if b"\\" not in quoted:
+        return quoted[1:-1].decode("utf-8")
+    value = srsly.json_loads(quoted)
+    assert isinstance(value, str)
+    return value
+
+
+def read_main(path: Path, tables: Tables) -> int:
+    """Read the main TinyDB file into ``tables`` (emptied first), checked to be a gold
+    store; returns its inode.
+
+    A file the store wrote (one record per line, see :meth:`Tables.lines`) is read line
+    by line, and the records of annotations and predictions are kept as their JSON text,
+    indexed by the document id and owner that open each of them; any other TinyDB file
+    is parsed whole.  Either way a damaged file is reported and left untouched (a
+    damaged record kept as text is reported when it is first read, and a checkpoint
+    refuses to write it)."""
     try:
         with open(path, "rb") as fh:
             main_inode = os.fstat(fh.fileno()).st_ino
-            raw = fh.read()
+            try:
+                _read_lines(fh, path, tables)
+            except _NotOneRecordPerLine:
+                tables.clear()
+                fh.seek(0)
+                _read_whole(fh.read(), path, tables)
     except OSError as err:
         raise StoreError(f"{path}: cannot read: {err.strerror}") from None
+    meta = tables.rows["meta"].get("1")
+    if not isinstance(meta, dict) or not isinstance(meta.get("schema_version"), int):
+        raise StoreCorruptError(
+            f"{path}: a TinyDB file but not a gold store (no schema version); left untouched"
+        )
+    if meta["schema_version"] > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer version (schema {meta['schema_version']}, "
+            f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
+        )
+    return main_inode
+
+
+def _read_lines(fh: Any, path: Path, tables: Tables) -> None:
+    lines = iter(fh)
+    if next(lines, b"") != b"{\n":
+        raise _NotOneRecordPerLine
+    names = iter(TABLES)
+    for name in names:
+        if next(lines, b"") != b'"%s":{\n' % name.encode("ascii"):
+            raise _NotOneRecordPerLine
+        pattern = _OWNER_PREFIX.get(name)
+        for line in lines:
+            if line[:1] == b"}":
+                if line != (b"}\n" if name == TABLES[-1] else b"},\n"):
+                    raise _NotOneRecordPerLine
+                break
+            colon = line.find(b'":')
+            end = len(line) - 1 if line[-1:] == b"\n" else len(line)
+            if line[end - 1:end] == b",":
+                end -= 1
+            if line[:1] != b'"' or colon < 0 or line[end - 1:end] != b"}":
+                raise _NotOneRecordPerLine
+            value = line[colon + 2:end]  # one copy of the record's text
+            key = line[1:colon].decode("ascii", "replace")
+            found = pattern.match(value) if pattern is not None else None
+            if found is not None:
+                status: str | None | bool = False  # not in the prefix: unknown
+                if found[3] is not None:
+                    status = None if found[3] == b"null" else found[3][1:-1].decode("ascii")
+                tables.load_raw(name, key, value, _json_string(found[1]),
+                                _json_string(found[2]), status)
+                continue
+            try:
+                record = srsly.json_loads(value)
+            except ValueError:
+                raise _NotOneRecordPerLine from None
+            if not isinstance(record, dict):
+                raise _NotOneRecordPerLine
+            tables.load_record(name, key, record)
+        else:
+            raise _NotOneRecordPerLine  # cut short
+    if next(lines, b"") != b"}" or next(lines, b"") != b"":
+        raise _NotOneRecordPerLine
+
+
+def _read_whole(raw: bytes, path: Path, tables: Tables) -> None:
     if not raw.strip():
         raise StoreCorruptError(
             f"{path}: the file is empty, not a gold store (left untouched); "
@@ -554,27 +664,23 @@ def read_main(path: Path) -> tuple[dict[str, dict[str, Record]], int]:
             f"{path}: not valid JSON ({err}); the file is truncated or damaged "
             "and was left untouched"
         ) from None
+    del raw
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise StoreCorruptError(f"{path}: not a TinyDB file (left untouched)")
-    meta = data.get("meta", {}).get("1")
-    if not isinstance(meta, dict) or not isinstance(meta.get("schema_version"), int):
-        raise StoreCorruptError(
-            f"{path}: a TinyDB file but not a gold store (no schema version); left untouched"
-        )
-    if meta["schema_version"] > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path}: written by a newer version (schema {meta['schema_version']}, "
-            f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
-        )
-    return data, main_inode
+    for name in TABLES:
+        table = data.pop(name, {})
+        for key in list(table):
+            record = table.pop(key)  # each parsed record goes once it is taken
+            if not isinstance(record, dict):
+                raise tables.malformed(name, key)
+            tables.load_record(name, key, record)
 
 
-def write_main(path: Path, tables: dict[str, dict[str, Record]], lock: FileLock) -> int:
-    """Replace the main file with ``tables``, the new file locked by ``lock`` before it has
-    the name; returns its inode."""
+def write_main(path: Path, tables: Tables, lock: FileLock) -> int:
+    """Replace the main file with ``tables`` (written record by record), the new file
+    locked by ``lock`` before it has the name; returns its inode."""
     try:
-        write_atomically(path, srsly.json_dumps(tables).encode("utf-8"), store_file=True,
-                         before_rename=lock.hold_new)
+        write_atomically(path, tables.lines(), store_file=True, before_rename=lock.hold_new)
     except BaseException:
         lock.drop_new()
         raise

@@ -19,7 +19,7 @@ from bisect import bisect_left, insort
 
 from ..layer import changed_run, span_order
 from ..models import Annotation, LabelScheme, utc_now
-from .tables import Op, Record
+from .tables import Op, Record, RecordTable
 
 # A journal op on this "table" patches one annotation record.
 PATCH_TABLE = "annotations.patch"
@@ -154,7 +154,7 @@ class Patcher:
             patch["chosen"] = None if saved.chosen is None else saved.chosen.model_dump(mode="json")
         return (PATCH_TABLE, key, patch), saved
 
-    def apply(self, rows: dict[str, Record], key: str, patch: Record) -> None:
+    def apply(self, rows: RecordTable, key: str, patch: Record) -> None:
         """Apply a patch op to one annotation record of ``rows``, as a new record (readers
         may hold the old one).
 

@@ -1,95 +1,300 @@
-"""The store's data in memory: TinyDB's own layout, plus the indexes that find records.
+"""The store's data in memory, compactly, and the indexes that find records.
 
-``Tables`` holds one dict per TinyDB table (record key -> record, as in the file) and
-indexes by document id, (document, annotator) and (document, extractor).  It applies
-journal ops (a put or a delete of one record) and knows nothing of files.
+``Tables`` holds one :class:`RecordTable` per TinyDB table (record key -> record, as in
+the file) and indexes by document id, (document, annotator) and (document, extractor).
+It applies journal ops (a put or a delete of one record) and knows nothing of files.
+
+Annotations and predictions are most of a store, and most of them are not read in a
+session: each is held as its JSON text (about the bytes it takes in the file) and
+parsed when it is first touched; the last :data:`RecordTable.HOT` records touched stay
+parsed, and a record parsed for a bulk reader (:meth:`RecordTable.peek`, as evaluation
+and export read every record once) is dropped again at once.  A record that was
+changed stays parsed until it leaves that window, and is then encoded again.  The
+indexes hold only each record's document id and annotator or extractor.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import srsly
 
 from ..errors import StoreCorruptError
 
 TABLES = ("meta", "labels", "documents", "annotations", "predictions")
+# The tables held as JSON text until touched; the others (small, or read all the time:
+# documents' texts) are held parsed.
+COMPACT = ("annotations", "predictions")
+# The field that, with ``doc_id``, names a record of a compact table.
+OWNER = {"annotations": "annotator", "predictions": "extractor"}
 
 Record = dict[str, Any]
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
 
 
 def _check_layer_shape(record: Record) -> None:
-    """The cheap part of an annotation or prediction record's shape, checked for every
-    record at open (the full model is checked where a record is read)."""
+    """The cheap part of an annotation or prediction record's shape, checked when the
+    record is parsed (the full model is checked where a record is read as one)."""
     if not isinstance(record["spans"], list) or not isinstance(record.get("relations", []),
                                                                list):
         raise TypeError("spans or relations")
+    if not isinstance(record["doc_id"], str):
+        raise TypeError("doc_id")
+
+
+def encode_record(table: str, record: Record) -> bytes:
+    """A record's JSON text as the main file holds it: one line, ASCII, its document id,
+    owner (and an annotation's status) first, so an open can index it without parsing
+    it."""
+    owner = OWNER.get(table)
+    if owner is not None and "doc_id" in record and owner in record:
+        first = {"doc_id": record["doc_id"], owner: record[owner]}
+        if table == "annotations" and "status" in record:
+            first["status"] = record["status"]
+        record = {**first, **record}
+    return srsly.json_dumps(record).encode("utf-8")
+
+
+class RecordTable:
+    """One table's records by key, each held parsed or as its JSON text.
+
+    ``raw[key]`` is the record's JSON text, or None while a changed record is held only
+    parsed; ``hot`` holds the parsed records of the last keys touched (all of them in a
+    table that is not compact).  Records are returned as dicts that callers must not
+    mutate (a change is a new record put with ``table[key] = record``).
+    """
+
+    HOT = 64
+
+    def __init__(self, name: str, path: Path | None = None) -> None:
+        self.name = name
+        self.path = path
+        self.compact = name in COMPACT
+        self.raw: dict[str, bytes | None] = {}
+        self.hot: OrderedDict[str, Record] = OrderedDict()
+        self.unchecked: set[str] = set()  # records read as text and not parsed since
+
+    # -- reading -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def keys(self) -> Iterator[str]:
+        return iter(list(self.raw))
+
+    def get(self, key: str, default: Record | None = None) -> Record | None:
+        return self[key] if key in self.raw else default
+
+    def __getitem__(self, key: str) -> Record:
+        record = self.hot.get(key)
+        if record is not None:
+            if self.compact:
+                self.hot.move_to_end(key)
+            return record
+        record = self._parse(key, self.raw[key])
+        self.hot[key] = record
+        self._evict()
+        return record
+
+    def peek(self, key: str) -> Record:
+        """The record at ``key``, parsed for this once (a bulk reader's way: it is not
+        kept, so reading every record costs the memory of one)."""
+        record = self.hot.get(key)
+        return record if record is not None else self._parse(key, self.raw[key])
+
+    def values(self) -> Iterator[Record]:
+        for key in list(self.raw):
+            if key in self.raw:
+                yield self.peek(key)
+
+    def items(self) -> Iterator[tuple[str, Record]]:
+        for key in list(self.raw):
+            if key in self.raw:
+                yield key, self.peek(key)
+
+    def encoded(self, key: str) -> bytes:
+        """The record's JSON text, as the main file holds it; a record read as text and
+        never parsed is parsed first, so a damaged one is refused, not written again."""
+        data = self.raw[key]
+        if data is None:
+            return encode_record(self.name, self.hot[key])
+        if key in self.unchecked:
+            self._parse(key, data)
+        return data
+
+    def _parse(self, key: str, data: bytes | None) -> Record:
+        assert data is not None  # a record without its text is held parsed
+        try:
+            record = srsly.json_loads(data)
+            if not isinstance(record, dict):
+                raise TypeError("not an object")
+            if self.compact:
+                _check_layer_shape(record)
+        except (ValueError, TypeError, KeyError):
+            raise StoreCorruptError(
+                f"{self.path}: table {self.name!r}, record {key!r} is malformed (not a "
+                f"{self.name} record: damaged JSON or missing fields); the file was left "
+                "untouched"
+            ) from None
+        self.unchecked.discard(key)
+        return record
+
+    # -- writing -----------------------------------------------------------------
+
+    def __setitem__(self, key: str, record: Record) -> None:
+        self.raw[key] = None
+        self.hot[key] = record
+        if self.compact:
+            self.hot.move_to_end(key)
+        self.unchecked.discard(key)
+        self._evict()
+
+    def put_raw(self, key: str, data: bytes, *, checked: bool = False) -> None:
+        """A record as its JSON text (read from the main file: not checked yet)."""
+        self.raw[key] = data
+        self.hot.pop(key, None)
+        if not checked:
+            self.unchecked.add(key)
+
+    def pop(self, key: str, default: None = None) -> None:
+        self.hot.pop(key, None)
+        self.raw.pop(key, None)
+        self.unchecked.discard(key)
+
+    def _evict(self) -> None:
+        if not self.compact:
+            return
+        while len(self.hot) > self.HOT:
+            key, record = self.hot.popitem(last=False)
+            if key in self.raw and self.raw[key] is None:
+                self.raw[key] = encode_record(self.name, record)
 
 
 class Tables:
     """Records by table and key, and the indexes over them."""
 
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Record]] = {name: {} for name in TABLES}
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.clear()
+
+    def clear(self) -> None:
+        """Empty tables and indexes."""
+        path = self.path
+        self.rows: dict[str, RecordTable] = {name: RecordTable(name, path) for name in TABLES}
         self.next_id: dict[str, int] = {name: 1 for name in TABLES}
         self.doc_keys: dict[str, str] = {}
         self.ann_keys: dict[tuple[str, str], str] = {}
         self.pred_keys: dict[tuple[str, str], str] = {}
         self.preds_by_doc: dict[str, dict[str, str]] = {}
         self.anns_by_doc: dict[str, dict[str, str]] = {}
+        # What names each record of a compact table: (document id, annotator/extractor).
+        self.owners: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in COMPACT}
+        # Each annotation's status by record key, where known without parsing it.
+        self.statuses: dict[str, str | None] = {}
 
-    def load(self, data: dict[str, dict[str, Record]], path: Path) -> None:
-        """Take the tables of a TinyDB file's ``data`` and index them."""
-        for name in TABLES:
-            table = data.get(name, {})
-            self.rows[name] = table
-            for key, record in table.items():
-                try:
-                    self.index(name, key, record)
-                except (KeyError, TypeError, ValueError):
-                    raise StoreCorruptError(
-                        f"{path}: table {name!r}, record {key!r} is malformed (missing "
-                        "fields or a non-numeric key); left untouched"
-                    ) from None
+    def malformed(self, table: str, key: str) -> StoreCorruptError:
+        return StoreCorruptError(
+            f"{self.path}: table {table!r}, record {key!r} is malformed (missing fields "
+            "or a non-numeric key); left untouched"
+        )
 
-    def put(self, table: str, key: str, record: Record | None) -> None:
-        """Put ``record`` at ``key`` (None deletes it), keeping the indexes right."""
+    def load_record(self, table: str, key: str, record: Record) -> None:
+        """Take one record of the main file (parsed) and index it."""
+        try:
+            self.put(table, key, record, reading=True)
+        except (KeyError, TypeError, ValueError):
+            raise self.malformed(table, key) from None
+
+    def load_raw(self, table: str, key: str, data: bytes, doc_id: str, owner: str,
+                 status: str | None | bool = False) -> None:
+        """Take one record of a compact table as its JSON text, with what names it (and
+        an annotation's status, False where unknown)."""
+        try:
+            self._number(table, key)
+        except ValueError:
+            raise self.malformed(table, key) from None
+        self.rows[table].put_raw(key, data)
+        self._index_owner(table, key, doc_id, owner)
+        if status is not False:
+            self.statuses[key] = status  # type: ignore[assignment]
+
+    def status(self, key: str) -> str | None:
+        """The status of the annotation record at ``key`` (parsed only if not known)."""
+        if key in self.statuses:
+            return self.statuses[key]
+        status = self.rows["annotations"].peek(key).get("status")
+        self.statuses[key] = status
+        return status
+
+    def put(self, table: str, key: str, record: Record | None, *, reading: bool = False,
+            text: bytes | None = None) -> None:
+        """Put ``record`` at ``key`` (None deletes it), keeping the indexes right; a
+        compact table keeps ``text`` (the record's JSON text) instead, when given."""
         rows = self.rows[table]
-        old = rows.get(key)
-        if old is not None:
-            self.unindex(table, key, old)
+        if key in rows:
+            self.unindex(table, key)
         if record is None:
             rows.pop(key, None)
+            return
+        self.index(table, key, record)
+        if rows.compact and (reading or text is not None):
+            rows.put_raw(key, text if text is not None else encode_record(table, record),
+                         checked=True)
         else:
             rows[key] = record
-            self.index(table, key, record)
 
-    def index(self, table: str, key: str, record: Record) -> None:
+    def _number(self, table: str, key: str) -> None:
+        if not (key.isascii() and key.isdigit()):
+            raise ValueError(key)
         number = int(key)
         if number >= self.next_id[table]:
             self.next_id[table] = number + 1
+
+    def index(self, table: str, key: str, record: Record) -> None:
+        self._number(table, key)
         if table == "documents":
             if not isinstance(record["text"], str):
                 raise TypeError("text")
             self.doc_keys[record["id"]] = key
-        elif table == "annotations":
+        elif table in COMPACT:
             _check_layer_shape(record)
-            self.ann_keys[(record["doc_id"], record["annotator"])] = key
-            self.anns_by_doc.setdefault(record["doc_id"], {})[record["annotator"]] = key
-        elif table == "predictions":
-            _check_layer_shape(record)
-            self.pred_keys[(record["doc_id"], record["extractor"])] = key
-            self.preds_by_doc.setdefault(record["doc_id"], {})[record["extractor"]] = key
+            owner = record[OWNER[table]]
+            if not isinstance(owner, str):
+                raise TypeError(OWNER[table])
+            self._index_owner(table, key, record["doc_id"], owner)
+            if table == "annotations":
+                self.statuses[key] = record.get("status")
 
-    def unindex(self, table: str, key: str, record: Record) -> None:
+    def _index_owner(self, table: str, key: str, doc_id: str, owner: str) -> None:
+        self.owners[table][key] = (doc_id, owner)
+        if table == "annotations":
+            self.ann_keys[(doc_id, owner)] = key
+            self.anns_by_doc.setdefault(doc_id, {})[owner] = key
+        else:
+            self.pred_keys[(doc_id, owner)] = key
+            self.preds_by_doc.setdefault(doc_id, {})[owner] = key
+
+    def unindex(self, table: str, key: str) -> None:
         if table == "documents":
-            self.doc_keys.pop(record["id"], None)
-        elif table == "annotations":
-            self.ann_keys.pop((record["doc_id"], record["annotator"]), None)
-            self.anns_by_doc.get(record["doc_id"], {}).pop(record["annotator"], None)
-        elif table == "predictions":
-            self.pred_keys.pop((record["doc_id"], record["extractor"]), None)
-            self.preds_by_doc.get(record["doc_id"], {}).pop(record["extractor"], None)
+            self.doc_keys.pop(self.rows[table][key]["id"], None)
+        elif table in COMPACT:
+            doc_id, owner = self.owners[table].pop(key)
+            if table == "annotations":
+                self.statuses.pop(key, None)
+                self.ann_keys.pop((doc_id, owner), None)
+                self.anns_by_doc.get(doc_id, {}).pop(owner, None)
+            else:
+                self.pred_keys.pop((doc_id, owner), None)
+                self.preds_by_doc.get(doc_id, {}).pop(owner, None)
 
     def new_key(self, table: str, reserved: dict[str, int]) -> str:
         """A free key in ``table``, not yet handed out in ``reserved`` (one transaction)."""
@@ -99,3 +304,18 @@ class Tables:
 
     def sorted_keys(self, table: str) -> list[str]:
         return sorted(self.rows[table], key=int)
+
+    def lines(self) -> Iterator[bytes]:
+        """The main file, a TinyDB JSON file that plain TinyDB reads, one record per
+        line (see ``storage.files.read_main``, which reads it back without parsing the
+        records of the compact tables)."""
+        yield b"{\n"
+        for number, name in enumerate(TABLES):
+            rows = self.rows[name]
+            yield b'"%s":{\n' % name.encode("ascii")
+            keys = list(rows)
+            for index, key in enumerate(keys):
+                end = b",\n" if index + 1 < len(keys) else b"\n"
+                yield b'"%s":%s%s' % (key.encode("ascii"), rows.encoded(key), end)
+            yield b"},\n" if number + 1 < len(TABLES) else b"}\n"
+        yield b"}"  # no newline after it: a file cut by one byte is not JSON

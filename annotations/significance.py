@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .evaluation.base import (
-    _WIDTH,
     COR,
+    ENTITY_WIDTH,
     INC,
     MIS,
     PAR,
@@ -270,7 +270,7 @@ class PairComparison:
 
 def entity_columns(counts: np.ndarray) -> np.ndarray:
     """Rows of 20 entity counts -> rows of (hits, actual + possible) for each scheme."""
-    counts = np.asarray(counts, dtype=np.float64).reshape(-1, _WIDTH)
+    counts = np.asarray(counts, dtype=np.float64).reshape(-1, ENTITY_WIDTH)
     out = np.empty((len(counts), 2 * len(SCHEMES)))
     for index in range(len(SCHEMES)):
         c = counts[:, index * 5 : index * 5 + 5]

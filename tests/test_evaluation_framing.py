@@ -358,3 +358,20 @@ def test_report_shows_control_and_bidi_characters_as_visible_placeholders() -> N
     assert "m\ufffd@1" in page and "\u241b[31m" in page
     # The placeholders keep every offset: Bob is still the span that was missed.
     assert re.search(r"Bob<span class=\"ent-label\">PER", page)
+
+
+def test_one_document_gives_no_interval_in_any_output(gold_path: Path, tmp_path: Path) -> None:
+    _store_with_two_extractors(gold_path, 1)
+    html = tmp_path / "r.html"
+    args = ["evaluate", "--db", str(gold_path), "--bootstrap", "200", "--rounds", "100"]
+    data = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert all(e["entities"]["micro"][s]["f1_ci"] is None
+               for e in data["extractors"].values() for s in ("strict", "type"))
+    (pair,) = data["comparisons"]
+    assert pair["testable"] is False and pair["warning"].startswith("On 1 document where")
+    tables = runner.invoke(app, [*args, "--html", str(html)])
+    out = " ".join(tables.output.split())
+    assert NO_INTERVAL in out and pair["warning"] in out
+    assert not re.search(r"(\d+\.\d)–\1\b", out)  # no "76.0–76.0"
+    page = html.read_text(encoding="utf-8")
+    assert NO_INTERVAL in page and "Warning: On 1 document where they differ" in page

@@ -105,6 +105,7 @@ from .base import (
     _WIDTH,
     CATEGORIES,
     COR,
+    ENTITY_WIDTH,
     EXACT,
     INC,
     MIN_OVERLAP_PERCENT,
@@ -133,10 +134,10 @@ from .counting import LabelDocumentCounts, greedy
 from .documents import (
     GoldLayer,
     Ungrounded,
-    _layer_tuples,
     collect_documents,
     documents_by_extractor,
     gold_annotations,
+    layer_tuples,
     ungrounded_of,
 )
 from .provenance import SEEDED_WARNING_SHARE, SeededGold, seeded_gold
@@ -159,14 +160,16 @@ from .schemes import (
 from .verdicts import VERDICTS, SpanGroup, Verdict, compare_spans, overlapping_runs
 
 __all__ = [
-    "CATEGORIES", "COR", "EXACT", "INC", "MIN_OVERLAP_PERCENT", "MIS", "NO_INTERVAL", "PAR",
-    "PARTIAL", "PRF", "RELATION_MODES", "SCHEMES", "SEEDED_WARNING_SHARE", "SPU", "STRICT",
-    "TYPE", "UNGROUNDED_RULES", "UNGROUNDED_SENTENCES", "VERDICTS", "EntityScores",
-    "EvalDocument", "Evaluation", "EvaluationError", "ExtractorResult", "GoldLayer",
-    "LabelDocumentCounts", "RelationScores", "RelationTuple", "SeededGold", "SpanGroup",
-    "SpanTuple", "Ungrounded", "Verdict", "_WIDTH", "_layer_tuples", "bootstrap_intervals",
+    "CATEGORIES", "COR", "ENTITY_WIDTH", "EXACT", "EntityScores", "EvalDocument", "Evaluation",
+    "EvaluationError", "ExtractorResult", "GoldLayer", "INC", "LabelDocumentCounts",
+    "MIN_OVERLAP_PERCENT", "MIS", "NO_INTERVAL", "PAR", "PARTIAL", "PRF", "RELATION_MODES",
+    "RelationScores", "RelationTuple", "SCHEMES", "SEEDED_WARNING_SHARE", "SPU", "STRICT",
+    "SeededGold", "SpanGroup", "SpanTuple", "TYPE", "UNGROUNDED_RULES", "UNGROUNDED_SENTENCES",
+    "Ungrounded", "VERDICTS", "Verdict", "_WIDTH", "_layer_tuples", "bootstrap_intervals",
     "bootstrap_weights", "collect_documents", "compare_spans", "documents_by_extractor",
     "entity_prf", "evaluate_extractor", "gold_annotations", "greedy", "interval_text",
-    "overlapping_runs", "relation_prf", "run_evaluation", "score_entities", "score_relations",
-    "seeded_gold", "ungrounded_of", "usable_interval",
+    "layer_tuples", "overlapping_runs", "relation_prf", "run_evaluation", "score_entities",
+    "score_relations", "seeded_gold", "ungrounded_of", "usable_interval"
 ]
+
+_layer_tuples = layer_tuples  # the old private name, until agreement.study imports the public one

@@ -22,7 +22,9 @@ CATEGORIES: tuple[str, ...] = ("correct", "incorrect", "partial", "missed", "spu
 RELATION_MODES: tuple[str, ...] = ("strict", "boundaries")
 STRICT, EXACT, PARTIAL, TYPE = range(4)
 COR, INC, PAR, MIS, SPU = range(5)
-_WIDTH = len(SCHEMES) * len(CATEGORIES)  # one document's entity counts, flat
+ENTITY_WIDTH = len(SCHEMES) * len(CATEGORIES)
+"""One document's entity counts, flat: ``scheme * 5 + category``."""
+_WIDTH = ENTITY_WIDTH
 
 MIN_OVERLAP_PERCENT = 1.0
 """nervaluate's default ``min_overlap_percentage`` (share of the gold span)."""

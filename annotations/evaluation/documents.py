@@ -35,7 +35,7 @@ def _provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
             for s in record["spans"]]
 
 
-def _layer_tuples(
+def layer_tuples(
     record: dict[str, Any], text_length: int, where: str
 ) -> tuple[list[SpanTuple], list[RelationTuple]]:
     """Spans and relations of a stored record, checked cheaply: offsets are integers
@@ -85,7 +85,7 @@ def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str
                 f"adjudicated one ({ADJUDICATED!r}); choose one with --annotator"
             )
         record = records[0]
-        spans, relations = _layer_tuples(
+        spans, relations = layer_tuples(
             record, len(store.text(doc_id)),
             f"{store.path}: annotation of document {doc_id} by {record['annotator']!r}",
         )
@@ -146,7 +146,7 @@ def collect_documents(
             pred_spans: list[SpanTuple] = []
             pred_relations: list[RelationTuple] = []
         else:
-            pred_spans, pred_relations = _layer_tuples(
+            pred_spans, pred_relations = layer_tuples(
                 record, len(text), f"{store.path}: extractor {extractor!r}, document {doc_id}"
             )
             if ungrounded == "spurious":

@@ -208,8 +208,8 @@ def align_strings(
             needle, item = needles[i], items[i]
             first = shared.setdefault((needle, item.label), i) if policy == "all" else i
             if first != i:  # a repeat under "all": placed where the first is, if it is
-                if placed[first] is not None:
-                    placed[i], how_found[i] = placed[first], how_found[first]
+                placed[i], how_found[i] = placed[first], how_found[first]
+                overlapping[i] = overlapping[first]
                 continue
             if how == "exact":
                 candidates = _occurrences(text, needle)

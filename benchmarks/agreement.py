@@ -8,9 +8,9 @@ relabels 8 %, shifts a boundary of 8 %, drops the rest and adds a span elsewhere
 Timed, as medians over repeats, all in one process:
 
 - ``compute_agreement`` with every measure (pairwise span F1 in three modes per label
-  and micro, with 1,000 bootstrap resamples; token Cohen's κ per pair and Fleiss' κ;
-  α_U per label and overall; relation F1 in three modes; diagnostics and the
-  disagreement counts) — the target is <= 2 s (issue 11);
+  and micro, with 1,000 bootstrap resamples; token Cohen's κ per pair, each pair on
+  its own tokens, and Fleiss' κ; α_U per label and overall; relation F1 in three
+  modes; diagnostics and the disagreement counts) — the target is <= 2 s (issue 11);
 - the same without the bootstrap;
 - with ``--store``, also ``collect_study`` (reading the annotations from a gold store).
 

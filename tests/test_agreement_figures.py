@@ -273,3 +273,14 @@ def test_reader_agreement_on_an_overlapping_store_names_the_annotator_and_title(
     assert data["fleiss_kappa"] is None and data["alpha_u"] is None
     (line,) = [d for d in data["diagnostics"] if d["kind"] == "overlapping_layer"]
     assert line["annotators"] == ["x"] and line["document"] == "Oslo hospitals"
+
+
+def test_one_shared_document_gets_no_interval_rather_than_a_point():
+    result = compute_agreement(study(["bob", "carol"]), bootstrap=50)
+    micro = result.pairs[0].to_json()["spans"]["overlap"]["micro"]
+    assert micro["f1"] == 0.5 and micro["f1_ci"] is None
+    two = AgreementStudy(texts={"d": TEXT, "e": TEXT + " More."}, layers={
+        name: {d: Layer(tuple(sorted(MINIMAL[name]))) for d in ("d", "e")}
+        for name in ("bob", "carol")})
+    assert compute_agreement(two, bootstrap=50).pairs[0].to_json()["spans"]["overlap"][
+        "micro"]["f1_ci"] is not None

@@ -102,6 +102,10 @@ def test_all_counts_every_repeat_as_placed():
     assert result.placed[1] == result.placed[0]
     first = align_strings(text, items, policy="first")
     assert first.counts["exact"] == 4 and first.counts["ungrounded"] == 1
+    # a repeat of a string found only where other spans are is counted as its first is
+    taken = align_strings(text, [StringSpan("Taliban", "ORG")] * 2, policy="all",
+                          taken=[(23, 30)])
+    assert taken.counts["overlapping"] == 2 and taken.counts["ungrounded"] == 0
 
 
 def test_the_canned_example_places_as_many_under_all_as_under_first():

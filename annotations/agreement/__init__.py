@@ -33,7 +33,8 @@ JSON (``AgreementResult.to_json()``, what ``reader agreement --json`` prints).  
 
   - ``spans[mode].micro``: ``agreed, a, b, precision, recall, f1, f1_ci`` (``a`` is
     the reference: precision is ``agreed / b``, recall ``agreed / a``; ``f1_ci`` is
-    ``[low, high]`` or ``null``); ``spans.exact.by_label`` and
+    ``[low, high]``, or ``null`` without a bootstrap or with one shared document, which
+    cannot be resampled); ``spans.exact.by_label`` and
     ``spans.overlap.by_label``: ``{label: {agreed, a, b, precision, recall, f1}}``.
   - ``relations[mode]``: ``agreed, a, b, precision, recall, f1``.
   - ``cohen_kappa``: ``{"kappa", "observed", "expected", "tokens"}``.

@@ -331,7 +331,7 @@ def _intervals(rows: list[np.ndarray], samples: int, seed: int, confidence: floa
     tail = (1 - confidence) / 2 * 100
     by_size: dict[int, list[int]] = {}
     for index, pair_rows in enumerate(rows):
-        if len(pair_rows):
+        if len(pair_rows) > 1:  # one document: every resample is that one, no interval
             by_size.setdefault(len(pair_rows), []).append(index)
     for size, members in by_size.items():
         sums: dict[int, list[np.ndarray]] = {i: [] for i in members}

@@ -235,23 +235,15 @@ def declared_labels(path: Path) -> tuple[list[str], list[str], Path] | None:
     ``<OVERLAP>`` rules and macros) are not labels."""
     folder = path if path.is_dir() else path.parent
     conf = folder / "annotation.conf"
-    try:
-        lines = conf.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+    sections = _conf_sections(conf)
+    if sections is None:
         return None
     found: dict[str, list[str]] = {"entities": [], "relations": []}
-    section = None
-    for line in lines:
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped[1:-1].strip()
-            continue
-        if section in found:
-            name = stripped.split()[0].split(",")[0]
-            if name[0] not in "!<" and name not in found[section]:
-                found[section].append(name)
+    for section, names in found.items():
+        for line in sections.get(section, []):
+            name = line.strip().split()[0].split(",")[0]
+            if name[0] not in "!<" and name not in names:
+                names.append(name)
     return found["entities"], found["relations"], conf
 
 

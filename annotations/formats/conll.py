@@ -43,8 +43,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..articles import title_of
 from ..errors import FormatError, InputError
@@ -90,31 +94,37 @@ def _words(text: str, tokens: list[tuple[int, int, bool]]) -> Iterator[tuple[int
 def layer_edges(store: GoldStore) -> Callable[[str], Edges]:
     """For a document id, the span starts and ends of every layer ``store`` holds for
     it (annotations of any annotator and status, predictions of every extractor): the
-    cuts every CoNLL export of the document shares.  Read once, on the first call."""
-    table: dict[str, tuple[set[int], set[int]]] = {}
+    cuts every CoNLL export of the document shares.  Read once, on the first call, and
+    kept as one small array per document (a set per document would cost several times
+    the memory on a large store)."""
+    table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     loaded = False
 
-    def add(doc_id: str, record: dict | None) -> None:
-        if not record:
-            return
-        starts, ends = table.setdefault(doc_id, (set(), set()))
-        for span in record.get("spans") or ():
-            starts.add(span["start"])
-            ends.add(span["end"])
+    def load() -> None:
+        extractors = store.extractors()
+        groups = groupby(store.annotation_records(), key=itemgetter("doc_id"))
+        current = next(groups, None)  # records come in document order
+        for doc_id in store.document_ids():
+            records: list[dict[str, Any]] = []
+            if current is not None and current[0] == doc_id:
+                records.extend(current[1])
+                current = next(groups, None)
+            records.extend(r for r in (store.prediction_record(doc_id, name)
+                                       for name in extractors) if r)
+            spans = [span for record in records for span in record.get("spans") or ()]
+            if spans:
+                table[doc_id] = (np.unique([s["start"] for s in spans]),
+                                 np.unique([s["end"] for s in spans]))
 
     def edges(doc_id: str) -> Edges:
         nonlocal loaded
         if not loaded:
-            for record in store.annotation_records():
-                add(record["doc_id"], record)
-            extractors = store.extractors()
-            if extractors:
-                for each in store.document_ids():
-                    for name in extractors:
-                        add(each, store.prediction_record(each, name))
+            load()
             loaded = True
-        starts, ends = table.get(doc_id, (set(), set()))
-        return frozenset(starts), frozenset(ends)
+        found = table.get(doc_id)
+        if found is None:
+            return NO_EDGES
+        return frozenset(found[0].tolist()), frozenset(found[1].tolist())
 
     return edges
 

@@ -59,7 +59,7 @@ def _number_column(table: Table, name: str, width: int) -> None:
 def pairs_table(result: AgreementResult) -> Table:
     """One row per pair of annotators: span F1 per mode (its interval below it) and
     Cohen's κ; narrow enough for 80 columns, with both names always shown."""
-    interval = (f"; below each F1 its {result.confidence:.0%} bootstrap interval"
+    interval = (f"; below each F1 its {result.confidence:.0%} bootstrap interval (CI)"
                 if result.bootstrap else "")
     table = Table(title=f"Pairwise agreement: span F1 (%){interval}; Cohen's κ on the "
                   "pair's tokens", title_justify="left", box=box.SIMPLE_HEAD)
@@ -73,7 +73,11 @@ def pairs_table(result: AgreementResult) -> Table:
         for mode in ("exact", "overlap", "unlabelled"):
             f1 = pair.spans(mode)["f1"]
             ci = pair.intervals.get(mode)
-            cells.append(_pct(f1) + (f"\n{_pct(ci[0])}–{_pct(ci[1])}" if ci else ""))
+            if ci:
+                cells.append(f"{_pct(f1)}\n{_pct(ci[0])}–{_pct(ci[1])}")
+            else:  # one shared document cannot be resampled: no interval, not a point
+                cells.append(_pct(f1) + ("\nno CI" if result.bootstrap and f1 is not None
+                                         else ""))
         table.add_row(_pair(pair.a, pair.b), str(len(pair.doc_ids)), *cells,
                       _num(pair.kappa.value))
     return table

@@ -51,7 +51,8 @@ def extract(
     ] = "first",
     threshold: Annotated[float, typer.Option(
         "--fuzzy-threshold", min=0.0, max=100.0, help="Lowest rapidfuzz score (0-100) of a "
-        "fuzzy match of a span given as a string.")] = FUZZY_THRESHOLD,
+        "fuzzy match of a span given as a string, scored against the whole matched words "
+        "(a much longer or shorter window is no match).")] = FUZZY_THRESHOLD,
     force: Annotated[bool, typer.Option(
         "--force", help="Predict again documents this extractor already predicted.")] = False,
 ) -> None:

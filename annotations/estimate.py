@@ -187,6 +187,25 @@ def collapse(strata: np.ndarray, population: np.ndarray, n_strata: int) -> np.nd
     return mapping
 
 
+def stratified_estimate(
+    columns: np.ndarray, strata: np.ndarray, population: np.ndarray, *,
+    samples: int = 1000, seed: int = 0, confidence: float = 0.95,
+) -> tuple[np.ndarray | None, list[tuple[float, float]] | None]:
+    """The store's F1 per statistic and its interval, from the gold documents' ``columns``
+    and strata (:func:`strata_of`) and every store document's stratum (``population``):
+    thin size classes merged (:func:`collapse`), then :func:`stratified_f1` and
+    :func:`stratified_bootstrap`; None where not :func:`estimable`.  What
+    :func:`estimate_corpus` computes for each extractor."""
+    n_strata = len(stratum_names())
+    mapping = collapse(strata, population, n_strata)
+    strata = mapping[strata]
+    sizes = np.bincount(mapping[population], minlength=n_strata).astype(float)
+    if not estimable(strata, sizes)[0]:
+        return None, None
+    return (stratified_f1(columns, strata, sizes),
+            stratified_bootstrap(columns, strata, sizes, samples, seed, confidence))
+
+
 # -- from a store ----------------------------------------------------------------------
 
 
@@ -338,8 +357,9 @@ def estimate_corpus(
     has_estimate, has_interval = estimable(strata, sizes)
     for name in names:
         cols = gold.columns[name]
-        point = stratified_f1(cols, strata, sizes) if has_estimate else None
-        intervals = stratified_bootstrap(cols, strata, sizes, samples, seed, confidence)
+        point, intervals = stratified_estimate(cols, gold.strata, gold.population,
+                                               samples=samples, seed=seed,
+                                               confidence=confidence)
         sums = cols.sum(axis=0)
         plain = _f1(sums[0::2], sums[1::2])
         for k, statistic in enumerate(gold.statistics):

@@ -98,6 +98,8 @@ class ServeOptions:
     load_model: bool = True
     config: Path | None = None
     adjudicator: str | None = None
+    order_args: tuple[str, ...] = ()
+    """``reader annotate``'s queue options (``--order``, ``-e``, ``--seed``) for everyone."""
 
 
 def page(title: str, body: str, status: int = 200) -> web.Response:
@@ -189,6 +191,7 @@ class TeamServer(Server):
             args += ["--model", opts.model]
         if opts.config:
             args += ["--config", str(opts.config)]
+        args += opts.order_args
         return shlex.join(args)
 
     def adjudicate_command(self) -> str | None:

@@ -446,8 +446,8 @@ def estimate_order(
     ``found``): positions into ``waiting``, whether each was drawn at random, and each
     one's stratum name (for :func:`~annotations.queue.draw_probabilities`).
 
-    First the differing documents by score (as ``disagreement``: they decide the
-    comparison, and annotating them all makes that stratum a census); then, one at a
+    First the differing documents in a random order (as ``differ-first``: they decide
+    the comparison, and annotating them all makes that stratum a census); then, one at a
     time, a document drawn at random from the stratum where one more gold document
     lowers the variance of the estimate most: ``N_h^2 S_h^2 (1/n_h - 1/(n_h + 1))``,
     ``S_h^2`` the sample variance in the stratum of the linearised F1 (``(2 hits -
@@ -479,9 +479,9 @@ def estimate_order(
     strata = strata_of(found)[waiting]
     scores = found.scores[waiting]
     differ = np.flatnonzero(scores > 0)
-    positions_list = [int(p) for p in differ[rank_documents(scores[differ], "disagreement",
+    positions_list = [int(p) for p in differ[rank_documents(scores[differ], "random",
                                                             seed)[0]]]
-    drawn_list = [False] * len(positions_list)
+    drawn_list = [True] * len(positions_list)
     rng = np.random.default_rng(seed)
     pools = {h: list(rng.permutation(np.flatnonzero(strata == h)))
              for h in range(1, n_strata) if np.any(strata == h)}

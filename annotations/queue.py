@@ -24,17 +24,22 @@ Disagreement score
 Orders
     ``disagreement``: the differ stratum first, highest score first, ties in a seeded
     random order; then the agree stratum in a seeded random order.
+    ``differ-first``: the differ stratum first, then the agree stratum, each in a
+    seeded random order.  Any prefix of the differing documents is then a random
+    sample of them: a comparison decided before they are all annotated speaks for all
+    of them (the most different documents need not be typical ones), and the corpus
+    estimate holds at every point.
     ``random``: all documents in a seeded random order.
     ``store``: the order of import.
     ``estimate``: what narrows the corpus estimate's interval most (see
     :func:`annotations.estimate.estimate_order`): the differ stratum first (as
-    ``disagreement``), then each next document drawn at random from the stratum where
+    ``differ-first``), then each next document drawn at random from the stratum where
     one more annotated document reduces the variance of the estimate most.
 
     ``probability`` of an entry is the probability with which it was drawn at random
     among the documents of its stratum still in the queue before it (``1 / remaining``),
-    or None when it was taken by rank (the differ stratum in ``disagreement`` and
-    ``estimate`` order, every document in ``store`` order).
+    or None when it was taken by rank (the differ stratum in ``disagreement`` order,
+    every document in ``store`` order).
 
 Not yet annotated
     A document leaves the queue when it has gold (an accepted annotation by the
@@ -360,6 +365,9 @@ def rank_documents(scores: np.ndarray, order: str, seed: int) -> tuple[np.ndarra
     if order == "disagreement":
         positions = np.lexsort((keys, -scores))
         return positions, scores[positions] == 0
+    if order == "differ-first":
+        positions = np.lexsort((keys, scores == 0))
+        return positions, np.ones(count, dtype=bool)
     raise QueueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
 
 

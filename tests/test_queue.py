@@ -95,6 +95,16 @@ def test_ties_follow_the_seed(gold_path: Path) -> None:
         assert scores == sorted(scores, reverse=True)
 
 
+def test_differ_first_draws_each_stratum_at_random(gold_path: Path) -> None:
+    ids = make_store(gold_path)
+    with GoldStore(gold_path, read_only=True) as store:
+        queue = build_queue(store, ["a@1", "b@1"], order="differ-first", seed=2)
+    entries = queue.entries()
+    assert {e.doc_id for e in entries[:3]} == {ids[1], ids[2], ids[3]}
+    assert [e.probability for e in entries] == [1 / 3, 1 / 2, 1.0] * 2
+    assert queue.selection(0).order == "differ-first"
+
+
 def test_random_and_store_orders(gold_path: Path) -> None:
     ids = make_store(gold_path)
     with GoldStore(gold_path, read_only=True) as store:

@@ -45,7 +45,8 @@ def annotate(
         "--blind", help="Show no suggestions (and load no model): the gold is then "
         "independent of every extractor.")] = False,
     order: Annotated[OrderChoice | None, typer.Option(
-        "--order", help="Follow a queue (see `reader queue`): disagreement, random, store "
+        "--order", help="Follow a queue (see `reader queue`): disagreement, differ-first, "
+        "random, store "
         "or estimate; each accepted document records how it was chosen. Needs -e A -e B.",
         case_sensitive=False)] = None,
     extractor: Annotated[list[str] | None, typer.Option(
@@ -104,7 +105,7 @@ def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], s
     except AnnotationsError as err:
         raise fail(str(err)) from None
     said = f"{len(queue)} document(s) to annotate in {queue.order} order"
-    if queue.order in ("disagreement", "estimate") and queue.waiting["differ"]:
+    if queue.order in ("disagreement", "differ-first", "estimate") and queue.waiting["differ"]:
         said += (f", first the {queue.waiting['differ']} where "
                  f"{terminal_text(' and '.join(queue.extractors))} differ")
     console.print(said)

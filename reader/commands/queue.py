@@ -22,6 +22,7 @@ from .evaluate import Scheme
 
 class OrderChoice(str, Enum):
     disagreement = "disagreement"
+    differ_first = "differ-first"
     random = "random"
     store = "store"
     estimate = "estimate"
@@ -31,7 +32,8 @@ ExtractorsOption = Annotated[list[str], typer.Option(
     "--extractor", "-e", help="The extractors to choose between: -e A -e B [-e C ...]; "
     "documents where their outputs differ come first.")]
 OrderOption = Annotated[OrderChoice, typer.Option(
-    "--order", help="disagreement: most different first, then the rest at random; random; "
+    "--order", help="disagreement: most different first, then the rest at random; "
+    "differ-first: the differing documents first, each group at random; random; "
     "store: import order; estimate: what narrows the corpus estimate most (after the "
     "differing documents).", case_sensitive=False)]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random orders and "

@@ -41,7 +41,7 @@ def serve(
         "adjudication screen at /adjudicator/NAME.")] = None,
     order: Annotated[OrderChoice | None, typer.Option(
         "--order", help="Every annotator follows a queue (as `reader annotate --order`): "
-        "disagreement, random, store or estimate. Needs -e A -e B.",
+        "disagreement, differ-first, random, store or estimate. Needs -e A -e B.",
         case_sensitive=False)] = None,
     extractor: Annotated[list[str] | None, typer.Option(
         "--extractor", "-e", help="With --order: the extractors whose disagreement orders "

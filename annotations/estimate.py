@@ -54,7 +54,7 @@ import numpy as np
 from .errors import AnnotationsError
 from .evaluation import SCHEMES, EvaluationError, collect_documents, evaluate_extractor
 from .gold import gold_records_by_document
-from .queue import Disagreements, check_extractors, disagreements, done_documents
+from .queue import Disagreements, disagreements, done_documents
 from .significance import entity_columns, relation_columns
 
 if TYPE_CHECKING:
@@ -329,9 +329,9 @@ def estimate_corpus(
     disagreement, with a stratified bootstrap interval (see the module docstring)."""
     if scheme not in SCHEMES:
         raise AnnotationsError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    names = check_extractors(store, extractors)
+    found = disagreements(store, extractors, missing_as_empty=missing_as_empty)
+    names = found.extractors
     _annotated, excluded = done_documents(store, annotator)
-    found = disagreements(store, names, missing_as_empty=missing_as_empty)
     counted = np.array([d not in excluded for d in found.doc_ids], dtype=bool)
     gold = _gold_columns(store, found, counted, annotator, scheme, missing_as_empty)
     n_strata = len(stratum_names())

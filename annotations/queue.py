@@ -69,7 +69,6 @@ ORDERS: tuple[str, ...] = get_args(Order)
 STRATA: tuple[str, ...] = get_args(Stratum)
 
 _SPAN = itemgetter("start", "end", "label")
-_SPANS = itemgetter("spans")
 
 
 class QueueError(AnnotationsError):
@@ -198,19 +197,23 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
                     "them, or pass --missing-as-empty to count them as predicting nothing")
             missing[name] = len(absent)
     empty: dict[str, Any] = {"spans": [], "relations": []}
-    columns = [[r if r is not None else empty for r in column] for column in records]
-    # Most documents: no relations, and the same span lists (equal lists of equal dicts,
-    # compared in C) in every output; only the others need sets.
-    span_lists = [list(map(_SPANS, column)) for column in columns]
-    same = [not any(r.get("relations") for r in row) for row in zip(*columns, strict=True)]
-    for a, b in pairs:
-        same = [s and x == y for s, x, y in zip(same, span_lists[a], span_lists[b], strict=True)]
+    columns = [[r if r is not None else empty for r in got] for got in records]
+    # Most documents: no relations, and the same spans in every output.  A stored layer
+    # keeps its spans sorted by (start, end, label), so equal tuples of those (compared
+    # in C, against the first output: equality is transitive) mean equal span sets;
+    # only the other documents need sets and pairs.
+    span_keys = [[tuple(map(_SPAN, r["spans"])) for r in filled] for filled in columns]
+    same = [True] * len(ids)
+    for filled in columns:
+        same = [s and not r.get("relations") for s, r in zip(same, filled, strict=True)]
+    for keys in span_keys[1:]:
+        same = [s and x == y for s, x, y in zip(same, span_keys[0], keys, strict=True)]
     for i in (i for i, equal in enumerate(same) if not equal):
-        outputs = [output_keys(column[i], symmetric) for column in columns]
+        outputs = [output_keys(filled[i], symmetric) for filled in columns]
         for p, (a, b) in enumerate(pairs):
             pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
             pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
-    span_counts = np.fromiter(map(len, span_lists[0]), dtype=np.int64, count=len(ids))
+    span_counts = np.fromiter(map(len, span_keys[0]), dtype=np.int64, count=len(ids))
     return Disagreements(names, ids, pair_spans, pair_relations, span_counts, missing)
 
 
@@ -381,9 +384,9 @@ def build_queue(store: GoldStore, extractors: Sequence[str], *, order: str = "di
     if not len(store):
         raise QueueError(f"{store.path}: the store holds no documents; import articles "
                          "first (`reader import`)")
-    names = check_extractors(store, extractors)
+    found = disagreements(store, extractors, missing_as_empty=missing_as_empty)
+    names = found.extractors
     annotated, excluded = done_documents(store, annotator)
-    found = disagreements(store, names, missing_as_empty=missing_as_empty)
     done = annotated | excluded
     waiting_mask = np.array([d not in done for d in found.doc_ids], dtype=bool)
     counted = np.array([d not in excluded for d in found.doc_ids], dtype=bool)

@@ -192,10 +192,11 @@ def part_documents_needed(args: argparse.Namespace, folder: Path) -> None:
     for order, values in results.items():
         shown = ", ".join("never" if v is None else str(v) for v in values)
         median = median_or_none(values)
-        misled = sum(1 for w in wrong[order] if w is not None)
+        misled = [w for w in wrong[order] if w is not None]
+        at = f" (at {', '.join(map(str, misled))} documents)" if misled else ""
         print(f"   {order:>12} order, seeds 0-{args.seeds - 1}: {shown}; median "
               f"{'n/a (not always significant)' if median is None else median}; "
-              f"significant with the wrong sign first in {misled} of {args.seeds}")
+              f"significant with the wrong sign first in {len(misled)} of {args.seeds}{at}")
     ran = median_or_none(results["random"])
     for order in ("disagreement", "differ-first"):
         first = median_or_none(results[order])

@@ -59,7 +59,6 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 
 from .errors import AnnotationsError
-from .gold import gold_records_by_document
 from .models import Order, Selection, Stratum, relation_identity
 
 if TYPE_CHECKING:
@@ -225,10 +224,18 @@ def done_documents(store: GoldStore, annotator: str | None = None
     """Documents that leave the queue: those with gold (the annotator's accepted
     annotation, else the gold evaluation uses), and, apart, those without gold that the
     annotator (any, with none named) rejected or ignored."""
-    annotated = set(gold_records_by_document(store, annotator))
-    excluded = {r["doc_id"] for r in store.annotation_records(annotator=annotator)
-                if r.get("status") in ("reject", "ignore")} - annotated
-    return annotated, excluded
+    annotated: set[str] = set()
+    closed: set[str] = set()
+    # One pass over the records.  The documents with gold are those with an accepted
+    # record (of the annotator): which record is the gold (``annotations.gold``) does not
+    # change which documents have one.
+    for record in store.annotation_records(annotator=annotator):
+        status = record.get("status")
+        if status == "accept":
+            annotated.add(record["doc_id"])
+        elif status in ("reject", "ignore"):
+            closed.add(record["doc_id"])
+    return annotated, closed - annotated
 
 
 # -- the queue ---------------------------------------------------------------------------

@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 from tinydb import TinyDB
 
+from annotations.gold import gold_records_by_document
 from annotations.models import Annotation, Document, Prediction, Relation, Span
-from annotations.queue import QueueError, build_queue, disagreements, draw_probabilities
+from annotations.queue import (
+    QueueError,
+    build_queue,
+    disagreements,
+    done_documents,
+    draw_probabilities,
+)
 from annotations.session import EditingSession
 from annotations.store import GoldStore
 
@@ -142,6 +149,8 @@ def test_annotated_documents_leave_the_queue(gold_path: Path) -> None:
     # The rejected document is out of the population; the accepted one is in it.
     assert queue.sizes == {"differ": 2, "agree": 3}
     assert queue.waiting == {"differ": 1, "agree": 3}
+    with GoldStore(gold_path, read_only=True) as store:
+        assert done_documents(store)[0] == set(gold_records_by_document(store))
 
 
 def test_errors_name_the_problem(gold_path: Path, tmp_path: Path) -> None:

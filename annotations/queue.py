@@ -150,9 +150,14 @@ class Disagreements:
                 parts.append(f"{a} and {b} differ on {' and '.join(what)}")
         if parts:
             return "; ".join(parts)
-        names = list(self.extractors)
-        listed = " and ".join([", ".join(names[:-1]), names[-1]])
-        return f"{listed} agree" if len(names) == 2 else f"{listed} all agree"
+        both = "agree" if len(self.extractors) == 2 else "all agree"
+        return f"{listed(self.extractors)} {both}"
+
+
+def listed(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else \
+        "".join(names)
 
 
 def check_extractors(store: GoldStore, extractors: Sequence[str]) -> tuple[str, ...]:

@@ -94,7 +94,7 @@ def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], s
            annotator: str) -> Queue:
     """The queue ``reader annotate --order`` follows (errors said as ``reader queue``
     says them)."""
-    from annotations.queue import build_queue
+    from annotations.queue import build_queue, listed
 
     if order is None:
         raise fail("-e/--extractor orders the documents only with --order (e.g. "
@@ -107,7 +107,7 @@ def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], s
     said = f"{len(queue)} document(s) to annotate in {queue.order} order"
     if queue.order in ("disagreement", "differ-first", "estimate") and queue.waiting["differ"]:
         said += (f", first the {queue.waiting['differ']} where "
-                 f"{terminal_text(' and '.join(queue.extractors))} differ")
+                 f"{terminal_text(listed(queue.extractors))} differ")
     console.print(said)
     return queue
 

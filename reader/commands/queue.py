@@ -63,7 +63,7 @@ def queue(
         "stratum, probability, group, reason.")] = False,
 ) -> None:
     """The documents not yet annotated, ranked by how much the extractors' outputs differ."""
-    from annotations.queue import build_queue
+    from annotations.queue import build_queue, listed
 
     check_option_name("--annotator", annotator, "annotator name")
     with open_store(db, read_only=True) as store:
@@ -87,7 +87,7 @@ def queue(
                               "group": found.groups[entry.rank - 1] if found.groups else None,
                               "reason": entry.reason}, ensure_ascii=True))
         return
-    names = " and ".join(found.extractors)
+    names = listed(found.extractors)
     console.print(
         f"[bold]{len(found)} document(s) to annotate[/] in {terminal_text(db)} "
         f"({found.order} order, seed {found.seed}): {found.waiting['differ']} where "

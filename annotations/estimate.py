@@ -54,7 +54,7 @@ import numpy as np
 from .errors import AnnotationsError
 from .evaluation import SCHEMES, EvaluationError, collect_documents, evaluate_extractor
 from .gold import gold_records_by_document
-from .queue import Disagreements, check_extractors, disagreements, done_documents
+from .queue import Disagreements, disagreements, done_documents
 from .significance import entity_columns, relation_columns
 
 if TYPE_CHECKING:
@@ -187,6 +187,25 @@ def collapse(strata: np.ndarray, population: np.ndarray, n_strata: int) -> np.nd
     return mapping
 
 
+def stratified_estimate(
+    columns: np.ndarray, strata: np.ndarray, population: np.ndarray, *,
+    samples: int = 1000, seed: int = 0, confidence: float = 0.95,
+) -> tuple[np.ndarray | None, list[tuple[float, float]] | None]:
+    """The store's F1 per statistic and its interval, from the gold documents' ``columns``
+    and strata (:func:`strata_of`) and every store document's stratum (``population``):
+    thin size classes merged (:func:`collapse`), then :func:`stratified_f1` and
+    :func:`stratified_bootstrap`; None where not :func:`estimable`.  What
+    :func:`estimate_corpus` computes for each extractor."""
+    n_strata = len(stratum_names())
+    mapping = collapse(strata, population, n_strata)
+    strata = mapping[strata]
+    sizes = np.bincount(mapping[population], minlength=n_strata).astype(float)
+    if not estimable(strata, sizes)[0]:
+        return None, None
+    return (stratified_f1(columns, strata, sizes),
+            stratified_bootstrap(columns, strata, sizes, samples, seed, confidence))
+
+
 # -- from a store ----------------------------------------------------------------------
 
 
@@ -310,9 +329,9 @@ def estimate_corpus(
     disagreement, with a stratified bootstrap interval (see the module docstring)."""
     if scheme not in SCHEMES:
         raise AnnotationsError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    names = check_extractors(store, extractors)
+    found = disagreements(store, extractors, missing_as_empty=missing_as_empty)
+    names = found.extractors
     _annotated, excluded = done_documents(store, annotator)
-    found = disagreements(store, names, missing_as_empty=missing_as_empty)
     counted = np.array([d not in excluded for d in found.doc_ids], dtype=bool)
     gold = _gold_columns(store, found, counted, annotator, scheme, missing_as_empty)
     n_strata = len(stratum_names())
@@ -338,8 +357,9 @@ def estimate_corpus(
     has_estimate, has_interval = estimable(strata, sizes)
     for name in names:
         cols = gold.columns[name]
-        point = stratified_f1(cols, strata, sizes) if has_estimate else None
-        intervals = stratified_bootstrap(cols, strata, sizes, samples, seed, confidence)
+        point, intervals = stratified_estimate(cols, gold.strata, gold.population,
+                                               samples=samples, seed=seed,
+                                               confidence=confidence)
         sums = cols.sum(axis=0)
         plain = _f1(sums[0::2], sums[1::2])
         for k, statistic in enumerate(gold.statistics):
@@ -426,8 +446,8 @@ def estimate_order(
     ``found``): positions into ``waiting``, whether each was drawn at random, and each
     one's stratum name (for :func:`~annotations.queue.draw_probabilities`).
 
-    First the differing documents by score (as ``disagreement``: they decide the
-    comparison, and annotating them all makes that stratum a census); then, one at a
+    First the differing documents in a random order (as ``differ-first``: they decide
+    the comparison, and annotating them all makes that stratum a census); then, one at a
     time, a document drawn at random from the stratum where one more gold document
     lowers the variance of the estimate most: ``N_h^2 S_h^2 (1/n_h - 1/(n_h + 1))``,
     ``S_h^2`` the sample variance in the stratum of the linearised F1 (``(2 hits -
@@ -459,9 +479,9 @@ def estimate_order(
     strata = strata_of(found)[waiting]
     scores = found.scores[waiting]
     differ = np.flatnonzero(scores > 0)
-    positions_list = [int(p) for p in differ[rank_documents(scores[differ], "disagreement",
+    positions_list = [int(p) for p in differ[rank_documents(scores[differ], "random",
                                                             seed)[0]]]
-    drawn_list = [False] * len(positions_list)
+    drawn_list = [True] * len(positions_list)
     rng = np.random.default_rng(seed)
     pools = {h: list(rng.permutation(np.flatnonzero(strata == h)))
              for h in range(1, n_strata) if np.any(strata == h)}

@@ -201,7 +201,7 @@ class _Layer(BaseModel):
         return None
 
 
-Order = Literal["disagreement", "random", "store", "estimate"]
+Order = Literal["disagreement", "differ-first", "random", "store", "estimate"]
 """The orders of a queue of documents to annotate (see :mod:`annotations.queue`)."""
 Stratum = Literal["differ", "agree"]
 """The strata of a queue: documents where the chosen extractors' outputs differ, or agree."""

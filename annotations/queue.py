@@ -24,17 +24,22 @@ Disagreement score
 Orders
     ``disagreement``: the differ stratum first, highest score first, ties in a seeded
     random order; then the agree stratum in a seeded random order.
+    ``differ-first``: the differ stratum first, then the agree stratum, each in a
+    seeded random order.  Any prefix of the differing documents is then a random
+    sample of them: a comparison decided before they are all annotated speaks for all
+    of them (the most different documents need not be typical ones), and the corpus
+    estimate holds at every point.
     ``random``: all documents in a seeded random order.
     ``store``: the order of import.
     ``estimate``: what narrows the corpus estimate's interval most (see
     :func:`annotations.estimate.estimate_order`): the differ stratum first (as
-    ``disagreement``), then each next document drawn at random from the stratum where
+    ``differ-first``), then each next document drawn at random from the stratum where
     one more annotated document reduces the variance of the estimate most.
 
     ``probability`` of an entry is the probability with which it was drawn at random
     among the documents of its stratum still in the queue before it (``1 / remaining``),
-    or None when it was taken by rank (the differ stratum in ``disagreement`` and
-    ``estimate`` order, every document in ``store`` order).
+    or None when it was taken by rank (the differ stratum in ``disagreement`` order,
+    every document in ``store`` order).
 
 Not yet annotated
     A document leaves the queue when it has gold (an accepted annotation by the
@@ -54,7 +59,6 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 
 from .errors import AnnotationsError
-from .gold import gold_records_by_document
 from .models import Order, Selection, Stratum, relation_identity
 
 if TYPE_CHECKING:
@@ -64,7 +68,6 @@ ORDERS: tuple[str, ...] = get_args(Order)
 STRATA: tuple[str, ...] = get_args(Stratum)
 
 _SPAN = itemgetter("start", "end", "label")
-_SPANS = itemgetter("spans")
 
 
 class QueueError(AnnotationsError):
@@ -147,9 +150,14 @@ class Disagreements:
                 parts.append(f"{a} and {b} differ on {' and '.join(what)}")
         if parts:
             return "; ".join(parts)
-        names = list(self.extractors)
-        listed = " and ".join([", ".join(names[:-1]), names[-1]])
-        return f"{listed} agree" if len(names) == 2 else f"{listed} all agree"
+        both = "agree" if len(self.extractors) == 2 else "all agree"
+        return f"{listed(self.extractors)} {both}"
+
+
+def listed(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else \
+        "".join(names)
 
 
 def check_extractors(store: GoldStore, extractors: Sequence[str]) -> tuple[str, ...]:
@@ -193,19 +201,23 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
                     "them, or pass --missing-as-empty to count them as predicting nothing")
             missing[name] = len(absent)
     empty: dict[str, Any] = {"spans": [], "relations": []}
-    columns = [[r if r is not None else empty for r in column] for column in records]
-    # Most documents: no relations, and the same span lists (equal lists of equal dicts,
-    # compared in C) in every output; only the others need sets.
-    span_lists = [list(map(_SPANS, column)) for column in columns]
-    same = [not any(r.get("relations") for r in row) for row in zip(*columns, strict=True)]
-    for a, b in pairs:
-        same = [s and x == y for s, x, y in zip(same, span_lists[a], span_lists[b], strict=True)]
+    columns = [[r if r is not None else empty for r in got] for got in records]
+    # Most documents: no relations, and the same spans in every output.  A stored layer
+    # keeps its spans sorted by (start, end, label), so equal tuples of those (compared
+    # in C, against the first output: equality is transitive) mean equal span sets;
+    # only the other documents need sets and pairs.
+    span_keys = [[tuple(map(_SPAN, r["spans"])) for r in filled] for filled in columns]
+    same = [True] * len(ids)
+    for filled in columns:
+        same = [s and not r.get("relations") for s, r in zip(same, filled, strict=True)]
+    for keys in span_keys[1:]:
+        same = [s and x == y for s, x, y in zip(same, span_keys[0], keys, strict=True)]
     for i in (i for i, equal in enumerate(same) if not equal):
-        outputs = [output_keys(column[i], symmetric) for column in columns]
+        outputs = [output_keys(filled[i], symmetric) for filled in columns]
         for p, (a, b) in enumerate(pairs):
             pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
             pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
-    span_counts = np.fromiter(map(len, span_lists[0]), dtype=np.int64, count=len(ids))
+    span_counts = np.fromiter(map(len, span_keys[0]), dtype=np.int64, count=len(ids))
     return Disagreements(names, ids, pair_spans, pair_relations, span_counts, missing)
 
 
@@ -217,10 +229,18 @@ def done_documents(store: GoldStore, annotator: str | None = None
     """Documents that leave the queue: those with gold (the annotator's accepted
     annotation, else the gold evaluation uses), and, apart, those without gold that the
     annotator (any, with none named) rejected or ignored."""
-    annotated = set(gold_records_by_document(store, annotator))
-    excluded = {r["doc_id"] for r in store.annotation_records(annotator=annotator)
-                if r.get("status") in ("reject", "ignore")} - annotated
-    return annotated, excluded
+    annotated: set[str] = set()
+    closed: set[str] = set()
+    # One pass over the records.  The documents with gold are those with an accepted
+    # record (of the annotator): which record is the gold (``annotations.gold``) does not
+    # change which documents have one.
+    for record in store.annotation_records(annotator=annotator):
+        status = record.get("status")
+        if status == "accept":
+            annotated.add(record["doc_id"])
+        elif status in ("reject", "ignore"):
+            closed.add(record["doc_id"])
+    return annotated, closed - annotated
 
 
 # -- the queue ---------------------------------------------------------------------------
@@ -360,6 +380,9 @@ def rank_documents(scores: np.ndarray, order: str, seed: int) -> tuple[np.ndarra
     if order == "disagreement":
         positions = np.lexsort((keys, -scores))
         return positions, scores[positions] == 0
+    if order == "differ-first":
+        positions = np.lexsort((keys, scores == 0))
+        return positions, np.ones(count, dtype=bool)
     raise QueueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
 
 
@@ -373,9 +396,9 @@ def build_queue(store: GoldStore, extractors: Sequence[str], *, order: str = "di
     if not len(store):
         raise QueueError(f"{store.path}: the store holds no documents; import articles "
                          "first (`reader import`)")
-    names = check_extractors(store, extractors)
+    found = disagreements(store, extractors, missing_as_empty=missing_as_empty)
+    names = found.extractors
     annotated, excluded = done_documents(store, annotator)
-    found = disagreements(store, names, missing_as_empty=missing_as_empty)
     done = annotated | excluded
     waiting_mask = np.array([d not in done for d in found.doc_ids], dtype=bool)
     counted = np.array([d not in excluded for d in found.doc_ids], dtype=bool)

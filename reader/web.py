@@ -137,6 +137,8 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     """Host names accepted on a loopback server besides localhost and loopback
     addresses (a name a local proxy passes on)."""
+    order_args: tuple[str, ...] = ()
+    """``reader annotate``'s queue options (``--order``, ``-e``, ``--seed``) for everyone."""
 
 
 class SessionService(AppService):
@@ -357,6 +359,7 @@ class TeamServer(Server):
             args += ["--model", opts.model]
         if opts.config:
             args += ["--config", str(opts.config)]
+        args += opts.order_args
         return args
 
     def adjudicate_argv(self) -> list[str] | None:

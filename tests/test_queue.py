@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 from tinydb import TinyDB
 
+from annotations.gold import gold_records_by_document
 from annotations.models import Annotation, Document, Prediction, Relation, Span
-from annotations.queue import QueueError, build_queue, disagreements, draw_probabilities
+from annotations.queue import (
+    QueueError,
+    build_queue,
+    disagreements,
+    done_documents,
+    draw_probabilities,
+)
 from annotations.session import EditingSession
 from annotations.store import GoldStore
 
@@ -95,6 +102,16 @@ def test_ties_follow_the_seed(gold_path: Path) -> None:
         assert scores == sorted(scores, reverse=True)
 
 
+def test_differ_first_draws_each_stratum_at_random(gold_path: Path) -> None:
+    ids = make_store(gold_path)
+    with GoldStore(gold_path, read_only=True) as store:
+        queue = build_queue(store, ["a@1", "b@1"], order="differ-first", seed=2)
+    entries = queue.entries()
+    assert {e.doc_id for e in entries[:3]} == {ids[1], ids[2], ids[3]}
+    assert [e.probability for e in entries] == [1 / 3, 1 / 2, 1.0] * 2
+    assert queue.selection(0).order == "differ-first"
+
+
 def test_random_and_store_orders(gold_path: Path) -> None:
     ids = make_store(gold_path)
     with GoldStore(gold_path, read_only=True) as store:
@@ -132,6 +149,8 @@ def test_annotated_documents_leave_the_queue(gold_path: Path) -> None:
     # The rejected document is out of the population; the accepted one is in it.
     assert queue.sizes == {"differ": 2, "agree": 3}
     assert queue.waiting == {"differ": 1, "agree": 3}
+    with GoldStore(gold_path, read_only=True) as store:
+        assert done_documents(store)[0] == set(gold_records_by_document(store))
 
 
 def test_errors_name_the_problem(gold_path: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from annotations.store import GoldStore
 from reader.app import make_app
 from reader.cli import app
 from reader.commands import common
+from reader.commands.queue import OrderChoice
 
 runner = CliRunner()
 
@@ -141,3 +142,19 @@ async def test_annotate_follows_the_queue_and_records_the_choice(gold_path: Path
     assert saved.chosen is not None
     assert (saved.chosen.order, saved.chosen.rank, saved.chosen.stratum) == (
         "disagreement", 1, "differ")
+
+
+def test_serve_passes_the_queue_to_every_annotator(tmp_path: Path) -> None:
+    from annotations.team import TeamFolder
+    from reader.commands.serve import _order_args
+    from reader.web import ServeOptions, TeamServer
+
+    make_store(tmp_path / "team.json")
+    folder = TeamFolder(tmp_path)
+    wrong = run("serve", "--team", str(tmp_path), "--no-model", "--order", "disagreement",
+                "-e", "a@1", "-e", "zz@1")
+    assert wrong.exit_code == 1 and "unknown extractor 'zz@1'" in wrong.stderr
+    args = _order_args(folder, OrderChoice.disagreement, ["a@1", "b@1"], 3)
+    server = TeamServer(ServeOptions(team=folder, load_model=False, order_args=args))
+    command = server.annotate_command("ann", folder.annotator_path("ann"))
+    assert command.endswith("--no-model --order disagreement -e a@1 -e b@1 --seed 3")

@@ -45,7 +45,8 @@ def annotate(
         "--blind", help="Show no suggestions (and load no model): the gold is then "
         "independent of every extractor.")] = False,
     order: Annotated[OrderChoice | None, typer.Option(
-        "--order", help="Follow a queue (see `reader queue`): disagreement, random, store "
+        "--order", help="Follow a queue (see `reader queue`): disagreement, differ-first, "
+        "random, store "
         "or estimate; each accepted document records how it was chosen. Needs -e A -e B.",
         case_sensitive=False)] = None,
     extractor: Annotated[list[str] | None, typer.Option(
@@ -92,7 +93,7 @@ def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], s
            annotator: str) -> Queue:
     """The queue ``reader annotate --order`` follows (errors said as ``reader queue``
     says them)."""
-    from annotations.queue import build_queue
+    from annotations.queue import build_queue, listed
 
     if order is None:
         raise fail("-e/--extractor orders the documents only with --order (e.g. "
@@ -103,9 +104,9 @@ def _queue(store: GoldStore, order: OrderChoice | None, extractors: list[str], s
     except AnnotationsError as err:
         raise fail(str(err)) from None
     said = f"{len(queue)} document(s) to annotate in {queue.order} order"
-    if queue.order in ("disagreement", "estimate") and queue.waiting["differ"]:
+    if queue.order in ("disagreement", "differ-first", "estimate") and queue.waiting["differ"]:
         said += (f", first the {queue.waiting['differ']} where "
-                 f"{terminal_text(' and '.join(queue.extractors))} differ")
+                 f"{terminal_text(listed(queue.extractors))} differ")
     console.print(said)
     return queue
 

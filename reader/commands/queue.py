@@ -22,6 +22,7 @@ from .evaluate import Scheme
 
 class OrderChoice(str, Enum):
     disagreement = "disagreement"
+    differ_first = "differ-first"
     random = "random"
     store = "store"
     estimate = "estimate"
@@ -31,7 +32,8 @@ ExtractorsOption = Annotated[list[str], typer.Option(
     "--extractor", "-e", help="The extractors to choose between: -e A -e B [-e C ...]; "
     "documents where their outputs differ come first.")]
 OrderOption = Annotated[OrderChoice, typer.Option(
-    "--order", help="disagreement: most different first, then the rest at random; random; "
+    "--order", help="disagreement: most different first, then the rest at random; "
+    "differ-first: the differing documents first, each group at random; random; "
     "store: import order; estimate: what narrows the corpus estimate most (after the "
     "differing documents).", case_sensitive=False)]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random orders and "
@@ -61,7 +63,7 @@ def queue(
         "stratum, probability, group, reason.")] = False,
 ) -> None:
     """The documents not yet annotated, ranked by how much the extractors' outputs differ."""
-    from annotations.queue import build_queue
+    from annotations.queue import build_queue, listed
 
     check_option_name("--annotator", annotator, "annotator name")
     with open_store(db, read_only=True) as store:
@@ -85,7 +87,7 @@ def queue(
                               "group": found.groups[entry.rank - 1] if found.groups else None,
                               "reason": entry.reason}, ensure_ascii=True))
         return
-    names = " and ".join(found.extractors)
+    names = listed(found.extractors)
     console.print(
         f"[bold]{len(found)} document(s) to annotate[/] in {terminal_text(db)} "
         f"({found.order} order, seed {found.seed}): {found.waiting['differ']} where "

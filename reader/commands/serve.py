@@ -10,7 +10,8 @@ import typer
 from annotations.errors import AnnotationsError
 from annotations.team import MAX_ANNOTATORS, TeamFolder, annotator_problem
 
-from .common import check_option_name, fail
+from .common import check_option_name, fail, open_store
+from .queue import OrderChoice, SeedOption
 
 
 def serve(
@@ -48,6 +49,14 @@ def serve(
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="On loopback, also accept this Host name (one a local "
         "proxy passes on); repeatable.")] = None,
+    order: Annotated[OrderChoice | None, typer.Option(
+        "--order", help="Every annotator follows a queue (as `reader annotate --order`): "
+        "disagreement, differ-first, random, store or estimate. Needs -e A -e B.",
+        case_sensitive=False)] = None,
+    extractor: Annotated[list[str] | None, typer.Option(
+        "--extractor", "-e", help="With --order: the extractors whose disagreement orders "
+        "the documents (predictions in team.json).")] = None,
+    seed: SeedOption = 0,
 ) -> None:
     """Serve the annotator to browsers: each annotator edits their own DIR/NAME.json."""
     from reader.web import ServeOptions, TeamServer, access_token
@@ -62,11 +71,33 @@ def serve(
         folder.check()
     except AnnotationsError as err:
         raise fail(str(err)) from None
+    order_args = _order_args(folder, order, extractor or [], seed)
     options = ServeOptions(team=folder, token=access_token(host, token), model=model,
                            load_model=not no_model, config=config, adjudicator=adjudicator,
                            ready_sessions=ready_sessions, max_annotators=max_annotators,
-                           allowed_hosts=tuple(h.lower() for h in allow_host or ()))
+                           allowed_hosts=tuple(h.lower() for h in allow_host or ()),
+                           order_args=order_args)
     TeamServer(options, host=host, port=port).serve()
+
+
+def _order_args(folder: TeamFolder, order: OrderChoice | None, extractors: list[str],
+                seed: int) -> tuple[str, ...]:
+    """``reader annotate``'s queue options, the extractors checked against team.json first
+    (so a wrong name is said here, not in every browser)."""
+    from annotations.queue import check_extractors
+
+    if order is None:
+        if extractors:
+            raise fail("-e/--extractor orders the documents only with --order (e.g. "
+                       "--order disagreement)")
+        return ()
+    with open_store(folder.team_path, read_only=True) as store:
+        try:
+            names = check_extractors(store, extractors)
+        except AnnotationsError as err:
+            raise fail(str(err)) from None
+    return ("--order", order.value, *(a for name in names for a in ("-e", name)),
+            "--seed", str(seed))
 
 
 def register(app: typer.Typer) -> None:

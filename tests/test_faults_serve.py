@@ -270,7 +270,7 @@ def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "reader", "serve", "--team", str(team.folder), "--port",
-         str(port), "--no-model"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         str(port), "--no-model"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     others: set[int] = set()
     try:
         async def connect_and_kill() -> None:

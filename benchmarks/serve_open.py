@@ -126,34 +126,26 @@ def sessions_of(server: subprocess.Popen[bytes]) -> int:
     return len(out.stdout.split())
 
 
-def measure(browser, code: Path, team: Path, names: list[str], ready: int | None,
-            keys: int) -> tuple[list[float], list[float]]:
-    port = free_port()
-    server = start_server(code, team, port, ready)
-    opens: list[float] = []
-    key_times: list[float] = []
-    idle = 1 if ready else 0
+def open_once(browser, port: int, name: str, keys: int) -> tuple[float, list[float]]:
+    """One open of ``/a/NAME``: milliseconds to the article, and the label keys."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(INIT_SCRIPT)
     try:
-        time.sleep(3.0)  # the server's own start, and a session started ahead
-        for name in names:
-            context = browser.new_context(viewport={"width": 1280, "height": 720})
-            context.add_init_script(INIT_SCRIPT)
-            page = context.new_page()
-            page.goto(f"http://127.0.0.1:{port}/a/{name}")
-            page.wait_for_function("window.__article !== null", timeout=60000)
-            start = page.evaluate("performance.getEntriesByType('navigation')[0].startTime")
-            opens.append(page.evaluate("window.__article") - start)
-            if keys:
-                key_times += label_keys(page, keys)
-            context.close()
-            deadline = time.monotonic() + 30
-            while sessions_of(server) > idle and time.monotonic() < deadline:
-                time.sleep(0.2)  # the session ends; the next one is started ahead
-            time.sleep(2.0 if ready else 0.5)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/a/{name}")
+        page.wait_for_function("window.__article !== null", timeout=60000)
+        start = page.evaluate("performance.getEntriesByType('navigation')[0].startTime")
+        opened = page.evaluate("window.__article") - start
+        return opened, label_keys(page, keys) if keys else []
     finally:
-        server.terminate()
-        server.wait(30)
-    return opens, key_times
+        context.close()
+
+
+def settle(server: subprocess.Popen[bytes], idle: int) -> None:
+    """Wait for the last session's process to end (and one to be started ahead)."""
+    deadline = time.monotonic() + 30
+    while sessions_of(server) > idle and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def label_keys(page, count: int) -> list[float]:
@@ -189,30 +181,47 @@ def main() -> None:
     variants: list[tuple[str, Path, int | None]] = [
         ("old", args.old, None), ("per connection", ROOT, 0), ("ready", ROOT, 1)]
     print(f"browser open of /a/NAME to the article's first word, median of {args.opens} "
-          "opens (ms); a shared 2-core machine, so medians")
+          "opens (ms), the three servers' opens interleaved; label key: keydown to the "
+          "next websocket frame; a shared 2-core machine, so medians")
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
         browser = playwright.chromium.launch(executable_path=executable,
                                              args=["--no-sandbox"])
         try:
             for words in args.sizes:
-                medians: dict[str, float] = {}
+                names = [f"a{i}" for i in range(args.opens)]
+                servers = {}
                 for label, code, ready in variants:
                     team = Path(tmp) / f"{words}-{label.replace(' ', '-')}"
-                    names = [f"a{i}" for i in range(args.opens)]
                     make_team(team, words, names)
-                    keys = args.keys
-                    opens, key_times = measure(browser, code, team, names, ready, keys)
-                    medians[label] = statistics.median(opens)
+                    port = free_port()
+                    servers[label] = (port, start_server(code, team, port, ready),
+                                      1 if ready else 0)
+                opens: dict[str, list[float]] = {label: [] for label in servers}
+                key_times: dict[str, list[float]] = {label: [] for label in servers}
+                try:
+                    time.sleep(3.0)  # the servers' own start, and a session started ahead
+                    for name in names:
+                        for label, (port, server, idle) in servers.items():
+                            opened, keys = open_once(browser, port, name, args.keys)
+                            opens[label].append(opened)
+                            key_times[label] += keys
+                            settle(server, idle)
+                        time.sleep(2.0)
+                finally:
+                    for _port, server, _idle in servers.values():
+                        server.terminate()
+                        server.wait(30)
+                for label in servers:
                     line = (f"{words:>7,} words  {label:<15} open median "
-                            f"{medians[label]:7.0f} ms  (min {min(opens):.0f}, "
-                            f"max {max(opens):.0f})")
-                    if key_times:
-                        line += (f"  label key to first frame: median "
-                                 f"{statistics.median(key_times):.1f} ms over "
-                                 f"{len(key_times)}")
+                            f"{statistics.median(opens[label]):7.0f} ms  (min "
+                            f"{min(opens[label]):.0f}, max {max(opens[label]):.0f})")
+                    if key_times[label]:
+                        line += (f"  label key: median {statistics.median(key_times[label]):.1f}"
+                                 f" ms over {len(key_times[label])}")
                     print(line, flush=True)
                 print(f"{words:>7,} words  old / ready: "
-                      f"{medians['old'] / medians['ready']:.1f}x", flush=True)
+                      f"{statistics.median(opens['old']) / statistics.median(opens['ready']):.1f}x",
+                      flush=True)
         finally:
             browser.close()
 

@@ -39,6 +39,7 @@ import os
 import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,10 +212,14 @@ class SessionService(AppService):
 
 class ReadySessions:
     """Session processes started ahead, ``size`` of them, each taken by the next
-    connection and replaced once that session has had ``REFILL_AFTER`` seconds to
-    open on its own (starting the next process takes a core for about a second)."""
+    connection.  Starting one takes a core for a second or more, which the sessions
+    in use should not feel: a taken one is replaced once its session has had
+    ``REFILL_AFTER`` seconds to open and no browser has sent a key for
+    ``QUIET_SECONDS`` (or at the latest ``REFILL_AT_MOST`` seconds after)."""
 
     REFILL_AFTER = 3.0
+    QUIET_SECONDS = 2.0
+    REFILL_AT_MOST = 30.0
 
     def __init__(self, size: int, make: Callable[[], SessionService]) -> None:
         self.size = size
@@ -222,6 +227,8 @@ class ReadySessions:
         self.ready: list[SessionService] = []
         self._filling: asyncio.Task[None] | None = None
         self._launching = False
+        self.last_input = 0.0
+        """When a browser last sent a key (``time.monotonic``)."""
 
     async def take(self) -> SessionService:
         while self.ready:
@@ -241,6 +248,10 @@ class ReadySessions:
 
     async def _fill(self, after: float) -> None:
         await asyncio.sleep(after)
+        latest = time.monotonic() + self.REFILL_AT_MOST
+        while (time.monotonic() - self.last_input < self.QUIET_SECONDS
+               and time.monotonic() < latest):
+            await asyncio.sleep(0.25)
         while len(self.ready) < self.size:
             service = self.make()
             self._launching = True
@@ -638,6 +649,7 @@ class TeamServer(Server):
                 continue
             kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
             if kind == "stdin" and isinstance(data, str):
+                self.ready.last_input = time.monotonic()
                 await app_service.send_bytes(data.encode("utf-8"))
             elif kind == "resize" and isinstance(data, dict):
                 await app_service.set_terminal_size(

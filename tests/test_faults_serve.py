@@ -270,7 +270,7 @@ def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "reader", "serve", "--team", str(team.folder), "--port",
-         str(port), "--no-model"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         str(port), "--no-model"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     others: set[int] = set()
     try:
         async def connect_and_kill() -> None:
@@ -311,3 +311,44 @@ def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
         for pid in others:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# -- sessions started ahead ------------------------------------------------------------
+
+
+def test_a_session_is_started_ahead_only_while_no_browser_is_typing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting a process takes a core for a second: not while someone types."""
+    from reader.web import ReadySessions
+
+    launched: list[object] = []
+
+    class FakeService:
+        alive = True
+
+        async def launch(self) -> None:
+            launched.append(self)
+
+        async def end(self) -> None:
+            pass
+
+    monkeypatch.setattr(ReadySessions, "QUIET_SECONDS", 0.3)
+    monkeypatch.setattr(ReadySessions, "REFILL_AT_MOST", 20.0)
+
+    async def run() -> None:
+        ready = ReadySessions(1, FakeService)  # type: ignore[arg-type]
+        ready.last_input = time.monotonic()
+        ready.fill()
+        for _ in range(4):  # keys keep coming: nothing is started
+            await asyncio.sleep(0.1)
+            ready.last_input = time.monotonic()
+        assert launched == []
+        for _ in range(200):  # quiet: one is started
+            if launched:
+                break
+            await asyncio.sleep(0.05)
+        assert len(launched) == 1 and ready.ready == launched
+        assert await ready.take() is launched[0]
+        await ready.close()
+
+    asyncio.run(run())

@@ -156,5 +156,7 @@ def test_serve_passes_the_queue_to_every_annotator(tmp_path: Path) -> None:
     assert wrong.exit_code == 1 and "unknown extractor 'zz@1'" in wrong.stderr
     args = _order_args(folder, OrderChoice.disagreement, ["a@1", "b@1"], 3)
     server = TeamServer(ServeOptions(team=folder, load_model=False, order_args=args))
-    command = server.annotate_command("ann", folder.annotator_path("ann"))
-    assert command.endswith("--no-model --order disagreement -e a@1 -e b@1 --seed 3")
+    argv = server.annotate_argv("ann", folder.annotator_path("ann"))
+    assert argv[-8:] == ["--no-model", "--order", "disagreement", "-e", "a@1", "-e", "b@1",
+                         "--seed", "3"][-8:]
+    assert argv[-9] == "--no-model"

@@ -344,7 +344,7 @@ def test_the_nested_brat_corpus_comes_back_identical_through_each_tool(tmp_path,
 
 
 @pytest.mark.parametrize("format_name", list(OUTPUTS))
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(corpus=corpora(), predictions=st.booleans())
 def test_overlapping_layers_round_trip_through_each_new_format(format_name, corpus,

@@ -379,3 +379,17 @@ def test_overlapping_layers_round_trip_through_each_new_format(format_name, corp
                 assert got is not None
                 assert _layer(got) == _layer(Annotation(doc_id=doc.id, spans=spans,
                                                         relations=rels))
+
+
+def test_label_studio_offsets_in_utf16_units_from_older_exports_are_placed_by_text(tmp_path):
+    text = "😀 Anna met Bob."
+    tasks = [{"data": {"text": text}, "annotations": [{"result": [
+        {"id": "a", "type": "labels",  # UTF-16: the emoji counts two
+         "value": {"start": 3, "end": 7, "text": "Anna", "labels": ["PER"]}}]}]}]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(tasks))
+    with GoldStore(tmp_path / "a.json") as store:
+        summary = import_layers(store, path)
+        assert "UTF-16" in str(summary.warnings[0])
+        (ann,) = list(store.gold())
+        assert [s.text_in(text) for s in ann.spans] == ["Anna"]

@@ -428,3 +428,27 @@ def test_label_studio_offsets_in_utf16_units_from_older_exports_are_placed_by_te
         assert "UTF-16" in str(summary.warnings[0])
         (ann,) = list(store.gold())
         assert [s.text_in(text) for s in ann.spans] == ["Anna"]
+
+
+def test_label_studio_predictions_may_overlap_in_a_flat_store_and_fail_together(tmp_path):
+    labels = [{"id": i, "type": "labels", "value": {"start": a, "end": b, "labels": [x]}}
+              for i, a, b, x in (("a", 0, 4, "PER"), ("b", 0, 10, "ORG"))]
+    tasks = [{"data": {"text": "Anna Corp. met Bob."},
+              "annotations": [{"completed_by": {"email": "ann"}, "result": labels[:1]}],
+              "predictions": [{"model_version": "m@1", "result": labels}]}]
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(tasks))
+    with GoldStore(tmp_path / "a.json") as store:
+        store.set_labels(LabelScheme().with_entities(["PER", "ORG"]))
+        summary = import_layers(store, path)
+        assert summary.added == 1 and summary.predictions == [1, 0, 0]
+        (ann,) = list(store.annotations())
+        assert not store.labels.overlapping and ann.annotator == "ann"
+        assert len(store.prediction(ann.doc_id, "m@1").spans) == 2
+    tasks[0]["predictions"][0]["result"][1]["value"]["labels"] = ["NOPE"]
+    path.write_text(json.dumps(tasks))
+    with GoldStore(tmp_path / "b.json") as store:
+        store.set_labels(LabelScheme().with_entities(["PER", "ORG"]))
+        with pytest.raises(InputErrors, match="NOPE"):
+            import_layers(store, path)
+        assert len(store) == 0

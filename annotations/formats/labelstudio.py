@@ -28,11 +28,13 @@ becomes gold under its annotator (``completed_by``: the ``email`` of an object, 
 ``label-studio-user-N`` for a user id; ``--annotator`` overrides it); a skipped
 (cancelled) annotation comes back with status ``ignore``.  Each prediction becomes
 the prediction of the extractor its ``model_version`` names (``label-studio`` when it
-has none).  A result with several labels is one span per label.  The text is
-``data.text`` (or the one string field of ``data``); the other fields of ``data``
-go into the document's meta.  Results other than ``labels`` and ``relation``
-(choices, text areas, ratings, HyperText ranges) are reported as warnings and left
-out, and so is a relation without a label.  Every other problem is an error naming
+has none), in the same transaction.  With ``--as-predictions --extractor NAME`` every
+layer of the file is NAME's instead, so a task with more than one layer is an error
+naming it (``--as-gold`` keeps each under its own name).  A result with several
+labels is one span per label.  The text is ``data.text`` (or the one string field
+of ``data``); the other fields of ``data`` go into the document's meta.  Results other
+than ``labels`` and ``relation`` (choices, text areas, ratings, HyperText ranges) are
+reported as warnings and left out, and so is a relation without a label.  Every other problem is an error naming
 the task and the result; nothing is stored then.
 
 What it loses: an open annotation comes back with the import's default status

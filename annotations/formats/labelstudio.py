@@ -34,8 +34,8 @@ naming it (``--as-gold`` keeps each under its own name).  A result with several
 labels is one span per label.  The text is ``data.text`` (or the one string field
 of ``data``); the other fields of ``data`` go into the document's meta.  Results other
 than ``labels`` and ``relation`` (choices, text areas, ratings, HyperText ranges) are
-reported as warnings and left out, and so is a relation without a label.  Every other problem is an error naming
-the task and the result; nothing is stored then.
+reported as warnings and left out, and so is a relation without a label.  Every
+other problem is an error naming the task and the result; nothing is stored then.
 
 What it loses: an open annotation comes back with the import's default status
 (``answer`` is not Label Studio's own key: Label Studio keeps it as it is, and

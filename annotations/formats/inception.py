@@ -171,16 +171,20 @@ def _utf16(text: str) -> list[int] | None:
 def _sentences(text: str, words: list[tuple[int, int]], spans: list[tuple[Any, ...]]
                ) -> list[tuple[int, int]]:
     """Sentences: the words of each line, joined where a span runs across a line break."""
-    crossing = [(s[0], s[1]) for s in spans if "\n" in text[s[0]:s[1]]]
+    crossing = [(s[0], s[1]) for s in spans if text.find("\n", s[0], s[1]) >= 0]
+    find = text.find
     out: list[tuple[int, int]] = []
+    first = last = -1
     for start, end in words:
-        if out:
-            gap_start = out[-1][1]
-            joined = any(a < start and gap_start < b for a, b in crossing)
-            if joined or "\n" not in text[gap_start:start]:
-                out[-1] = (out[-1][0], end)
-                continue
-        out.append((start, end))
+        if first >= 0 and (find("\n", last, start) < 0 or (crossing and any(
+                a < start and last < b for a, b in crossing))):
+            last = end  # the same sentence
+            continue
+        if first >= 0:
+            out.append((first, last))
+        first, last = start, end
+    if first >= 0:
+        out.append((first, last))
     return out
 
 
@@ -214,10 +218,18 @@ def xmi_of(payload: Payload) -> tuple[str, int]:
         f'documentTitle="{_attr(title or doc_id)}" documentId="{doc_id}" '
         'isLastSegment="false"')
     words = list(_words(text, tokenize(text, [s[0] for s in spans], [s[1] for s in spans])))
-    for start, end in _sentences(text, words, spans):
-        add("seg:Sentence", f'sofa="1" begin="{at(start)}" end="{at(end)}"')
-    for start, end in words:
-        add("seg:Token", f'sofa="1" begin="{at(start)}" end="{at(end)}"')
+    if u16 is not None:
+        words16 = [(u16[a], u16[b]) for a, b in words]
+        sentences = [(u16[a], u16[b]) for a, b in _sentences(text, words, spans)]
+    else:
+        words16, sentences = words, _sentences(text, words, spans)
+    # Sentences and tokens are most of a document's elements: written in one go.
+    for element, pieces in (("seg:Sentence", sentences), ("seg:Token", words16)):
+        first = next_id
+        next_id += len(pieces)
+        members.extend(range(first, next_id))
+        parts.extend([f'<{element} xmi:id="{i}" sofa="1" begin="{a}" end="{b}"/>\n'
+                      for i, (a, b) in enumerate(pieces, start=first)])
     ids: dict[tuple[int, int, str], int] = {}
     provenance = []
     for start, end, label, source, state in spans:

@@ -28,6 +28,8 @@ every size, each holding a bounded number of batches (32 documents; one
 
     python benchmarks/interchange.py                  # 1,000 and 10,000 documents
     python benchmarks/interchange.py --sizes 200 --repeats 1   # quick look
+    python benchmarks/interchange.py --sizes 10000 --ops export \
+        --formats prodigy label-studio inception hf      # the new formats vs Prodigy
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ import time
 from pathlib import Path
 
 FORMATS = {"prodigy": "out.jsonl", "doccano": "out.jsonl", "brat": "out_brat",
-           "conll": "out.conll", "spacy": "out_spacy"}
+           "conll": "out.conll", "spacy": "out_spacy", "label-studio": "out.json",
+           "inception": "out_xmi", "hf": "out_hf"}
+NEW_FORMATS = ("label-studio", "inception", "hf")
+"""Target: each exports 10,000 documents within 2x the time of the Prodigy export."""
 LABELS = ["PERSON", "ORG", "GPE", "DATE"]
 RELATIONS = ["works_for", "based_in"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -187,6 +192,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ops", nargs="+", choices=["export", "import"],
+                        default=["export", "import"])
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="export worker processes (Prodigy, CoNLL), the same for every "
                         "size so that sizes compare like with like")
@@ -210,7 +217,7 @@ def main() -> None:
                   f"({store.stat().st_size / 2**20:.0f} MB)", flush=True)
             for fmt in args.formats:
                 out = root / f"{size}-{FORMATS[fmt]}"
-                for op in ("export", "import"):
+                for op in args.ops:
                     runs = []
                     for repeat in range(args.repeats):
                         fresh = root / f"in-{size}-{fmt}-{repeat}.json"
@@ -228,7 +235,18 @@ def main() -> None:
                           f"{row['maxrss_mb']:5.0f} MB)  n={row['count']:.0f}  load {load:.1f}",
                           flush=True)
             store.unlink()
-    if len(args.sizes) >= 2:
+    for size in args.sizes:
+        prodigy = rows.get(("prodigy", "export", size))
+        if prodigy is None:
+            continue
+        for fmt in NEW_FORMATS:
+            row = rows.get((fmt, "export", size))
+            if row is not None:
+                ratio = row["seconds"] / prodigy["seconds"]
+                print(f"target: {fmt} export of {size:,} documents within 2x Prodigy's: "
+                      f"{row['seconds']:.2f} s vs {prodigy['seconds']:.2f} s = x{ratio:.2f} "
+                      f"({'met' if ratio <= 2 else 'not met'})")
+    if len(args.sizes) >= 2 and args.ops == ["export", "import"]:
         small, large = min(args.sizes), max(args.sizes)
         print(f"\nratios {large:,} vs {small:,} documents (seconds; extra memory):")
         for fmt in args.formats:

@@ -17,7 +17,7 @@ from pathlib import Path
 import srsly
 
 from ..errors import InputError
-from . import brat, conll, docbin, doccano, hf, labelstudio, prodigy
+from . import brat, conll, docbin, doccano, hf, inception, labelstudio, prodigy
 from .base import ExportItem, ExportResult, ImportRecord, WriteContext
 
 
@@ -62,11 +62,16 @@ FORMATS: dict[str, InterchangeFormat] = {
             "hf", "Hugging Face datasets folder (save_to_disk: tokens, IOB2 ner_tags, exact "
             "spans and relations; needs the hf extra)",
             "nothing (nested spans are in spans, not in ner_tags)", True, hf.read, hf.write),
+        InterchangeFormat(
+            "inception", "INCEpTION / WebAnno UIMA CAS XMI (a folder of NAME.zip with "
+            "NAME.xmi and TypeSystem.xml: NamedEntity spans, custom.EntityRelation)",
+            "characters XML 1.0 cannot hold (control characters; written as U+FFFD)", True,
+            inception.read, inception.write),
     )
 }
 ALIASES = {"docbin": "spacy", "iob": "conll", "iob2": "conll", "jsonl": "prodigy",
            "labelstudio": "label-studio", "ls": "label-studio", "huggingface": "hf",
-           "datasets": "hf"}
+           "datasets": "hf", "xmi": "inception", "webanno": "inception", "uima": "inception"}
 
 CONLL_SUFFIXES = {".conll", ".iob", ".iob2", ".bio", ".conll03", ".conllx"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -91,7 +96,10 @@ def detect_format(path: Path) -> InterchangeFormat:
             return FORMATS["brat"]
         if next(path.rglob("*.spacy"), None) is not None:
             return FORMATS["spacy"]
-        raise InputError(path, "a folder with neither .ann (brat) nor .spacy files; "
+        if inception.looks_like(path):
+            return FORMATS["inception"]
+        raise InputError(path, "a folder with no .ann (brat), .spacy, .zip/.xmi (inception) or "
+                               "save_to_disk (hf) files; "
                                "give --format")
     if not path.exists():
         raise InputError(path, "no such file or folder")
@@ -100,6 +108,8 @@ def detect_format(path: Path) -> InterchangeFormat:
         return FORMATS["conll"]
     if suffix == ".spacy":
         return FORMATS["spacy"]
+    if suffix in (".zip", ".xmi"):
+        return FORMATS["inception"]
     if suffix == ".ann" or (suffix == ".txt" and path.with_suffix(".ann").is_file()):
         return FORMATS["brat"]
     if suffix == ".json" and labelstudio.looks_like(path):

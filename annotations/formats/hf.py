@@ -138,55 +138,58 @@ def rows_of(payloads: list[Payload]) -> list[dict[str, Any]]:
 
 
 def write(items: Iterable[ExportItem], out: Path, context: WriteContext) -> ExportResult:
+    """Batches of rows become Arrow files in a staging folder inside ``out`` as they
+    come (so memory stays that of a batch), are read back memory-mapped, and saved as
+    one dataset; then each file is moved over its target (:func:`_move_into`)."""
     datasets = require_datasets()
     result = ExportResult()
     names = tag_names_of(context.scheme.entity_names)
     codes = {name: i for i, name in enumerate(names)}
-    parts: list[Dataset] = []
-    rows = ordered_map(rows_of, counted_payloads(items, result), workers=context.workers)
-    for batch in batched(rows, BATCH):
-        for row in batch:
-            for tag in row["ner_tags"]:
-                if tag not in codes:  # a label the scheme does not list
-                    codes[tag] = len(names)
-                    names.append(tag)
-            row["ner_tags"] = [codes[tag] for tag in row["ner_tags"]]
-        columns = {key: [row[key] for row in batch] for key in batch[0]}
-        parts.append(datasets.Dataset.from_dict(columns, features=features(names)))
-    final = features(names)
-    # Earlier parts knew fewer tag names; their codes stay valid in the longer list.
-    parts = [part if part.features == final else part.cast(final) for part in parts]
-    dataset = (datasets.concatenate_datasets(parts) if parts
-               else datasets.Dataset.from_dict({key: [] for key in final}, features=final))
-    result.files = _save(dataset, out)
-    return result
-
-
-def _save(dataset: Dataset, out: Path) -> int:
-    """``save_to_disk`` into a folder beside the files it replaces, then each file moved
-    over its target through the one output check (the store's files, symlinks,
-    folders); files of an earlier dataset in ``out`` that this one does not have are
-    removed, so that ``load_from_disk`` reads this one."""
-    datasets = require_datasets()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".hf-export-", dir=out))
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
     try:
-        bars = datasets.is_progress_bar_enabled()
-        datasets.disable_progress_bars()
-        try:
-            dataset.save_to_disk(str(staging))
-        finally:
-            if bars:
-                datasets.enable_progress_bars()
-        written = sorted(p.name for p in staging.iterdir())
-        for name in written:
-            os.replace(staging / name, output_target(out / name))
-        for old in out.glob("data-*.arrow"):
-            if old.name not in written:
-                old.unlink()
-        return len(written)
+        parts: list[Dataset] = []
+        rows = ordered_map(rows_of, counted_payloads(items, result), workers=context.workers)
+        for number, batch in enumerate(batched(rows, BATCH)):
+            for row in batch:
+                for tag in row["ner_tags"]:
+                    if tag not in codes:  # a label the scheme does not list
+                        codes[tag] = len(names)
+                        names.append(tag)
+                row["ner_tags"] = [codes[tag] for tag in row["ner_tags"]]
+            columns = {key: [row[key] for row in batch] for key in batch[0]}
+            part = staging / f"part-{number}"
+            datasets.Dataset.from_dict(columns, features=features(names)).save_to_disk(
+                str(part))
+            parts.append(datasets.load_from_disk(str(part)))
+        final = features(names)
+        # Earlier parts knew fewer tag names; their codes stay valid in the longer list.
+        parts = [part if part.features == final else part.cast(final) for part in parts]
+        dataset = (datasets.concatenate_datasets(parts) if parts
+                   else datasets.Dataset.from_dict({key: [] for key in final}, features=final))
+        dataset.save_to_disk(str(staging / "dataset"))
+        result.files = _move_into(staging / "dataset", out)
+        return result
     finally:
+        if bars:
+            datasets.enable_progress_bars()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into(saved: Path, out: Path) -> int:
+    """The files ``save_to_disk`` wrote in ``saved``, each moved over its target in
+    ``out`` through the one output check (the store's files, symlinks, folders); files
+    of an earlier dataset in ``out`` that this one does not have are removed, so that
+    ``load_from_disk`` reads this one."""
+    written = sorted(p.name for p in saved.iterdir())
+    for name in written:
+        os.replace(saved / name, output_target(out / name))
+    for old in out.glob("data-*.arrow"):
+        if old.name not in written:
+            old.unlink()
+    return len(written)
 
 
 def looks_like(path: Path) -> bool:

@@ -12,7 +12,9 @@ with a ``labels`` result per span (``{"id": "s1", "from_name": "label", "to_name
 "text", "type": "labels", "origin": "manual", "value": {"start", "end", "text",
 "labels": [LABEL]}}``) and a ``relation`` result per relation (``{"type": "relation",
 "from_id": "s1", "to_id": "s2", "direction": "right", "labels": [LABEL]}``).  Offsets
-are code points, as Label Studio has stored them since 2021.  Every annotator's
+are code points, as Label Studio has stored them since 2021 (a span whose offsets
+count UTF-16 code units, as older exports do after an emoji, is read by its
+``text`` and reported as a warning).  Every annotator's
 layer of a document is one entry of its ``annotations``, every extractor's one
 entry of its ``predictions``.  Beside ``NAME.json`` goes ``NAME.label_config.xml``,
 the labeling config (``Text``, ``Labels`` with the scheme's colours, ``Relations``)
@@ -26,12 +28,14 @@ becomes gold under its annotator (``completed_by``: the ``email`` of an object, 
 ``label-studio-user-N`` for a user id; ``--annotator`` overrides it); a skipped
 (cancelled) annotation comes back with status ``ignore``.  Each prediction becomes
 the prediction of the extractor its ``model_version`` names (``label-studio`` when it
-has none).  A result with several labels is one span per label.  The text is
-``data.text`` (or the one string field of ``data``); the other fields of ``data``
-go into the document's meta.  Results other than ``labels`` and ``relation``
-(choices, text areas, ratings, HyperText ranges) are reported as warnings and left
-out, and so is a relation without a label.  Every other problem is an error naming
-the task and the result; nothing is stored then.
+has none), in the same transaction.  With ``--as-predictions --extractor NAME`` every
+layer of the file is NAME's instead, so a task with more than one layer is an error
+naming it (``--as-gold`` keeps each under its own name).  A result with several
+labels is one span per label.  The text is ``data.text`` (or the one string field
+of ``data``); the other fields of ``data`` go into the document's meta.  Results other
+than ``labels`` and ``relation`` (choices, text areas, ratings, HyperText ranges) are
+reported as warnings and left out, and so is a relation without a label.  Every
+other problem is an error naming the task and the result; nothing is stored then.
 
 What it loses: an open annotation comes back with the import's default status
 (``answer`` is not Label Studio's own key: Label Studio keeps it as it is, and
@@ -323,6 +327,14 @@ def _spans_of(record: ImportRecord, where: str, result: dict[str, Any]) -> list[
         raise ValueError(f'{where}: "value.labels" must be a list of label names, not '
                          f"{labels!r:.60}")
     given = value.get("text")
+    if isinstance(given, str) and record.text[offsets[0]:offsets[1]] != given:
+        moved = _from_utf16(record.text, offsets[0], offsets[1])
+        if moved is not None and record.text[moved[0]:moved[1]] == given:
+            record.warnings.append(record.error(
+                f"offsets {offsets[0]}-{offsets[1]} count UTF-16 code units (as Label Studio "
+                f"did before 2021); read as {moved[0]}-{moved[1]}",
+                where=_join(record.record, where)))
+            offsets = list(moved)
     source = state = None
     provenance = result.get("provenance")
     if isinstance(provenance, dict):
@@ -331,6 +343,21 @@ def _spans_of(record: ImportRecord, where: str, result: dict[str, Any]) -> list[
     return [RawSpan(offsets[0], offsets[1], label, text=given if isinstance(given, str) else None,
                     source=source, state=state, where=where)
             for label in labels]
+
+
+def _from_utf16(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Code point offsets of UTF-16 offsets into ``text`` (None when they split a
+    character or fall outside; the same when the text has nothing beyond the BMP)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return None
+    position, found = 0, {}
+    for index, char in enumerate(text):
+        found[position] = index
+        position += 2 if char > "\uffff" else 1
+    found[position] = len(text)
+    if start not in found or end not in found:
+        return None
+    return found[start], found[end]
 
 
 def _relation(record: ImportRecord, where: str, result: dict[str, Any],

@@ -1,4 +1,5 @@
-"""``reader export``: annotations or predictions out to Prodigy, doccano, brat, CoNLL or spaCy."""
+"""``reader export``: annotations or predictions out to Prodigy, doccano, brat, CoNLL, spaCy,
+Label Studio, INCEpTION (UIMA CAS XMI) or Hugging Face datasets."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def format_for_output(out: Path) -> str:
 def export(
     db: DbOption,
     out: Annotated[Path, typer.Option(
-        "-o", "--output", help="File to write (a folder for brat, and for spacy unless it "
-        "ends in .spacy).")],
+        "-o", "--output", help="File to write (a folder for brat, inception and hf, and for "
+        "spacy unless it ends in .spacy; label-studio writes NAME.label_config.xml beside "
+        "it).")],
     format_name: Annotated[str | None, typer.Option(
         "--format", help=f"One of {', '.join(FORMATS)}. Default: from the output name "
         "(.conll/.iob -> conll, .spacy -> spacy), else prodigy.")] = None,

@@ -54,7 +54,8 @@ from annotations.models import (  # noqa: E402
 from annotations.session import EditingSession, seed_annotation  # noqa: E402
 from annotations.store import GoldStore  # noqa: E402
 from reader.app import make_app  # noqa: E402
-from reader.screens.annotate import AnnotateScreen, display_spans  # noqa: E402
+from reader.screens.annotate import AnnotateScreen  # noqa: E402
+from reader.screens.span_painter import display_spans  # noqa: E402
 
 SIZE = (120, 40)
 KEYS = {"cursor move": "right", "next entity": "tab", "assign label": "1", "undo": "u",

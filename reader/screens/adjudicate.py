@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from annotations.adjudication import Adjudication, Item
-from annotations.session import SAVE_ERRORS, Change, UnreviewedSuggestions
+from annotations.session import Change
 from annotations.terminal import visible
 
 from ..bindings import ADJUDICATE_BINDINGS
 from ..widgets.article_view import ArticleView, DisplaySpan
-from .help import HelpScreen
+from .session_screen import SessionScreen
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -36,10 +35,13 @@ OPEN_TAG = Style(color="#ff5f5f", bold=True)
 SETTLED_TAG = Style(color="#5fd75f", bold=True)
 
 
-class AdjudicateScreen(Screen[None]):
+class AdjudicateScreen(SessionScreen):
     """Disagreement by disagreement: number keys take an annotator's version."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(ADJUDICATE_BINDINGS)
+    KEYS = ADJUDICATE_BINDINGS
+    DIMMED_REASONS: ClassVar[dict[str, str]] = {
+        "adjudicate-undo": "Nothing to undo", "adjudicate-redo": "Nothing to redo"}
     DEFAULT_CSS = """
     AdjudicateScreen #legend { height: 1; background: $panel; padding: 0 1; }
     AdjudicateScreen ArticleView { height: 1fr; }
@@ -49,7 +51,7 @@ class AdjudicateScreen(Screen[None]):
     """
 
     def __init__(self, app_state: AdjudicateApp) -> None:
-        super().__init__()
+        super().__init__(app_state.session)
         self.session: Adjudication = app_state.session
         self.items: list[Item] = []
         self.current: int | None = None
@@ -113,7 +115,7 @@ class AdjudicateScreen(Screen[None]):
         legend.append("x", "bold reverse")
         legend.append(" nobody's")
         self.query_one("#legend", Static).update(legend)
-        open_items = sum(1 for item in self.items if not session.is_settled(item))
+        open_items = session.open_count(self.items)
         self.app.title = (f"{session.index + 1}/{len(session)} · "
                           f"{session.status_of(session.doc_id)} · {open_items} of "
                           f"{len(self.items)} disagreements open · into "
@@ -127,6 +129,7 @@ class AdjudicateScreen(Screen[None]):
             self.view.refresh()
         self._show_lanes(names)
         self._show_status(open_items)
+        self.refresh_footer()
 
     def _show_lanes(self, names: list[str]) -> None:
         item, text = self.item, self.session.text
@@ -202,22 +205,19 @@ class AdjudicateScreen(Screen[None]):
     # -- choices ----------------------------------------------------------------------
 
     def _run(self, edit: object, *args: object, nothing: str) -> Change | None:
-        assert callable(edit)
-        try:
-            change = edit(*args)
-        except SAVE_ERRORS as err:
-            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
-            return None
-        if change is None:
-            self.notify(nothing, timeout=2)
-            return None
+        return self.run_edit(edit, *args, nothing=nothing)  # type: ignore[arg-type]
+
+    def show_change(self, change: Change) -> None:
+        """Every mark, the lanes and the open count again: a choice or its undo can
+        settle or unsettle any item of the document."""
         if change.reopened:
             self.open_document(self.session.index)
+        else:
+            self._redraw()
+
+    def _redraw(self) -> None:
         self.view.set_spans(self._display())
         self._show()
-        for notice in change.notices:
-            self.notify(visible(notice), severity="warning", timeout=5, markup=False)
-        return change
 
     def action_take(self, number: int) -> None:
         item, names = self.item, list(self.session.layers)
@@ -247,8 +247,7 @@ class AdjudicateScreen(Screen[None]):
             return
         self._run(self.session.reject, item, nothing="Nobody's version: the gold holds "
                   "nothing here")
-        self.view.set_spans(self._display())
-        self._show()
+        self._redraw()  # an empty region rejected changes nothing, but is settled now
         self._advance()
 
     def action_undo(self) -> None:
@@ -258,26 +257,12 @@ class AdjudicateScreen(Screen[None]):
         self._run(self.session.redo, nothing="Nothing to redo")
 
     def action_accept(self) -> None:
-        open_items = sum(1 for item in self.items if not self.session.is_settled(item))
-        if open_items:
-            self.notify(f"{open_items} disagreement(s) are still open: settle them first "
-                        "(a number key, or x)", severity="warning", timeout=4)
-            return
-        try:
-            change = self.session.set_status("accept")
-        except UnreviewedSuggestions:  # adjudicated spans are never suggestions
-            return
-        except SAVE_ERRORS as err:
-            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
-            return
-        self.notify(f"Document {self.session.index + 1} accepted" if change else
-                    "This document is already accepted", timeout=2)
+        change = self.run_edit(self.session.set_status, "accept",
+                               nothing="This document is already accepted")
+        if change is None and self.session.status_of(self.session.doc_id) != "accept":
+            return  # refused: disagreements are still open (the session said so)
         nxt = self.session.next_open()
         if nxt is not None:
             self.open_document(nxt)
         else:
             self._show()
-
-    def action_help(self) -> None:
-        rows = [(b.key, b.description, b.tooltip, b.id or "") for b in ADJUDICATE_BINDINGS]
-        self.app.push_screen(HelpScreen(rows))

@@ -31,6 +31,9 @@ from .models import Annotation, Relation, Span, Status
 from .session import Change, EditingSession, SessionError
 from .store import GoldStore
 
+Decision = tuple[str, str, int, int]
+"""An item decided: (document id, ``span`` or ``relation``, start, end)."""
+
 
 class AdjudicationError(SessionError):
     """Nothing to adjudicate (the reason is for the user)."""
@@ -86,8 +89,10 @@ class Adjudication(EditingSession):
         self._layers: dict[str, dict[str, Layer]] = {}
         # Items decided in this session, with how many choices (not undone) decided each:
         # a region or pair left empty in the gold looks the same whether nobody has looked
-        # at it or the adjudicator chose "nothing".
-        self._decided: Counter[tuple[str, str, int, int]] = Counter()
+        # at it or the adjudicator chose "nothing".  ``_quiet``: the choices that changed
+        # nothing (no undo takes them back).
+        self._decided: Counter[Decision] = Counter()
+        self._quiet: Counter[Decision] = Counter()
         doc_ids = [d for d in store.document_ids() if len(self.layers_of(store, d)) >= 2]
         if not doc_ids:
             raise AdjudicationError(
@@ -176,7 +181,7 @@ class Adjudication(EditingSession):
                  else self.gold_labels(item.relation) if item.relation is not None else ())
         return bool(holds) and bool(self.settled_by(item))
 
-    def _decision(self, item: Item) -> tuple[str, str, int, int]:
+    def _decision(self, item: Item) -> Decision:
         return (self.doc_id, item.kind, item.start, item.end)
 
     def open_count(self, items: Sequence[Item] | None = None) -> int:
@@ -200,7 +205,19 @@ class Adjudication(EditingSession):
         """Count ``item`` as decided (after the edit: a refused one decides nothing).  An
         edit that changed nothing is a decision no undo takes back."""
         self._decided[self._decision(item)] += 1
+        if change is None:
+            self._quiet[self._decision(item)] += 1
         return change
+
+    def decisions(self) -> set[Decision]:
+        """The items decided, read from the record: the choices on the undo stack and
+        those that changed nothing (what a new session needs to show the same marks)."""
+        done = {edit.tag for edit in self.history.done if edit.tag is not None}
+        return {d for d in done if isinstance(d, tuple)} | set(+self._quiet)
+
+    def restore_decisions(self, decisions: set[Decision]) -> None:
+        """Take over the items another session decided (see :meth:`decisions`)."""
+        self._decided = Counter(decisions)
 
     def undo(self) -> Change | None:
         """Undo the last choice: it is no longer decided, and the change says which it was."""
@@ -208,7 +225,9 @@ class Adjudication(EditingSession):
         change = super().undo()
         if change is not None and edit is not None and edit.tag is not None:
             self._decided[edit.tag] -= 1  # type: ignore[index]
-            change = _restated(change, description=f"undo: took back {edit.description}")
+            choice = edit.description.split(":")[0].removeprefix("took ")
+            change = _restated(change, description=f"{change.description} (took back "
+                               f"{choice})")
         return change
 
     def redo(self) -> Change | None:
@@ -216,7 +235,9 @@ class Adjudication(EditingSession):
         change = super().redo()
         if change is not None and edit is not None and edit.tag is not None:
             self._decided[edit.tag] += 1  # type: ignore[index]
-            change = _restated(change, description=f"redo: {edit.description}")
+            choice = edit.description.split(":")[0].removeprefix("took ")
+            change = _restated(change, description=f"{change.description} (took "
+                               f"{choice} again)")
         return change
 
     def take(self, item: Item, name: str) -> Change | None:

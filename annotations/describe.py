@@ -41,11 +41,13 @@ def _some(text: str, spans: Sequence[Span]) -> str:
 
 
 def _spans(text: str, removed: Sequence[Span], added: Sequence[Span]) -> str:
-    gone_keys = {s.ref for s in removed}
+    # ``removed`` and ``added`` may hold spans the edit left as they were (a changed run
+    # of the layer holds every span between the first and the last one changed).
+    before = {s.ref: s for s in removed}
     new_keys = {s.ref for s in added}
-    restated = [s for s in added if s.ref in gone_keys]  # same span, new state
+    restated = [s for s in added if s.ref in before and before[s.ref] != s]  # new state
     gone = [s for s in removed if s.ref not in new_keys]
-    new = [s for s in added if s.ref not in gone_keys]
+    new = [s for s in added if s.ref not in before]
     if not gone and not new:
         if not restated:
             return ""

@@ -49,6 +49,11 @@ class EditHistory:
         return bool(self._undone)
 
     @property
+    def done(self) -> tuple[Edit, ...]:
+        """The edits an undo can revert, oldest first."""
+        return tuple(self._done)
+
+    @property
     def last_done(self) -> Edit | None:
         """The edit an undo would revert."""
         return self._done[-1] if self._done else None

@@ -35,6 +35,34 @@ OPEN_TAG = Style(color="#ff5f5f", bold=True)
 SETTLED_TAG = Style(color="#5fd75f", bold=True)
 
 
+def adjudication_spans(session: Adjudication, items: list[Item]) -> list[DisplaySpan]:
+    """The gold spans in their labels' colours, and every disputed region: ``⚑`` while
+    open, ``✓`` once settled."""
+    colours = session.colours
+    shown = []
+    for span in session.annotation.spans:
+        colour = colours.get(span.label, "#7f7f7f")
+        shown.append(DisplaySpan(span.start, span.end, f" {visible(span.label)}",
+                                 Style(color="#ffffff", bgcolor=colour),
+                                 Style(color="#000000", bgcolor=colour, bold=True), "gold"))
+    for item in items:
+        if item.kind != "span":
+            continue
+        settled = session.is_settled(item)
+        shown.append(DisplaySpan(item.start, item.end, " ✓" if settled else " ⚑",
+                                 Style() if settled else OPEN_STYLE,
+                                 SETTLED_TAG if settled else OPEN_TAG,
+                                 "settled" if settled else "open"))
+    return shown
+
+
+def adjudication_title(session: Adjudication, items: list[Item]) -> str:
+    """Where the document is, its status and how many of its disagreements are open."""
+    return (f"{session.index + 1}/{len(session)} · {session.status_of(session.doc_id)} · "
+            f"{session.open_count(items)} of {len(items)} disagreements open · into "
+            f"{visible(session.annotator)}")
+
+
 class AdjudicateScreen(SessionScreen):
     """Disagreement by disagreement: number keys take an annotator's version."""
 
@@ -88,22 +116,7 @@ class AdjudicateScreen(SessionScreen):
         self._show()
 
     def _display(self) -> list[DisplaySpan]:
-        colours = self.session.colours
-        shown = []
-        for span in self.session.annotation.spans:
-            colour = colours.get(span.label, "#7f7f7f")
-            shown.append(DisplaySpan(span.start, span.end, f" {visible(span.label)}",
-                                     Style(color="#ffffff", bgcolor=colour),
-                                     Style(color="#000000", bgcolor=colour, bold=True), "gold"))
-        for item in self.items:
-            if item.kind != "span":
-                continue
-            settled = self.session.is_settled(item)
-            shown.append(DisplaySpan(item.start, item.end, " ✓" if settled else " ⚑",
-                                     Style() if settled else OPEN_STYLE,
-                                     SETTLED_TAG if settled else OPEN_TAG,
-                                     "settled" if settled else "open"))
-        return shown
+        return adjudication_spans(self.session, self.items)
 
     def _show(self) -> None:
         session = self.session
@@ -116,10 +129,7 @@ class AdjudicateScreen(SessionScreen):
         legend.append(" nobody's")
         self.query_one("#legend", Static).update(legend)
         open_items = session.open_count(self.items)
-        self.app.title = (f"{session.index + 1}/{len(session)} · "
-                          f"{session.status_of(session.doc_id)} · {open_items} of "
-                          f"{len(self.items)} disagreements open · into "
-                          f"{visible(session.annotator)}")
+        self.app.title = adjudication_title(session, self.items)
         self.app.sub_title = visible(session.title)
         item = self.item
         if item is not None:

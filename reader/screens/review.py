@@ -13,7 +13,7 @@ fixed), saved at once, with undo and redo.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -24,7 +24,7 @@ from textual.widgets import Footer, Header, Static
 from annotations.evaluation import EvalDocument, SpanGroup, compare_spans, score_entities
 from annotations.models import Annotation, Span
 from annotations.review import ReviewDocument
-from annotations.session import Change
+from annotations.session import Change, EditingSession
 from annotations.terminal import visible
 
 from ..bindings import REVIEW_BINDINGS
@@ -97,6 +97,29 @@ def legend() -> Text:
     return text
 
 
+def review_groups(session: EditingSession, document: ReviewDocument) -> list[SpanGroup]:
+    """The open document's gold against the prediction, place by place, with verdicts."""
+    gold = [(s.start, s.end, s.label) for s in session.annotation.spans]
+    return compare_spans(gold, document.pred)
+
+
+def review_header(session: EditingSession, document: ReviewDocument, index: int, count: int,
+                  extractor: str) -> tuple[str, str]:
+    """Title and subtitle: the open document's strict scores and counts first (so that a
+    narrow header still shows them), then its partial F1 and title (article text, so
+    its control characters are shown, not sent)."""
+    doc = EvalDocument(document.doc_id, session.text,
+                       [(s.start, s.end, s.label) for s in session.annotation.spans],
+                       document.pred)
+    entities = score_entities([doc])
+    s, partial = entities.micro("strict"), entities.micro("partial")["f1"]
+    return (f"{index + 1}/{count} strict P {100 * s['precision']:.1f} "
+            f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
+            f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}",
+            f"partial F1 {100 * partial:.1f} · "
+            f"{visible(document.title or document.doc_id)} · {extractor}")
+
+
 class ReviewScreen(SessionScreen):
     """Gold and one extractor's prediction over the article, disagreement by disagreement."""
 
@@ -121,7 +144,6 @@ class ReviewScreen(SessionScreen):
         self.groups: list[SpanGroup] = []
         self.current: int | None = None  # index into self.groups
         self._region = (-1, False)  # where the edit under way acts, and whether to go on
-        self.kept: set[tuple[str, int, int]] = set()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⚖")
@@ -164,19 +186,10 @@ class ReviewScreen(SessionScreen):
         self._show()
 
     def _regroup(self) -> None:
-        gold = [(s.start, s.end, s.label) for s in self.annotation.spans]
-        self.groups = compare_spans(gold, self.document.pred)
+        self.groups = review_groups(self.session, self.document)
 
     def _disagreements(self) -> list[int]:
         return [i for i, g in enumerate(self.groups) if g.is_disagreement]
-
-    def scores(self) -> dict[str, Any]:
-        """The open document's strict counts and scores, and its partial F1."""
-        doc = EvalDocument(self.document.doc_id, self.text,
-                           [(s.start, s.end, s.label) for s in self.annotation.spans],
-                           self.document.pred)
-        entities = score_entities([doc])
-        return {**entities.micro("strict"), "partial_f1": entities.micro("partial")["f1"]}
 
     def _show(self, scroll: bool = True) -> None:
         group = self.group
@@ -185,16 +198,8 @@ class ReviewScreen(SessionScreen):
         else:
             self.view.cursor = None
             self.view.refresh()
-        s = self.scores()
-        # The scores come first so that a narrow header still shows them; the title is
-        # article text, so its control characters are shown, not sent.
-        self.app.title = (
-            f"{self.index + 1}/{len(self.documents)} strict P {100 * s['precision']:.1f} "
-            f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
-            f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}")
-        self.app.sub_title = (
-            f"partial F1 {100 * s['partial_f1']:.1f} · "
-            f"{visible(self.document.title or self.document.doc_id)} · {self.extractor}")
+        self.app.title, self.app.sub_title = review_header(
+            self.session, self.document, self.index, len(self.documents), self.extractor)
         self._show_status()
         self.refresh_footer()
 
@@ -220,8 +225,6 @@ class ReviewScreen(SessionScreen):
                     status.append(f"  {side}: ")
                     status.append(", ".join(f"{label} {self.text[s:e]!r}"
                                             for s, e, label in spans))
-            if (self.document.doc_id, group.start, group.end) in self.kept:
-                status.append("  (gold kept)", "italic green")
         self.query_one("#status", Static).update(status)
 
     # -- navigation -----------------------------------------------------------------
@@ -294,7 +297,6 @@ class ReviewScreen(SessionScreen):
         group = self.group
         if group is None:
             return
-        self.kept.add((self.document.doc_id, group.start, group.end))
         change = self._run(self.session.confirm_spans, self._gold_spans(group),
                            region_start=group.start, advance=True)
         if change is None:

@@ -106,8 +106,10 @@ def describe(text: str, removed: Sequence[Span], added: Sequence[Span],
     spans = _spans(text, removed, added)
     if not spans:
         return _relations(text, relations_removed, relations_added)
-    # Relations that follow a moved span are not news; those that went with it are.
+    # Relations that follow a moved span are not news; those that went or came with it are.
     dropped = len(relations_removed) - len(relations_added)
     if dropped > 0:
         spans += f" and {_plural(dropped, 'relation')}"
+    elif dropped < 0:
+        spans += f" with {_plural(-dropped, 'relation')}"
     return spans

@@ -408,6 +408,10 @@ async def test_model_loads_in_a_worker_and_seeds_the_open_document(store: GoldSt
         assert [s.text_in(TEXT_TWO) for s in screen.annotation.spans] == ["Reporter", "Acme",
                                                                          "Corp"]
         assert "rules@1 ready" in str(screen.query_one("#status").render())
+        # The cursor, on "Reporter" since the start, is on the suggestion that arrived.
+        assert "ORG 'Reporter' 0-8  suggested" in str(screen.query_one("#status").render())
+        await pilot.press("d")
+        assert [s.text_in(TEXT_TWO) for s in screen.annotation.spans] == ["Acme", "Corp"]
     assert store.has_prediction(second, "rules@1")
     assert store.has_prediction(doc_ids(store)[0], "rules@1")
 

@@ -164,6 +164,7 @@ class AnnotateScreen(SessionScreen):
             return
         removed, added = self.painter.paint_change(change)
         self.article.update_spans(removed, added)
+        self.article.index = self.session.spans  # new suggestions come with a new index
         self._show_document(status=False)
         self.article.follow(change.removed, change.added)
 

@@ -136,7 +136,8 @@ ADJUDICATE_BINDINGS: list[Binding] = [
           "adjudicate-reject"),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last choice", "adjudicate-undo"),
     _bind("ctrl+y", "redo", "Redo", "Redo the last undone choice", "adjudicate-redo", False),
-    _bind("a", "accept", "Accept", "Accept the adjudicated document as gold and go on",
+    _bind("a", "set_status('accept')", "Accept", "Accept the adjudicated document as gold "
+          "and go on (once every disagreement is settled)",
           "adjudicate-accept"),
     _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
           "Go to the next document", "adjudicate-next-document", False),

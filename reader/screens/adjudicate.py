@@ -204,14 +204,6 @@ class AdjudicateScreen(SessionScreen):
         self.current = target
         self._show()
 
-    def action_next_document(self, step: int) -> None:
-        target = self.session.index + step
-        if 0 <= target < len(self.session):
-            self.open_document(target)
-        else:
-            self.notify("This is the last document" if step > 0 else
-                        "This is the first document", timeout=2)
-
     # -- choices ----------------------------------------------------------------------
 
     def _run(self, edit: object, *args: object, nothing: str) -> Change | None:
@@ -259,20 +251,3 @@ class AdjudicateScreen(SessionScreen):
                   "nothing here")
         self._redraw()  # an empty region rejected changes nothing, but is settled now
         self._advance()
-
-    def action_undo(self) -> None:
-        self._run(self.session.undo, nothing="Nothing to undo")
-
-    def action_redo(self) -> None:
-        self._run(self.session.redo, nothing="Nothing to redo")
-
-    def action_accept(self) -> None:
-        change = self.run_edit(self.session.set_status, "accept",
-                               nothing="This document is already accepted")
-        if change is None and self.session.status_of(self.session.doc_id) != "accept":
-            return  # refused: disagreements are still open (the session said so)
-        nxt = self.session.next_open()
-        if nxt is not None:
-            self.open_document(nxt)
-        else:
-            self._show()

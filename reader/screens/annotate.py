@@ -17,7 +17,6 @@ from rich.text import Text
 from textual import events, on
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.events import Key
 from textual.widgets import Footer, Header, Static
 
 from annotations.models import Annotation, LabelScheme, Span
@@ -34,11 +33,10 @@ from .pickers import (
     FindScreen,
     LabelPicker,
     NotesScreen,
-    RelationPicker,
     UnreviewedPicker,
 )
-from .relation_mode import RelationMode
-from .session_screen import HelpRow, SessionScreen
+from .relation_keys import RelationKeys
+from .session_screen import HelpRow
 from .span_painter import SpanPainter
 from .status_line import describe_selection, header_title, legend
 
@@ -50,11 +48,12 @@ if TYPE_CHECKING:
 NARROW = 100  # columns below which the side panel starts hidden
 
 
-class AnnotateScreen(SessionScreen):
+class AnnotateScreen(RelationKeys):
     """Keys to session calls; changes to the view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*ANNOTATE_SCREEN_BINDINGS]
     KEYS = ANNOTATE_BINDINGS
+    NOTHING_TO_UNDO = "Nothing to undo (edits of earlier sessions stay as saved)"
     DIMMED_REASONS: ClassVar[dict[str, str]] = {
         "undo": "Nothing to undo (edits of earlier sessions stay as saved)",
         "redo": "Nothing to redo",
@@ -73,7 +72,6 @@ class AnnotateScreen(SessionScreen):
         super().__init__(app_state.session)
         self.state = app_state
         self.painter = SpanPainter(self.session)
-        self.relation: RelationMode | None = None
         self.last_find = ""
         self.model_text = ""
         self.mode_text = ""
@@ -93,10 +91,9 @@ class AnnotateScreen(SessionScreen):
         yield Footer(compact=True)
 
     @property
-    def article(self) -> AnnotatedArticle:
-        return self.query_one(AnnotatedArticle)
-
-    view = article  # the name the review and adjudicate screens use for their article
+    def view(self) -> AnnotatedArticle:
+        """The article (the name the review and adjudicate screens use for theirs)."""
+        return self.article
 
     @property
     def doc_id(self) -> str:
@@ -287,13 +284,6 @@ class AnnotateScreen(SessionScreen):
         if change is not None and change.added:
             self.article.select_entity(change.added[0])
 
-    def action_undo(self) -> None:
-        self.run_edit(self.session.undo,
-                      nothing="Nothing to undo (edits of earlier sessions stay as saved)")
-
-    def action_redo(self) -> None:
-        self.run_edit(self.session.redo, nothing="Nothing to redo")
-
     # -- the side panel ------------------------------------------------------------
 
     def action_toggle_panel(self) -> None:
@@ -317,97 +307,11 @@ class AnnotateScreen(SessionScreen):
         self.article.select_entity(event.span)
         self.article.focus()
 
-    # -- relations -----------------------------------------------------------
-
-    def action_relation_start(self) -> None:
-        under = self.article.entities()
-        if not under:
-            self.say("Put the cursor on an entity to start a relation from it")
-            return
-        head = under[0]
-        self.relation = RelationMode.start(head, self.session.overlapping(
-            *self.article.visible_range()))
-        self.article.set_mark(head.key)
-        self.article.set_hints(self.relation.hints)
-        self.mode_text = (f"Esc cancels · relation from {visible(head.label)} "
-                          f"{visible(head.text_in(self.text))!r}: press an entity's "
-                          "letter, or Tab to it and Enter")
-        self._show_status()
-        self.refresh_footer()
-
-    def _end_relation_mode(self) -> None:
-        if self.relation is None:
-            return
-        self.relation = None
-        self.article.set_mark(None)
-        self.article.set_hints({})
-        self.mode_text = ""
-        self._show_status()
-        self.refresh_footer()
-
-    def on_key(self, event: Key) -> None:
-        if self.relation is None:
-            self.explain_dimmed_key(event)
-            return
-        if not (event.character and event.character.isalpha() and event.character.islower()):
-            return
-        event.stop()
-        event.prevent_default()
-        try:
-            child = self.relation.type(event.character)
-        except KeyError as typed:
-            self.say(f"No entity on screen has the hint {typed.args[0]}")
-            return
-        if child is not None:
-            self.choose_child(child)
-
-    def action_relation_child(self) -> None:
-        under = self.article.entities()
-        if under:
-            self.choose_child(under[0])
-
-    def choose_child(self, child: Span) -> None:
-        if self.relation is None or child.key == self.relation.head.key:
-            return
-        head = self.relation.head
-        self._end_relation_mode()
-        self._pick_relation_label(head, child, None)
-
-    def _pick_relation_label(self, head: Span, child: Span, relabel: object) -> None:
-        """Ask for a relation label that fits; add the relation (or relabel ``relabel``)."""
-        allowed = [r for r in self.session.fitting_relation_labels(head, child)
-                   if relabel is None or r.name != getattr(relabel, "label", None)]
-
-        def chosen(label: str | None) -> None:
-            if label and relabel is None:
-                self.run_edit(self.session.add_relation, head, child, label)
-            elif label:
-                self.run_edit(self.session.relabel_relation, relabel, label)
-
-        self.app.push_screen(RelationPicker(
-            (visible(head.text_in(self.text)), visible(head.label)),
-            (visible(child.text_in(self.text)), visible(child.label)), allowed), chosen)
-
     def action_cancel(self) -> None:
         if self.relation is not None:
             self._end_relation_mode()
         elif self.article.is_range:
             self.article.select_tokens(None, self.article.cur)
-
-    @on(RelationList.Delete)
-    def _delete_relation(self, event: RelationList.Delete) -> None:
-        self.run_edit(self.session.remove_relation, event.relation)
-
-    @on(RelationList.Reverse)
-    def _reverse_relation(self, event: RelationList.Reverse) -> None:
-        self.run_edit(self.session.reverse_relation, event.relation)
-
-    @on(RelationList.Relabel)
-    def _relabel_relation(self, event: RelationList.Relabel) -> None:
-        head = self.session.spans.get(event.relation.head)
-        child = self.session.spans.get(event.relation.child)
-        if head is not None and child is not None:
-            self._pick_relation_label(head, child, event.relation)
 
     # -- mouse ---------------------------------------------------------------
 
@@ -429,38 +333,17 @@ class AnnotateScreen(SessionScreen):
 
     # -- document status and navigation -------------------------------------
 
-    def action_set_status(self, status: str) -> None:
-        self._after_status(self.run_edit(self.session.set_status, status,
-                                         nothing=f"This document is already {status}ed"))
-
-    def _after_status(self, change: Change | None) -> None:
-        if change is None and self.session.status_of(self.doc_id) in ("open", "new"):
-            return  # refused, or the question about unreviewed suggestions is asked
-        nxt = self.session.next_open()
-        if nxt is not None:
-            self.open_document(nxt)
-        else:
-            accepted, total = self.session.progress()
-            self.notify(f"No open document left ({accepted}/{total} accepted)", timeout=4)
-
     def ask_about_unreviewed(self, spans: list[Span]) -> None:
         labels = sorted({visible(s.label) for s in spans})
 
         def chosen(choice: str | None) -> None:
             if choice == "confirm":
-                self._after_status(self.run_edit(
-                    lambda: self.session.set_status("accept", confirm_unreviewed=True)))
+                self.go_on(self.run_edit(lambda: self.session.set_status(
+                    "accept", confirm_unreviewed=True)), "accept")
             elif choice == "review":
                 self.article.select_entity(spans[0])
 
         self.app.push_screen(UnreviewedPicker(len(spans), labels), chosen)
-
-    def action_next_document(self, step: int) -> None:
-        target = self.session.index + step
-        if 0 <= target < len(self.session):
-            self.open_document(target)
-        else:
-            self.say("This is the last document" if step > 0 else "This is the first document")
 
     def action_edit_notes(self) -> None:
         def chosen(notes: str | None) -> None:

@@ -247,13 +247,6 @@ class ReviewScreen(SessionScreen):
             self.app.bell()
             self.notify("No more disagreements this way", timeout=1.5)
 
-    def action_next_document(self, step: int) -> None:
-        target = self.index + step
-        if 0 <= target < len(self.documents):
-            self.open_document(target)
-        else:
-            self.app.bell()
-
     # -- edits ----------------------------------------------------------------------
 
     def _run(self, edit: object, *args: object, region_start: int,
@@ -310,12 +303,6 @@ class ReviewScreen(SessionScreen):
             return
         self._run(self.session.replace, self._gold_spans(group), [],
                   region_start=group.start)
-
-    def action_undo(self) -> None:
-        self.run_edit(self.session.undo, nothing="Nothing to undo")
-
-    def action_redo(self) -> None:
-        self.run_edit(self.session.redo, nothing="Nothing to redo")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("take_prediction", "keep_gold"):

@@ -124,6 +124,44 @@ class SessionScreen(Screen[None]):
         self.app.bell()
         self.notify(message, timeout=2, markup=False)
 
+    def open_document(self, index: int) -> None:
+        """Show document ``index`` of the session (each screen its own way)."""
+        raise NotImplementedError
+
+    # -- what every screen does the same way ---------------------------------------------
+
+    NOTHING_TO_UNDO: ClassVar[str] = "Nothing to undo"
+
+    def action_undo(self) -> None:
+        self.run_edit(self.session.undo, nothing=self.NOTHING_TO_UNDO)
+
+    def action_redo(self) -> None:
+        self.run_edit(self.session.redo, nothing="Nothing to redo")
+
+    def action_next_document(self, step: int) -> None:
+        target = self.session.index + step
+        if 0 <= target < len(self.session):
+            self.open_document(target)
+        else:
+            self.say("This is the last document" if step > 0 else "This is the first document")
+
+    def action_set_status(self, status: str) -> None:
+        """Give the open document a status, then go on to the next open document."""
+        self.go_on(self.run_edit(self.session.set_status, status,
+                                 nothing=f"This document is already {status}ed"), status)
+
+    def go_on(self, change: Change | None, status: str) -> None:
+        """After a status edit: on to the next document without one (unless the edit was
+        refused, or is waiting for an answer)."""
+        if change is None and self.session.status_of(self.session.doc_id) != status:
+            return
+        following = self.session.next_open()
+        if following is not None:
+            self.open_document(following)
+        else:
+            accepted, total = self.session.progress()
+            self.notify(f"No open document left ({accepted}/{total} accepted)", timeout=4)
+
     # -- help ------------------------------------------------------------------------
 
     def help_rows(self) -> list[HelpRow]:

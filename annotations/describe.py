@@ -64,6 +64,14 @@ def _spans(text: str, removed: Sequence[Span], added: Sequence[Span]) -> str:
                     f"{quoted(text, now.start, now.end)}")
         return (f"{old.label} {quoted(text, old.start, old.end)} → {now.label} "
                 f"{quoted(text, now.start, now.end)}")
+    if len(gone) == len(new) > 1 and [s.key for s in gone] == [s.key for s in new]:
+        labels = ({s.label for s in gone}, {s.label for s in new})
+        texts = {text[s.start:s.end] for s in gone}
+        if len(labels[0]) == len(labels[1]) == 1:
+            what = (quoted(text, gone[0].start, gone[0].end) if len(texts) == 1
+                    else _plural(len(gone), "entity", "entities"))
+            return (f"{what} {labels[0].pop()} → {labels[1].pop()}"
+                    + (f" ({len(gone)} times)" if len(texts) == 1 else ""))
     if gone and len(new) == 1:
         return f"merged {_plural(len(gone), 'entity', 'entities')} into {_some(text, new)}"
     if gone and new:

@@ -281,6 +281,8 @@ class EditingSession:
         self._sources: Counter[str] = Counter()
         self._unreviewed = 0
         self._accepted: set[str] | None = None  # the accepted documents, once asked
+        # The last relabel: (document, text, old label, new label), for repeat_relabel.
+        self._relabel: tuple[str, str, str, str] | None = None
 
     # -- the layer ---------------------------------------------------------------
 
@@ -663,8 +665,49 @@ class EditingSession:
         The span at exactly that range is relabelled (a suggestion given its own label
         is confirmed); else the spans it overlaps are replaced by one span (a boundary
         fix of one span, or a merge of several), their relations following it; else a
-        new span is typed.
+        new span is typed.  After a relabel, :meth:`repeat_relabel` makes the same
+        change to the other unreviewed suggestions with the same text and label, and the
+        change's notices say how many there are.
         """
+        change = self._label(start, end, label, origin)
+        if change is None:
+            return None
+        before = {s.ref: s for s in change.removed}
+        new = [s for s in change.added if s.ref not in before]
+        old = [s for s in change.removed if s.ref not in {n.ref for n in change.added}]
+        if len(new) == len(old) == 1 and new[0].key == old[0].key:
+            self._relabel = (self.doc_id, new[0].text_in(self.text), old[0].label, label)
+            count = len(self._repeatable())
+            if count:
+                change = _restated(change, notices=(*change.notices, (
+                    f"= relabels the {_plural(count, 'other unreviewed suggestion')} "
+                    f"{old[0].label} {new[0].text_in(self.text)!r} as {label} too")))
+        return change
+
+    def _repeatable(self) -> list[Span]:
+        """The unreviewed suggestions the last relabel would change too."""
+        if self._relabel is None or self._relabel[0] != self.doc_id:
+            return []
+        _, text, old, _ = self._relabel
+        return [s for s in self.unreviewed() if s.label == old and s.text_in(self.text) == text]
+
+    def repeat_relabel(self) -> Change | None:
+        """``=``: give every other unreviewed suggestion with the text and the old label of
+        the last relabel its new label (one edit, one undo step; each is ``changed``, its
+        relations following it)."""
+        todo = self._repeatable()
+        if not todo or self._relabel is None:
+            return None
+        label = self._relabel[3]
+        pairs = [(span, _edited(span, label=label)) for span in todo]
+        moved: dict[SpanRef, SpanRef | None] = {}
+        for old, new in pairs:
+            moved[old.key] = moved[old.ref] = self.ref(new)
+        carried = _carry(self.annotation.relations, moved)
+        spans = self._replaced(todo, [new for _, new in pairs])
+        return self.commit(self._with(spans, carried.kept))
+
+    def _label(self, start: int, end: int, label: str, origin: Span | None) -> Change | None:
         if end <= start:
             return None
         self.add_entity_labels([label])
@@ -874,6 +917,7 @@ class EditingSession:
         edit = take()
         if edit is None:
             return None
+        self._relabel = None  # an undone relabel is not one to repeat
         reopened = edit.doc_id != self.doc_id
         if reopened:
             self.open_id(edit.doc_id)

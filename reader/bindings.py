@@ -66,6 +66,9 @@ ANNOTATE_SCREEN_BINDINGS: list[Binding] = [
           "and go to the next unreviewed one", "confirm-entity"),
     _bind("C", "confirm_label", "Confirm label", "Confirm every unreviewed suggestion with the "
           "label of the one under the cursor", "confirm-label", False),
+    _bind("equals_sign", "repeat_relabel", "Same relabel", "Give the other unreviewed "
+          "suggestions with the text and label of the entity just relabelled its new label "
+          "(one undo step)", "repeat-relabel", False),
     _bind("o", "occurrences", "Occurrences", "Offer every other occurrence of the entity's "
           "text with its label, to confirm (c) or delete (d) one by one", "label-occurrences",
           False),

@@ -182,3 +182,37 @@ def test_undoing_a_choice_unsettles_it_and_says_which_it_was(adjudication) -> No
     redo = adjudication.redo()
     assert redo is not None and adjudication.is_settled(first)
     assert redo.description == "redo: added ORG 'Aster Rail' (took alice's version again)"
+
+
+# -- = : the same relabel for the other unreviewed suggestions (issue 20) ----------------
+
+
+def test_a_relabel_offers_and_repeats_itself_on_the_same_suggestions(session) -> None:
+    first, second = span(session, "Tajikistan"), span(session, "Tajikistan", 1)
+    session.add_relation(span(session, "CSTO"), second, "located_in")
+    change = session.label(first.start, first.end, "GPE", first)
+    assert change.notices == (
+        "= relabels the 1 other unreviewed suggestion NORP 'Tajikistan' as GPE too",)
+    repeat = session.repeat_relabel()
+    assert repeat is not None and repeat.description == "'Tajikistan' NORP → GPE"
+    again = span(session, "Tajikistan", 1)
+    assert (again.label, again.state, again.source) == ("GPE", "changed", EXTRACTOR)
+    assert session.annotation.relations[0].child == again.ref  # the relation followed
+    assert session.repeat_relabel() is None  # nothing left to change
+    session.undo()  # one step takes the repeat back, not the first relabel
+    assert span(session, "Tajikistan", 1).label == "NORP"
+    assert span(session, "Tajikistan").label == "GPE"
+    assert session.repeat_relabel() is None  # after an undo there is no relabel to repeat
+
+
+def test_the_repeat_counts_only_unreviewed_suggestions_with_that_text_and_label(
+        session) -> None:
+    confirmed = span(session, "Tajikistan", 1)
+    session.confirm_spans([confirmed])  # looked at and kept: not the model's repeat
+    first = span(session, "Tajikistan")
+    change = session.label(first.start, first.end, "GPE", first)
+    assert change.notices == ()
+    assert session.repeat_relabel() is None
+    moscow = span(session, "Moscow")
+    session.label(moscow.start, moscow.end, "NORP", moscow)  # no other Moscow
+    assert session.repeat_relabel() is None

@@ -296,7 +296,7 @@ class AnnotateMachine(ScreenMachine):
                 self.session.annotation.spans)
         self.found = None
 
-    @rule(key=st.sampled_from(["d", "c", "C", "o", "a", "x", "n", "p"]))
+    @rule(key=st.sampled_from(["d", "c", "C", "o", "equals_sign", "a", "x", "n", "p"]))
     def edit_or_go(self, key: str) -> None:
         self.found = None
         self.press(key)

@@ -80,3 +80,30 @@ async def test_a_label_key_on_a_found_range_adds_a_span_after_a_relabel(tmp_path
     assert (114, 137, "EVENT") in spans  # added
     assert (30, 38, "NORP") in spans  # the relabelled inner span stays where it was
     assert len(spans) == len(NESTED_SPANS) + 1
+
+
+async def test_equals_gives_the_other_suggestions_the_same_relabel(tmp_path: Path) -> None:
+    from annotations.models import Prediction
+
+    text = "Tajikistan asked. Tajikistan waits. Moscow and Tajikistan talk.\n"
+    with GoldStore(tmp_path / "gold.json") as store:
+        doc = Document.from_text(text)
+        store.add_documents([doc])
+        store.set_labels(LabelScheme(entities=[EntityLabel(name="NORP", key="1"),
+                                               EntityLabel(name="GPE", key="2")]))
+        starts = [i for i in range(len(text)) if text.startswith("Tajikistan", i)]
+        store.put_predictions([Prediction(doc_id=doc.id, extractor="m@1", spans=[
+            Span(start=s, end=s + 10, label="NORP", source="m@1", state="suggested")
+            for s in starts])])
+        app = make_app(store, load_model=False, start=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")  # the cursor is on the first "Tajikistan"
+            notes = [n.message for n in app._notifications]
+            assert "= relabels the 2 other unreviewed suggestions NORP 'Tajikistan' as GPE " \
+                   "too" in notes
+            await pilot.press("equals_sign")
+            notes = [n.message for n in app._notifications]
+            assert "'Tajikistan' NORP → GPE (2 times)" in notes
+        spans = store.annotation(doc.id).spans
+    assert [(s.label, s.state) for s in spans] == [("GPE", "changed")] * 3

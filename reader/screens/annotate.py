@@ -274,6 +274,11 @@ class AnnotateScreen(RelationKeys):
         self.run_edit(self.session.confirm_label, label,
                       nothing=f"No unreviewed {visible(label)} suggestion left")
 
+    def action_repeat_relabel(self) -> None:
+        self.run_edit(self.session.repeat_relabel,
+                      nothing="No relabel to repeat: relabel an entity first, then = gives "
+                      "its other unreviewed suggestions the same label")
+
     def action_occurrences(self) -> None:
         under = self.article.entities()
         if not under:

@@ -459,11 +459,6 @@ class EditingSession:
         """The extractors (and ``repeat``) whose spans the open document holds, by name."""
         return sorted(source for source in self._sources if source != HUMAN)
 
-    @staticmethod
-    def confirmable(span: Span) -> bool:
-        """Whether ``c`` would confirm ``span`` (a suggestion, or one confirmed in bulk)."""
-        return span.state in CONFIRMABLE
-
     # -- lookups ---------------------------------------------------------------
 
     def span_at(self, offset: int) -> Span | None:

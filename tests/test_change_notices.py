@@ -216,3 +216,12 @@ def test_the_repeat_counts_only_unreviewed_suggestions_with_that_text_and_label(
     moscow = span(session, "Moscow")
     session.label(moscow.start, moscow.end, "NORP", moscow)  # no other Moscow
     assert session.repeat_relabel() is None
+
+
+def test_find_is_case_insensitive_counts_matches_and_wraps(session) -> None:
+    found = session.find("tajikistan", at("Tajikistan")[0] + 1)
+    assert (found.start, found.index, found.count, found.wrapped) == (
+        at("Tajikistan", 1)[0], 1, 2, False)
+    found = session.find("TAJIKISTAN", at("Tajikistan", 1)[0] + 1)
+    assert (found.start, found.index, found.wrapped) == (at("Tajikistan")[0], 0, True)
+    assert session.find("Tashkent", 0) is None and session.find("", 0) is None

@@ -149,8 +149,11 @@ class AnnotatedArticle(ArticleView):
             self._paint(scroll=False)
             return
         removed, added = list(removed), list(added)
-        if self.index.get(origin.ref) is None:
+        current = self.index.get(origin.ref)  # the entity as it is now (its state may differ)
+        if current is None:
             origin = added[0] if (len(added) == 1 and origin in removed) else None
+        else:
+            origin = current
         if origin is not None:
             self.select_entity(origin)
         else:

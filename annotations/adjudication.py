@@ -19,15 +19,20 @@ taken keeps its provenance: its ``source`` is the annotator (or the annotators, 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as _restated
 
 from .agreement import AlignedGroup, AlignedRelation, align_relations, align_spans
 from .agreement.study import Layer, StatusChoice, document_layers
 from .gold import ADJUDICATED
-from .models import Annotation, Relation, Span
+from .models import Annotation, Relation, Span, Status
 from .session import Change, EditingSession, SessionError
 from .store import GoldStore
+
+Decision = tuple[str, str, int, int]
+"""An item decided: (document id, ``span`` or ``relation``, start, end)."""
 
 
 class AdjudicationError(SessionError):
@@ -82,9 +87,12 @@ class Adjudication(EditingSession):
         self.threshold = threshold
         self.statuses: StatusChoice = statuses
         self._layers: dict[str, dict[str, Layer]] = {}
-        # Items decided in this session: a region or pair left empty in the gold looks
-        # the same whether nobody has looked at it or the adjudicator chose "nothing".
-        self.decided: set[tuple[str, str, int, int]] = set()
+        # Items decided in this session, with how many choices (not undone) decided each:
+        # a region or pair left empty in the gold looks the same whether nobody has looked
+        # at it or the adjudicator chose "nothing".  ``_quiet``: the choices that changed
+        # nothing (no undo takes them back).
+        self._decided: Counter[Decision] = Counter()
+        self._quiet: Counter[Decision] = Counter()
         doc_ids = [d for d in store.document_ids() if len(self.layers_of(store, d)) >= 2]
         if not doc_ids:
             raise AdjudicationError(
@@ -167,14 +175,70 @@ class Adjudication(EditingSession):
 
     def is_settled(self, item: Item) -> bool:
         """Decided in this session, or the gold holds one annotator's (non-empty) version."""
-        if self._decision(item) in self.decided:
+        if self._decided[self._decision(item)] > 0:
             return True
         holds = (self.gold_spans(item) if item.group is not None
                  else self.gold_labels(item.relation) if item.relation is not None else ())
         return bool(holds) and bool(self.settled_by(item))
 
-    def _decision(self, item: Item) -> tuple[str, str, int, int]:
+    def _decision(self, item: Item) -> Decision:
         return (self.doc_id, item.kind, item.start, item.end)
+
+    def open_count(self, items: Sequence[Item] | None = None) -> int:
+        """How many of the open document's disagreements are not settled yet."""
+        return sum(1 for item in (self.items() if items is None else items)
+                   if not self.is_settled(item))
+
+    def set_status(self, status: Status | None, *, confirm_unreviewed: bool = False
+                   ) -> Change | None:
+        """As :meth:`EditingSession.set_status`; a document whose disagreements are not all
+        settled cannot be accepted."""
+        if status == "accept":
+            still = self.open_count()
+            if still:
+                raise AdjudicationError(
+                    f"{still} disagreement{'s are' if still > 1 else ' is'} still open: "
+                    "settle them first (a number key, or x)")
+        return super().set_status(status, confirm_unreviewed=confirm_unreviewed)
+
+    def _decide(self, item: Item, change: Change | None) -> Change | None:
+        """Count ``item`` as decided (after the edit: a refused one decides nothing).  An
+        edit that changed nothing is a decision no undo takes back."""
+        self._decided[self._decision(item)] += 1
+        if change is None:
+            self._quiet[self._decision(item)] += 1
+        return change
+
+    def decisions(self) -> set[Decision]:
+        """The items decided, read from the record: the choices on the undo stack and
+        those that changed nothing (what a new session needs to show the same marks)."""
+        done = {edit.tag for edit in self.history.done if edit.tag is not None}
+        return {d for d in done if isinstance(d, tuple)} | set(+self._quiet)
+
+    def restore_decisions(self, decisions: set[Decision]) -> None:
+        """Take over the items another session decided (see :meth:`decisions`)."""
+        self._decided = Counter(decisions)
+
+    def undo(self) -> Change | None:
+        """Undo the last choice: it is no longer decided, and the change says which it was."""
+        edit = self.history.last_done
+        change = super().undo()
+        if change is not None and edit is not None and edit.tag is not None:
+            self._decided[edit.tag] -= 1  # type: ignore[index]
+            choice = edit.description.split(":")[0].removeprefix("took ")
+            change = _restated(change, description=f"{change.description} (took back "
+                               f"{choice})")
+        return change
+
+    def redo(self) -> Change | None:
+        edit = self.history.last_undone
+        change = super().redo()
+        if change is not None and edit is not None and edit.tag is not None:
+            self._decided[edit.tag] += 1  # type: ignore[index]
+            choice = edit.description.split(":")[0].removeprefix("took ")
+            change = _restated(change, description=f"{change.description} (took "
+                               f"{choice} again)")
+        return change
 
     def take(self, item: Item, name: str) -> Change | None:
         """Make the gold hold annotator ``name``'s version of ``item``."""
@@ -186,29 +250,28 @@ class Adjudication(EditingSession):
             new = [Span(start=s, end=e, label=label, source=who(same), state="confirmed")
                    for s, e, label in version]
             self.add_entity_labels(s.label for s in new)
-            change = self.replace(self.gold_spans(item), new,
-                                  f"took {name}'s version at {item.start}-{item.end}")
+            change = self.replace(self.gold_spans(item), new, f"took {name}'s version",
+                                  tag=self._decision(item))
         else:
             assert item.relation is not None
             change = self._relations_to(item.relation,
                                         item.relation.by_annotator.get(name, ()),
-                                        f"took {name}'s relation")
-        self.decided.add(self._decision(item))  # after the edit: a refused one decides nothing
-        return change
+                                        f"took {name}'s relation", self._decision(item))
+        return self._decide(item, change)
 
     def reject(self, item: Item) -> Change | None:
         """Take nobody's version: no span in the region, or no relation between the pair."""
         if item.group is not None:
-            change = self.replace(self.gold_spans(item), [],
-                                  f"rejected the spans at {item.start}-{item.end}")
+            change = self.replace(self.gold_spans(item), [], "took nobody's version",
+                                  tag=self._decision(item))
         else:
             assert item.relation is not None
-            change = self._relations_to(item.relation, (), "rejected the relation")
-        self.decided.add(self._decision(item))
-        return change
+            change = self._relations_to(item.relation, (), "took nobody's relation",
+                                        self._decision(item))
+        return self._decide(item, change)
 
     def _relations_to(self, relation: AlignedRelation, labels: Sequence[str],
-                      description: str) -> Change | None:
+                      description: str, tag: object) -> Change | None:
         head = self.spans.get(relation.head)
         child = self.spans.get(relation.child)
         if labels and (head is None or child is None):
@@ -222,4 +285,4 @@ class Adjudication(EditingSession):
                                                          self.annotation.relations):
             return None
         self.add_relation_labels(labels)
-        return self.commit(self._with(relations=kept + added), description)
+        return self.commit(self._with(relations=kept + added), description, tag=tag)

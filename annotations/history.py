@@ -14,12 +14,16 @@ from .models import Annotation
 
 @dataclass(frozen=True)
 class Edit:
-    """One user action on one document: what it was called and the annotation around it."""
+    """One user action on one document: what it was called and the annotation around it.
+
+    ``tag`` is the editor's own note on the edit (an adjudication keeps which choice the
+    edit made, to take it back with the edit)."""
 
     doc_id: str
     description: str
     before: Annotation
     after: Annotation
+    tag: object = None
 
 
 @dataclass
@@ -43,6 +47,21 @@ class EditHistory:
     @property
     def can_redo(self) -> bool:
         return bool(self._undone)
+
+    @property
+    def done(self) -> tuple[Edit, ...]:
+        """The edits an undo can revert, oldest first."""
+        return tuple(self._done)
+
+    @property
+    def last_done(self) -> Edit | None:
+        """The edit an undo would revert."""
+        return self._done[-1] if self._done else None
+
+    @property
+    def last_undone(self) -> Edit | None:
+        """The edit a redo would apply again."""
+        return self._undone[-1] if self._undone else None
 
     def undo(self) -> Edit | None:
         """The edit to revert (save its ``before``), or None if there is none."""

@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right, insort
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as _restated
 
+from .describe import describe
 from .errors import AnnotationsError
 from .history import Edit, EditHistory
 from .layer import SpanIndex, SpanRef, changed_run, is_flat, outermost, span_order
@@ -55,7 +58,7 @@ from .models import (
     Span,
     Status,
 )
-from .names import label_colours
+from .names import label_colours, scheme_problems
 from .store import DEFAULT_ANNOTATOR, GoldStore
 
 # A token is a run of word characters or one other visible character; this keeps
@@ -96,6 +99,9 @@ class Tokens:
         return self.spans[lo][0], self.spans[hi][1]
 
 
+CONFIRMABLE = ("suggested", "bulk_confirmed")
+"""The states of a span that ``c`` confirms: a suggestion not yet looked at one by one."""
+
 SAVE_ERRORS = (AnnotationsError, OSError, ValueError)
 """What an edit the store refuses raises (a screen shows it and keeps what is saved)."""
 
@@ -120,9 +126,10 @@ class Change:
     """What one call changed in the open document, for a screen to render.
 
     ``removed``/``added`` are the spans that left and entered the layer (a relabel is
-    one of each); ``notices`` are sentences for the user (relations deleted with a
-    span, relations that no longer fit).  ``reopened`` is set when an undo or redo
-    went to another document: the screen then shows the whole document again.
+    one of each); ``description`` says what the edit did, naming the entities
+    (:func:`~annotations.describe.describe`); ``notices`` are sentences for the user
+    (relations that no longer fit).  ``reopened`` is set when an undo or redo went to
+    another document: the screen then shows the whole document again.
     """
 
     doc_id: str
@@ -140,6 +147,18 @@ class Change:
     @property
     def status_changed(self) -> bool:
         return self.status_before != self.status_after
+
+
+@dataclass(frozen=True)
+class Found:
+    """A match of a find: its offsets, which match it is of how many, and whether the
+    search wrapped to the start of the text to reach it."""
+
+    start: int
+    end: int
+    index: int
+    count: int
+    wrapped: bool
 
 
 def _key(span: Span) -> tuple[int, int, str]:
@@ -265,6 +284,12 @@ class EditingSession:
         self.annotation = Annotation(doc_id="-", annotator=annotator)
         self.spans = SpanIndex()
         self.saved = False
+        # Kept in step with every change, so that a screen asks rather than counts.
+        self._sources: Counter[str] = Counter()
+        self._unreviewed = 0
+        self._accepted: set[str] | None = None  # the accepted documents, once asked
+        # The last relabel: (document, text, old label, new label), for repeat_relabel.
+        self._relabel: tuple[str, str, str, str] | None = None
 
     # -- the layer ---------------------------------------------------------------
 
@@ -351,9 +376,36 @@ class EditingSession:
         return self.reasons.get(doc_id)
 
     def progress(self) -> tuple[int, int]:
-        """(accepted, total) documents."""
-        accepted = sum(1 for d in self.doc_ids if self.status_of(d) == "accept")
-        return accepted, len(self.doc_ids)
+        """(accepted, total) documents: read from the store once, then kept in step with
+        this session's status changes."""
+        if self._accepted is None:
+            self._accepted = {d for d in self.doc_ids if self.status_of(d) == "accept"}
+        return len(self._accepted), len(self.doc_ids)
+
+    def documents_to_predict(self, extractor: str) -> list[str]:
+        """The documents ``extractor`` has not predicted yet, the open one first."""
+        todo = [d for d in self.store.document_ids()
+                if not self.store.has_prediction(d, extractor)]
+        todo.sort(key=lambda d: d != self.doc_id)
+        return todo
+
+    def document_text(self, doc_id: str) -> str:
+        return self.store.text(doc_id)
+
+    def put_predictions(self, predictions: Sequence[Prediction]) -> None:
+        """Store an extractor's predictions (a model running beside the session); an open
+        document with nothing saved yet starts from them with :meth:`reseed`."""
+        self.store.put_predictions(list(predictions))
+
+    def document_rows(self) -> list[tuple[str, str, str]]:
+        """(id, title, status) of every document, in the session's order."""
+        return [(doc_id, self.store.document(doc_id).title, self.status_of(doc_id))
+                for doc_id in self.doc_ids]
+
+    def name_problems(self) -> list[str]:
+        """The names and colours in the store that the naming rules refuse."""
+        return scheme_problems(self.scheme, extractors=self.store.extractors(),
+                               annotators=self.store.annotators())
 
     def open(self, index: int) -> Annotation:
         """Make document ``index`` the open one; nothing is written."""
@@ -398,6 +450,26 @@ class EditingSession:
     def _show(self, annotation: Annotation) -> None:
         self.annotation = annotation
         self.spans = self._index(annotation.spans)
+        self._sources = Counter(s.source for s in annotation.spans)
+        self._unreviewed = sum(1 for s in annotation.spans if s.state == "suggested")
+
+    def _count(self, removed: Sequence[Span], added: Sequence[Span]) -> None:
+        for span in removed:
+            self._sources[span.source] -= 1
+            self._unreviewed -= span.state == "suggested"
+        for span in added:
+            self._sources[span.source] += 1
+            self._unreviewed += span.state == "suggested"
+        self._sources = +self._sources  # sources with no span left go
+
+    @property
+    def unreviewed_count(self) -> int:
+        """How many suggestions in the open document nobody has looked at."""
+        return self._unreviewed
+
+    def sources(self) -> list[str]:
+        """The extractors (and ``repeat``) whose spans the open document holds, by name."""
+        return sorted(source for source in self._sources if source != HUMAN)
 
     # -- lookups ---------------------------------------------------------------
 
@@ -430,6 +502,22 @@ class EditingSession:
                 found.append((at, at + len(needle)))
             at = self.text.find(needle, at + 1)
         return found
+
+    def find(self, query: str, start: int) -> Found | None:
+        """The next match of ``query`` (case-insensitive) at or after ``start``, wrapping
+        to the start of the text; None when it is not in the text."""
+        haystack, needle = self.text.lower(), query.lower()
+        matches = []
+        at = haystack.find(needle) if needle else -1
+        while at >= 0:
+            matches.append(at)
+            at = haystack.find(needle, at + 1)
+        if not matches:
+            return None
+        index = next((i for i, m in enumerate(matches) if m >= start), None)
+        wrapped = index is None
+        index = 0 if index is None else index
+        return Found(matches[index], matches[index] + len(needle), index, len(matches), wrapped)
 
     def relations_of(self, span: Span) -> list[Relation]:
         names = (span.key, span.ref)
@@ -476,7 +564,7 @@ class EditingSession:
             self._stored_scheme = self.scheme
         return self.store.save_annotation(annotation)
 
-    def _change(self, before: Annotation, after: Annotation, description: str,
+    def _change(self, before: Annotation, after: Annotation, description: str | None,
                 notices: Iterable[str] = (), reopened: bool = False,
                 run: tuple[int, int] | None = None) -> Change:
         prefix, suffix = run if run is not None else changed_run(before.spans, after.spans)
@@ -485,6 +573,9 @@ class EditingSession:
         rel_before, rel_after = set(before.relations), set(after.relations)
         gone_rel = tuple(r for r in before.relations if r not in rel_after)
         new_rel = tuple(r for r in after.relations if r not in rel_before)
+        what = describe(self.text, removed, added, gone_rel, new_rel)
+        description = (what or "nothing changed") if description is None else (
+            f"{description}: {what}" if what else description)
         problems = self.relation_problems(after)
         notes = list(notices)
         if problems and (added or new_rel):
@@ -497,23 +588,32 @@ class EditingSession:
         return Change(self.doc_id, description, after, removed, added, gone_rel, new_rel,
                       before.status, after.status, tuple(notes), reopened)
 
-    def commit(self, new: Annotation, description: str, notices: Iterable[str] = ()
-               ) -> Change:
-        """Save ``new`` as the open document's annotation at once, for undo too."""
+    def commit(self, new: Annotation, description: str | None = None,
+               notices: Iterable[str] = (), tag: object = None) -> Change:
+        """Save ``new`` as the open document's annotation at once, for undo too.
+
+        The change says what it did (``description: what changed``, or only what
+        changed); ``tag`` goes into the history with it (see :class:`Edit`)."""
         before = self.annotation
         saved = self._save(new)
-        self.history.record(Edit(self.doc_id, description, before, saved))
         self.saved = True
         run = self._apply(saved)
-        return self._change(before, saved, description, notices, run=run)
+        change = self._change(before, saved, description, notices, run=run)
+        self.history.record(Edit(self.doc_id, change.description, before, saved, tag))
+        return change
 
     def _apply(self, saved: Annotation) -> tuple[int, int]:
         """Make ``saved`` the open annotation; the common prefix and suffix of the two
         span lists (what lies between them changed)."""
         prefix, suffix = changed_run(self.annotation.spans, saved.spans)
         old = self.annotation.spans
-        self.spans.replace(old[prefix:len(old) - suffix],
-                           saved.spans[prefix:len(saved.spans) - suffix])
+        removed = old[prefix:len(old) - suffix]
+        added = saved.spans[prefix:len(saved.spans) - suffix]
+        self.spans.replace(removed, added)
+        self._count(removed, added)
+        if self._accepted is not None:
+            (self._accepted.add if saved.status == "accept" else self._accepted.discard)(
+                self.doc_id)
         self.annotation = saved
         return prefix, suffix
 
@@ -542,8 +642,8 @@ class EditingSession:
             insort(spans, span, key=_key)
         return spans
 
-    def replace(self, gone: Sequence[Span], new: Sequence[Span], description: str
-                ) -> Change | None:
+    def replace(self, gone: Sequence[Span], new: Sequence[Span],
+                description: str | None = None, tag: object = None) -> Change | None:
         """Put ``new`` spans in place of ``gone`` ones, relations following.
 
         The relations of the ``gone`` spans move to the new span when there is one new
@@ -559,11 +659,11 @@ class EditingSession:
             moved[span.key] = moved[span.ref] = target
         carried = _carry(self.annotation.relations, moved)
         notices = []
-        if carried.dropped:
-            reason = "with the span" if target is None else "(they would link a span to itself)"
-            notices.append(f"deleted {_plural(len(carried.dropped), 'relation')} {reason}")
+        if carried.dropped and target is not None:  # with the spans: the description says
+            notices.append(f"deleted {_plural(len(carried.dropped), 'relation')} "
+                           "(they would link a span to itself)")
         new_ann = self._with(self._replaced(gone, new), carried.kept)
-        return self.commit(new_ann, description, notices)
+        return self.commit(new_ann, description, notices, tag)
 
     def label(self, start: int, end: int, label: str, origin: Span | None = None
               ) -> Change | None:
@@ -572,8 +672,57 @@ class EditingSession:
         The span at exactly that range is relabelled (a suggestion given its own label
         is confirmed); else the spans it overlaps are replaced by one span (a boundary
         fix of one span, or a merge of several), their relations following it; else a
-        new span is typed.
+        new span is typed.  After a relabel, :meth:`repeat_relabel` makes the same
+        change to the other unreviewed suggestions with the same text and label, and the
+        change's notices say how many there are.
         """
+        change = self._label(start, end, label, origin)
+        if change is None:
+            return None
+        before = {s.ref: s for s in change.removed}
+        new = [s for s in change.added if s.ref not in before]
+        old = [s for s in change.removed if s.ref not in {n.ref for n in change.added}]
+        if len(new) == len(old) == 1 and new[0].key == old[0].key:
+            self._relabel = (self.doc_id, new[0].text_in(self.text), old[0].label, label)
+            count = len(self._repeatable())
+            if count:
+                change = _restated(change, notices=(*change.notices, (
+                    f"= relabels the {_plural(count, 'other unreviewed suggestion')} "
+                    f"{old[0].label} {new[0].text_in(self.text)!r} as {label} too")))
+        return change
+
+    def _repeatable(self) -> list[Span]:
+        """The unreviewed suggestions the last relabel would change too."""
+        if self._relabel is None or self._relabel[0] != self.doc_id:
+            return []
+        _, needle, old, _ = self._relabel
+        # Where the text occurs (found in C), then the spans at exactly those offsets:
+        # a walk over every span would cost a few ms per relabel in a long article.
+        found = []
+        at = self.text.find(needle)
+        while at >= 0:
+            found += [s for s in self.spans.all_with_offsets(at, at + len(needle))
+                      if s.label == old and s.state == "suggested"]
+            at = self.text.find(needle, at + 1)
+        return found
+
+    def repeat_relabel(self) -> Change | None:
+        """``=``: give every other unreviewed suggestion with the text and the old label of
+        the last relabel its new label (one edit, one undo step; each is ``changed``, its
+        relations following it)."""
+        todo = self._repeatable()
+        if not todo or self._relabel is None:
+            return None
+        label = self._relabel[3]
+        pairs = [(span, _edited(span, label=label)) for span in todo]
+        moved: dict[SpanRef, SpanRef | None] = {}
+        for old, new in pairs:
+            moved[old.key] = moved[old.ref] = self.ref(new)
+        carried = _carry(self.annotation.relations, moved)
+        spans = self._replaced(todo, [new for _, new in pairs])
+        return self.commit(self._with(spans, carried.kept))
+
+    def _label(self, start: int, end: int, label: str, origin: Span | None) -> Change | None:
         if end <= start:
             return None
         self.add_entity_labels([label])
@@ -583,21 +732,19 @@ class EditingSession:
         if same is not None:
             if same.label == label:
                 return self.confirm(start, end) if same.state == "suggested" else None
-            return self.replace([same], [_edited(same, label=label)], f"label {label}")
+            return self.replace([same], [_edited(same, label=label)])
         under = self.spans.overlapping(start, end)
         if not under:
             span = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
-            return self.replace([], [span], f"label {label}")
+            return self.replace([], [span])
         sources = {s.source for s in under}
         if len(under) == 1 or (len(sources) == 1 and HUMAN not in sources):
             # A boundary fix (or a merge of one extractor's suggestions) stays that
             # extractor's span, changed by a person.
             new = _edited(under[0], start=start, end=end, label=label)
-            what = "fix boundary" if len(under) == 1 else f"merge {len(under)} entities"
         else:
             new = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
-            what = f"merge {len(under)} entities"
-        return self.replace(under, [new], f"{what} as {label}")
+        return self.replace(under, [new])
 
     def label_occurrences(self, span: Span) -> Change | None:
         """Offer every other occurrence of ``span``'s text with its label, as suggestions
@@ -614,33 +761,33 @@ class EditingSession:
         if len(free) < len(places):
             notices.append(f"{len(places) - len(free)} left alone: they overlap an entity")
         spans = self._replaced([], new)
-        return self.commit(self._with(spans), f"mark {len(free)} occurrences", notices)
+        return self.commit(self._with(spans), "other occurrences", notices)
 
     def _label_overlapping(self, start: int, end: int, label: str, origin: Span | None
                            ) -> Change | None:
         """In an overlapping layer: the span ``origin`` (the entity a selection came from)
-        or the span at exactly these offsets is relabelled or resized, relations
-        following; any other range becomes a new span beside the ones it overlaps."""
-        if origin is None or self.spans.get(origin.ref) is None:
-            at_offsets = self.spans.all_with_offsets(start, end)
-            origin = at_offsets[0] if len(at_offsets) == 1 else None
-        if origin is None:
-            if self.spans.get((start, end, label)) is not None:
-                return None
+        is relabelled or resized, relations following; a range that did not come from an
+        entity (``origin`` None) never edits an existing span: it becomes a new span
+        beside the ones it overlaps (or confirms the suggestion already there with that
+        label)."""
+        if origin is not None and self.spans.get(origin.ref) is None:
+            raise SessionError(f"the {origin.label} span at {origin.start}-{origin.end} is "
+                               "no longer in the document")
+        there = self.spans.get((start, end, label))
+        if origin is None or origin.ref == (start, end, label):
+            if there is not None:
+                return self.confirm_spans([there])
             span = Span(start=start, end=end, label=label, source=HUMAN, state="confirmed")
-            return self.replace([], [span], f"label {label}")
-        if (origin.start, origin.end, origin.label) == (start, end, label):
-            return self.confirm_spans([origin], "confirm suggestion")
-        if self.spans.get((start, end, label)) is not None:
+            return self.replace([], [span])
+        if there is not None:
             raise SessionError(f"a {label} span is already at {start}-{end}")
-        what = f"label {label}" if origin.key == (start, end) else "fix boundary"
-        return self.replace([origin], [_edited(origin, start=start, end=end, label=label)], what)
+        return self.replace([origin], [_edited(origin, start=start, end=end, label=label)])
 
     def delete_span(self, span: Span) -> Change | None:
         """Delete ``span`` (only it, whatever it overlaps) and its relations."""
         if self.spans.get(span.ref) is None:
             return None
-        return self.replace([span], [], "delete 1 entity")
+        return self.replace([span], [])
 
     def set_boundaries(self, span: Span, start: int, end: int) -> Change | None:
         """Move ``span``'s edges to ``start``-``end`` (its label and relations kept); in a
@@ -649,37 +796,53 @@ class EditingSession:
             return None
         under = [] if self.allows_overlap else [
             s for s in self.spans.overlapping(start, end) if _key(s) != _key(span)]
-        return self.replace([span, *under], [_edited(span, start=start, end=end)],
-                            "fix boundary")
+        return self.replace([span, *under], [_edited(span, start=start, end=end)])
 
     def delete(self, start: int, end: int) -> Change | None:
         """Delete the spans overlapping ``start``-``end`` and their relations."""
         gone = self.spans.overlapping(start, end)
         if not gone:
             return None
-        return self.replace(gone, [], f"delete {_plural(len(gone), 'entity', 'entities')}")
+        return self.replace(gone, [])
 
     def confirm(self, start: int, end: int) -> Change | None:
         """Confirm, as they are, the suggestions overlapping ``start``-``end``."""
-        return self.confirm_spans(self.spans.overlapping(start, end), "confirm suggestion")
+        return self.confirm_spans(self.spans.overlapping(start, end))
 
     def confirm_label(self, label: str) -> Change | None:
         """Confirm every unreviewed suggestion of one label in the open document."""
         todo = [s for s in self.unreviewed() if s.label == label]
-        return self._confirm(todo, f"confirm all {label}", "confirmed")
+        return self._confirm(todo)
 
-    def confirm_spans(self, spans: Iterable[Span], description: str) -> Change | None:
-        """Confirm these spans as they are (a suggestion looked at and kept)."""
-        todo = [s for s in spans if s.state in ("suggested", "bulk_confirmed")]
-        return self._confirm(todo, description, "confirmed")
+    def confirm_spans(self, spans: Iterable[Span], description: str | None = None
+                      ) -> Change | None:
+        """Confirm these spans as they are (a suggestion looked at and kept); those that
+        are not :data:`CONFIRMABLE` are left as they are."""
+        return self._confirm([s for s in spans if s.state in CONFIRMABLE], description)
 
-    def _confirm(self, todo: list[Span], description: str, state: str) -> Change | None:
+    def confirm_selection(self, start: int, end: int, entity: Span | None) -> Change | None:
+        """``c``: confirm ``entity`` (the one the selection is), else the suggestions the
+        range overlaps."""
+        if entity is not None:
+            return self.confirm_spans([entity])
+        return self.confirm(start, end)
+
+    def _confirm(self, todo: list[Span], description: str | None = None) -> Change | None:
         if not todo:
             return None
         keys = {_key(s) for s in todo}
-        spans = [s.model_copy(update={"state": state}) if _key(s) in keys else s
+        spans = [s.model_copy(update={"state": "confirmed"}) if _key(s) in keys else s
                  for s in self.annotation.spans]
         return self.commit(self._with(spans), description)
+
+    def take_prediction(self, gold: Sequence[Span], predicted: Sequence[tuple[int, int, str]],
+                        extractor: str) -> Change | None:
+        """Review: make the gold at a place what ``extractor`` predicted there, each span
+        the extractor's, confirmed by a person (relations follow as in :meth:`replace`)."""
+        new = [Span(start=s, end=e, label=label, source=extractor, state="confirmed")
+               for s, e, label in predicted]
+        self.add_entity_labels(s.label for s in new)
+        return self.replace(gold, new, f"took {extractor}'s prediction")
 
     # -- relation edits ----------------------------------------------------------
 
@@ -690,21 +853,20 @@ class EditingSession:
         relation = Relation(head=self.ref(head), child=self.ref(child), label=label)
         if relation.key in {r.key for r in self.annotation.relations}:
             return None
-        return self.commit(self._with(relations=[*self.annotation.relations, relation]),
-                           f"relation {label}")
+        return self.commit(self._with(relations=[*self.annotation.relations, relation]))
 
     def remove_relation(self, relation: Relation) -> Change | None:
         kept = [r for r in self.annotation.relations if r.key != relation.key]
         if len(kept) == len(self.annotation.relations):
             return None
-        return self.commit(self._with(relations=kept), f"delete relation {relation.label}")
+        return self.commit(self._with(relations=kept))
 
     def reverse_relation(self, relation: Relation) -> Change | None:
         flipped = Relation(head=relation.child, child=relation.head, label=relation.label)
         if flipped.key in {r.key for r in self.annotation.relations}:
             return self.remove_relation(relation)
         relations = [flipped if r.key == relation.key else r for r in self.annotation.relations]
-        return self.commit(self._with(relations=relations), f"reverse relation {relation.label}")
+        return self.commit(self._with(relations=relations))
 
     def relabel_relation(self, relation: Relation, label: str) -> Change | None:
         if label == relation.label:
@@ -714,15 +876,14 @@ class EditingSession:
         if new.key in {r.key for r in self.annotation.relations}:
             return self.remove_relation(relation)
         relations = [new if r.key == relation.key else r for r in self.annotation.relations]
-        return self.commit(self._with(relations=relations),
-                           f"relabel relation {relation.label} as {label}")
+        return self.commit(self._with(relations=relations))
 
     def set_notes(self, notes: str) -> Change | None:
         """The annotator's notes on the open document (saved with its annotation)."""
         notes = notes.strip()
         if notes == self.annotation.notes:
             return None
-        return self.commit(self._with(notes=notes), "notes")
+        return self.commit(self._with(notes=notes), "notes changed")
 
     # -- document status ---------------------------------------------------------
 
@@ -749,7 +910,9 @@ class EditingSession:
         if status == "accept" and chosen is None:
             chosen = self.chosen.get(self.doc_id)
         new = self._with(spans, status=status, chosen=chosen)
-        return self.commit(new, f"{status or 'reopen'} document", notices)
+        done = {"accept": "accepted", "reject": "rejected", "ignore": "ignored"}
+        return self.commit(new, f"document {self.index + 1} {done.get(status or '', 'reopened')}",
+                           notices)
 
     # -- undo and redo ---------------------------------------------------------
 
@@ -772,6 +935,7 @@ class EditingSession:
         edit = take()
         if edit is None:
             return None
+        self._relabel = None  # an undone relabel is not one to repeat
         reopened = edit.doc_id != self.doc_id
         if reopened:
             self.open_id(edit.doc_id)
@@ -784,5 +948,7 @@ class EditingSession:
             raise
         self.saved = True
         run = self._apply(saved)
-        return self._change(before, saved, f"{verb} {edit.description}", reopened=reopened,
-                            run=run)
+        change = self._change(before, saved, verb, reopened=reopened, run=run)
+        if change.description == verb:  # nothing a span or relation shows: say which edit
+            change = _restated(change, description=f"{verb}: {edit.description}")
+        return change

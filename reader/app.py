@@ -22,6 +22,7 @@ from annotations.adjudication import Adjudication
 from annotations.errors import AnnotationsError
 from annotations.extractors import load_extractor
 from annotations.models import Prediction
+from annotations.review import review_documents
 from annotations.session import EditingSession
 from annotations.store import DEFAULT_ANNOTATOR, GoldStore
 
@@ -30,7 +31,7 @@ from .messages import DocumentsPredicted, ModelReady, ModelStatus
 from .palette import AnnotatorCommands
 from .screens.adjudicate import AdjudicateScreen
 from .screens.annotate import AnnotateScreen
-from .screens.review import ReviewScreen, review_documents
+from .screens.review import ReviewScreen
 
 if TYPE_CHECKING:
     from annotations.queue import Queue
@@ -53,12 +54,22 @@ class Extractor(Protocol):
 class ReaderApp(App[None]):
     """What both apps share: the store, the config's keymap and the session."""
 
+    # Notices stand above the status line and the footer, never over them: the status
+    # line says what is selected, and every edit announces itself with a notice.
+    CSS = "ToastRack { margin-bottom: 2; }"
+
     def __init__(self, store: GoldStore, session: EditingSession,
                  config: AnnotatorConfig | None = None) -> None:
         super().__init__()
         self.store = store
         self.config = config or AnnotatorConfig()
         self.session = session
+        self.keymap: dict[str, str] = {}
+
+    def set_keymap(self, keymap: dict[str, str]) -> None:  # type: ignore[override]
+        """Remap keys by binding id; :attr:`keymap` keeps what is in force, for help."""
+        super().set_keymap(keymap)
+        self.keymap = dict(keymap)
 
     def on_mount(self) -> None:
         if self.config.keymap:
@@ -151,10 +162,7 @@ class AnnotatorApp(ReaderApp):
             return
         if worker.is_cancelled or not self._post(ModelReady(extractor)):
             return
-        current = self.session.doc_id
-        todo = [d for d in self.store.document_ids()
-                if not self.store.has_prediction(d, extractor.id)]
-        todo.sort(key=lambda d: d != current)  # the open document first
+        todo = self.session.documents_to_predict(extractor.id)
         done = 0
         for first in range(0, len(todo), PREDICT_BATCH):
             if worker.is_cancelled:
@@ -163,9 +171,9 @@ class AnnotatorApp(ReaderApp):
             self._post(ModelStatus(f"{extractor.id}: predicting {done}/{len(todo)}…"))
             try:
                 predictions: list[Prediction] = list(
-                    extractor.predict((d, self.store.text(d)) for d in batch)
+                    extractor.predict((d, self.session.document_text(d)) for d in batch)
                 )
-                self.store.put_predictions(predictions)
+                self.session.put_predictions(predictions)
             except AnnotationsError as err:  # e.g. the store closed as the app quit
                 self._post(ModelStatus(f"prediction stopped: {err}"))
                 return

@@ -21,11 +21,9 @@ LABEL_BINDINGS = [
     for key in "1234567890"
 ]
 
-# The footer shows the keys with show=True in this order, and cuts what does not fit:
-# Help and Quit come first so that they are there at 80 columns.
-ANNOTATE_BINDINGS: list[Binding] = [
-    _bind("question_mark,f1", "help", "Help", "Show every key (Escape closes)", "help"),
-    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "quit"),
+# The keys of the article widget (reader.widgets.annotated_article): the cursor and the
+# selection.  None is in the footer, so that the screen's keys come first there.
+ARTICLE_BINDINGS: list[Binding] = [
     _bind("left", "move(-1)", "Token left", "Move the cursor one token left", "cursor-left",
           False),
     _bind("right", "move(1)", "Token right", "Move the cursor one token right", "cursor-right",
@@ -47,11 +45,18 @@ ANNOTATE_BINDINGS: list[Binding] = [
           "start by a token to the left", "select-start-left", False),
     _bind("alt+right,greater_than_sign", "edge('start', 1)", "Start +1", "Shrink the "
           "selection's start by a token (never past its end)", "select-start-right", False),
-    _bind("tab", "next_entity(1)", "Next ent", "Select the next entity", "next-entity"),
+    _bind("tab", "next_entity(1)", "Next ent", "Select the next entity", "next-entity", False),
     _bind("shift+tab", "next_entity(-1)", "Prev ent", "Select the previous entity",
           "previous-entity", False),
     _bind("f", "cycle_spans", "Cycle", "Nested spans: the next of the entities at the cursor "
           "(innermost first)", "cycle-spans", False),
+]
+
+# The footer shows the keys with show=True in this order, and cuts what does not fit:
+# Help and Quit come first so that they are there at 80 columns.
+ANNOTATE_SCREEN_BINDINGS: list[Binding] = [
+    _bind("question_mark,f1", "help", "Help", "Show every key (Escape closes)", "help"),
+    _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "quit"),
     *LABEL_BINDINGS,
     _bind("l", "label_picker", "Label…", "Choose any label by name, or add a new one",
           "label-picker"),
@@ -61,6 +66,9 @@ ANNOTATE_BINDINGS: list[Binding] = [
           "and go to the next unreviewed one", "confirm-entity"),
     _bind("C", "confirm_label", "Confirm label", "Confirm every unreviewed suggestion with the "
           "label of the one under the cursor", "confirm-label", False),
+    _bind("equals_sign", "repeat_relabel", "Same relabel", "Give the other unreviewed "
+          "suggestions with the text and label of the entity just relabelled its new label "
+          "(one undo step)", "repeat-relabel", False),
     _bind("o", "occurrences", "Occurrences", "Offer every other occurrence of the entity's "
           "text with its label, to confirm (c) or delete (d) one by one", "label-occurrences",
           False),
@@ -92,6 +100,10 @@ ANNOTATE_BINDINGS: list[Binding] = [
     _bind("f3", "find_next", "Find next", "Find the next match of the last search",
           "find-next", False),
 ]
+
+# Every key of the annotator, in the order help lists them.
+ANNOTATE_BINDINGS: list[Binding] = [*ANNOTATE_SCREEN_BINDINGS[:2], *ARTICLE_BINDINGS,
+                                    *ANNOTATE_SCREEN_BINDINGS[2:]]
 
 REVIEW_BINDINGS: list[Binding] = [
     _bind("n,tab", "next_disagreement(1)", "Next", "Go to the next disagreement (on to the "
@@ -127,7 +139,8 @@ ADJUDICATE_BINDINGS: list[Binding] = [
           "adjudicate-reject"),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last choice", "adjudicate-undo"),
     _bind("ctrl+y", "redo", "Redo", "Redo the last undone choice", "adjudicate-redo", False),
-    _bind("a", "accept", "Accept", "Accept the adjudicated document as gold and go on",
+    _bind("a", "set_status('accept')", "Accept", "Accept the adjudicated document as gold "
+          "and go on (once every disagreement is settled)",
           "adjudicate-accept"),
     _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
           "Go to the next document", "adjudicate-next-document", False),

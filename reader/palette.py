@@ -12,7 +12,7 @@ class AnnotatorCommands(Provider):
     """One command per visible-in-help binding of the annotate screen, by its description."""
 
     def _commands(self) -> Iterator[tuple[str, str, object]]:
-        from .bindings import ANNOTATE_BINDINGS
+        from .bindings import ANNOTATE_BINDINGS, ARTICLE_BINDINGS
         from .screens.annotate import AnnotateScreen
 
         screen = self.screen
@@ -21,10 +21,12 @@ class AnnotatorCommands(Provider):
         for binding in ANNOTATE_BINDINGS:
             if binding.id and binding.id.startswith("label-") and binding.id != "label-picker":
                 continue  # ten "Label N" entries would drown the list; "Label…" covers them
-            if screen.check_action(binding.action.split("(")[0], ()) is not True:
+            # The cursor's and the selection's keys belong to the article widget.
+            node = screen.article if binding in ARTICLE_BINDINGS else screen
+            if node.check_action(binding.action.split("(")[0], ()) is not True:
                 continue
             yield (binding.description.rstrip("…"), binding.tooltip,
-                   partial(screen.run_action, binding.action))
+                   partial(node.run_action, binding.action))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

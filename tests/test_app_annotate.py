@@ -20,8 +20,9 @@ from annotations.models import (
 from annotations.store import GoldStore
 from reader.app import AnnotatorApp, make_app
 from reader.config import AnnotatorConfig
-from reader.screens.annotate import FOOTER_REFRESH_DELAY, AnnotateScreen
+from reader.screens.annotate import AnnotateScreen
 from reader.screens.pickers import LabelPicker, RelationPicker, UnreviewedPicker
+from reader.screens.session_screen import FOOTER_REFRESH_DELAY
 
 EXTRACTOR = "test-extractor@1"
 pytestmark = pytest.mark.anyio
@@ -166,7 +167,7 @@ async def test_delete_entity_and_its_relations(store: GoldStore) -> None:
         await pilot.pause()  # let the screen mount before the first key
         await pilot.press("r")  # head: Maria Keller
         screen = screen_of(app)
-        letter = next(k for k, s in screen.hint_spans.items() if s.key == aster.key)
+        letter = next(k for k, s in screen.relation.targets.items() if s.key == aster.key)
         await pilot.press(letter)
         assert isinstance(app.screen, RelationPicker)
         await pilot.press("w")
@@ -193,7 +194,7 @@ async def test_relation_by_tab_and_enter_offers_only_fitting_labels(store: GoldS
         # Lindenfeld is a suggested ORG: located_in (ORG → GPE) fits with Geneva.
         await pilot.press("shift+tab", "shift+tab", "r")
         screen = screen_of(app)
-        letter = next(k for k, s in screen.hint_spans.items() if s.label == "GPE")
+        letter = next(k for k, s in screen.relation.targets.items() if s.label == "GPE")
         await pilot.press(letter)
         assert [label.name for label in app.screen.labels] == ["located_in"]
         await pilot.press("l")
@@ -211,7 +212,7 @@ async def test_relation_panel_reverses_and_deletes(store: GoldStore) -> None:
         await pilot.pause()  # let the screen mount before the first key
         await pilot.press("tab", "r")
         screen = screen_of(app)
-        letter = next(k for k, s in screen.hint_spans.items() if s.label == "GPE")
+        letter = next(k for k, s in screen.relation.targets.items() if s.label == "GPE")
         await pilot.press(letter, "l", "e", "v")
         ann = store.annotation(doc_id)
         assert ann is not None
@@ -407,6 +408,10 @@ async def test_model_loads_in_a_worker_and_seeds_the_open_document(store: GoldSt
         assert [s.text_in(TEXT_TWO) for s in screen.annotation.spans] == ["Reporter", "Acme",
                                                                          "Corp"]
         assert "rules@1 ready" in str(screen.query_one("#status").render())
+        # The cursor, on "Reporter" since the start, is on the suggestion that arrived.
+        assert "ORG 'Reporter' 0-8  suggested" in str(screen.query_one("#status").render())
+        await pilot.press("d")
+        assert [s.text_in(TEXT_TWO) for s in screen.annotation.spans] == ["Acme", "Corp"]
     assert store.has_prediction(second, "rules@1")
     assert store.has_prediction(doc_ids(store)[0], "rules@1")
 
@@ -535,7 +540,7 @@ async def test_undo_and_status_changes_are_announced(store: GoldStore) -> None:
         await pilot.press("3", "u", "x")
         await pilot.pause()
         notes = [n.message for n in app._notifications]
-        assert "undo label GPE" in notes and "Document 1 rejected" in notes
+        assert "undo: 'Maria Keller' GPE → PERSON" in notes and "document 1 rejected" in notes
 
 
 async def test_occurrences_are_offered_and_confirmed_one_key_each(store: GoldStore) -> None:
@@ -560,13 +565,13 @@ async def test_relation_relabel_from_the_panel_and_two_letter_hints(store: GoldS
         await pilot.press("e", "l")
         assert isinstance(app.screen, RelationPicker)
         await pilot.press("escape", "escape")
-        from reader.screens.annotate import hint_codes
+        from reader.screens.relation_mode import hint_codes
         codes = hint_codes(30)
         assert codes[:2] == ["aa", "as"] and len(set(codes)) == 30
         await pilot.press("r", "z")
         notes = [n.message for n in app._notifications]
         assert "No entity on screen has the hint z" in notes
-        assert screen.relation_head is not None
+        assert screen.relation is not None
     assert store.annotation(doc_ids(store)[0]).relations[0].label == "works_for"
 
 

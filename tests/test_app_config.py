@@ -59,3 +59,44 @@ def test_missing_explicit_config_is_an_error_missing_default_is_not(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("READER_ANNOTATOR_CONFIG", raising=False)
     assert load_config().keymap == {}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("screen", ["review", "adjudicate"])
+async def test_help_of_review_and_adjudicate_shows_the_users_keys(tmp_path: Path,
+                                                                  screen: str) -> None:
+    """With ``<screen>-undo = "z"`` in the config, help lists z, as the footer does."""
+    from annotations.adjudication import Adjudication
+    from annotations.models import Annotation, Document, Prediction, Span
+    from annotations.store import GoldStore
+    from reader.app import AdjudicateApp, ReviewApp
+    from reader.config import AnnotatorConfig
+    from reader.screens.help import HelpScreen
+
+    text = "Ana Lima visited Bern.\n"
+    with GoldStore(tmp_path / "gold.json") as store:
+        doc = Document.from_text(text)
+        store.add_documents([doc])
+        store.add_entity_labels(["PER", "LOC"])
+        ana, bern = Span(start=0, end=8, label="PER"), Span(start=17, end=21, label="LOC")
+        store.save_annotations([Annotation(doc_id=doc.id, annotator=name, status="accept",
+                                           spans=spans)
+                                for name, spans in (("alice", [ana, bern]), ("bob", [ana]))])
+        config = AnnotatorConfig(keymap={f"{screen}-undo": "z"})
+        if screen == "review":
+            store.put_predictions([Prediction(doc_id=doc.id, extractor="m@1", spans=[ana])])
+            app: ReviewApp | AdjudicateApp = ReviewApp(store, "m@1", annotator="alice",
+                                                       config=config)
+        else:
+            app = AdjudicateApp(store, Adjudication(store), config=config)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            rows = {row[3]: row[0] for row in app.screen.rows}
+            assert rows[f"{screen}-undo"] == "z"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -15,7 +15,7 @@ from test_app_annotate import EXTRACTOR, SCHEME, TEXT_ONE, TEXT_TWO, span_of, sp
 from annotations.models import Annotation, Document, Prediction, Relation
 from annotations.store import GoldStore
 from reader.app import AnnotatorApp, make_app
-from reader.screens.annotate import FOOTER_REFRESH_DELAY
+from reader.screens.session_screen import FOOTER_REFRESH_DELAY
 
 SIZE = (110, 30)
 # After an edit the footer undims undo once the keys pause: wait that long before the

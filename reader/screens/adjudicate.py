@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from annotations.adjudication import Adjudication, Item
-from annotations.session import SAVE_ERRORS, Change, UnreviewedSuggestions
+from annotations.session import Change
 from annotations.terminal import visible
 
 from ..bindings import ADJUDICATE_BINDINGS
 from ..widgets.article_view import ArticleView, DisplaySpan
-from .help import HelpScreen
+from .session_screen import SessionScreen
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -36,10 +35,41 @@ OPEN_TAG = Style(color="#ff5f5f", bold=True)
 SETTLED_TAG = Style(color="#5fd75f", bold=True)
 
 
-class AdjudicateScreen(Screen[None]):
+def adjudication_spans(session: Adjudication, items: list[Item]) -> list[DisplaySpan]:
+    """The gold spans in their labels' colours, and every disputed region: ``⚑`` while
+    open, ``✓`` once settled."""
+    colours = session.colours
+    shown = []
+    for span in session.annotation.spans:
+        colour = colours.get(span.label, "#7f7f7f")
+        shown.append(DisplaySpan(span.start, span.end, f" {visible(span.label)}",
+                                 Style(color="#ffffff", bgcolor=colour),
+                                 Style(color="#000000", bgcolor=colour, bold=True), "gold"))
+    for item in items:
+        if item.kind != "span":
+            continue
+        settled = session.is_settled(item)
+        shown.append(DisplaySpan(item.start, item.end, " ✓" if settled else " ⚑",
+                                 Style() if settled else OPEN_STYLE,
+                                 SETTLED_TAG if settled else OPEN_TAG,
+                                 "settled" if settled else "open"))
+    return shown
+
+
+def adjudication_title(session: Adjudication, items: list[Item]) -> str:
+    """Where the document is, its status and how many of its disagreements are open."""
+    return (f"{session.index + 1}/{len(session)} · {session.status_of(session.doc_id)} · "
+            f"{session.open_count(items)} of {len(items)} disagreements open · into "
+            f"{visible(session.annotator)}")
+
+
+class AdjudicateScreen(SessionScreen):
     """Disagreement by disagreement: number keys take an annotator's version."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(ADJUDICATE_BINDINGS)
+    KEYS = ADJUDICATE_BINDINGS
+    DIMMED_REASONS: ClassVar[dict[str, str]] = {
+        "adjudicate-undo": "Nothing to undo", "adjudicate-redo": "Nothing to redo"}
     DEFAULT_CSS = """
     AdjudicateScreen #legend { height: 1; background: $panel; padding: 0 1; }
     AdjudicateScreen ArticleView { height: 1fr; }
@@ -49,7 +79,7 @@ class AdjudicateScreen(Screen[None]):
     """
 
     def __init__(self, app_state: AdjudicateApp) -> None:
-        super().__init__()
+        super().__init__(app_state.session)
         self.session: Adjudication = app_state.session
         self.items: list[Item] = []
         self.current: int | None = None
@@ -86,22 +116,7 @@ class AdjudicateScreen(Screen[None]):
         self._show()
 
     def _display(self) -> list[DisplaySpan]:
-        colours = self.session.colours
-        shown = []
-        for span in self.session.annotation.spans:
-            colour = colours.get(span.label, "#7f7f7f")
-            shown.append(DisplaySpan(span.start, span.end, f" {visible(span.label)}",
-                                     Style(color="#ffffff", bgcolor=colour),
-                                     Style(color="#000000", bgcolor=colour, bold=True), "gold"))
-        for item in self.items:
-            if item.kind != "span":
-                continue
-            settled = self.session.is_settled(item)
-            shown.append(DisplaySpan(item.start, item.end, " ✓" if settled else " ⚑",
-                                     Style() if settled else OPEN_STYLE,
-                                     SETTLED_TAG if settled else OPEN_TAG,
-                                     "settled" if settled else "open"))
-        return shown
+        return adjudication_spans(self.session, self.items)
 
     def _show(self) -> None:
         session = self.session
@@ -113,11 +128,8 @@ class AdjudicateScreen(Screen[None]):
         legend.append("x", "bold reverse")
         legend.append(" nobody's")
         self.query_one("#legend", Static).update(legend)
-        open_items = sum(1 for item in self.items if not session.is_settled(item))
-        self.app.title = (f"{session.index + 1}/{len(session)} · "
-                          f"{session.status_of(session.doc_id)} · {open_items} of "
-                          f"{len(self.items)} disagreements open · into "
-                          f"{visible(session.annotator)}")
+        open_items = session.open_count(self.items)
+        self.app.title = adjudication_title(session, self.items)
         self.app.sub_title = visible(session.title)
         item = self.item
         if item is not None:
@@ -127,6 +139,7 @@ class AdjudicateScreen(Screen[None]):
             self.view.refresh()
         self._show_lanes(names)
         self._show_status(open_items)
+        self.refresh_footer()
 
     def _show_lanes(self, names: list[str]) -> None:
         item, text = self.item, self.session.text
@@ -191,33 +204,22 @@ class AdjudicateScreen(Screen[None]):
         self.current = target
         self._show()
 
-    def action_next_document(self, step: int) -> None:
-        target = self.session.index + step
-        if 0 <= target < len(self.session):
-            self.open_document(target)
-        else:
-            self.notify("This is the last document" if step > 0 else
-                        "This is the first document", timeout=2)
-
     # -- choices ----------------------------------------------------------------------
 
     def _run(self, edit: object, *args: object, nothing: str) -> Change | None:
-        assert callable(edit)
-        try:
-            change = edit(*args)
-        except SAVE_ERRORS as err:
-            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
-            return None
-        if change is None:
-            self.notify(nothing, timeout=2)
-            return None
+        return self.run_edit(edit, *args, nothing=nothing)  # type: ignore[arg-type]
+
+    def show_change(self, change: Change) -> None:
+        """Every mark, the lanes and the open count again: a choice or its undo can
+        settle or unsettle any item of the document."""
         if change.reopened:
             self.open_document(self.session.index)
+        else:
+            self._redraw()
+
+    def _redraw(self) -> None:
         self.view.set_spans(self._display())
         self._show()
-        for notice in change.notices:
-            self.notify(visible(notice), severity="warning", timeout=5, markup=False)
-        return change
 
     def action_take(self, number: int) -> None:
         item, names = self.item, list(self.session.layers)
@@ -247,37 +249,5 @@ class AdjudicateScreen(Screen[None]):
             return
         self._run(self.session.reject, item, nothing="Nobody's version: the gold holds "
                   "nothing here")
-        self.view.set_spans(self._display())
-        self._show()
+        self._redraw()  # an empty region rejected changes nothing, but is settled now
         self._advance()
-
-    def action_undo(self) -> None:
-        self._run(self.session.undo, nothing="Nothing to undo")
-
-    def action_redo(self) -> None:
-        self._run(self.session.redo, nothing="Nothing to redo")
-
-    def action_accept(self) -> None:
-        open_items = sum(1 for item in self.items if not self.session.is_settled(item))
-        if open_items:
-            self.notify(f"{open_items} disagreement(s) are still open: settle them first "
-                        "(a number key, or x)", severity="warning", timeout=4)
-            return
-        try:
-            change = self.session.set_status("accept")
-        except UnreviewedSuggestions:  # adjudicated spans are never suggestions
-            return
-        except SAVE_ERRORS as err:
-            self.notify(visible(str(err)), severity="error", timeout=8, markup=False)
-            return
-        self.notify(f"Document {self.session.index + 1} accepted" if change else
-                    "This document is already accepted", timeout=2)
-        nxt = self.session.next_open()
-        if nxt is not None:
-            self.open_document(nxt)
-        else:
-            self._show()
-
-    def action_help(self) -> None:
-        rows = [(b.key, b.description, b.tooltip, b.id or "") for b in ADJUDICATE_BINDINGS]
-        self.app.push_screen(HelpScreen(rows))

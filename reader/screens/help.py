@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -9,6 +11,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from annotations.models import LabelScheme
+from annotations.terminal import visible
+
+from ..bindings import ANNOTATE_BINDINGS, LABEL_BINDINGS
+from ..widgets.side_panel import RelationList
 
 
 def key_label(keys: str) -> str:
@@ -48,3 +56,26 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def annotate_help_rows(keys_of: Callable[[Binding], str], scheme: LabelScheme
+                       ) -> list[tuple[str, str, str, str]]:
+    """The annotator's help: every key with the keys ``keys_of`` says are in force, the
+    ten label keys as one row naming the labels, and the relation list's keys."""
+    rows = []
+    for binding in ANNOTATE_BINDINGS:
+        if binding in LABEL_BINDINGS:
+            if binding is LABEL_BINDINGS[0]:
+                # Ten rows of "Label N" say less than one row naming the labels.
+                names = ", ".join(f"{lab.key} {visible(lab.name)}"
+                                  for lab in scheme.entities if lab.key)
+                keys = ",".join(keys_of(b) for b in LABEL_BINDINGS)
+                rows.append((keys, "Label", "Label the selection, or relabel the entity "
+                             f"under the cursor: {names}", "label-1 … label-0"))
+            continue
+        rows.append((keys_of(binding), binding.description, binding.tooltip,
+                     binding.id or ""))
+    rows += [(keys_of(b), b.description, b.tooltip, b.id or "")
+             for b in RelationList.BINDINGS if isinstance(b, Binding)]
+    rows.append(("ctrl+p", "Commands", "Command palette: every action by name", "-"))
+    return rows

@@ -13,33 +13,23 @@ fixed), saved at once, with undo and redo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from annotations.evaluation import (
-    EvalDocument,
-    EvaluationError,
-    SpanGroup,
-    collect_documents,
-    compare_spans,
-    gold_annotations,
-    score_entities,
-)
+from annotations.evaluation import EvalDocument, SpanGroup, compare_spans, score_entities
 from annotations.models import Annotation, Span
-from annotations.session import SAVE_ERRORS, Change
-from annotations.store import GoldStore
+from annotations.review import ReviewDocument
+from annotations.session import Change, EditingSession
 from annotations.terminal import visible
 
 from ..bindings import REVIEW_BINDINGS
 from ..widgets.article_view import ArticleView, DisplaySpan
-from .help import HelpScreen
+from .session_screen import SessionScreen
 
 if TYPE_CHECKING:
     from ..app import ReviewApp
@@ -107,40 +97,38 @@ def legend() -> Text:
     return text
 
 
-@dataclass
-class ReviewDocument:
-    doc_id: str
-    title: str
-    annotator: str
-    pred: list[tuple[int, int, str]]
+def review_groups(session: EditingSession, document: ReviewDocument) -> list[SpanGroup]:
+    """The open document's gold against the prediction, place by place, with verdicts."""
+    gold = [(s.start, s.end, s.label) for s in session.annotation.spans]
+    return compare_spans(gold, document.pred)
 
 
-def review_documents(store: GoldStore, extractor: str,
-                     annotator: str | None = None) -> list[ReviewDocument]:
-    """Gold documents the extractor predicted, lowest strict F1 first.
-
-    Raises :class:`EvaluationError` (no gold, unknown extractor, a prediction that
-    does not fit its text, or no gold document predicted).
-    """
-    gold = gold_annotations(store, annotator)
-    docs: list[EvalDocument] = [
-        d for d in collect_documents(store, extractor, missing_as_empty=True, gold=gold)
-        if store.has_prediction(d.doc_id, extractor)
-    ]
-    if not docs:
-        raise EvaluationError(f"{store.path}: extractor {extractor!r} has no predictions on "
-                              "gold documents")
-    f1 = score_entities(docs).document_f1("strict")
-    # Worst first; documents with nothing to score (NaN) last, then import order.
-    order = sorted(range(len(docs)), key=lambda i: (f1[i] != f1[i], f1[i], i))
-    return [ReviewDocument(docs[i].doc_id, docs[i].title, gold[docs[i].doc_id].annotator,
-                           list(docs[i].pred)) for i in order]
+def review_header(session: EditingSession, document: ReviewDocument, index: int, count: int,
+                  extractor: str) -> tuple[str, str]:
+    """Title and subtitle: the open document's strict scores and counts first (so that a
+    narrow header still shows them), then its partial F1 and title (article text, so
+    its control characters are shown, not sent)."""
+    doc = EvalDocument(document.doc_id, session.text,
+                       [(s.start, s.end, s.label) for s in session.annotation.spans],
+                       document.pred)
+    entities = score_entities([doc])
+    s, partial = entities.micro("strict"), entities.micro("partial")["f1"]
+    return (f"{index + 1}/{count} strict P {100 * s['precision']:.1f} "
+            f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
+            f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}",
+            f"partial F1 {100 * partial:.1f} · "
+            f"{visible(document.title or document.doc_id)} · {extractor}")
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(SessionScreen):
     """Gold and one extractor's prediction over the article, disagreement by disagreement."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(REVIEW_BINDINGS)
+    KEYS = REVIEW_BINDINGS
+    DIMMED_REASONS: ClassVar[dict[str, str]] = {
+        "review-undo": "Nothing to undo", "review-redo": "Nothing to redo",
+        "review-take": "No disagreement here", "review-keep": "No disagreement here",
+        "review-remove": "No gold span here to remove"}
     DEFAULT_CSS = """
     ReviewScreen #legend { height: auto; background: $panel; padding: 0 1; }
     ReviewScreen #status { height: 1; background: $panel; padding: 0 1; }
@@ -148,16 +136,14 @@ class ReviewScreen(Screen[None]):
     """
 
     def __init__(self, app_state: ReviewApp) -> None:
-        super().__init__()
+        super().__init__(app_state.session)
         self.state = app_state
-        self.store = app_state.store
-        self.session = app_state.session
         self.extractor = app_state.extractor_id
         self.documents = app_state.documents
         self.index = 0
         self.groups: list[SpanGroup] = []
         self.current: int | None = None  # index into self.groups
-        self.kept: set[tuple[str, int, int]] = set()
+        self._region = (-1, False)  # where the edit under way acts, and whether to go on
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⚖")
@@ -200,19 +186,10 @@ class ReviewScreen(Screen[None]):
         self._show()
 
     def _regroup(self) -> None:
-        gold = [(s.start, s.end, s.label) for s in self.annotation.spans]
-        self.groups = compare_spans(gold, self.document.pred)
+        self.groups = review_groups(self.session, self.document)
 
     def _disagreements(self) -> list[int]:
         return [i for i, g in enumerate(self.groups) if g.is_disagreement]
-
-    def scores(self) -> dict[str, Any]:
-        """The open document's strict counts and scores, and its partial F1."""
-        doc = EvalDocument(self.document.doc_id, self.text,
-                           [(s.start, s.end, s.label) for s in self.annotation.spans],
-                           self.document.pred)
-        entities = score_entities([doc])
-        return {**entities.micro("strict"), "partial_f1": entities.micro("partial")["f1"]}
 
     def _show(self, scroll: bool = True) -> None:
         group = self.group
@@ -221,18 +198,15 @@ class ReviewScreen(Screen[None]):
         else:
             self.view.cursor = None
             self.view.refresh()
-        s = self.scores()
-        # The scores come first so that a narrow header still shows them; the title is
-        # article text, so its control characters are shown, not sent.
-        self.app.title = (
-            f"{self.index + 1}/{len(self.documents)} strict P {100 * s['precision']:.1f} "
-            f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
-            f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}")
-        self.app.sub_title = (
-            f"partial F1 {100 * s['partial_f1']:.1f} · "
-            f"{visible(self.document.title or self.document.doc_id)} · {self.extractor}")
+        self.app.title, self.app.sub_title = review_header(
+            self.session, self.document, self.index, len(self.documents), self.extractor)
         self._show_status()
-        self.refresh_bindings()
+        self.refresh_footer()
+
+    def footer_state(self) -> tuple[object, ...]:
+        group = self.group
+        return (*super().footer_state(), group is not None and bool(group.gold),
+                group is not None)
 
     def _show_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
@@ -251,8 +225,6 @@ class ReviewScreen(Screen[None]):
                     status.append(f"  {side}: ")
                     status.append(", ".join(f"{label} {self.text[s:e]!r}"
                                             for s, e, label in spans))
-            if (self.document.doc_id, group.start, group.end) in self.kept:
-                status.append("  (gold kept)", "italic green")
         self.query_one("#status", Static).update(status)
 
     # -- navigation -----------------------------------------------------------------
@@ -275,28 +247,21 @@ class ReviewScreen(Screen[None]):
             self.app.bell()
             self.notify("No more disagreements this way", timeout=1.5)
 
-    def action_next_document(self, step: int) -> None:
-        target = self.index + step
-        if 0 <= target < len(self.documents):
-            self.open_document(target)
-        else:
-            self.app.bell()
-
     # -- edits ----------------------------------------------------------------------
 
     def _run(self, edit: object, *args: object, region_start: int,
              advance: bool = False) -> Change | None:
-        assert callable(edit)
-        try:
-            change = edit(*args)
-        except SAVE_ERRORS as err:
-            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
-            return None
-        if change is not None:
-            self._after_change(region_start, advance)
-            for notice in change.notices:
-                self.notify(visible(notice), severity="warning", timeout=5)
-        return change
+        self._region = (region_start, advance)
+        return self.run_edit(edit, *args, nothing=None)  # type: ignore[arg-type]
+
+    def show_change(self, change: Change) -> None:
+        if change.reopened:
+            self.open_document(self.session.index)
+        region, advance = self._region
+        if region < 0:  # an undo or redo: stay where it changed
+            region = min((span.start for span in change.removed + change.added), default=0)
+        self._region = (-1, False)
+        self._after_change(region, advance)
 
     def _after_change(self, region_start: int, advance: bool) -> None:
         self._regroup()
@@ -318,18 +283,14 @@ class ReviewScreen(Screen[None]):
         group = self.group
         if group is None:
             return
-        new = [Span(start=s, end=e, label=label, source=self.extractor, state="confirmed")
-               for s, e, label in group.pred]
-        self._run(self.session.replace, self._gold_spans(group), new,
-                  f"took the prediction at {group.start}-{group.end}", region_start=group.start)
+        self._run(self.session.take_prediction, self._gold_spans(group), group.pred,
+                  self.extractor, region_start=group.start)
 
     def action_keep_gold(self) -> None:
         group = self.group
         if group is None:
             return
-        self.kept.add((self.document.doc_id, group.start, group.end))
         change = self._run(self.session.confirm_spans, self._gold_spans(group),
-                           f"kept the gold at {group.start}-{group.end}",
                            region_start=group.start, advance=True)
         if change is None:
             # Nothing to save (the gold is already confirmed): just go on.
@@ -341,34 +302,7 @@ class ReviewScreen(Screen[None]):
             self.app.bell()
             return
         self._run(self.session.replace, self._gold_spans(group), [],
-                  f"removed the gold at {group.start}-{group.end}", region_start=group.start)
-
-    def _replay(self, step: object) -> None:
-        assert callable(step)
-        try:
-            change = step()
-        except SAVE_ERRORS as err:
-            self.notify(f"not saved: {visible(str(err))}", severity="error", timeout=10)
-            return
-        if change is None:
-            self.app.bell()
-            return
-        changed = change.removed + change.added
-        region = min((span.start for span in changed), default=0)
-        if change.reopened:
-            self.open_document(self.session.index)
-        self._after_change(region, advance=False)
-        self.notify(visible(change.description), timeout=1.5)
-
-    def action_undo(self) -> None:
-        self._replay(self.session.undo)
-
-    def action_redo(self) -> None:
-        self._replay(self.session.redo)
-
-    def action_help(self) -> None:
-        rows = [(b.key, b.description, b.tooltip, b.id or "") for b in REVIEW_BINDINGS]
-        self.app.push_screen(HelpScreen(rows))
+                  region_start=group.start)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("take_prediction", "keep_gold"):

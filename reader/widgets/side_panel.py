@@ -109,10 +109,13 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
     DEFAULT_CSS = "EntityList { background: $surface; }"
 
     class Chosen(Message):
-        def __init__(self, start: int, end: int) -> None:
+        """An entity chosen in the list (``span``, at ``start``-``end``)."""
+
+        def __init__(self, span: Span) -> None:
             super().__init__()
-            self.start = start
-            self.end = end
+            self.span = span
+            self.start = span.start
+            self.end = span.end
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual keyword
         super().__init__(id=id)
@@ -196,7 +199,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
     def action_choose(self) -> None:
         if self.rows:
             span = self.rows[self.highlighted]
-            self.post_message(self.Chosen(span.start, span.end))
+            self.post_message(self.Chosen(span))
 
     def action_leave(self) -> None:
         self.screen.focus_next("ArticleView")

@@ -342,8 +342,9 @@ class EditingSession:
         """``accept``, ``reject``, ``ignore``, ``open`` (saved, no status) or ``new``."""
         if doc_id == self.doc_id:
             return self.annotation.status or ("open" if self.saved else "new")
-        ann = self.stored(doc_id)
-        return (ann.status or "open") if ann else "new"
+        # The store answers without building (or parsing) the annotation: asked of every
+        # document when a session resumes, it keeps a large store's open fast.
+        return self.store.annotation_status(doc_id, self.annotator) or "new"
 
     def resume_index(self, start: str | int | None = None) -> int:
         """Where to open: ``start`` (an index or a document id) if given, else the first

@@ -135,6 +135,7 @@ async def test_annotate_follows_the_queue_and_records_the_choice(gold_path: Path
             session = annotator.session
             assert session.doc_id == queue.doc_ids[0]
             assert session.reason_of(session.doc_id) == "a@1 and b@1 differ on 4 spans"
+            assert "next because a@1 and b@1 differ on 4 spans" in annotator.title
             await pilot.press("a", "c")  # confirm the suggestions in bulk and accept
             await pilot.pause()
         saved = store.annotation(queue.doc_ids[0])
@@ -160,3 +161,19 @@ def test_serve_passes_the_queue_to_every_annotator(tmp_path: Path) -> None:
     assert argv[-8:] == ["--no-model", "--order", "disagreement", "-e", "a@1", "-e", "b@1",
                          "--seed", "3"][-8:]
     assert argv[-9] == "--no-model"
+
+
+def test_evaluate_estimate_corpus_adds_the_estimate(gold_path: Path) -> None:
+    ids = make_store(gold_path)
+    with GoldStore(gold_path) as store:
+        store.save_annotations([
+            Annotation(doc_id=d, status="accept",
+                       spans=[Span(start=0, end=4, label="PER")]) for d in ids])
+    args = ["evaluate", "--db", str(gold_path), "-e", "a@1", "-e", "b@1", "--bootstrap", "50",
+            "--missing-as-empty", "--estimate", "corpus"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "F1 on all 6 document(s)" in result.output
+    data = json.loads(run(*args, "--json").stdout)
+    assert data["estimate"]["format"] == "reader-corpus-estimate"
+    assert {e["extractor"] for e in data["estimate"]["estimates"]} == {"a@1", "b@1"}

@@ -5,6 +5,7 @@ only prints it."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from annotations.errors import AnnotationsError
 from annotations.evaluation import (
     RELATION_MODES,
     Evaluation,
@@ -228,6 +230,10 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
     print_comparison_sections(evaluation, by_label)
 
 
+class EstimateChoice(str, Enum):
+    corpus = "corpus"
+
+
 def evaluate(
     db: DbOption,
     extractor: Annotated[list[str] | None, typer.Option(
@@ -261,6 +267,11 @@ def evaluate(
         "--alpha", min=0.0, max=1.0, help="Significance level of the comparison sentences.")
     ] = ALPHA,
     ungrounded: UngroundedOption = UngroundedRule.spurious,
+    estimate: Annotated[EstimateChoice | None, typer.Option(
+        "--estimate", help="corpus: also estimate each extractor's F1 on all documents of "
+        "the store from this gold set, stratified by where the extractors differ (as "
+        "`reader estimate`; needs two or more extractors and the queue's records).",
+        case_sensitive=False)] = None,
 ) -> None:
     """Score extractors against the gold set (accepted annotations)."""
     schemes = chosen_schemes(scheme)
@@ -274,6 +285,17 @@ def evaluate(
                 ungrounded=ungrounded.value)
         except EvaluationError as err:
             raise fail(str(err)) from None
+        corpus = None
+        if estimate is not None:
+            from annotations.estimate import estimate_corpus
+
+            try:
+                corpus = estimate_corpus(
+                    store, list(evaluation.results), annotator=annotator,
+                    scheme="strict" if "strict" in schemes else schemes[0],
+                    samples=bootstrap, seed=seed, missing_as_empty=missing_as_empty)
+            except AnnotationsError as err:
+                raise fail(str(err)) from None
     err_console.print(Text(visible(describe_gold(evaluation.gold_annotators, annotator))))
     if html is not None:
         from annotations.report import write_report
@@ -282,10 +304,20 @@ def evaluate(
         (err_console if as_json else console).print(
             Text(f"HTML report written to {visible(str(html))}"))
     if as_json:
-        print(terminal_json(evaluation.to_json(schemes, top)))
+        out = evaluation.to_json(schemes, top)
+        if corpus is not None:
+            out["estimate"] = corpus.to_json()
+        print(terminal_json(out))
         print_seeded_warnings(evaluation)
+        for warning in corpus.warnings if corpus is not None else ():
+            err_console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
     else:
         print_tables(evaluation, schemes, by_label, top)
+        if corpus is not None:
+            from .queue import print_estimate
+
+            print_estimate(corpus, db)
+
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -16,8 +17,10 @@ from rich.text import Text
 from annotations.errors import AnnotationsError
 from annotations.terminal import terminal_json, terminal_text, visible
 
-from .common import DbOption, check_option_name, console, err_console, fail, open_store
-from .evaluate import Scheme
+from .common import DbOption, Scheme, check_option_name, console, err_console, fail, open_store
+
+if TYPE_CHECKING:
+    from annotations.estimate import CorpusEstimate
 
 
 class OrderChoice(str, Enum):
@@ -145,6 +148,12 @@ def estimate(
         for warning in result.warnings:
             err_console.print(Text("warning: ", style="bold yellow") + Text(visible(warning)))
         return
+    print_estimate(result, db)
+
+
+def print_estimate(result: CorpusEstimate, db: Path) -> None:
+    """The corpus estimate as tables, its warnings and notes (``reader estimate`` and
+    ``reader evaluate --estimate corpus``)."""
     console.print(f"[bold]F1 on all {result.documents} document(s) of {terminal_text(db)}"
                   f"[/], estimated from {result.annotated} gold document(s)")
     strata = Table(title="Strata", title_justify="left", box=box.SIMPLE_HEAD)

@@ -13,12 +13,15 @@ from annotations.terminal import visible
 
 
 def header_title(session: EditingSession) -> str:
-    """Where the document is, its status, the progress and the extractors shown.  What a
-    user needs comes first, so that a narrow header cuts only what follows."""
+    """Where the document is, its status, the progress, why a queue put the document here
+    (``reader annotate --order``) and the extractors shown.  What a user needs comes
+    first, so that a narrow header cuts only what follows."""
     accepted, total = session.progress()
+    reason = session.reason_of(session.doc_id)  # a queue's: why this document is next
     return (f"{session.index + 1}/{len(session)} · {session.status_of(session.doc_id)} · "
             f"{accepted}/{total} accepted · "
-            f"{visible(', '.join(session.sources())) or 'no suggestions'}")
+            + (f"next because {visible(reason)} · " if reason else "")
+            + f"{visible(', '.join(session.sources())) or 'no suggestions'}")
 
 
 def legend(scheme: LabelScheme) -> Text:

@@ -206,6 +206,10 @@ def compare(
         console.print(renderable)
     console.print(Text(f"Ungrounded strings ({evaluation.ungrounded}): "
                        f"{evaluation.ungrounded_sentence}."))
+    console.print(Text(
+        f"The paired test conditions on these {evaluation.documents} gold document(s): it "
+        "answers 'is B better than A on them?' however they were chosen (a disagreement "
+        "queue included); F1 on the whole store is `reader estimate`'s.", style="dim"))
     table = grounding_table(evaluation)
     if table is not None:
         console.print(table)

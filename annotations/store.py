@@ -55,7 +55,6 @@ from .errors import (
     StoreIdentityError,
 )
 from .gc_pause import gc_paused
-from .layer import common_run
 from .models import (
     LENIENT,
     SCHEMA_VERSION,
@@ -82,7 +81,7 @@ from .storage.files import (
 from .storage.patch import PATCH_TABLE, Patcher
 from .storage.tables import Op, Record, Tables
 
-__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "common_run"]
+__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore"]
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_ANNOTATOR = "default"
@@ -757,12 +756,6 @@ class GoldStore:
 
     def extractors(self) -> list[str]:
         return sorted({extractor for _, extractor in self._tables.pred_keys})
-
-    def delete_predictions(self, extractor: str) -> int:
-        with self._lock:
-            keys = [k for (_, name), k in self._tables.pred_keys.items() if name == extractor]
-            self._commit([("predictions", k, None) for k in keys])
-            return len(keys)
 
     # -- summary -------------------------------------------------------------
 

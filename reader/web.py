@@ -373,21 +373,10 @@ class TeamServer(Server):
         args += opts.order_args
         return args
 
-    def adjudicate_argv(self) -> list[str] | None:
-        """``reader adjudicate`` on the merged store, if this CLI has that command (with
-        ``--config`` when it takes one)."""
-        import importlib
-        import inspect
-
-        try:
-            module = importlib.import_module("reader.commands.adjudicate")
-        except ImportError:
-            return None
-        callback = getattr(module, "adjudicate", None)
-        if not callable(callback):
-            return None
+    def adjudicate_argv(self) -> list[str]:
+        """``reader adjudicate`` arguments on the merged store."""
         args = ["adjudicate", "--db", str(self.options.team.merged_path)]
-        if self.options.config and "config" in inspect.signature(callback).parameters:
+        if self.options.config:
             args += ["--config", str(self.options.config)]
         return args
 
@@ -510,10 +499,7 @@ class TeamServer(Server):
         here = f"/adjudicator/{quote(name, safe='')}"
         screen = (f"<li><a href='{here}/screen'>Adjudicate</a>: merge everyone's work into "
                   f"<code>{html.escape(str(self.options.team.merged_path))}</code> and open "
-                  "the adjudication screen on it</li>"
-                  if self.adjudicate_argv() else
-                  "<li>This version of reader has no adjudication screen "
-                  "(<code>reader adjudicate</code>).</li>")
+                  "the adjudication screen on it</li>")
         return page(f"reader: adjudicator {name}", (
             f"<ul><li><a href='{here}/report'>Agreement report</a> over every annotator's "
             f"accepted documents, as they are now</li>{screen}</ul>"))
@@ -543,8 +529,6 @@ class TeamServer(Server):
 
     async def handle_adjudicate_screen(self, request: web.Request) -> web.StreamResponse:
         name = self._adjudicator(request)
-        if self.adjudicate_argv() is None:
-            raise web.HTTPNotFound(text="404: no adjudication screen in this version\n")
         refused = self.in_use(ADJUDICATION_SEAT)
         if refused:
             return refused
@@ -596,8 +580,6 @@ class TeamServer(Server):
     async def handle_adjudicate_session(self, request: web.Request) -> web.StreamResponse:
         self._adjudicator(request)
         argv = self.adjudicate_argv()
-        if argv is None:
-            raise web.HTTPNotFound(text="404: no adjudication screen in this version\n")
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
         if ADJUDICATION_SEAT in self.sessions:

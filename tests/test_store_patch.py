@@ -16,7 +16,7 @@ import pytest
 from tinydb import TinyDB
 
 from annotations.models import Annotation, Document, Relation, Span
-from annotations.storage import PATCH_TABLE
+from annotations.storage.patch import PATCH_TABLE
 from annotations.store import GoldStore
 
 LABELS = ["PER", "ORG", "LOC"]

@@ -739,7 +739,7 @@ class GoldStore:
         mutate them."""
         with self._lock:
             keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
-            return [None if (key := keys.get((doc_id, extractor))) is None else rows[key]
+            return [None if (key := keys.get((doc_id, extractor))) is None else rows.peek(key)
                     for doc_id in doc_ids]
 
     def predictions(self, doc_id: str) -> dict[str, Prediction]:

@@ -424,16 +424,16 @@ class LabelScheme(BaseModel):
         colour left over, keys that the new common labels claim excepted.  Labels the
         scheme has keep theirs."""
         entities = [label.model_copy() for label in self.entities]
-        new = [name for name in dict.fromkeys(names)
-               if name not in {label.name for label in entities}]
+        known = {label.name for label in entities}
+        new = [name for name in dict.fromkeys(names) if name not in known]
         used_keys = {label.key for label in entities if label.key}
         used_colours = {label.colour.lower() for label in entities}
         claimed = {COMMON_KEYS[name] for name in new if name in COMMON_KEYS} - used_keys
+        claimed_colours = {COMMON_COLOURS[name] for name in new if name in COMMON_COLOURS}
         # Colours no common label owns first, so a label looks the same in every store.
         owned = set(COMMON_COLOURS.values())
         spare_colours = [c for c in sorted(DEFAULT_COLOURS, key=lambda c: c in owned)
-                         if c not in used_colours and c not in {
-                             COMMON_COLOURS[n] for n in new if n in COMMON_COLOURS}]
+                         if c not in used_colours and c not in claimed_colours]
         for name in new:
             key: str | None = COMMON_KEYS.get(name)
             if key is None or key in used_keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,21 @@ SAMPLE_TEXT = (
     "Maria Keller, the mayor of Lindenfeld, met engineers from Aster Rail on Monday.\n"
     "The talks in Geneva ended without a deal, Keller said.\n"
 )
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def process_alive() -> Callable[[int], bool]:
+    """Whether a process runs, read from Linux's /proc (for tests of killed processes)."""
+    return _alive
 
 
 @pytest.fixture

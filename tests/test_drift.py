@@ -229,7 +229,13 @@ class ScreenMachine(RuleBasedStateMachine):
         self.press(key)
 
     def reopened(self) -> tuple[GoldStore, EditingSession]:
-        raise NotImplementedError
+        """A session like the live one on the store reopened from disk, at its document."""
+        store = GoldStore(self.path, read_only=True)
+        live = self.session
+        fresh = EditingSession(store, annotator=live.annotator, scheme=live.scheme,
+                               doc_ids=live.doc_ids)
+        fresh.open(live.index)
+        return store, fresh
 
     @invariant()
     def the_screen_shows_what_is_stored(self) -> None:
@@ -265,14 +271,6 @@ class AnnotateMachine(ScreenMachine):
 
     def make(self, store: GoldStore) -> Any:
         return make_app(store, load_model=False, start=0)
-
-    def reopened(self) -> tuple[GoldStore, EditingSession]:
-        store = GoldStore(self.path, read_only=True)
-        live = self.session
-        fresh = EditingSession(store, annotator=live.annotator, scheme=live.scheme,
-                               doc_ids=live.doc_ids)
-        fresh.open(live.index)
-        return store, fresh
 
     def fresh_view(self, fresh: EditingSession) -> dict[str, object]:
         return fresh_annotate(fresh)
@@ -335,14 +333,6 @@ class ReviewMachine(ScreenMachine):
 
     def make(self, store: GoldStore) -> Any:
         return ReviewApp(store, EXTRACTOR)
-
-    def reopened(self) -> tuple[GoldStore, EditingSession]:
-        store = GoldStore(self.path, read_only=True)
-        live = self.session
-        fresh = EditingSession(store, annotator=live.annotator, scheme=live.scheme,
-                               doc_ids=live.doc_ids)
-        fresh.open(live.index)
-        return store, fresh
 
     def fresh_view(self, fresh: EditingSession) -> dict[str, object]:
         screen = self.screen

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -276,16 +277,8 @@ for doc in docs:
 '''
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.fixture
-def tree_script(tmp_path: Path) -> Any:
+def tree_script(tmp_path: Path, process_alive: Callable[[int], bool]) -> Any:
     import os
     import signal
 
@@ -293,7 +286,7 @@ def tree_script(tmp_path: Path) -> Any:
     path.write_text(TREE_SCRIPT, encoding="utf-8")
     pidfile = tmp_path / "worker.pid"
     yield path, pidfile
-    if pidfile.exists() and alive(pid := int(pidfile.read_text())):
+    if pidfile.exists() and process_alive(pid := int(pidfile.read_text())):
         os.kill(pid, signal.SIGKILL)
 
 
@@ -309,7 +302,7 @@ def test_a_fully_answered_batch_does_not_wait_for_a_worker_holding_stdout(
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_on_timeout_the_whole_process_group_is_killed(
-        tree_script: tuple[Path, Path]) -> None:
+        tree_script: tuple[Path, Path], process_alive: Callable[[int], bool]) -> None:
     path, pidfile = tree_script
     extractor = CommandExtractor(f"{sys.executable} {path} hang {pidfile}", "tree@1",
                                  timeout=1.0)
@@ -317,12 +310,12 @@ def test_on_timeout_the_whole_process_group_is_killed(
         list(extractor.predict(items(), batch_size=3))
     worker = int(pidfile.read_text())
     for _ in range(50):
-        if not alive(worker):
+        if not process_alive(worker):
             break
         import time
 
         time.sleep(0.05)
-    assert not alive(worker), "the command's worker outlived the timeout"
+    assert not process_alive(worker), "the command's worker outlived the timeout"
 
 
 def run_printing(tmp_path: Path, code: str, **options: Any) -> ExtractorOutputError:

@@ -255,16 +255,9 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
+def test_a_session_ends_when_its_server_is_killed(
+        team: TeamFolder, process_alive: Callable[[int], bool]) -> None:
     import aiohttp
 
     port = free_port()
@@ -299,9 +292,9 @@ def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
 
         asyncio.run(connect_and_kill())
         deadline = time.monotonic() + 15
-        while any(alive(pid) for pid in others) and time.monotonic() < deadline:
+        while any(process_alive(pid) for pid in others) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(alive(pid) for pid in others), "a session outlived its server"
+        assert not any(process_alive(pid) for pid in others), "a session outlived its server"
         with GoldStore(team.annotator_path("alice")):  # the lock is free
             pass
     finally:
@@ -309,7 +302,7 @@ def test_a_session_ends_when_its_server_is_killed(team: TeamFolder) -> None:
             server.kill()
             server.wait()
         for pid in others:
-            if alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import AnnotationsError
-from ..evaluation import RelationTuple, SpanTuple, _layer_tuples, bootstrap_weights
+from ..evaluation import RelationTuple, SpanTuple, bootstrap_weights, layer_tuples
 from ..gold import ADJUDICATED
 from ..models import Annotation, Prediction
 from .continuum import Continuum, build_continuum
@@ -115,7 +115,7 @@ def collect_study(
         text = texts.get(doc_id)
         if text is None:
             text = texts[doc_id] = store.text(doc_id)
-        spans, relations = _layer_tuples(
+        spans, relations = layer_tuples(
             record, len(text), f"{store.path}: annotation of document {doc_id} by {name!r}")
         layers[name][doc_id] = Layer(tuple(sorted(spans)), tuple(relations))
     for name in dict.fromkeys(extractors):
@@ -128,7 +128,7 @@ def collect_study(
             text = texts.get(doc_id)
             if text is None:
                 text = texts[doc_id] = store.text(doc_id)
-            spans, relations = _layer_tuples(
+            spans, relations = layer_tuples(
                 prediction, len(text), f"{store.path}: extractor {name!r}, document {doc_id}")
             by_doc[doc_id] = Layer(tuple(sorted(spans)), tuple(relations))
     titles = {doc_id: store.document(doc_id).title for doc_id in texts

@@ -102,7 +102,6 @@ predicted spans) is 0, as in nervaluate, and counts are always given beside it.
 """
 
 from .base import (
-    _WIDTH,
     CATEGORIES,
     COR,
     ENTITY_WIDTH,
@@ -165,11 +164,10 @@ __all__ = [
     "MIN_OVERLAP_PERCENT", "MIS", "NO_INTERVAL", "PAR", "PARTIAL", "PRF", "RELATION_MODES",
     "RelationScores", "RelationTuple", "SCHEMES", "SEEDED_WARNING_SHARE", "SPU", "STRICT",
     "SeededGold", "SpanGroup", "SpanTuple", "TYPE", "UNGROUNDED_RULES", "UNGROUNDED_SENTENCES",
-    "Ungrounded", "VERDICTS", "Verdict", "_WIDTH", "_layer_tuples", "bootstrap_intervals",
+    "Ungrounded", "VERDICTS", "Verdict", "bootstrap_intervals",
     "bootstrap_weights", "collect_documents", "compare_spans", "documents_by_extractor",
     "entity_prf", "evaluate_extractor", "gold_annotations", "greedy", "interval_text",
     "layer_tuples", "overlapping_runs", "relation_prf", "run_evaluation", "score_entities",
     "score_relations", "seeded_gold", "ungrounded_of", "usable_interval"
 ]
 
-_layer_tuples = layer_tuples  # the old private name, until agreement.study imports the public one

@@ -24,7 +24,6 @@ STRICT, EXACT, PARTIAL, TYPE = range(4)
 COR, INC, PAR, MIS, SPU = range(5)
 ENTITY_WIDTH = len(SCHEMES) * len(CATEGORIES)
 """One document's entity counts, flat: ``scheme * 5 + category``."""
-_WIDTH = ENTITY_WIDTH
 
 MIN_OVERLAP_PERCENT = 1.0
 """nervaluate's default ``min_overlap_percentage`` (share of the gold span)."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import _WIDTH, RELATION_MODES, SCHEMES
+from .base import ENTITY_WIDTH, RELATION_MODES, SCHEMES
 from .schemes import _f1_rows
 
 NO_INTERVAL = "no interval (too few documents)"
@@ -81,7 +81,7 @@ def bootstrap_intervals(
         out[scheme] = (float(low), float(high))
     if relation_counts is not None:
         for mode_index, mode in enumerate(RELATION_MODES):
-            base = _WIDTH + mode_index * 3
+            base = ENTITY_WIDTH + mode_index * 3
             cor, mis, spu = sums[:, base], sums[:, base + 1], sums[:, base + 2]
             denominator = 2 * cor + mis + spu
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -19,8 +19,8 @@ from operator import le
 import numpy as np
 
 from .base import (
-    _WIDTH,
     COR,
+    ENTITY_WIDTH,
     EXACT,
     INC,
     MIN_OVERLAP_PERCENT,
@@ -164,7 +164,7 @@ class Accumulator:
     def add_label(self, label: str, scheme: int, counts: Sequence[int]) -> None:
         row = self.document.get(label)
         if row is None:
-            row = self.document[label] = [0] * _WIDTH
+            row = self.document[label] = [0] * ENTITY_WIDTH
         base = scheme * 5
         for i, n in enumerate(counts):
             row[base + i] += n
@@ -180,7 +180,7 @@ class Accumulator:
             for label, n in counts.items():
                 row = rows.get(label)
                 if row is None:
-                    row = rows[label] = [0] * _WIDTH
+                    row = rows[label] = [0] * ENTITY_WIDTH
                 for cell in cells:
                     row[cell] += n
         for label, row in rows.items():
@@ -203,7 +203,7 @@ class Accumulator:
         if self._label_documents is None:
             self._label_documents = {
                 label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
-                                           np.array(rows, dtype=np.int64).reshape(-1, _WIDTH))
+                                           np.array(rows, dtype=np.int64).reshape(-1, ENTITY_WIDTH))
                 for label, (docs, rows) in self.doc_rows.items()}
         return self._label_documents
 
@@ -221,7 +221,7 @@ def count_documents(docs: Sequence[EvalDocument], acc: Accumulator) -> np.ndarra
             _count_ungrounded(doc, row, acc)
         rows.append(row)
         acc.end_document(index)
-    return np.array(rows, dtype=np.int64).reshape(len(rows), _WIDTH)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), ENTITY_WIDTH)
 
 
 def _count_ungrounded(doc: EvalDocument, out: list[int], acc: Accumulator) -> None:
@@ -332,7 +332,7 @@ def count_document(
     neither layer overlaps itself, no span outside a group can touch its
     matching.  A layer that does overlap itself is matched as a whole.
     """
-    out = [0] * _WIDTH
+    out = [0] * ENTITY_WIDTH
     gmap = {(s, e): label for s, e, label in gold}
     pmap = {(s, e): label for s, e, label in pred}
     gkeys = sorted(gmap)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..models import relation_identity
 from .base import (
-    _WIDTH,
+    ENTITY_WIDTH,
     PARTIAL,
     RELATION_MODES,
     SCHEMES,
@@ -80,7 +80,7 @@ class EntityScores:
 
     @property
     def total(self) -> np.ndarray:
-        return self.doc_counts.sum(axis=0) if len(self.doc_counts) else np.zeros(_WIDTH, int)
+        return self.doc_counts.sum(axis=0) if len(self.doc_counts) else np.zeros(ENTITY_WIDTH, int)
 
     def counts(self, scheme: str, label: str | None = None) -> tuple[int, ...]:
         row = self.total if label is None else self.label_counts[label]

@@ -64,7 +64,7 @@ from .base import (
     ordered_map,
     replacing,
 )
-from .tokens import tokenize
+from .tokens import tokenize, word_runs
 
 if TYPE_CHECKING:
     from ..store import GoldStore
@@ -75,20 +75,7 @@ NO_EDGES: Edges = (frozenset(), frozenset())
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"
-_WORD = re.compile(r"\S+")
 _TAG = re.compile(r"^([BI])-(\S+)$")
-
-
-def _words(text: str, tokens: list[tuple[int, int, bool]]) -> Iterator[tuple[int, int]]:
-    """Offsets of the non-whitespace runs of each token (a CoNLL token cannot hold a space)."""
-    for start, end, _ in tokens:
-        piece = text[start:end]
-        parts = piece.split()
-        if len(parts) == 1 and len(parts[0]) == len(piece):
-            yield start, end
-        else:
-            for match in _WORD.finditer(text, start, end):
-                yield match.span()
 
 
 def layer_edges(store: GoldStore) -> Callable[[str], Edges]:
@@ -143,7 +130,7 @@ def _words_and_tags(payload: Payload, edges: Edges = NO_EDGES
                       edges[1].union(s[1] for s in spans))
     index = 0
     previous_end: int | None = None
-    for start, end in _words(text, tokens):
+    for start, end in word_runs(text, tokens):
         while index < len(spans) and spans[index][1] <= start:
             index += 1
         inside = index < len(spans) and spans[index][0] <= start

@@ -74,8 +74,7 @@ from .base import (
     ordered_map,
 )
 from .brat import file_stem
-from .conll import _words
-from .tokens import tokenize
+from .tokens import tokenize, word_runs
 
 if TYPE_CHECKING:
     from cassis import Cas, TypeSystem
@@ -217,7 +216,7 @@ def xmi_of(payload: Payload) -> tuple[str, int]:
         f'sofa="1" begin="0" end="{length}" language="x-unspecified" '
         f'documentTitle="{_attr(title or doc_id)}" documentId="{doc_id}" '
         'isLastSegment="false"')
-    words = list(_words(text, tokenize(text, [s[0] for s in spans], [s[1] for s in spans])))
+    words = list(word_runs(text, tokenize(text, [s[0] for s in spans], [s[1] for s in spans])))
     if u16 is not None:
         words16 = [(u16[a], u16[b]) for a, b in words]
         sentences = [(u16[a], u16[b]) for a, b in _sentences(text, words, spans)]

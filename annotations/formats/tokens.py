@@ -12,7 +12,8 @@ its own.  The tokens with their ``ws`` flags always rebuild the text exactly, so
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -79,3 +80,19 @@ def tokenize(
         else:
             append((start, end, bool(ws)))
     return tokens
+
+
+_WORD = re.compile(r"\S+")
+
+
+def word_runs(text: str, tokens: list[tuple[int, int, bool]]) -> Iterator[tuple[int, int]]:
+    """Offsets of the non-whitespace runs of each token (a CoNLL or XMI token cannot hold
+    a space)."""
+    for start, end, _ in tokens:
+        piece = text[start:end]
+        parts = piece.split()
+        if len(parts) == 1 and len(parts[0]) == len(piece):
+            yield start, end
+        else:
+            for match in _WORD.finditer(text, start, end):
+                yield match.span()

@@ -71,3 +71,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # a step of CPU time in a step) and make a key cost its work, not 40 ms of sleep.
     textual_wait.SLEEP_GRANULARITY = 0.004
     textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
+
+
+# The longest tests (seconds each, mostly waiting on other processes), started first: run
+# last, one of them kept a worker busy for its whole length after the other had finished.
+LONG_FIRST = ("test_store_crash.py", "test_serve_browser.py", "test_tmux_",
+              "test_cli_foundation.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return next((i for i, prefix in enumerate(LONG_FIRST) if name.startswith(prefix)),
+                    len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the order within each group is kept

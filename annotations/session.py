@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from dataclasses import replace as _restated
 
 from .describe import describe
+from .edges import trim_layer, trimmed
 from .errors import AnnotationsError
 from .history import Edit, EditHistory
 from .layer import SpanIndex, SpanRef, changed_run, is_flat, outermost, span_order
@@ -168,11 +169,14 @@ def _key(span: Span) -> tuple[int, int, str]:
 
 def seed_annotation(
     doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None,
-    *, overlapping: bool = False,
-) -> Annotation:
-    """A new annotation holding one extractor's spans and relations as suggestions.
+    *, text: str, overlapping: bool = False,
+) -> tuple[Annotation, int]:
+    """A new annotation holding one extractor's spans and relations as suggestions, and
+    how many of its spans were trimmed or dropped.
 
     The extractor is ``prefer`` when it predicted this document, else the last by name.
+    Whitespace at the edges of a predicted span is trimmed (``annotations.edges``; a span
+    of whitespace only is dropped, with its relations), so it never becomes gold unseen.
     In a flat layer (``overlapping`` False) only the outermost of overlapping predicted
     spans are offered, and the relations of the others are left out.
     """
@@ -181,17 +185,21 @@ def seed_annotation(
         chosen = predictions[sorted(predictions)[-1]]
     spans: list[Span] = []
     relations: list[Relation] = []
+    fixed = 0
     if chosen is not None:
         spans = [s if s.state == "suggested" and s.source == chosen.extractor
                  else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
                  for s in sorted(chosen.spans, key=_key)]
         relations = list(chosen.relations)
+        trim = trim_layer(text, spans, relations)
+        spans, relations, fixed = trim.spans, trim.relations, trim.trimmed + trim.dropped
         if not overlapping and not is_flat(spans):
             spans, dropped = outermost(spans)
             spans.sort(key=_key)
             gone = {ref for span in dropped for ref in (span.key, span.ref)}
             relations = [r for r in relations if r.head not in gone and r.child not in gone]
-    return Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations)
+    return Annotation(doc_id=doc_id, annotator=annotator, spans=spans,
+                      relations=relations), fixed
 
 
 def _edited(span: Span, **update: object) -> Span:
@@ -287,6 +295,9 @@ class EditingSession:
         # Kept in step with every change, so that a screen asks rather than counts.
         self._sources: Counter[str] = Counter()
         self._unreviewed = 0
+        # Suggestions of the open document whose edge whitespace was trimmed on seeding
+        # (or that were only whitespace and dropped); see annotations.edges.
+        self.trimmed_suggestions = 0
         self._accepted: set[str] | None = None  # the accepted documents, once asked
         # The last relabel: (document, text, old label, new label), for repeat_relabel.
         self._relabel: tuple[str, str, str, str] | None = None
@@ -431,8 +442,9 @@ class EditingSession:
         """The annotation a document starts from: the preferred extractor's suggestions,
         or nothing in a blind session."""
         predictions = {} if self.blind else self.store.predictions(self.doc_id)
-        seeded = seed_annotation(self.doc_id, self.annotator, predictions, self.prefer_extractor,
-                                 overlapping=self.allows_overlap)
+        seeded, self.trimmed_suggestions = seed_annotation(
+            self.doc_id, self.annotator, predictions, self.prefer_extractor, text=self.text,
+            overlapping=self.allows_overlap)
         self.add_entity_labels(s.label for s in seeded.spans)
         self.add_relation_labels(r.label for r in seeded.relations)
         return seeded
@@ -839,9 +851,12 @@ class EditingSession:
     def take_prediction(self, gold: Sequence[Span], predicted: Sequence[tuple[int, int, str]],
                         extractor: str) -> Change | None:
         """Review: make the gold at a place what ``extractor`` predicted there, each span
-        the extractor's, confirmed by a person (relations follow as in :meth:`replace`)."""
-        new = [Span(start=s, end=e, label=label, source=extractor, state="confirmed")
-               for s, e, label in predicted]
+        the extractor's, confirmed by a person (relations follow as in :meth:`replace`);
+        edge whitespace is trimmed as on seeding, and a span of whitespace only left out."""
+        new = [Span(start=edges[0], end=edges[1], label=label, source=extractor,
+                    state="confirmed")
+               for s, e, label in predicted
+               if (edges := trimmed(self.text, s, e)) is not None]
         self.add_entity_labels(s.label for s in new)
         return self.replace(gold, new, f"took {extractor}'s prediction")
 

@@ -4,7 +4,8 @@
 :class:`~annotations.session.Change` holds them) and says what happened:
 "'Tajikistan' NORP → GPE", "added EVENT 'CSTO summit in Dushanbe'", "deleted ORG
 'CSTO' and 1 relation", "confirmed 46 GPE", "added relation located_in 'CSTO' →
-'Dushanbe'".  The text is raw: whoever shows it escapes it for its medium.
+'Dushanbe'".  Span text is quoted as :func:`shown` draws it (control characters and edge
+whitespace visible); whoever shows a notice still escapes it for its medium.
 """
 
 from __future__ import annotations
@@ -13,13 +14,35 @@ from collections.abc import Sequence
 
 from .layer import SpanRef
 from .models import Relation, Span
+from .terminal import visible
 
 QUOTE_AT_MOST = 40  # characters of a span's text quoted in a notice
 
 
+_EDGE_SPACE = "\u2423"  # ␣
+_LINE_BREAKS = str.maketrans({"\u2028": "\u2424", "\u2029": "\u2424"})  # ␤
+
+
+def shown(part: str) -> str:
+    """A span's text as every screen shows it (the status line, the side panel, the
+    notices): control characters as pictures (a newline as ␊, a tab as ␉; see
+    :func:`~annotations.terminal.visible`), Unicode line breaks as ␤ and whitespace at
+    either edge as ␣, so that "Dushanbe\\n\\n" reads 'Dushanbe␊␊', never 'Dushanbe'.
+    One character for each (offsets still line up)."""
+    out = visible(part).translate(_LINE_BREAKS)
+    if not out.strip():
+        return _EDGE_SPACE * len(out)
+    lead = len(out) - len(out.lstrip())
+    trail = len(out) - len(out.rstrip())
+    if lead or trail:
+        out = _EDGE_SPACE * lead + out[lead:len(out) - trail] + _EDGE_SPACE * trail
+    return out
+
+
 def quoted(text: str, start: int, end: int) -> str:
-    """The text of ``start``-``end`` in quotes, shortened in the middle when long."""
-    part = text[start:end]
+    """The text of ``start``-``end`` in quotes (as :func:`shown`), shortened in the
+    middle when long."""
+    part = shown(text[start:end])
     if len(part) > QUOTE_AT_MOST:
         half = QUOTE_AT_MOST // 2 - 1
         part = f"{part[:half]}…{part[-half:]}"

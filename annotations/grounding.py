@@ -30,11 +30,16 @@ occurrence in the text), ``all`` (every occurrence; the same string and label
 repeated in the answer is placed once, and every repeat counts as placed), or
 ``nearest`` (the occurrence nearest the item's ``hint`` offset; the first without a
 hint).  A fuzzy match gives one place.  A string that cannot be found, or only where
-other spans already are (a flat layer never overlaps), is **ungrounded**: counted and
-reported, never dropped silently.  The counts travel with the prediction
-(``Prediction.meta["grounding"]``: ``spans`` strings given, placed ``exact``/``case``/
-``fuzzy``, ``ungrounded`` (not found or empty), ``overlapping``, ``stripped``) and
-``reader evaluate`` shows the grounding rate of each extractor.
+other spans already are (a flat layer never overlaps), is **ungrounded**: it becomes no
+span (so never a suggestion to annotate), but it is never dropped silently.  The counts
+travel with the prediction (``Prediction.meta["grounding"]``: ``spans`` strings given,
+placed ``exact``/``case``/``fuzzy``, ``ungrounded`` (not found or empty),
+``overlapping``, ``stripped``, and up to :data:`MAX_EXAMPLES` ungrounded strings by text
+and label), and ``reader evaluate`` shows the grounding rate of each extractor and, by
+default, scores every ungrounded string as a false positive: spurious in every scheme,
+under its label where the examples name it, and a relation on it as a spurious relation
+(``annotations.evaluation.documents.ungrounded_of``; ``--ungrounded ignore`` leaves them
+out of the scores, still reported).
 """
 
 from __future__ import annotations

@@ -216,6 +216,18 @@ def _grounding(evaluation: Evaluation) -> str:
             f'<th class=name>ungrounded examples</th></tr>{"".join(rows)}</table>')
 
 
+def _edge_whitespace(evaluation: Evaluation) -> str:
+    """The errors that are edge whitespace only, per extractor (as the terminal and
+    ``--json`` give them)."""
+    rows = "".join(f'<tr><td class="name">{_e(name)}</td><td class="num">{count}</td></tr>'
+                   for name, count in evaluation.edge_whitespace_lines())
+    table = ("" if evaluation.strip_predictions else
+             "<table><tr><th class=name>extractor</th><th>errors that are edge whitespace "
+             f"only</th></tr>{rows}</table>")
+    return (f'<p class="rule">Edge whitespace: {_e(evaluation.edge_whitespace_sentence)}.</p>'
+            + table)
+
+
 def _relations(evaluation: Evaluation) -> str:
     if not any(r.relations.any for r in evaluation.results.values()):
         return '<p class="muted">No relations in the gold set or the predictions.</p>'
@@ -441,6 +453,7 @@ def render_report(
         _gold_provenance(evaluation),
         _comparisons(evaluation),
         _grounding(evaluation),
+        _edge_whitespace(evaluation),
         "<h2>Relations</h2>",
         "<p>strict: both argument spans with their labels and the relation label match; "
         "boundaries: argument spans and relation label match.</p>",

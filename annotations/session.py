@@ -43,7 +43,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as _restated
 
-from .describe import describe
+from .describe import describe, quoted
+from .edges import trim_layer, trimmed
 from .errors import AnnotationsError
 from .history import Edit, EditHistory
 from .layer import SpanIndex, SpanRef, changed_run, is_flat, outermost, span_order
@@ -168,11 +169,14 @@ def _key(span: Span) -> tuple[int, int, str]:
 
 def seed_annotation(
     doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None,
-    *, overlapping: bool = False,
-) -> Annotation:
-    """A new annotation holding one extractor's spans and relations as suggestions.
+    *, text: str, overlapping: bool = False,
+) -> tuple[Annotation, int]:
+    """A new annotation holding one extractor's spans and relations as suggestions, and
+    how many of its spans were trimmed or dropped.
 
     The extractor is ``prefer`` when it predicted this document, else the last by name.
+    Whitespace at the edges of a predicted span is trimmed (``annotations.edges``; a span
+    of whitespace only is dropped, with its relations), so it never becomes gold unseen.
     In a flat layer (``overlapping`` False) only the outermost of overlapping predicted
     spans are offered, and the relations of the others are left out.
     """
@@ -181,17 +185,21 @@ def seed_annotation(
         chosen = predictions[sorted(predictions)[-1]]
     spans: list[Span] = []
     relations: list[Relation] = []
+    fixed = 0
     if chosen is not None:
         spans = [s if s.state == "suggested" and s.source == chosen.extractor
                  else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
                  for s in sorted(chosen.spans, key=_key)]
         relations = list(chosen.relations)
+        trim = trim_layer(text, spans, relations)
+        spans, relations, fixed = trim.spans, trim.relations, trim.trimmed + trim.dropped
         if not overlapping and not is_flat(spans):
             spans, dropped = outermost(spans)
             spans.sort(key=_key)
             gone = {ref for span in dropped for ref in (span.key, span.ref)}
             relations = [r for r in relations if r.head not in gone and r.child not in gone]
-    return Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations)
+    return Annotation(doc_id=doc_id, annotator=annotator, spans=spans,
+                      relations=relations), fixed
 
 
 def _edited(span: Span, **update: object) -> Span:
@@ -287,6 +295,9 @@ class EditingSession:
         # Kept in step with every change, so that a screen asks rather than counts.
         self._sources: Counter[str] = Counter()
         self._unreviewed = 0
+        # Suggestions of the open document whose edge whitespace was trimmed on seeding
+        # (or that were only whitespace and dropped); see annotations.edges.
+        self.trimmed_suggestions = 0
         self._accepted: set[str] | None = None  # the accepted documents, once asked
         # The last relabel: (document, text, old label, new label), for repeat_relabel.
         self._relabel: tuple[str, str, str, str] | None = None
@@ -431,8 +442,9 @@ class EditingSession:
         """The annotation a document starts from: the preferred extractor's suggestions,
         or nothing in a blind session."""
         predictions = {} if self.blind else self.store.predictions(self.doc_id)
-        seeded = seed_annotation(self.doc_id, self.annotator, predictions, self.prefer_extractor,
-                                 overlapping=self.allows_overlap)
+        seeded, self.trimmed_suggestions = seed_annotation(
+            self.doc_id, self.annotator, predictions, self.prefer_extractor, text=self.text,
+            overlapping=self.allows_overlap)
         self.add_entity_labels(s.label for s in seeded.spans)
         self.add_relation_labels(r.label for r in seeded.relations)
         return seeded
@@ -696,7 +708,10 @@ class EditingSession:
         """The unreviewed suggestions the last relabel would change too."""
         if self._relabel is None or self._relabel[0] != self.doc_id:
             return []
-        _, needle, old, _ = self._relabel
+        return self._matching(*self._relabel[1:3])
+
+    def _matching(self, needle: str, old: str) -> list[Span]:
+        """The unreviewed suggestions of the open document on ``needle`` labelled ``old``."""
         # Where the text occurs (found in C), then the spans at exactly those offsets:
         # a walk over every span would cost a few ms per relabel in a long article.
         found = []
@@ -714,14 +729,72 @@ class EditingSession:
         todo = self._repeatable()
         if not todo or self._relabel is None:
             return None
-        label = self._relabel[3]
+        return self._relabel_spans(todo, self._relabel[3])
+
+    def _relabel_spans(self, todo: list[Span], label: str, description: str | None = None
+                       ) -> Change:
+        """Give ``todo`` (spans of the open document) ``label``, as one edit."""
         pairs = [(span, _edited(span, label=label)) for span in todo]
         moved: dict[SpanRef, SpanRef | None] = {}
         for old, new in pairs:
             moved[old.key] = moved[old.ref] = self.ref(new)
         carried = _carry(self.annotation.relations, moved)
         spans = self._replaced(todo, [new for _, new in pairs])
-        return self.commit(self._with(spans, carried.kept))
+        return self.commit(self._with(spans, carried.kept), description)
+
+    @property
+    def repeatable_relabel(self) -> tuple[str, str, str] | None:
+        """The last relabel that can be repeated: ``(text, old label, new label)``."""
+        return None if self._relabel is None else self._relabel[1:]
+
+    def _open_documents_with(self, needle: str) -> list[int]:
+        """Indices of the session's open documents (no status: not accepted, rejected or
+        ignored) whose text holds ``needle``, the open document included."""
+        return [index for index, doc_id in enumerate(self.doc_ids)
+                if self.status_of(doc_id) in ("open", "new")
+                and needle in (self.text if doc_id == self.doc_id else self.store.text(doc_id))]
+
+    def relabel_everywhere_plan(self) -> list[tuple[str, int]]:
+        """What :meth:`repeat_relabel_everywhere` would change: ``(document, suggestions)``
+        for every open document of the session holding unreviewed suggestions with the
+        last relabel's text and old label (the open document included).  Nothing is
+        written; the open document stays open."""
+        if self._relabel is None:
+            return []
+        _, needle, old, _ = self._relabel
+        here = self.index
+        plan = []
+        try:
+            for index in self._open_documents_with(needle):
+                self.open(index)
+                count = len(self._matching(needle, old))
+                if count:
+                    plan.append((self.doc_id, count))
+        finally:
+            self.open(here)
+        return plan
+
+    def repeat_relabel_everywhere(self) -> list[Change]:
+        """The command palette's store-wide ``=``: the last relabel's change (text, old
+        label → new label) made to the unreviewed suggestions of every open document of
+        the session, one edit per document (so undo takes it back one document at a
+        time); each is ``changed``, its relations following it.  The document that was
+        open is open again afterwards.  Returns the changes, one per document."""
+        if self._relabel is None:
+            return []
+        _, needle, old, label = self._relabel
+        here = self.index
+        changes = []
+        try:
+            for index in self._open_documents_with(needle):
+                self.open(index)
+                todo = self._matching(needle, old)
+                if todo:
+                    changes.append(self._relabel_spans(
+                        todo, label, f"{old} → {label} in every open document"))
+        finally:
+            self.open(here)
+        return changes
 
     def _label(self, start: int, end: int, label: str, origin: Span | None) -> Change | None:
         if end <= start:
@@ -749,20 +822,46 @@ class EditingSession:
 
     def label_occurrences(self, span: Span) -> Change | None:
         """Offer every other occurrence of ``span``'s text with its label, as suggestions
-        (source ``repeat``) to confirm one key each; places that overlap an entity are
-        left alone, and the change says how many."""
+        (source ``repeat``) to confirm one key each.  An occurrence an extractor suggested
+        with another label (unreviewed suggestions at exactly that place, none with this
+        label) is offered too, in their place, their relations following it: the model's
+        repeated mistake is one key per occurrence to put right.  Places that overlap
+        anything else (a reviewed entity, a suggestion of other extent) are left alone,
+        and the change says how many."""
         places = self.occurrences(span.start, span.end)
-        free = [(s, e) for s, e in places if not self.spans.overlapping(s, e)]
+        free: list[tuple[int, int]] = []
+        covered: list[Span] = []  # the suggestions with another label that give way
+        already = 0  # places that hold this label already
+        for s, e in places:
+            under = self.spans.overlapping(s, e)
+            if not under:
+                free.append((s, e))
+            elif self.spans.get((s, e, span.label)) is not None:
+                already += 1
+            elif all(u.state == "suggested" and u.key == (s, e) for u in under):
+                free.append((s, e))
+                covered += under
         if not free:
             return None
         new = [Span(start=s, end=e, label=span.label, source=REPEAT, state="suggested")
                for s, e in free]
-        notices = [f"{_plural(len(free), 'other occurrence')} of "
-                   f"{self.text[span.start:span.end]!r} to review (c confirms, d deletes)"]
-        if len(free) < len(places):
-            notices.append(f"{len(places) - len(free)} left alone: they overlap an entity")
-        spans = self._replaced([], new)
-        return self.commit(self._with(spans), "other occurrences", notices)
+        shown = quoted(self.text, span.start, span.end)
+        notices = [f"{_plural(len(free), 'other occurrence')} of {shown} to review "
+                   "(c confirms, d deletes)"]
+        if covered:
+            labels = ", ".join(sorted({u.label for u in covered}))
+            notices.append(f"{len(covered)} of them suggested as {labels} before: offered as "
+                           f"{span.label} instead")
+        if len(free) + already < len(places):
+            notices.append(f"{len(places) - len(free) - already} left alone: they overlap a "
+                           "reviewed entity or a span of other extent")
+        moved: dict[SpanRef, SpanRef | None] = {}
+        for old in covered:
+            moved[old.key] = moved[old.ref] = self.ref(
+                Span(start=old.start, end=old.end, label=span.label))
+        carried = _carry(self.annotation.relations, moved)
+        spans = self._replaced(sorted(covered, key=_key), new)
+        return self.commit(self._with(spans, carried.kept), "other occurrences", notices)
 
     def _label_overlapping(self, start: int, end: int, label: str, origin: Span | None
                            ) -> Change | None:
@@ -839,9 +938,12 @@ class EditingSession:
     def take_prediction(self, gold: Sequence[Span], predicted: Sequence[tuple[int, int, str]],
                         extractor: str) -> Change | None:
         """Review: make the gold at a place what ``extractor`` predicted there, each span
-        the extractor's, confirmed by a person (relations follow as in :meth:`replace`)."""
-        new = [Span(start=s, end=e, label=label, source=extractor, state="confirmed")
-               for s, e, label in predicted]
+        the extractor's, confirmed by a person (relations follow as in :meth:`replace`);
+        edge whitespace is trimmed as on seeding, and a span of whitespace only left out."""
+        new = [Span(start=edges[0], end=edges[1], label=label, source=extractor,
+                    state="confirmed")
+               for s, e, label in predicted
+               if (edges := trimmed(self.text, s, e)) is not None]
         self.add_entity_labels(s.label for s in new)
         return self.replace(gold, new, f"took {extractor}'s prediction")
 

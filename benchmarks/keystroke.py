@@ -358,7 +358,8 @@ async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -
 
 def bench_store_save(store: GoldStore, doc_id: str, repeats: int = 50) -> float:
     """Median seconds of one ``save_annotation`` of the seeded annotation (no UI)."""
-    annotation = seed_annotation(doc_id, "default", store.predictions(doc_id))
+    annotation, _ = seed_annotation(doc_id, "default", store.predictions(doc_id),
+                                    text=store.text(doc_id))
     samples = []
     for _ in range(repeats):
         start = perf_counter()

@@ -1,4 +1,5 @@
-"""Command palette entries (ctrl+p) for every action of the annotate screen."""
+"""Command palette entries (ctrl+p) for every action of the annotate screen, and the
+store-wide repeat of a relabel (no key: it asks first)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ class AnnotatorCommands(Provider):
                 continue
             yield (binding.description.rstrip("…"), binding.tooltip,
                    partial(node.run_action, binding.action))
+        # No key of its own: a store-wide edit is asked for by name, and asks first.
+        if screen.session.repeatable_relabel is not None:
+            yield ("Repeat the relabel in every open document",
+                   "= for the whole store: the last relabel's change in every open (not "
+                   "accepted) document, after a question that states the count",
+                   screen.action_repeat_everywhere)
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

@@ -163,3 +163,28 @@ def test_estimate_order_draws_the_differing_first_then_from_thin_strata(
     selection = queue.selection(4)
     assert (selection.order, selection.stratum, selection.group) == (
         "estimate", "agree", "agree, 1-2 spans")
+
+
+def test_a_gold_document_counts_once_however_many_annotators_accepted_it(
+        gold_path: Path) -> None:
+    """Two annotators and the adjudicated annotation accepted the same documents: each
+    is one gold document, in the estimate as in the evaluation (checked for issue 20)."""
+    from annotations.evaluation import run_evaluation
+
+    ids = _store(gold_path)
+    with GoldStore(gold_path) as store:
+        for doc_id in ids[:6]:
+            store.save_annotations([
+                Annotation(doc_id=doc_id, annotator=who, spans=[_span(0, 4)], status="accept")
+                for who in ("ann", "bob", "gold")])
+        store.save_annotations([Annotation(doc_id=doc_id, annotator="ann",
+                                           spans=[_span(0, 4)], status="accept")
+                                for doc_id in ids[6:12]])
+        for annotator, gold in ((None, 12), ("ann", 12), ("bob", 6)):
+            evaluation = run_evaluation(store, ["a@1", "b@1"], annotator=annotator,
+                                        bootstrap=0, rounds=0)
+            estimate = estimate_corpus(store, ["a@1", "b@1"], annotator=annotator,
+                                       samples=20)
+            assert evaluation.documents == estimate.annotated == gold
+            assert sum(s.annotated for s in estimate.strata) == gold
+            assert estimate.documents == 24

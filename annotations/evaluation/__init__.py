@@ -64,6 +64,8 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
 - ``schemes``: entity schemes in the output; ``relation_modes``: ``["strict", "boundaries"]``.
 - ``bootstrap``: ``{"samples", "seed", "confidence"}`` (``samples`` 0 = no intervals).
 - ``ungrounded``: ``{"rule", "sentence"}``: ``spurious`` or ``ignore``, and the rule in words.
+- ``strip_predictions``: whether predicted spans were trimmed of edge whitespace before
+  scoring (``--strip-predictions``; by default they are scored as stored).
 - ``extractors``: ``{name: result}``, each result:
 
   - ``documents``: documents scored (the gold documents).
@@ -91,6 +93,9 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
   - ``ungrounded``: ``{"rule", "spurious_spans", "spurious_relations", "strings"}``:
     the ungrounded strings (and relations on them) counted as spurious under the rule
     (0 under ``ignore``), ``strings`` the most frequent ``{"text", "label", "count"}``.
+  - ``edge_whitespace_errors``: predicted spans that are strict errors only for the
+    whitespace at their edges (a gold span once trimmed, ``annotations.edges``); the
+    terminal and the HTML report give the same figure.
 
 - ``comparisons``: one entry per pair of extractors (``a`` before ``b`` in the order
   scored), ΔF1 = F1(b) − F1(a) with paired bootstrap interval and paired permutation

@@ -18,6 +18,7 @@ from operator import le
 
 import numpy as np
 
+from ..edges import padded, trimmed
 from .base import (
     COR,
     ENTITY_WIDTH,
@@ -429,3 +430,17 @@ def _count_lone(text: str, lone: list[Lone], out: list[int], acc: Accumulator) -
     for base in (0, 5, 10, 15):
         out[base + MIS] += n_missed
         out[base + SPU] += n_spurious
+
+
+def edge_whitespace_errors(doc: EvalDocument) -> int:
+    """Predicted spans of ``doc`` that are strict errors only because of whitespace at
+    their edges: not in the gold as they are, but a gold span (label and all) once
+    trimmed by the one rule of :mod:`annotations.edges`."""
+    gold = set(doc.gold)
+    count = 0
+    for start, end, label in doc.pred:
+        if (start, end, label) in gold or not padded(doc.text, start, end):
+            continue
+        edges = trimmed(doc.text, start, end)
+        count += edges is not None and (*edges, label) in gold
+    return count

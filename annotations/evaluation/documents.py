@@ -9,9 +9,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..edges import trim_layer
 from ..errors import StoreCorruptError
 from ..gold import ADJUDICATED, gold_records_by_document
-from ..models import HUMAN
+from ..models import HUMAN, Relation, Span
 from .base import UNGROUNDED_RULES, EvalDocument, EvaluationError, RelationTuple, SpanTuple
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def gold_annotations(store: GoldStore, annotator: str | None = None) -> dict[str
 def collect_documents(
     store: GoldStore, extractor: str, *, annotator: str | None = None,
     missing_as_empty: bool = False, gold: dict[str, Any] | None = None,
-    ungrounded: str = "spurious",
+    ungrounded: str = "spurious", strip_predictions: bool = False,
 ) -> list[EvalDocument]:
     """The gold documents with ``extractor``'s predictions, checked to refer to the same text.
 
@@ -115,6 +116,8 @@ def collect_documents(
     ``ungrounded``: ``spurious`` (default) carries the strings the extractor returned
     that could not be placed on the text, and the relations it gave on them, into each
     document as false positives (see :func:`ungrounded_of`); ``ignore`` leaves them out.
+    ``strip_predictions``: trim whitespace at the edges of predicted spans before scoring
+    (:func:`trimmed_prediction`); by default predictions are scored as stored.
     """
     check_ungrounded_rule(ungrounded)
     gold = gold if gold is not None else gold_annotations(store, annotator)
@@ -151,6 +154,8 @@ def collect_documents(
             )
             if ungrounded == "spurious":
                 lost = ungrounded_of(record)
+            if strip_predictions:
+                pred_spans, pred_relations = trimmed_prediction(text, pred_spans, pred_relations)
         docs.append(EvalDocument(
             doc_id=doc_id, text=text,
             gold=ann.spans, pred=pred_spans,
@@ -168,6 +173,17 @@ def collect_documents(
             "or pass --missing-as-empty to count them as predicting nothing"
         )
     return docs
+
+
+def trimmed_prediction(text: str, spans: Sequence[SpanTuple],
+                       relations: Sequence[RelationTuple]
+                       ) -> tuple[list[SpanTuple], list[RelationTuple]]:
+    """A prediction with the edge whitespace of its spans trimmed, relations following
+    (``annotations.edges.trim_layer``, the rule the session seeds with)."""
+    layer = trim_layer(text, [Span(start=s, end=e, label=label) for s, e, label in spans],
+                       [Relation(head=h, child=c, label=label) for h, c, label in relations])
+    return ([s.ref for s in layer.spans],
+            [(tuple(r.head), tuple(r.child), r.label) for r in layer.relations])
 
 
 @dataclass(frozen=True)
@@ -217,7 +233,7 @@ def check_ungrounded_rule(rule: str) -> None:
 def documents_by_extractor(
     store: GoldStore, extractors: Sequence[str], *, annotator: str | None = None,
     missing_as_empty: bool = False, ungrounded: str = "spurious",
-    documents: Collection[str] | None = None,
+    documents: Collection[str] | None = None, strip_predictions: bool = False,
 ) -> tuple[dict[str, list[EvalDocument]], dict[str, int]]:
     """The gold documents with each extractor's predictions, and how many documents' gold
     each annotator gives.
@@ -246,5 +262,6 @@ def documents_by_extractor(
             )
     return {name: collect_documents(store, name, annotator=annotator,
                                     missing_as_empty=missing_as_empty, gold=gold,
-                                    ungrounded=ungrounded)
+                                    ungrounded=ungrounded,
+                                    strip_predictions=strip_predictions)
             for name in names}, counts

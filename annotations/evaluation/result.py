@@ -14,7 +14,7 @@ import numpy as np
 
 from .base import CATEGORIES, RELATION_MODES, SCHEMES, UNGROUNDED_RULES, EvalDocument
 from .bootstrap import bootstrap_intervals, usable_interval
-from .counting import Accumulator, count_documents
+from .counting import Accumulator, count_documents, edge_whitespace_errors
 from .documents import check_ungrounded_rule, documents_by_extractor
 from .provenance import SeededGold, seeded_gold
 from .schemes import EntityScores, RelationScores, _entity_entry, score_relations
@@ -55,6 +55,9 @@ class ExtractorResult:
     """Ungrounded strings counted as spurious (listed or not)."""
     ungrounded_relations: int = 0
     """Relations with an ungrounded end counted as spurious."""
+    edge_whitespace: int = 0
+    """Predicted spans that are strict errors only for whitespace at their edges
+    (``counting.edge_whitespace_errors``); 0 when predictions were trimmed first."""
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The bootstrap interval of a micro F1 (a scheme, or ``relations:MODE``), or None
@@ -121,6 +124,7 @@ class ExtractorResult:
             "gold_provenance": self.seeded.to_json() if self.seeded else None,
             "grounding": self.grounding,
             "ungrounded": self.ungrounded_json(ungrounded, top),
+            "edge_whitespace_errors": self.edge_whitespace,
         }
 
 
@@ -146,6 +150,7 @@ def evaluate_extractor(
         ungrounded=Counter(acc.ungrounded_texts),
         ungrounded_spans=sum(len(d.ungrounded) + d.ungrounded_unlisted for d in docs),
         ungrounded_relations=sum(d.dropped_relations for d in docs),
+        edge_whitespace=sum(edge_whitespace_errors(d) for d in docs),
     )
 
 
@@ -171,6 +176,22 @@ class Evaluation:
     """Per extractor, the documents it was scored on (what the HTML report draws)."""
     colours: dict[str, str] = field(default_factory=dict)
     """Entity label colours of the store (for the HTML report)."""
+    strip_predictions: bool = False
+    """Whether predicted spans were trimmed of edge whitespace before scoring."""
+
+    @property
+    def edge_whitespace_sentence(self) -> str:
+        """What the edge whitespace figures mean, as every output states it."""
+        if self.strip_predictions:
+            return ("predicted spans were trimmed of whitespace at their edges before "
+                    "scoring (--strip-predictions)")
+        return ("predictions are scored as stored; a predicted span with whitespace at an "
+                "edge is a boundary error, and these many of the errors are edge "
+                "whitespace only (--strip-predictions trims before scoring)")
+
+    def edge_whitespace_lines(self) -> list[tuple[str, int]]:
+        """``(extractor, errors that are edge whitespace only)``, per extractor."""
+        return [(name, r.edge_whitespace) for name, r in self.results.items()]
 
     @property
     def ungrounded_sentence(self) -> str:
@@ -190,6 +211,7 @@ class Evaluation:
             "bootstrap": {"samples": self.bootstrap, "seed": self.seed,
                           "confidence": self.confidence},
             "ungrounded": {"rule": self.ungrounded, "sentence": self.ungrounded_sentence},
+            "strip_predictions": self.strip_predictions,
             "extractors": {name: result.to_json(schemes, top, self.ungrounded)
                            for name, result in self.results.items()},
             "comparisons": [comparison.to_json() for comparison in self.comparisons],
@@ -212,7 +234,7 @@ def run_evaluation(
     documents: Collection[str] | None = None, missing_as_empty: bool = False,
     schemes: Sequence[str] = SCHEMES, bootstrap: int = 1000, seed: int = 0,
     intervals: bool = True, rounds: int | None = None, alpha: float | None = None,
-    ungrounded: str = "spurious",
+    ungrounded: str = "spurious", strip_predictions: bool = False,
 ) -> Evaluation:
     """Score ``extractors`` (default: every extractor with predictions on gold documents)
     against the gold of ``store`` and compare every pair (A before B in the order given,
@@ -222,7 +244,10 @@ def run_evaluation(
     ``bootstrap``/``seed``: resamples of the documents for the intervals (per extractor
     when ``intervals``, and of each pair's ΔF1).  ``rounds``: of the paired permutation
     test (``None``: the default; 0: no comparison).  ``ungrounded``: ``spurious`` or
-    ``ignore`` (see ``UNGROUNDED_RULES``).  Raises :class:`EvaluationError`.
+    ``ignore`` (see ``UNGROUNDED_RULES``).  ``strip_predictions``: trim whitespace at
+    the edges of predicted spans before scoring (by default they are scored as stored,
+    and each result counts its errors that are edge whitespace only).  Raises
+    :class:`EvaluationError`.
     """
     from ..grounding import grounding_summary
     from ..significance import ALPHA, ROUNDS, compare_all
@@ -231,7 +256,7 @@ def run_evaluation(
     schemes = tuple(s for s in SCHEMES if s in schemes)
     docs, gold_counts = documents_by_extractor(
         store, extractors, annotator=annotator, missing_as_empty=missing_as_empty,
-        ungrounded=ungrounded, documents=documents)
+        ungrounded=ungrounded, documents=documents, strip_predictions=strip_predictions)
     symmetric = store.labels.symmetric_relations
     results = {name: evaluate_extractor(name, extractor_docs, seed=seed, symmetric=symmetric,
                                         bootstrap=bootstrap if intervals else 0)
@@ -243,7 +268,8 @@ def run_evaluation(
         documents=len(next(iter(docs.values()))), bootstrap=bootstrap, seed=seed,
         results=results, gold_annotators=gold_counts, ungrounded=ungrounded,
         schemes=schemes, scored_documents=docs,
-        colours={label.name: label.colour for label in store.labels.entities})
+        colours={label.name: label.colour for label in store.labels.entities},
+        strip_predictions=strip_predictions)
     rounds = ROUNDS if rounds is None else rounds
     if len(results) >= 2 and rounds > 0:
         evaluation.comparisons = compare_all(

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import srsly
 
+from ..edges import trimmed
 from ..errors import InputError, InputErrors, NotFoundError
 from ..gc_pause import gc_paused
 from ..gold import gold_records_by_document
@@ -471,22 +472,21 @@ class _RecordChecker:
         text = record.text
         moved: dict[Any, tuple[int, int]] = {}
         for raw in record.spans:
-            covered = text[raw.start:raw.end]
-            stripped = covered.strip()
-            if stripped == covered:
+            edges = trimmed(text, raw.start, raw.end)
+            if edges == (raw.start, raw.end):
                 continue
             if not self.strip_spans:
                 record.warnings.append(_span_error(
-                    record, raw, f"span {raw.start}-{raw.end} ({raw.label}) {covered!r:.60} "
-                    "starts or ends with whitespace (--strip-spans trims it)"))
-            elif not stripped:
+                    record, raw, f"span {raw.start}-{raw.end} ({raw.label}) "
+                    f"{text[raw.start:raw.end]!r:.60} starts or ends with whitespace "
+                    "(--strip-spans trims it)"))
+            elif edges is None:
                 errors.append(_span_error(
                     record, raw, f"span {raw.start}-{raw.end} ({raw.label}) is only "
                     "whitespace; nothing is left to keep once trimmed"))
             else:
                 old = (raw.start, raw.end)
-                raw.start += len(covered) - len(covered.lstrip())
-                raw.end -= len(covered) - len(covered.rstrip())
+                raw.start, raw.end = edges
                 raw.text = None  # checked against the text already
                 moved[old] = (raw.start, raw.end)
         if moved:

@@ -212,6 +212,7 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
                        f"{visible(evaluation.store)}{visible(who)}", style="bold"))
     console.print(Text(f"Ungrounded strings ({evaluation.ungrounded}): "
                        f"{evaluation.ungrounded_sentence}."))
+    console.print(Text(f"Edge whitespace: {evaluation.edge_whitespace_sentence}."))
     console.print(comparison_table(evaluation, schemes, width=console.width))
     if evaluation.bootstrap > 0:
         console.print(interval_table(evaluation, schemes))
@@ -219,6 +220,10 @@ def print_tables(evaluation: Evaluation, schemes: list[str], by_label: bool, top
         console.print(relation_table(evaluation))
     for result in evaluation.results.values():
         console.print(counts_table(result, schemes))
+        if not evaluation.strip_predictions:
+            console.print(Text(f"{visible(result.extractor)}: {result.edge_whitespace} "
+                               "predicted span(s) are errors only for whitespace at their "
+                               "edges"))
         if by_label:
             for scheme in schemes:
                 console.print(label_table(result, scheme))
@@ -272,6 +277,10 @@ def evaluate(
         "the store from this gold set, stratified by where the extractors differ (as "
         "`reader estimate`; needs two or more extractors and the queue's records).",
         case_sensitive=False)] = None,
+    strip_predictions: Annotated[bool, typer.Option(
+        "--strip-predictions", help="Trim whitespace at the edges of predicted spans before "
+        "scoring (default: score them as stored and count the errors that are edge "
+        "whitespace only).")] = False,
 ) -> None:
     """Score extractors against the gold set (accepted annotations)."""
     schemes = chosen_schemes(scheme)
@@ -282,7 +291,7 @@ def evaluate(
             evaluation = run_evaluation(
                 store, extractor or [], annotator=annotator, missing_as_empty=missing_as_empty,
                 schemes=schemes, bootstrap=bootstrap, seed=seed, rounds=rounds, alpha=alpha,
-                ungrounded=ungrounded.value)
+                ungrounded=ungrounded.value, strip_predictions=strip_predictions)
         except EvaluationError as err:
             raise fail(str(err)) from None
         corpus = None

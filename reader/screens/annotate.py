@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
+from annotations.describe import quoted
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.session import Change
 from annotations.terminal import visible
@@ -35,6 +36,7 @@ from .pickers import (
     NotesScreen,
     UnreviewedPicker,
 )
+from .question import Question
 from .relation_keys import RelationKeys
 from .session_screen import HelpRow
 from .span_painter import SpanPainter
@@ -278,6 +280,41 @@ class AnnotateScreen(RelationKeys):
         self.run_edit(self.session.repeat_relabel,
                       nothing="No relabel to repeat: relabel an entity first, then = gives "
                       "its other unreviewed suggestions the same label")
+
+    def action_repeat_everywhere(self) -> None:
+        """The command palette's store-wide ``=``: ask, stating the count, then make the
+        last relabel's change in every open document (one undo step per document)."""
+        session = self.session
+        last = session.repeatable_relabel
+        plan = session.relabel_everywhere_plan() if last is not None else []
+        if last is None or not plan:
+            self.say("No relabel to repeat in the open documents: relabel an entity first")
+            return
+        text, old, new = last
+        spans = sum(count for _, count in plan)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            changes: list[Change] = []
+
+            def everywhere() -> None:  # run_edit handles a refused save
+                changes.extend(session.repeat_relabel_everywhere())
+
+            self.run_edit(everywhere, nothing=None)
+            self.open_document(session.index)
+            if not changes:
+                return
+            self.notify(visible(
+                f"{quoted(text, 0, len(text))} {old} → {new}: {spans} suggestion(s) in "
+                f"{len(changes)} document(s); u undoes them one document at a time"),
+                timeout=5, markup=False)
+
+        self.app.push_screen(Question(
+            visible(f"Relabel {spans} unreviewed {old} suggestion(s) "
+                    f"{quoted(text, 0, len(text))} as {new} in {len(plan)} open document(s)?"),
+            "Accepted, rejected and ignored documents are left alone. Each document is one "
+            "undo step."), answered)
 
     def action_occurrences(self) -> None:
         under = self.article.entities()

@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from annotations.describe import shown
 from annotations.layer import SpanRef, changed_run
 from annotations.models import Annotation, Relation, Span
 from annotations.terminal import visible
@@ -160,7 +161,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
             segments = [
                 Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
                 Segment(f"{visible(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
-                Segment(" " + _short(span.text_in(self.text)), base),
+                Segment(" " + _short(shown(span.text_in(self.text))), base),
             ]
             strip = Strip(segments).adjust_cell_length(width, base)
             if selected:

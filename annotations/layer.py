@@ -186,6 +186,28 @@ def stacked(spans: Iterable[Span]) -> set[SpanRef]:
     return found
 
 
+def visit_order(spans: Iterable[Span]) -> list[Span]:
+    """``spans`` in the order a reader visits them: by start, a span before the spans
+    nested in it (the longer of two starting together first), then by label.  The
+    order of Tab and Shift+Tab and of the side panel's entity list; in a flat layer it
+    is the stored (start, end, label) order."""
+    return sorted(spans, key=_stack_rank)
+
+
+def nesting_depths(ordered: Sequence[Span]) -> list[int]:
+    """For spans in :func:`visit_order`, how many of the others contain each one (an
+    inner span one deeper than the span holding it; spans that cross are not nested)."""
+    holders: list[Span] = []
+    depths = []
+    for span in ordered:
+        while holders and not (holders[-1].start <= span.start
+                               and span.end <= holders[-1].end):
+            holders.pop()
+        depths.append(len(holders))
+        holders.append(span)
+    return depths
+
+
 def _bounds(span: Any) -> tuple[int, int, str]:
     if isinstance(span, tuple):
         return span[0], span[1], span[2]
@@ -350,6 +372,36 @@ class SpanIndex:
         while index >= 0 and self.spans[index].end > offset:
             index -= 1
         return self.spans[index] if index >= 0 else None
+
+    def step(self, offset: int, step: int, current: Span | None = None) -> Span | None:
+        """The next (``step`` > 0) or previous span in :func:`visit_order` from
+        ``current``; with no current span, the first starting after ``offset`` or the
+        last starting before it.  Tab and Shift+Tab visit the same spans, outer and
+        inner, in opposite orders."""
+        starts, spans = self.starts, self.spans
+        if current is not None:
+            offset = current.start
+            rank = _stack_rank(current)
+            group = spans[bisect_left(starts, offset):bisect_right(starts, offset)]
+            if step > 0:
+                later = [s for s in group if _stack_rank(s) > rank]
+                if later:
+                    return min(later, key=_stack_rank)
+            else:
+                earlier = [s for s in group if _stack_rank(s) < rank]
+                if earlier:
+                    return max(earlier, key=_stack_rank)
+        if step > 0:
+            index = bisect_right(starts, offset)
+            if index == len(spans):
+                return None
+            group = spans[index:bisect_right(starts, starts[index])]
+            return min(group, key=_stack_rank)
+        index = bisect_left(starts, offset)
+        if index == 0:
+            return None
+        group = spans[bisect_left(starts, starts[index - 1]):index]
+        return max(group, key=_stack_rank)
 
     def replace(self, removed: Iterable[Span], added: Iterable[Span]) -> None:
         """Take ``removed`` out and put ``added`` in, keeping the order."""

@@ -238,7 +238,12 @@ class AnnotatedArticle(ArticleView):
         self.select_tokens(None, 0 if step < 0 else len(self.tokens) - 1)
 
     def action_next_entity(self, step: int) -> None:
-        target = (self.index.after if step > 0 else self.index.before)(self.token_range()[0])
+        """Tab and Shift+Tab: the next or previous entity, outer before inner (see
+        annotations.layer.visit_order), from the entity selected, else the cursor."""
+        current = self.selection.origin
+        if current is not None:
+            current = self.index.get(current.ref)
+        target = self.index.step(self.token_range()[0], step, current)
         if target is None:
             self._refuse("No more entities this way")
             return

@@ -194,18 +194,19 @@ def visit_order(spans: Iterable[Span]) -> list[Span]:
     return sorted(spans, key=_stack_rank)
 
 
+def holds(outer: Span, inner: Span) -> bool:
+    """Whether ``inner`` is nested in ``outer``: inside its extent and after it in
+    :func:`visit_order` (of two spans at the same offsets, the later label is inside)."""
+    return (outer.start <= inner.start and inner.end <= outer.end
+            and _stack_rank(outer) < _stack_rank(inner))
+
+
 def nesting_depths(ordered: Sequence[Span]) -> list[int]:
-    """For spans in :func:`visit_order`, how many of the others contain each one (an
-    inner span one deeper than the span holding it; spans that cross are not nested)."""
-    holders: list[Span] = []
-    depths = []
-    for span in ordered:
-        while holders and not (holders[-1].start <= span.start
-                               and span.end <= holders[-1].end):
-            holders.pop()
-        depths.append(len(holders))
-        holders.append(span)
-    return depths
+    """For spans in :func:`visit_order`, how many of the others hold each one
+    (:func:`holds`): an inner span is one deeper than the span holding it; spans that
+    only cross are not nested.  By definition, for tests and small lists; the side
+    panel counts the holders of the rows it draws only."""
+    return [sum(holds(other, span) for other in ordered) for span in ordered]
 
 
 def _bounds(span: Any) -> tuple[int, int, str]:

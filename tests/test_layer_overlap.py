@@ -204,7 +204,7 @@ def test_nesting_depth_counts_the_spans_holding_a_span() -> None:
     assert [(DOC[x.start:x.end], depth) for x, depth in zip(order, nesting_depths(order),
                                                           strict=True)][3:7] == [
         ("Monday", 0), ("Tajik National University", 0), ("Tajik", 1), ("CSTO summit", 0)]
-    # Spans that cross are not nested; a span inside both is under the later one.
+    # Spans that cross are not nested; a span inside both is held by both.
     crossing = visit_order([s(0, 10), s(5, 15, "B"), s(6, 8, "C")])
-    assert nesting_depths(crossing) == [0, 0, 1]
+    assert nesting_depths(crossing) == [0, 0, 2]
     assert nesting_depths(visit_order([s(0, 10), s(0, 10, "B"), s(2, 4)])) == [0, 1, 2]

@@ -56,7 +56,7 @@ def display_span(span: Span, colours: dict[str, str], linked: bool = False,
     has relations, and a span stacked on others underlined in italics."""
     tag, style, tag_style = span_look(visible(span.label), colours.get(span.label, GREY),
                                       span.state == "suggested", linked, on_others)
-    return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+    return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state, span.ref)
 
 
 def linked_keys(annotation: Annotation) -> set[SpanRef]:

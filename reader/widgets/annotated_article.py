@@ -68,6 +68,8 @@ class AnnotatedArticle(ArticleView):
         self.range_anchor: int | None = None  # the other end of a selected token range
         self.origin: Span | None = None  # the entity a token range started from
         self._pick: tuple[int, int] = (-1, 0)  # (cursor offset, which nested span)
+        # Edge marks: shown in an overlapping layer unless the user said otherwise.
+        self.edges_chosen: bool | None = None
 
     # -- what is selected ----------------------------------------------------------
 
@@ -75,6 +77,8 @@ class AnnotatedArticle(ArticleView):
                       index: SpanIndex) -> None:
         """Show a new document with the cursor on its first token, nothing selected."""
         self.tokens, self.index = tokens, index
+        self.show_edges = (index.allows_overlap if self.edges_chosen is None
+                           else self.edges_chosen)
         self.load(text, spans)
         self.cur, self.range_anchor, self.origin, self._pick = 0, None, None, (-1, 0)
 
@@ -111,11 +115,17 @@ class AnnotatedArticle(ArticleView):
         return self.range_anchor is not None
 
     def entities(self) -> list[Span]:
-        """The entities the selection acts on: the one at the cursor, or every entity a
-        token range overlaps."""
+        """The entities the selection acts on: the one at the cursor, the one selected
+        (Tab, a click in the list: not the spans nested in it), or every entity a token
+        range overlaps."""
         if self.range_anchor is None:
             entity = self.entity_at_cursor()
             return [entity] if entity else []
+        selection = self.selection
+        if selection.is_entity and selection.origin is not None:
+            current = self.index.get(selection.origin.ref)
+            if current is not None:
+                return [current]
         return self.index.overlapping(*self.token_range())
 
     # -- setting it ------------------------------------------------------------------
@@ -248,6 +258,13 @@ class AnnotatedArticle(ArticleView):
             self._refuse("No more entities this way")
             return
         self.select_entity(target)
+
+    def action_toggle_edges(self) -> None:
+        """Show or hide the marks at the edges of the spans (``⟦`` ... ``⟧``): on by
+        default where spans nest, so that which label belongs to which extent reads
+        without colour."""
+        self.edges_chosen = not self.show_edges
+        self.set_show_edges(self.edges_chosen)
 
     def action_cycle_spans(self) -> None:
         """Nested spans: the next of the entities at the cursor, innermost first."""

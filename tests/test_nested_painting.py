@@ -1,0 +1,50 @@
+"""Nested spans you can tell apart, as pure painting rules: edge marks that nest, tags
+next to their own marks, hints in cells of their own, the entity list's indentation."""
+
+from __future__ import annotations
+
+from rich.style import Style
+
+from annotations.models import Span
+from reader.screens.relation_mode import RelationMode
+from reader.screens.span_painter import display_span
+from reader.widgets.article_view import DisplaySpan, closing_order, opening_order, tag_text
+from reader.widgets.side_panel import entity_row
+
+
+def test_the_closing_mark_takes_the_place_of_the_tags_leading_space() -> None:
+    span = DisplaySpan(0, 5, " ORG•")
+    assert tag_text(span, edges=False) == " ORG•"
+    assert tag_text(span, edges=True) == "⟧ORG•"
+    assert len(tag_text(span, True)) == len(tag_text(span, False))  # the wrapping stays
+    assert tag_text(span, edges=False, hint="ak") == " ORG•[ak]"
+    assert tag_text(span, edges=True, hint="a") == "⟧ORG•[a]"
+
+
+def test_marks_open_outer_first_and_close_inner_first() -> None:
+    # "the CSTO summit": CSTO (ORG) inside "CSTO summit" (EVENT, and MISC on the same
+    # offsets); "University of Dushanbe" (ORG) ending with "Dushanbe" (GPE).
+    csto, event, misc = DisplaySpan(4, 8, " ORG"), DisplaySpan(4, 15, " EVENT"), \
+        DisplaySpan(4, 15, " MISC")
+    assert opening_order([csto, misc, event]) == [event, misc, csto]
+    university, dushanbe = DisplaySpan(16, 38, " ORG"), DisplaySpan(30, 38, " GPE")
+    assert closing_order([university, dushanbe]) == [dushanbe, university]
+    # Spans on the same offsets close in the reverse of the order they opened.
+    assert closing_order([event, misc]) == opening_order([event, misc])[::-1]
+
+
+def test_the_painter_names_each_span_so_spans_starting_together_get_their_own_hint() -> None:
+    csto, summit = Span(start=4, end=8, label="ORG"), Span(start=4, end=15, label="EVENT")
+    head = Span(start=20, end=28, label="GPE")
+    shown = [display_span(s, {}) for s in (csto, summit)]
+    assert [s.name for s in shown] == [csto.ref, summit.ref]
+    hints = RelationMode.start(head, [csto, summit, head]).hints
+    assert sorted(hints.values()) == ["a", "s"] and set(hints) == {csto.ref, summit.ref}
+
+
+def test_an_entity_row_is_indented_two_cells_per_span_holding_it() -> None:
+    text = "The Tajik National University"
+    span = Span(start=4, end=9, label="NORP")
+    rows = ["".join(seg.text for seg in entity_row(span, text, depth, "", Style()))
+            for depth in (0, 1, 9)]
+    assert rows == [" NORP      Tajik", "   NORP      Tajik", "         NORP      Tajik"]

@@ -169,6 +169,11 @@ async def test_edge_marks_nest_and_keep_each_tag_next_to_its_own_mark() -> None:
         said = text.index("said")
         assert rendered(view, 0)[view.column_of(said):].startswith("said")
         assert view.offset_at_column(0, view.column_of(said)) == said
+        # The cursor on "Tajik" lights up its marks and tag, not those of the span holding it.
+        view.set_cursor(4, 9)
+        segments = view._render_visual_line(0, view.scrollable_content_region.width)
+        lit = [seg.text for seg in segments if seg.style and seg.style.reverse]
+        assert lit == ["⟦", "Tajik", "⟧NORP"]
 
 
 async def test_a_span_ending_in_newlines_still_shows_its_tag() -> None:

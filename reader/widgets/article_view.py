@@ -573,13 +573,19 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         mark = self._clip(self.mark, start, end)
         related = tuple(r for r in (self._clip(rng, start, end) for rng in self.related) if r)
         hints = tuple((s.name, self.hints[s.name]) for s in spans if s.name in self.hints)
+        # The spans inside the cursor: their marks and tags light up with it (not those
+        # of an outer span that ends or starts with the selected one).
+        whole = self.cursor
+        picked = frozenset(s for s in spans if whole is not None and whole[0] < whole[1]
+                           and whole[0] <= s.start and s.end <= whole[1])
         base = self.rich_style
-        key = (start, end, width, spans, cursor, mark, related, hints, base, self.show_edges)
+        key = (start, end, width, spans, cursor, mark, related, hints, base, self.show_edges,
+               picked)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         strip = self._build_strip(start, end, spans, cursor, mark, dict(hints), base, width,
-                                  related)
+                                  related, picked)
         self._cache[key] = strip
         return strip
 
@@ -594,6 +600,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         base: Style,
         width: int,
         related: tuple[tuple[int, int], ...] = (),
+        picked: frozenset[DisplaySpan] = frozenset(),
     ) -> Strip:
         # Cut the line wherever the style can change, then paint each piece.
         cuts = {start, end}
@@ -623,6 +630,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         escaped = set(self._escaped[lo:hi])
         display = self._display
         segments: list[Segment] = []
+
         for a, b in zip(points, points[1:], strict=False):
             style = base
             for span in spans:
@@ -638,7 +646,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 style = style + CURSOR_STYLE
             for span in opening_order(leads_at.get(a, ())):
                 lead_style = base + (span.tag_style or span.style)
-                if cursor and cursor[0] <= a < cursor[1]:
+                if span in picked:
                     lead_style = lead_style + CURSOR_STYLE
                 segments.append(Segment(OPEN_EDGE, lead_style))
             piece = display[a:b]
@@ -646,7 +654,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 segments.append(Segment(piece, style))
             for span in closing_order(tags_at.get(b, ())):
                 tag_style = base + (span.tag_style or span.style)
-                if cursor and cursor[0] < b <= cursor[1]:
+                if span in picked:
                     tag_style = tag_style + CURSOR_STYLE
                 segments.append(Segment(tag_text(span, self.show_edges), tag_style))
                 hint = hints.get(span.name)

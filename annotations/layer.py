@@ -186,6 +186,15 @@ def stacked(spans: Iterable[Span]) -> set[SpanRef]:
     return found
 
 
+def crossing(spans: Iterable[Span]) -> set[SpanRef]:
+    """The stacked spans (:func:`stacked`) that cross the end of a span before them:
+    they start inside it and end after it.  Their edges cannot nest with the others',
+    so a view marks them apart.  Like stacking, it depends only on the spans holding a
+    span's start (:meth:`SpanIndex.crosses`)."""
+    index = SpanIndex(spans, overlapping=True)
+    return {span.ref for span in index.spans if index.crosses(span)}
+
+
 def visit_order(spans: Iterable[Span]) -> list[Span]:
     """``spans`` in the order a reader visits them: by start, a span before the spans
     nested in it (the longer of two starting together first), then by label.  The
@@ -339,6 +348,12 @@ class SpanIndex:
         """Whether ``span`` starts inside a span before it: see :func:`stacked`."""
         rank = _stack_rank(span)
         return any(_stack_rank(other) < rank for other in self.all_at(span.start))
+
+    def crosses(self, span: Span) -> bool:
+        """Whether ``span`` starts inside a span before it that ends before it does."""
+        rank = _stack_rank(span)
+        return any(_stack_rank(other) < rank and other.end < span.end
+                   for other in self.all_at(span.start))
 
     def starting_in(self, start: int, end: int) -> list[Span]:
         """The spans starting at ``start`` or after it and before ``end``, in order."""

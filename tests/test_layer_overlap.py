@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from annotations.layer import (
     SpanIndex,
     check_layer,
+    crossing,
     is_flat,
     lanes,
     nesting_depths,
@@ -158,6 +159,10 @@ def test_stacked_spans_start_inside_a_span_before_them(spans) -> None:
                 if any(before(a, b) and a.start <= b.start < a.end for a in spans)}
     assert stacked(spans) == expected
     assert {span.ref for span in spans if index.is_stacked(span)} == expected
+    crossers = {b.ref for b in spans if any(before(a, b) and a.start <= b.start < a.end < b.end
+                                            for a in spans)}
+    assert crossing(spans) == crossers <= expected
+    assert {span.ref for span in spans if index.crosses(span)} == crossers
     flat = outermost(spans)[0]  # a flat layer: nothing stacked
     assert stacked(flat) == set() and not any(SpanIndex(flat).is_stacked(x) for x in flat)
 

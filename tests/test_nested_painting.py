@@ -42,6 +42,22 @@ def test_the_painter_names_each_span_so_spans_starting_together_get_their_own_hi
     assert sorted(hints.values()) == ["a", "s"] and set(hints) == {csto.ref, summit.ref}
 
 
+def test_a_span_crossing_the_end_of_another_gets_edge_marks_of_its_own() -> None:
+    from annotations.models import Annotation, EntityLabel, LabelScheme
+    from reader.screens.span_painter import display_spans
+
+    # "The University of California at Berkeley": ORG 4-28 holds GPE 18-28; ORG 18-40
+    # crosses the end of the first ORG, so its marks cannot nest with theirs.
+    spans = [Span(start=4, end=28, label="ORG"), Span(start=18, end=28, label="GPE"),
+             Span(start=18, end=40, label="ORG")]
+    scheme = LabelScheme(overlapping=True, entities=[EntityLabel(name="ORG"),
+                                                     EntityLabel(name="GPE")])
+    shown = display_spans(Annotation(doc_id="d", spans=spans), scheme)
+    assert [(s.start, s.end, s.edges) for s in shown] == [
+        (4, 28, "⟦⟧"), (18, 28, "⟦⟧"), (18, 40, "⟨⟩")]
+    assert tag_text(shown[2], edges=True) == "⟩ORG"
+
+
 def test_an_entity_row_is_indented_two_cells_per_span_holding_it() -> None:
     text = "The Tajik National University"
     span = Span(start=4, end=9, label="NORP")

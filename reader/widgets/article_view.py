@@ -34,7 +34,8 @@ Public API
 ``show_edges: bool``
     Each tagged span drawn between edge marks, ``⟦`` before its first character and
     ``⟧`` before its tag (``⟦University of ⟦Dushanbe⟧GPE⟧ORG``), so that which tag
-    belongs to which extent reads without colour; ``set_show_edges``.
+    belongs to which extent reads without colour; a span's ``edges`` says which marks
+    (``⟨`` ``⟩`` for one crossing the end of another); ``set_show_edges``.
 ``visible_range() -> (start, end)``
     The document offsets on screen.
 ``offset_at(x, y) -> int | None``
@@ -78,7 +79,9 @@ CURSOR_STYLE = Style(reverse=True, bold=True)
 MARK_STYLE = Style(underline=True, bold=True, color="bright_white", bgcolor="magenta")
 HINT_STYLE = Style(color="black", bgcolor="bright_yellow", bold=True)
 RELATED_STYLE = Style(underline=True, bold=True, color="bright_magenta")
-OPEN_EDGE, CLOSE_EDGE = "⟦", "⟧"  # one cell each (East Asian width "narrow")
+# Edge marks, one cell each (East Asian width "narrow"): nesting spans, and spans that
+# cross the end of another (whose marks could not nest with the others').
+NESTING_EDGES, CROSSING_EDGES = "⟦⟧", "⟨⟩"
 
 
 def opening_order(spans: Iterable[DisplaySpan]) -> list[DisplaySpan]:
@@ -99,7 +102,7 @@ def tag_text(span: DisplaySpan, edges: bool, hint: str | None = None) -> str:
     tag's leading space, so the width stays), its tag, and its hint, if any."""
     tag = span.tag
     if edges and tag:
-        tag = CLOSE_EDGE + tag.removeprefix(" ")
+        tag = span.edges[1] + tag.removeprefix(" ")
     return tag + (f"[{hint}]" if hint else "")
 
 
@@ -118,6 +121,7 @@ class DisplaySpan:
     tag_style: Style | None = None
     kind: str = ""
     name: object = None  # the caller's name for the span (hints are given by it)
+    edges: str = NESTING_EDGES  # its opening and closing edge marks, when they are shown
 
 
 def display_text(text: str) -> str:
@@ -230,7 +234,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                    cell_len(tag_text(span, self.show_edges, self.hints.get(span.name))))]
         if self.show_edges and span.tag:
             places.append((self._lead_width, self._lead_starts, span.start,
-                           cell_len(OPEN_EDGE)))
+                           cell_len(span.edges[0])))
         for widths, points, at, cells in places:
             width = widths.get(at, 0) + sign * cells
             if width:
@@ -648,7 +652,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 lead_style = base + (span.tag_style or span.style)
                 if span in picked:
                     lead_style = lead_style + CURSOR_STYLE
-                segments.append(Segment(OPEN_EDGE, lead_style))
+                segments.append(Segment(span.edges[0], lead_style))
             piece = display[a:b]
             if piece:
                 segments.append(Segment(piece, style))

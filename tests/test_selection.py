@@ -109,12 +109,12 @@ async def test_equals_gives_the_other_suggestions_the_same_relabel(tmp_path: Pat
     assert [(s.label, s.state) for s in spans] == [("GPE", "changed")] * 3
 
 
-async def test_tab_stops_name_each_nested_entity_and_the_panel_indents_them(tmp_path: Path
+async def test_tab_stops_name_each_nested_entity_the_panel_indents_them_d_deletes_one(tmp_path: Path
                                                                             ) -> None:
     from reader.widgets.annotated_article import AnnotatedArticle
     from reader.widgets.side_panel import EntityList
 
-    store, _ = nested_store(tmp_path / "gold.json")
+    store, doc_id = nested_store(tmp_path / "gold.json")
     with store:
         app = make_app(store, load_model=False, start=0)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -145,3 +145,8 @@ async def test_tab_stops_name_each_nested_entity_and_the_panel_indents_them(tmp_
             assert article.show_edges  # an overlapping layer shows its edge marks
             await pilot.press("m")
             assert not article.show_edges
+            # d on the entity a Tab stop named deletes that one, not the span nested in it.
+            await pilot.press("home", "tab", "d")
+            await pilot.pause()
+        spans = {(s.start, s.end, s.label) for s in store.annotation(doc_id).spans}
+    assert spans == set(NESTED_SPANS) - {(16, 38, "ORG")}

@@ -114,18 +114,23 @@ class AnnotatedArticle(ArticleView):
     def is_range(self) -> bool:
         return self.range_anchor is not None
 
+    def entity_selected(self) -> Span | None:
+        """The one entity the selection is, if it is one: the entity at the cursor, or
+        the entity Tab, a click or the list selected (not the spans nested in it)."""
+        if self.range_anchor is None:
+            return self.entity_at_cursor()
+        selection = self.selection
+        if selection.is_entity and selection.origin is not None:
+            return self.index.get(selection.origin.ref)
+        return None
+
     def entities(self) -> list[Span]:
         """The entities the selection acts on: the one at the cursor, the one selected
         (Tab, a click in the list: not the spans nested in it), or every entity a token
         range overlaps."""
-        if self.range_anchor is None:
-            entity = self.entity_at_cursor()
+        entity = self.entity_selected()
+        if entity is not None or self.range_anchor is None:
             return [entity] if entity else []
-        selection = self.selection
-        if selection.is_entity and selection.origin is not None:
-            current = self.index.get(selection.origin.ref)
-            if current is not None:
-                return [current]
         return self.index.overlapping(*self.token_range())
 
     # -- setting it ------------------------------------------------------------------

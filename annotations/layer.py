@@ -186,6 +186,38 @@ def stacked(spans: Iterable[Span]) -> set[SpanRef]:
     return found
 
 
+def crossing(spans: Iterable[Span]) -> set[SpanRef]:
+    """The stacked spans (:func:`stacked`) that cross the end of a span before them:
+    they start inside it and end after it.  Their edges cannot nest with the others',
+    so a view marks them apart.  Like stacking, it depends only on the spans holding a
+    span's start (:meth:`SpanIndex.crosses`)."""
+    index = SpanIndex(spans, overlapping=True)
+    return {span.ref for span in index.spans if index.crosses(span)}
+
+
+def visit_order(spans: Iterable[Span]) -> list[Span]:
+    """``spans`` in the order a reader visits them: by start, a span before the spans
+    nested in it (the longer of two starting together first), then by label.  The
+    order of Tab and Shift+Tab and of the side panel's entity list; in a flat layer it
+    is the stored (start, end, label) order."""
+    return sorted(spans, key=_stack_rank)
+
+
+def holds(outer: Span, inner: Span) -> bool:
+    """Whether ``inner`` is nested in ``outer``: inside its extent and after it in
+    :func:`visit_order` (of two spans at the same offsets, the later label is inside)."""
+    return (outer.start <= inner.start and inner.end <= outer.end
+            and _stack_rank(outer) < _stack_rank(inner))
+
+
+def nesting_depths(ordered: Sequence[Span]) -> list[int]:
+    """For spans in :func:`visit_order`, how many of the others hold each one
+    (:func:`holds`): an inner span is one deeper than the span holding it; spans that
+    only cross are not nested.  By definition, for tests and small lists; the side
+    panel counts the holders of the rows it draws only."""
+    return [sum(holds(other, span) for other in ordered) for span in ordered]
+
+
 def _bounds(span: Any) -> tuple[int, int, str]:
     if isinstance(span, tuple):
         return span[0], span[1], span[2]
@@ -317,6 +349,12 @@ class SpanIndex:
         rank = _stack_rank(span)
         return any(_stack_rank(other) < rank for other in self.all_at(span.start))
 
+    def crosses(self, span: Span) -> bool:
+        """Whether ``span`` starts inside a span before it that ends before it does."""
+        rank = _stack_rank(span)
+        return any(_stack_rank(other) < rank and other.end < span.end
+                   for other in self.all_at(span.start))
+
     def starting_in(self, start: int, end: int) -> list[Span]:
         """The spans starting at ``start`` or after it and before ``end``, in order."""
         return self.spans[bisect_left(self.starts, start):bisect_left(self.starts, end)]
@@ -350,6 +388,36 @@ class SpanIndex:
         while index >= 0 and self.spans[index].end > offset:
             index -= 1
         return self.spans[index] if index >= 0 else None
+
+    def step(self, offset: int, step: int, current: Span | None = None) -> Span | None:
+        """The next (``step`` > 0) or previous span in :func:`visit_order` from
+        ``current``; with no current span, the first starting after ``offset`` or the
+        last starting before it.  Tab and Shift+Tab visit the same spans, outer and
+        inner, in opposite orders."""
+        starts, spans = self.starts, self.spans
+        if current is not None:
+            offset = current.start
+            rank = _stack_rank(current)
+            group = spans[bisect_left(starts, offset):bisect_right(starts, offset)]
+            if step > 0:
+                later = [s for s in group if _stack_rank(s) > rank]
+                if later:
+                    return min(later, key=_stack_rank)
+            else:
+                earlier = [s for s in group if _stack_rank(s) < rank]
+                if earlier:
+                    return max(earlier, key=_stack_rank)
+        if step > 0:
+            index = bisect_right(starts, offset)
+            if index == len(spans):
+                return None
+            group = spans[index:bisect_right(starts, starts[index])]
+            return min(group, key=_stack_rank)
+        index = bisect_left(starts, offset)
+        if index == 0:
+            return None
+        group = spans[bisect_left(starts, starts[index - 1]):index]
+        return max(group, key=_stack_rank)
 
     def replace(self, removed: Iterable[Span], added: Iterable[Span]) -> None:
         """Take ``removed`` out and put ``added`` in, keeping the order."""

@@ -50,6 +50,7 @@ ARTICLE_BINDINGS: list[Binding] = [
           "previous-entity", False),
     _bind("f", "cycle_spans", "Cycle", "Nested spans: the next of the entities at the cursor "
           "(innermost first)", "cycle-spans", False),
+    _bind("m", "toggle_edges", "Edges", "Show or hide ⟦…⟧ at span edges", "span-edges", False),
 ]
 
 # The footer shows the keys with show=True in this order, and cuts what does not fit:

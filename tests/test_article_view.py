@@ -123,17 +123,57 @@ async def test_cursor_move_refreshes_only_the_lines_it_touches() -> None:
         assert sorted(set(refreshed)) == [3, 4]
 
 
-async def test_hints_overlay_without_rewrapping() -> None:
+async def test_hints_take_cells_of_their_own_and_cover_no_text_or_tag() -> None:
     text = "Alpha met Beta in Gamma.\n"
-    spans = [DisplaySpan(0, 5, " P"), DisplaySpan(10, 14, " P")]
+    # Two spans starting together each get their own hint, by name.
+    spans = [DisplaySpan(0, 5, " P", name="alpha"), DisplaySpan(10, 14, " P", name="beta"),
+             DisplaySpan(10, 23, " E", name="beta-gamma")]
     app = ViewApp(text, spans)
     async with app.run_test(size=(60, 6)):
         view = app.query_one(ArticleView)
-        before = list(view._lines)
-        view.set_hints({10: "a"})
-        assert view._lines == before
-        # The hint takes the tag's leading space: the article's text stays readable.
-        assert rendered(view, 0).startswith("Alpha P met BetaaP in")
+        view.set_hints({"beta": "a", "beta-gamma": "sd"})
+        assert rendered(view, 0).startswith("Alpha P met Beta P[a] in Gamma E[sd].")
+        # The cells count: the cursor still finds "in" after the hint.
+        assert view.offset_at_column(0, view.column_of(text.index("in"))) == text.index("in")
+        view.set_hints({})
+        assert rendered(view, 0).startswith("Alpha P met Beta P in Gamma E.")
+
+
+async def test_hints_wrap_as_the_words_they_follow() -> None:
+    text = "aa bb cc dd\n"
+    app = ViewApp(text, [DisplaySpan(6, 8, " X", name="cc")])
+    async with app.run_test(size=(20, 6)):
+        view = app.query_one(ArticleView)
+        assert view.scrollable_content_region.width == 16
+        assert [text[a:b] for a, b in view._lines] == ["aa bb cc dd", ""]  # 13 cells
+        view.set_hints({"cc": "ab"})
+        # "aa bb cc X[ab] dd" is 17 cells: "dd" goes to the next line.
+        assert [text[a:b] for a, b in view._lines] == ["aa bb cc ", "dd", ""]
+        assert rendered(view, 0).rstrip() == "aa bb cc X[ab]"
+
+
+async def test_edge_marks_nest_and_keep_each_tag_next_to_its_own_mark() -> None:
+    text = "The Tajik National University said the CSTO summit.\n"
+    spans = [DisplaySpan(4, 29, " ORG"), DisplaySpan(4, 9, " NORP"), DisplaySpan(39, 43, " ORG"),
+             DisplaySpan(39, 50, " EVENT"), DisplaySpan(39, 50, " MISC")]
+    app = ViewApp(text, spans)
+    async with app.run_test(size=(100, 6)):
+        view = app.query_one(ArticleView)
+        assert rendered(view, 0).startswith(
+            "The Tajik NORP National University ORG said the CSTO ORG summit MISC EVENT.")
+        view.set_show_edges(True)
+        assert rendered(view, 0).startswith(
+            "The ⟦⟦Tajik⟧NORP National University⟧ORG said the "
+            "⟦⟦⟦CSTO⟧ORG summit⟧MISC⟧EVENT.")
+        # The marks take cells: offsets still map to the characters drawn.
+        said = text.index("said")
+        assert rendered(view, 0)[view.column_of(said):].startswith("said")
+        assert view.offset_at_column(0, view.column_of(said)) == said
+        # The cursor on "Tajik" lights up its marks and tag, not those of the span holding it.
+        view.set_cursor(4, 9)
+        segments = view._render_visual_line(0, view.scrollable_content_region.width)
+        lit = [seg.text for seg in segments if seg.style and seg.style.reverse]
+        assert lit == ["⟦", "Tajik", "⟧NORP"]
 
 
 async def test_a_span_ending_in_newlines_still_shows_its_tag() -> None:

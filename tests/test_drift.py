@@ -94,7 +94,7 @@ NESTED = {TEXT: [suggested(TEXT, "Aster Rail", "ORG", 1).model_copy(
 
 def looks(spans: Any) -> Counter[tuple[object, ...]]:
     """Painted spans as a multiset of everything that makes their look."""
-    return Counter((s.start, s.end, s.tag, s.style, s.tag_style, s.kind) for s in spans)
+    return Counter((s.start, s.end, s.tag, s.style, s.tag_style, s.kind, s.edges) for s in spans)
 
 
 def shown(screen: Any) -> dict[str, object]:

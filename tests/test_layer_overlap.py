@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from annotations.layer import (
     SpanIndex,
     check_layer,
+    crossing,
     is_flat,
     lanes,
+    nesting_depths,
     outermost,
     resolve_refs,
     stacked,
+    visit_order,
 )
 from annotations.models import LabelScheme, Relation, Span
 
@@ -156,5 +159,58 @@ def test_stacked_spans_start_inside_a_span_before_them(spans) -> None:
                 if any(before(a, b) and a.start <= b.start < a.end for a in spans)}
     assert stacked(spans) == expected
     assert {span.ref for span in spans if index.is_stacked(span)} == expected
+    crossers = {b.ref for b in spans if any(before(a, b) and a.start <= b.start < a.end < b.end
+                                            for a in spans)}
+    assert crossing(spans) == crossers <= expected
+    assert {span.ref for span in spans if index.crosses(span)} == crossers
     flat = outermost(spans)[0]  # a flat layer: nothing stacked
     assert stacked(flat) == set() and not any(SpanIndex(flat).is_stacked(x) for x in flat)
+
+
+# The nested brat document of issue 18 (doc.txt, doc.ann).
+DOC = ("Students of the University of Dushanbe marched through Dushanbe on Monday.\n"
+       "The Tajik National University said the CSTO summit in Dushanbe was postponed.\n")
+DOC_SPANS = [s(16, 38), s(30, 38, "GPE"), s(55, 63, "GPE"), s(67, 73, "DATE"), s(79, 104),
+             s(79, 84, "NORP"), s(114, 118), s(114, 125, "EVENT"), s(129, 137, "GPE")]
+
+
+def test_tab_and_shift_tab_visit_every_nested_span_in_opposite_orders() -> None:
+    index = SpanIndex(DOC_SPANS, overlapping=True)
+    forward, span = [], index.step(0, 1)
+    while span is not None:
+        forward.append(DOC[span.start:span.end])
+        span = index.step(0, 1, span)
+    assert forward == ["University of Dushanbe", "Dushanbe", "Dushanbe", "Monday",
+                       "Tajik National University", "Tajik", "CSTO summit", "CSTO",
+                       "Dushanbe"]
+    backward, span = [], index.step(len(DOC), -1)
+    while span is not None:
+        backward.append(DOC[span.start:span.end])
+        span = index.step(0, -1, span)
+    assert backward == forward[::-1]
+    # From a bare offset: the first span starting after it, the last starting before it.
+    assert index.step(40, 1) == s(55, 63, "GPE") and index.step(40, -1) == s(30, 38, "GPE")
+
+
+@settings(max_examples=40, deadline=None)
+@given(spans_strategy, st.integers(0, 90))
+def test_stepping_walks_the_visit_order_both_ways(spans, offset) -> None:
+    index = SpanIndex(spans, overlapping=True)
+    order = visit_order(spans)
+    for i, span in enumerate(order):
+        assert index.step(offset, 1, span) == (order[i + 1] if i + 1 < len(order) else None)
+        assert index.step(offset, -1, span) == (order[i - 1] if i else None)
+    assert index.step(offset, 1) == next((x for x in order if x.start > offset), None)
+    assert index.step(offset, -1) == next((x for x in reversed(order) if x.start < offset),
+                                          None)
+
+
+def test_nesting_depth_counts_the_spans_holding_a_span() -> None:
+    order = visit_order(DOC_SPANS)
+    assert [(DOC[x.start:x.end], depth) for x, depth in zip(order, nesting_depths(order),
+                                                          strict=True)][3:7] == [
+        ("Monday", 0), ("Tajik National University", 0), ("Tajik", 1), ("CSTO summit", 0)]
+    # Spans that cross are not nested; a span inside both is held by both.
+    crossing = visit_order([s(0, 10), s(5, 15, "B"), s(6, 8, "C")])
+    assert nesting_depths(crossing) == [0, 0, 2]
+    assert nesting_depths(visit_order([s(0, 10), s(0, 10, "B"), s(2, 4)])) == [0, 1, 2]

@@ -107,3 +107,46 @@ async def test_equals_gives_the_other_suggestions_the_same_relabel(tmp_path: Pat
             assert "'Tajikistan' NORP → GPE (2 times)" in notes
         spans = store.annotation(doc.id).spans
     assert [(s.label, s.state) for s in spans] == [("GPE", "changed")] * 3
+
+
+async def test_tab_stops_name_each_nested_entity_the_panel_indents_them_d_deletes_one(tmp_path: Path
+                                                                            ) -> None:
+    from reader.widgets.annotated_article import AnnotatedArticle
+    from reader.widgets.side_panel import EntityList
+
+    store, doc_id = nested_store(tmp_path / "gold.json")
+    with store:
+        app = make_app(store, load_model=False, start=0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            article = app.screen.query_one(AnnotatedArticle)
+            entities = app.screen.query_one(EntityList)
+
+            async def stops(key: str) -> list[str]:
+                said = []
+                for _ in NESTED_SPANS:
+                    await pilot.press(key)
+                    await pilot.pause()
+                    status = str(app.screen.query_one("#status").render())
+                    said.append(status.split(" · ")[1].split("  ")[0])
+                    assert entities.shown_at(entities.highlighted).start == \
+                        article.selection.start
+                return said
+
+            await pilot.press("home")
+            forward = await stops("tab")
+            assert forward[:2] == ["ORG 'University of Dushanbe' 16-38", "GPE 'Dushanbe' 30-38"]
+            assert "ORG 'Tajik National University' 79-104" in forward
+            await pilot.press("end")
+            assert await stops("shift+tab") == forward[::-1]
+            rows = [(entities.shown_at(i).label, entities.depth(entities.shown_at(i)))
+                    for i in range(len(entities.rows))]
+            assert rows[4:8] == [("ORG", 0), ("NORP", 1), ("EVENT", 0), ("ORG", 1)]
+            assert article.show_edges  # an overlapping layer shows its edge marks
+            await pilot.press("m")
+            assert not article.show_edges
+            # d on the entity a Tab stop named deletes that one, not the span nested in it.
+            await pilot.press("home", "tab", "d")
+            await pilot.pause()
+        spans = {(s.start, s.end, s.label) for s in store.annotation(doc_id).spans}
+    assert spans == set(NESTED_SPANS) - {(16, 38, "ORG")}

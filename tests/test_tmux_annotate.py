@@ -223,7 +223,8 @@ def test_nested_spans_in_tmux(tmp_path: Path, session: str) -> None:
             Span(start=4, end=28, label="ORG"), Span(start=18, end=28, label="GPE")]))
     start_reader(session, tmp_path, f"annotate --db {shlex.quote(str(db))} --no-model",
                  (100, 24))
-    screen = wait_for(session, "University of California ORG GPE")
+    # Edge marks (on in an overlapping layer): each label next to its own extent.
+    screen = wait_for(session, "The ⟦University of ⟦California⟧GPE⟧ORG at Berkeley")
     assert "at Berkeley" in screen
     tmux("send-keys", "-t", session, "Right", "Right", "Right")  # The, University, of →
     wait_for(session, "GPE 'California' 18-28")

@@ -247,7 +247,7 @@ class AnnotateScreen(RelationKeys):
         self.app.push_screen(LabelPicker(self.session.scheme.entities), chosen)
 
     def action_delete_entity(self) -> None:
-        entity = None if self.article.is_range else self.article.entity_at_cursor()
+        entity = self.article.entity_selected()
         if entity is not None:  # only that one, not the spans it nests in
             self.run_edit(self.session.delete_span, entity)
             return

@@ -37,9 +37,10 @@ class RelationMode:
         return cls(head, dict(zip(hint_codes(len(others)), others, strict=True)))
 
     @property
-    def hints(self) -> dict[int, str]:
-        """The letters to draw, by the offset of the entity they pick."""
-        return {span.start: code for code, span in self.targets.items()}
+    def hints(self) -> dict[object, str]:
+        """The letters to draw, by the ``(start, end, label)`` of the entity they pick
+        (its name in the article view: spans starting together each get their own)."""
+        return {span.ref: code for code, span in self.targets.items()}
 
     def type(self, letter: str) -> Span | None:
         """The entity ``letter`` completes a code of; None while a code is half typed.

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 
 from rich.style import Style
 
-from annotations.layer import SpanRef, stacked
+from annotations.layer import SpanRef, crossing, stacked
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.names import label_colours
 from annotations.session import Change, EditingSession
 from annotations.terminal import visible
 
-from ..widgets.article_view import DisplaySpan
+from ..widgets.article_view import CROSSING_EDGES, NESTING_EDGES, DisplaySpan
 
 LINKED = "•"  # after the label of an entity that has relations
 # Added to the text of a span stacked on others in an overlapping layer (one that starts
@@ -51,12 +51,14 @@ def span_look(label: str, colour: str, suggested: bool, linked: bool = False,
 
 
 def display_span(span: Span, colours: dict[str, str], linked: bool = False,
-                 on_others: bool = False) -> DisplaySpan:
+                 on_others: bool = False, crosses: bool = False) -> DisplaySpan:
     """Confirmed spans filled, suggestions underlined, a dot after the label of one that
-    has relations, and a span stacked on others underlined in italics."""
+    has relations, a span stacked on others underlined in italics, and one crossing the
+    end of another between edge marks of its own (``⟨…⟩``, when marks are shown)."""
     tag, style, tag_style = span_look(visible(span.label), colours.get(span.label, GREY),
                                       span.state == "suggested", linked, on_others)
-    return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state)
+    return DisplaySpan(span.start, span.end, tag, style, tag_style, span.state, span.ref,
+                       CROSSING_EDGES if crosses else NESTING_EDGES)
 
 
 def linked_keys(annotation: Annotation) -> set[SpanRef]:
@@ -73,7 +75,9 @@ def display_spans(annotation: Annotation, scheme: LabelScheme) -> list[DisplaySp
     colours = label_colours(scheme)
     linked = linked_keys(annotation)
     on_others = stacked(annotation.spans) if scheme.overlapping else set()
-    return [display_span(span, colours, is_linked(span, linked), span.ref in on_others)
+    crosses = crossing(annotation.spans) if scheme.overlapping else set()
+    return [display_span(span, colours, is_linked(span, linked), span.ref in on_others,
+                         span.ref in crosses)
             for span in annotation.spans]
 
 
@@ -84,6 +88,7 @@ class SpanPainter:
         self.session = session
         self.shown: dict[SpanRef, DisplaySpan] = {}
         self.stacked: set[SpanRef] = set()  # spans drawn stacked on others (overlapping)
+        self.crossing: set[SpanRef] = set()  # of those, the ones crossing another's end
 
     def paint_all(self) -> list[DisplaySpan]:
         """The looks of the open document's spans, from scratch."""
@@ -92,8 +97,10 @@ class SpanPainter:
         colours = session.colours
         linked = linked_keys(annotation)
         self.stacked = stacked(annotation.spans) if session.allows_overlap else set()
+        self.crossing = crossing(annotation.spans) if session.allows_overlap else set()
         self.shown = {span.ref: display_span(span, colours, is_linked(span, linked),
-                                             span.ref in self.stacked)
+                                             span.ref in self.stacked,
+                                             span.ref in self.crossing)
                       for span in annotation.spans}
         return list(self.shown.values())
 
@@ -117,30 +124,38 @@ class SpanPainter:
         added = []
         for span in (*restyled, *change.added):
             added.append(display_span(span, colours, is_linked(span, linked),
-                                      span.ref in self.stacked))
+                                      span.ref in self.stacked, span.ref in self.crossing))
             self.shown[span.ref] = added[-1]
         return removed, added
 
     def _restack(self, change: Change) -> list[Span]:
-        """Bring :attr:`stacked` up to date after ``change``; the spans, not among those
-        it added, that became stacked or stopped being so (they start inside an edited
-        span: see annotations.layer.stacked)."""
+        """Bring :attr:`stacked` and :attr:`crossing` up to date after ``change``; the
+        spans, not among those it added, that became stacked or crossing or stopped
+        being so (they start inside an edited span: see annotations.layer.stacked)."""
         if not self.session.allows_overlap:
             return []
-        index = self.session.spans
         for span in change.removed:
             self.stacked.discard(span.ref)
+            self.crossing.discard(span.ref)
         for span in change.added:
-            (self.stacked.add if index.is_stacked(span) else self.stacked.discard)(span.ref)
+            self._place(span)
         new = {span.ref for span in change.added}
         flipped = []
         edited: Iterable[Span] = (*change.removed, *change.added)
         for span_edited in edited:
-            for span in index.starting_in(span_edited.start, span_edited.end):
-                if span.ref in new:
-                    continue
-                now = index.is_stacked(span)
-                if now != (span.ref in self.stacked):
-                    (self.stacked.add if now else self.stacked.discard)(span.ref)
+            for span in self.session.spans.starting_in(span_edited.start, span_edited.end):
+                if span.ref not in new and self._place(span):
                     flipped.append(span)
         return flipped
+
+    def _place(self, span: Span) -> bool:
+        """Whether ``span`` is stacked and crossing, as the index says now; True if
+        either changed."""
+        index = self.session.spans
+        changed = False
+        for found, now in ((self.stacked, index.is_stacked(span)),
+                           (self.crossing, index.crosses(span))):
+            if now != (span.ref in found):
+                (found.add if now else found.discard)(span.ref)
+                changed = True
+        return changed

@@ -68,6 +68,8 @@ class AnnotatedArticle(ArticleView):
         self.range_anchor: int | None = None  # the other end of a selected token range
         self.origin: Span | None = None  # the entity a token range started from
         self._pick: tuple[int, int] = (-1, 0)  # (cursor offset, which nested span)
+        # Edge marks: shown in an overlapping layer unless the user said otherwise.
+        self.edges_chosen: bool | None = None
 
     # -- what is selected ----------------------------------------------------------
 
@@ -75,6 +77,8 @@ class AnnotatedArticle(ArticleView):
                       index: SpanIndex) -> None:
         """Show a new document with the cursor on its first token, nothing selected."""
         self.tokens, self.index = tokens, index
+        self.show_edges = (index.allows_overlap if self.edges_chosen is None
+                           else self.edges_chosen)
         self.load(text, spans)
         self.cur, self.range_anchor, self.origin, self._pick = 0, None, None, (-1, 0)
 
@@ -110,11 +114,22 @@ class AnnotatedArticle(ArticleView):
     def is_range(self) -> bool:
         return self.range_anchor is not None
 
-    def entities(self) -> list[Span]:
-        """The entities the selection acts on: the one at the cursor, or every entity a
-        token range overlaps."""
+    def entity_selected(self) -> Span | None:
+        """The one entity the selection is, if it is one: the entity at the cursor, or
+        the entity Tab, a click or the list selected (not the spans nested in it)."""
         if self.range_anchor is None:
-            entity = self.entity_at_cursor()
+            return self.entity_at_cursor()
+        selection = self.selection
+        if selection.is_entity and selection.origin is not None:
+            return self.index.get(selection.origin.ref)
+        return None
+
+    def entities(self) -> list[Span]:
+        """The entities the selection acts on: the one at the cursor, the one selected
+        (Tab, a click in the list: not the spans nested in it), or every entity a token
+        range overlaps."""
+        entity = self.entity_selected()
+        if entity is not None or self.range_anchor is None:
             return [entity] if entity else []
         return self.index.overlapping(*self.token_range())
 
@@ -238,11 +253,23 @@ class AnnotatedArticle(ArticleView):
         self.select_tokens(None, 0 if step < 0 else len(self.tokens) - 1)
 
     def action_next_entity(self, step: int) -> None:
-        target = (self.index.after if step > 0 else self.index.before)(self.token_range()[0])
+        """Tab and Shift+Tab: the next or previous entity, outer before inner (see
+        annotations.layer.visit_order), from the entity selected, else the cursor."""
+        current = self.selection.origin
+        if current is not None:
+            current = self.index.get(current.ref)
+        target = self.index.step(self.token_range()[0], step, current)
         if target is None:
             self._refuse("No more entities this way")
             return
         self.select_entity(target)
+
+    def action_toggle_edges(self) -> None:
+        """Show or hide the marks at the edges of the spans (``⟦`` ... ``⟧``): on by
+        default where spans nest, so that which label belongs to which extent reads
+        without colour."""
+        self.edges_chosen = not self.show_edges
+        self.set_show_edges(self.edges_chosen)
 
     def action_cycle_spans(self) -> None:
         """Nested spans: the next of the entities at the cursor, innermost first."""

@@ -28,9 +28,14 @@ Public API
 ``related: tuple[tuple[int, int], ...]``
     Ranges underlined in magenta (the other ends of the relations of the entity at the
     cursor); ``set_related``.
-``hints: dict[int, str]``
-    Hint letters drawn over the first cell of the span starting at each offset;
-    ``set_hints``.  They never change the wrapping.
+``hints: dict[object, str]``
+    Hint letters (``[ak]``) drawn after the tag of the span with each ``name``;
+    ``set_hints``.  They take cells of their own: they never cover text or a tag.
+``show_edges: bool``
+    Each tagged span drawn between edge marks, ``⟦`` before its first character and
+    ``⟧`` before its tag (``⟦University of ⟦Dushanbe⟧GPE⟧ORG``), so that which tag
+    belongs to which extent reads without colour; a span's ``edges`` says which marks
+    (``⟨`` ``⟩`` for one crossing the end of another); ``set_show_edges``.
 ``visible_range() -> (start, end)``
     The document offsets on screen.
 ``offset_at(x, y) -> int | None``
@@ -74,6 +79,31 @@ CURSOR_STYLE = Style(reverse=True, bold=True)
 MARK_STYLE = Style(underline=True, bold=True, color="bright_white", bgcolor="magenta")
 HINT_STYLE = Style(color="black", bgcolor="bright_yellow", bold=True)
 RELATED_STYLE = Style(underline=True, bold=True, color="bright_magenta")
+# Edge marks, one cell each (East Asian width "narrow"): nesting spans, and spans that
+# cross the end of another (whose marks could not nest with the others').
+NESTING_EDGES, CROSSING_EDGES = "⟦⟧", "⟨⟩"
+
+
+def opening_order(spans: Iterable[DisplaySpan]) -> list[DisplaySpan]:
+    """Spans starting at one offset, in the order their edge marks open: the longer
+    first, so that it closes last."""
+    return sorted(spans, key=lambda s: (-s.end, s.tag))
+
+
+def closing_order(spans: Iterable[DisplaySpan]) -> list[DisplaySpan]:
+    """Spans ending at one offset, in the order their tags are drawn: the inner first
+    (the later start), the reverse of :func:`opening_order`, so that edge marks nest
+    and each tag sits next to its own closing mark."""
+    return sorted(spans, key=lambda s: (s.start, s.tag), reverse=True)
+
+
+def tag_text(span: DisplaySpan, edges: bool, hint: str | None = None) -> str:
+    """What is drawn after ``span``'s text: its closing edge mark (in the place of the
+    tag's leading space, so the width stays), its tag, and its hint, if any."""
+    tag = span.tag
+    if edges and tag:
+        tag = span.edges[1] + tag.removeprefix(" ")
+    return tag + (f"[{hint}]" if hint else "")
 
 
 @dataclass(frozen=True)
@@ -90,6 +120,8 @@ class DisplaySpan:
     style: Style = Style()
     tag_style: Style | None = None
     kind: str = ""
+    name: object = None  # the caller's name for the span (hints are given by it)
+    edges: str = NESTING_EDGES  # its opening and closing edge marks, when they are shown
 
 
 def display_text(text: str) -> str:
@@ -139,7 +171,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor: tuple[int, int] | None = None
         self.mark: tuple[int, int] | None = None
         self.related: tuple[tuple[int, int], ...] = ()
-        self.hints: dict[int, str] = {}
+        self.hints: dict[object, str] = {}
+        self.show_edges = False
         self._wrap_width = 0
         self._drag_anchor: int | None = None
         self.load(text, spans)
@@ -185,13 +218,32 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.spans: list[DisplaySpan] = sorted(spans, key=lambda s: (s.start, s.end))
         self._span_starts = [s.start for s in self.spans]
         self._max_span = max((s.end - s.start for s in self.spans), default=0)
-        tags: dict[int, int] = {}
+        self._tag_width: dict[int, int] = {}  # cells drawn after the character before
+        self._tag_ends: list[int] = []
+        self._lead_width: dict[int, int] = {}  # cells drawn before the character at
+        self._lead_starts: list[int] = []
         for span in self.spans:
-            if span.tag:
-                at = self._tag_at(span)
-                tags[at] = tags.get(at, 0) + cell_len(span.tag)
-        self._tag_width = tags
-        self._tag_ends = sorted(tags)
+            self._count_cells(span, 1)
+
+    def _count_cells(self, span: DisplaySpan, sign: int) -> None:
+        """Add (``sign`` 1) or take away (-1) the cells ``span`` draws besides its text:
+        its tag (with its hint) and, with edge marks shown, its opening mark."""
+        if not span.tag and span.name not in self.hints:
+            return
+        places = [(self._tag_width, self._tag_ends, self._tag_at(span),
+                   cell_len(tag_text(span, self.show_edges, self.hints.get(span.name))))]
+        if self.show_edges and span.tag:
+            places.append((self._lead_width, self._lead_starts, span.start,
+                           cell_len(span.edges[0])))
+        for widths, points, at, cells in places:
+            width = widths.get(at, 0) + sign * cells
+            if width:
+                if at not in widths:
+                    points.insert(bisect_left(points, at), at)
+                widths[at] = width
+            elif at in widths:
+                del widths[at]
+                points.pop(bisect_left(points, at))
 
     def set_spans(self, spans: Iterable[DisplaySpan]) -> None:
         """Replace the spans; re-wrap only paragraphs whose tags changed."""
@@ -211,14 +263,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                     del self.spans[index]
                     del self._span_starts[index]
                     changed.append(span)
-                    if span.tag:
-                        at = self._tag_at(span)
-                        width = self._tag_width[at] - cell_len(span.tag)
-                        if width:
-                            self._tag_width[at] = width
-                        else:
-                            del self._tag_width[at]
-                            self._tag_ends.pop(bisect_left(self._tag_ends, at))
+                    self._count_cells(span, -1)
                     break
                 index += 1
         for span in added:
@@ -227,12 +272,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self._span_starts.insert(index, span.start)
             # A stale (too large) maximum only widens the lookup window a little.
             self._max_span = max(self._max_span, span.end - span.start)
-            if span.tag:
-                at = self._tag_at(span)
-                if at not in self._tag_width:
-                    self._tag_width[at] = 0
-                    self._tag_ends.insert(bisect_left(self._tag_ends, at), at)
-                self._tag_width[at] += cell_len(span.tag)
+            self._count_cells(span, 1)
             changed.append(span)
         if changed:
             self._spans_changed(changed)
@@ -240,7 +280,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _spans_changed(self, changed: Iterable[DisplaySpan]) -> None:
         changed = list(changed)
         paragraphs = {self._paragraph_of(s.end - 1 if s.end > s.start else s.start)
-                      for s in changed if s.tag}
+                      for s in changed if s.tag or s.name in self.hints}
+        if self.show_edges:
+            paragraphs |= {self._paragraph_of(s.start) for s in changed if s.tag}
         lines_before = len(self._lines)
         rewrapped: list[int] = []
         for index in sorted(paragraphs):
@@ -298,6 +340,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                                   bisect_right(self._tag_ends, end)]
         tag_width = self._tag_width
         next_tag = 0
+        # The same for the opening edge marks, each counted with the word it opens.
+        leads = self._lead_starts[bisect_left(self._lead_starts, start):
+                                  bisect_left(self._lead_starts, end)]
+        lead_width = self._lead_width
+        next_lead = 0
         for match in _CHUNK.finditer(display, start, end):
             chunk_start, chunk_end = match.span()
             word_end = match.end(1)
@@ -311,6 +358,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 if tag_ends[next_tag] > chunk_start:
                     word_cells += tag_width[tag_ends[next_tag]]
                 next_tag += 1
+            while next_lead < len(leads) and leads[next_lead] < chunk_end:
+                word_cells += lead_width[leads[next_lead]]
+                next_lead += 1
             if used and used + word_cells > width:
                 lines.append((line_start, chunk_start))
                 line_start, used = chunk_start, 0
@@ -383,7 +433,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         cells: list[tuple[int, int]] = []
         x = 0
         display = self._display
+        leads = self._lead_width
         for offset in range(start, end):
+            if offset in leads:
+                x += leads[offset]
             cells.append((offset, x))
             x += cell_len(display[offset])
             if offset + 1 in self._tag_width:
@@ -452,10 +505,31 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             if rng is not None:
                 self._refresh_range(*rng)
 
-    def set_hints(self, hints: dict[int, str]) -> None:
-        """Hint letters by span start, drawn over the span's tag (never over the text)."""
+    def set_hints(self, hints: dict[object, str]) -> None:
+        """Hint letters by span name, drawn after the span's tag in cells of their own
+        (never over the text or a tag); only the paragraphs of the spans that gain or
+        lose a hint are re-wrapped."""
+        hinted = {*self.hints, *hints}
+        spans = [span for span in self.spans if span.name in hinted]
+        for span in spans:
+            self._count_cells(span, -1)
         self.hints = dict(hints)
+        for span in spans:
+            self._count_cells(span, 1)
+        self._spans_changed(spans)
         self.refresh()
+
+    def set_show_edges(self, show: bool) -> None:
+        """Show or hide the edge marks of the spans (``⟦`` ... ``⟧``); re-wraps the text."""
+        if show == self.show_edges:
+            return
+        self.show_edges = show
+        self._index_spans(self.spans)
+        self._cache.clear()
+        self._wrap_all()
+        self.refresh()
+        if self.cursor is not None:
+            self.call_after_refresh(self._scroll_to_offset, self.cursor[0])
 
     def _scroll_to_offset(self, offset: int, keep_visible: bool = True, top: bool = False) -> None:
         if not self._lines:
@@ -502,14 +576,20 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         cursor = self._clip(self.cursor, start, end)
         mark = self._clip(self.mark, start, end)
         related = tuple(r for r in (self._clip(rng, start, end) for rng in self.related) if r)
-        hints = tuple((s.start, self.hints[s.start]) for s in spans if s.start in self.hints)
+        hints = tuple((s.name, self.hints[s.name]) for s in spans if s.name in self.hints)
+        # The spans inside the cursor: their marks and tags light up with it (not those
+        # of an outer span that ends or starts with the selected one).
+        whole = self.cursor
+        picked = frozenset(s for s in spans if whole is not None and whole[0] < whole[1]
+                           and whole[0] <= s.start and s.end <= whole[1])
         base = self.rich_style
-        key = (start, end, width, spans, cursor, mark, related, hints, base)
+        key = (start, end, width, spans, cursor, mark, related, hints, base, self.show_edges,
+               picked)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         strip = self._build_strip(start, end, spans, cursor, mark, dict(hints), base, width,
-                                  related)
+                                  related, picked)
         self._cache[key] = strip
         return strip
 
@@ -520,10 +600,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         spans: Sequence[DisplaySpan],
         cursor: tuple[int, int] | None,
         mark: tuple[int, int] | None,
-        hints: dict[int, str],
+        hints: dict[object, str],
         base: Style,
         width: int,
         related: tuple[tuple[int, int], ...] = (),
+        picked: frozenset[DisplaySpan] = frozenset(),
     ) -> Strip:
         # Cut the line wherever the style can change, then paint each piece.
         cuts = {start, end}
@@ -542,14 +623,18 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             cuts.update((offset, offset + 1))
         points = sorted(p for p in cuts if start <= p <= end)
         tags_at: dict[int, list[DisplaySpan]] = {}
+        leads_at: dict[int, list[DisplaySpan]] = {}
         for span in spans:
-            if span.tag:
+            if span.tag or span.name in hints:
                 at = self._tag_at(span)
                 if start < at <= end:
                     tags_at.setdefault(at, []).append(span)
+            if self.show_edges and span.tag and start <= span.start < end:
+                leads_at.setdefault(span.start, []).append(span)
         escaped = set(self._escaped[lo:hi])
         display = self._display
         segments: list[Segment] = []
+
         for a, b in zip(points, points[1:], strict=False):
             style = base
             for span in spans:
@@ -563,21 +648,23 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 style = style + MARK_STYLE
             if cursor and cursor[0] <= a < cursor[1]:
                 style = style + CURSOR_STYLE
+            for span in opening_order(leads_at.get(a, ())):
+                lead_style = base + (span.tag_style or span.style)
+                if span in picked:
+                    lead_style = lead_style + CURSOR_STYLE
+                segments.append(Segment(span.edges[0], lead_style))
             piece = display[a:b]
             if piece:
                 segments.append(Segment(piece, style))
-            for span in tags_at.get(b, ()):
+            for span in closing_order(tags_at.get(b, ())):
                 tag_style = base + (span.tag_style or span.style)
-                if cursor and cursor[0] < b <= cursor[1]:
+                if span in picked:
                     tag_style = tag_style + CURSOR_STYLE
-                tag = span.tag
-                hint = hints.get(span.start)
+                segments.append(Segment(tag_text(span, self.show_edges), tag_style))
+                hint = hints.get(span.name)
                 if hint:
-                    # The hint takes the tag's first cells, so the wrapping stays as it is
-                    # and the article's text stays readable.
-                    segments.append(Segment(hint, base + HINT_STYLE))
-                    tag = tag[len(hint):]
-                segments.append(Segment(tag, tag_style))
+                    # Cells of its own after the tag: the text and the tag stay readable.
+                    segments.append(Segment(f"[{hint}]", base + HINT_STYLE))
         strip = Strip(segments)
         return strip.adjust_cell_length(width, base)
 

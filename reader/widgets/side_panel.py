@@ -7,6 +7,7 @@ panel only posts messages; the screen makes the edits.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from annotations.describe import shown
-from annotations.layer import SpanRef, changed_run
+from annotations.layer import SpanRef, changed_run, holds, visit_order
 from annotations.models import Annotation, Relation, Span
 from annotations.terminal import visible
 
@@ -38,6 +39,17 @@ def _short(text: str, width: int = 28) -> str:
     """One line of article text, control characters made visible, cut to ``width``."""
     text = visible(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def entity_row(span: Span, text: str, depth: int, colour: str, base: Style) -> list[Segment]:
+    """One row of the entity list: the state mark, then, indented two cells for each
+    span holding this one (at most four levels deep), the label and the text."""
+    return [
+        Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
+        *([Segment("  " * min(depth, 4), base)] if depth else []),
+        Segment(f"{visible(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
+        Segment(" " + _short(shown(span.text_in(text))), base),
+    ]
 
 
 class RelationList(OptionList):
@@ -123,7 +135,8 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         self.rows: list[Span] = []
         self.text = ""
         self.colours: dict[str, str] = {}
-        self.highlighted = 0
+        self.highlighted = 0  # a row on screen (rows are drawn in visit order)
+        self._longest = 0  # at least the length of the longest span: how far holders reach
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(500)
 
     def set_rows(self, spans: list[Span], text: str, colours: dict[str, str]) -> None:
@@ -136,9 +149,13 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         if len(spans) != len(old):
             self.virtual_size = Size(self.size.width, len(spans))
         if not same_page:
+            self._longest = max((s.end - s.start for s in spans), default=0)
             self.refresh()
             return
         prefix, suffix = changed_run(old, self.rows)
+        # Never lowered on an edit: still a bound, and the cost follows the change.
+        self._longest = max((s.end - s.start for s in self.rows[prefix:len(self.rows) - suffix]),
+                            default=self._longest)
         last = (len(self.rows) - suffix) if len(self.rows) == len(old) else len(self.rows)
         top = int(self.scroll_offset.y)
         first, stop = max(prefix, top), min(max(last, prefix + 1),
@@ -146,24 +163,55 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         if first < stop:
             self.refresh_lines(first, stop - first)
 
+    # Rows are the spans in visit order (annotations.layer.visit_order: an outer span
+    # before the spans nested in it), each indented by its depth.  That order differs
+    # from the stored one (``rows``) only among spans starting together, so a row is
+    # found from its group of such spans, and only the rows drawn are ordered.
+
+    def _group(self, index: int) -> tuple[int, list[Span]]:
+        """Where the spans starting with ``rows[index]`` begin, and them in visit order."""
+        rows = self.rows
+        start = rows[index].start
+        lo = index
+        while lo and rows[lo - 1].start == start:
+            lo -= 1
+        hi = index + 1
+        while hi < len(rows) and rows[hi].start == start:
+            hi += 1
+        return lo, visit_order(rows[lo:hi])
+
+    def shown_at(self, row: int) -> Span:
+        """The span drawn at ``row``."""
+        lo, group = self._group(row)
+        return group[row - lo]
+
+    def row_of(self, index: int) -> int:
+        """The row where ``rows[index]`` (the session's order) is drawn."""
+        lo, group = self._group(index)
+        return lo + group.index(self.rows[index])
+
+    def depth(self, span: Span) -> int:
+        """How many spans hold ``span`` (annotations.layer.holds): its indentation."""
+        rows = self.rows
+        first = bisect_left(rows, span.start - self._longest, key=lambda s: s.start)
+        last = bisect_left(rows, span.start + 1, key=lambda s: s.start)
+        return sum(holds(other, span) for other in rows[first:last])
+
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
         width = self.scrollable_content_region.width
         base = self.rich_style
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
-        span = self.rows[index]
+        span = self.shown_at(index)
+        depth = self.depth(span)
         selected = index == self.highlighted
-        key = (span, width, selected, self.has_focus, base, self.colours.get(span.label, ""))
+        key = (span, depth, width, selected, self.has_focus, base,
+               self.colours.get(span.label, ""))
         strip = self._cache.get(key)
         if strip is None:
-            colour = self.colours.get(span.label, "")
-            segments = [
-                Segment(STATE_MARK.get(span.state, " "), base + Style(color="yellow", bold=True)),
-                Segment(f"{visible(span.label):<9}"[:9], base + Style.parse(f"bold {colour}")),
-                Segment(" " + _short(shown(span.text_in(self.text))), base),
-            ]
-            strip = Strip(segments).adjust_cell_length(width, base)
+            strip = Strip(entity_row(span, self.text, depth, self.colours.get(span.label, ""),
+                                     base)).adjust_cell_length(width, base)
             if selected:
                 strip = strip.apply_style(Style(reverse=True) if self.has_focus
                                           else Style(bgcolor="grey23"))
@@ -172,7 +220,10 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def show_span(self, index: int | None) -> None:
         """Highlight the row of the entity at the article's cursor (``None``: keep)."""
-        if index is None or index == self.highlighted or not 0 <= index < len(self.rows):
+        if index is None or not 0 <= index < len(self.rows):
+            return
+        index = self.row_of(index)
+        if index == self.highlighted:
             return
         old, self.highlighted = self.highlighted, index
         self.refresh_line(old)
@@ -199,8 +250,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def action_choose(self) -> None:
         if self.rows:
-            span = self.rows[self.highlighted]
-            self.post_message(self.Chosen(span))
+            self.post_message(self.Chosen(self.shown_at(self.highlighted)))
 
     def action_leave(self) -> None:
         self.screen.focus_next("ArticleView")

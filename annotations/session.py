@@ -492,11 +492,6 @@ class EditingSession:
     def overlapping(self, start: int, end: int) -> list[Span]:
         return self.spans.overlapping(start, end)
 
-    def next_span(self, offset: int, step: int) -> Span | None:
-        """The next entity starting after ``offset`` (``step`` > 0), or the previous one
-        ending before it."""
-        return self.spans.after(offset) if step > 0 else self.spans.before(offset)
-
     def next_unreviewed(self, offset: int) -> Span | None:
         """The first unreviewed suggestion starting after ``offset``, wrapping around."""
         unreviewed = self.unreviewed()

@@ -23,6 +23,7 @@ from reader.config import AnnotatorConfig
 from reader.screens.annotate import AnnotateScreen
 from reader.screens.pickers import LabelPicker, RelationPicker, UnreviewedPicker
 from reader.screens.session_screen import FOOTER_REFRESH_DELAY
+from reader.screens.status_line import StatusLine
 
 EXTRACTOR = "test-extractor@1"
 pytestmark = pytest.mark.anyio
@@ -501,7 +502,8 @@ async def test_boundary_keys_move_either_edge_and_never_invert(store: GoldStore)
         assert screen.selection() == (27, 37)
         await pilot.press("alt+left")  # grow the start: "of Lindenfeld"
         assert screen.selection() == (24, 37)
-        assert "selection 'of Lindenfeld' 24-37" in str(screen.query_one("#status").render())
+        # The account of the selection (the refusal of shift+left is still said beside it).
+        assert "selection 'of Lindenfeld' 24-37" in str(screen.query_one(StatusLine).account)
         await pilot.press("greater_than_sign", "shift+right")  # start back in, end out
         assert screen.selection() == (27, 38)
         await pilot.press("shift+left", "3")
@@ -514,10 +516,10 @@ async def test_find_counts_matches_and_says_when_it_wraps(store: GoldStore) -> N
         await pilot.pause()
         await pilot.press("slash", *"keller", "enter")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         assert "'keller': 1/2" in notes
         await pilot.press("f3", "f3")
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         assert "'keller': 2/2" in notes and "'keller': 1/2 (wrapped to the start)" in notes
 
 
@@ -527,7 +529,7 @@ async def test_keys_that_cannot_act_say_why(store: GoldStore) -> None:
         await pilot.pause()
         await pilot.press("n", "d", "u")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         assert "This is the last document" in notes
         assert "No entity here to delete" in notes
         assert "Nothing to undo (edits of earlier sessions stay as saved)" in notes
@@ -539,7 +541,7 @@ async def test_undo_and_status_changes_are_announced(store: GoldStore) -> None:
         await pilot.pause()
         await pilot.press("3", "u", "x")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         assert "undo: 'Maria Keller' GPE → PERSON" in notes and "document 1 rejected" in notes
 
 
@@ -569,7 +571,7 @@ async def test_relation_relabel_from_the_panel_and_two_letter_hints(store: GoldS
         codes = hint_codes(30)
         assert codes[:2] == ["aa", "as"] and len(set(codes)) == 30
         await pilot.press("r", "z")
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         assert "No entity on screen has the hint z" in notes
         assert screen.relation is not None
     assert store.annotation(doc_ids(store)[0]).relations[0].label == "works_for"

@@ -24,6 +24,7 @@ from annotations.terminal import visible
 from ..bindings import ADJUDICATE_BINDINGS
 from ..widgets.article_view import ArticleView, DisplaySpan
 from .session_screen import SessionScreen
+from .status_line import StatusLine
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -89,7 +90,7 @@ class AdjudicateScreen(SessionScreen):
         yield Static(id="legend")
         yield ArticleView(id="article")
         yield Static(id="lanes")
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield Footer(compact=True)
 
     @property

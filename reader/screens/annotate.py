@@ -38,7 +38,7 @@ from .pickers import (
 from .relation_keys import RelationKeys
 from .session_screen import HelpRow
 from .span_painter import SpanPainter
-from .status_line import describe_selection, header_title, legend
+from .status_line import StatusLine, describe_selection, header_title, legend
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -87,7 +87,7 @@ class AnnotateScreen(RelationKeys):
         with Horizontal(id="main"):
             yield AnnotatedArticle(id="article")
             yield SidePanel()
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield Footer(compact=True)
 
     @property

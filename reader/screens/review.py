@@ -30,6 +30,7 @@ from annotations.terminal import visible
 from ..bindings import REVIEW_BINDINGS
 from ..widgets.article_view import ArticleView, DisplaySpan
 from .session_screen import SessionScreen
+from .status_line import StatusLine
 
 if TYPE_CHECKING:
     from ..app import ReviewApp
@@ -149,7 +150,7 @@ class ReviewScreen(SessionScreen):
         yield Header(show_clock=False, icon="⚖")
         yield Static(legend(), id="legend")
         yield ArticleView(id="article")
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield Footer(compact=True)
 
     @property

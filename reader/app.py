@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
 from textual.app import App
-from textual.css.query import NoMatches
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -85,15 +84,11 @@ class ReaderApp(App[None]):
         on_loop = threading.get_ident() == threading.main_thread().ident
         if on_loop:
             self.notices.append(Notice(message, severity))
-            if severity == "information":
-                try:
-                    line = self.screen.query_one(StatusLine)
-                except NoMatches:
-                    pass
-                else:
-                    line.show_notice(message, severity,
-                                     self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
-                    return
+            line = getattr(self.screen, "status_line", None)
+            if severity == "information" and isinstance(line, StatusLine):
+                line.show_notice(message, severity,
+                                 self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+                return
         super().notify(message, title=title, severity=severity, timeout=timeout,
                        markup=markup)
 

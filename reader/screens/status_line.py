@@ -139,6 +139,7 @@ class StatusLine(Static):
         self.account = Text()
         self.notice: Text | None = None
         self._expires = 0.0
+        self._joining = False  # a notice now joins the last one (the same key said both)
         self._timer: Timer | None = None
         self._strip: tuple[int, Style, Strip] | None = None
 
@@ -151,12 +152,21 @@ class StatusLine(Static):
 
     def show_notice(self, message: str, severity: SeverityLevel = "information",
                     timeout: float = 3.0) -> None:
-        """Show ``message`` (plain text) at the right of the row for ``timeout`` seconds."""
-        self.notice = Text(" ".join(message.split("\n")), NOTICE_STYLES[severity])
-        self._expires = monotonic() + timeout
+        """Show ``message`` (plain text) at the right of the row for ``timeout`` seconds;
+        the notices of one key are shown together (see :meth:`next_key`)."""
+        said = Text(" ".join(message.split("\n")), NOTICE_STYLES[severity])
+        if self._joining and self.notice is not None:
+            said = Text.assemble(self.notice, " · ", said)
+        self.notice = said
+        self._joining = True
+        self._expires = max(self._expires, monotonic() + timeout)
         if self._timer is None:  # one timer at a time, not one per key
             self._timer = self.set_timer(timeout, self._expire)
         self._changed()
+
+    def next_key(self) -> None:
+        """A key was pressed: its first notice replaces those of the keys before."""
+        self._joining = False
 
     def _expire(self) -> None:
         self._timer = None
@@ -165,6 +175,7 @@ class StatusLine(Static):
             self._timer = self.set_timer(left, self._expire)
             return
         self.notice = None
+        self._expires = 0.0
         self._changed()
 
     def _changed(self) -> None:

@@ -122,7 +122,7 @@ class KeyFooter(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        style = self.rich_style
+        style = self.visual_style.rich_style  # cached, unlike Widget.rich_style
         if y != 0:
             return Strip.blank(width, style)
         cached = self._strip

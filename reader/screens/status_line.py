@@ -190,7 +190,7 @@ class StatusLine(Static):
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        style = self.rich_style
+        style = self.visual_style.rich_style  # cached, unlike Widget.rich_style
         if y != 0:
             return Strip.blank(width, style)
         cached = self._strip

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -84,7 +84,10 @@ class ReaderApp(App[None]):
         on_loop = threading.get_ident() == threading.main_thread().ident
         if on_loop:
             self.notices.append(Notice(message, severity))
-            line = getattr(self.screen, "status_line", None)
+            try:
+                line = getattr(self.screen, "status_line", None)
+            except ScreenStackError:  # no screen yet, or no longer
+                line = None
             if severity == "information" and isinstance(line, StatusLine):
                 line.show_notice(message, severity,
                                  self.NOTIFICATION_TIMEOUT if timeout is None else timeout)

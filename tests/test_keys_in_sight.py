@@ -135,3 +135,9 @@ async def test_the_footer_is_drawn_with_the_first_frame_in_priority_order(
             "confirmed GPE 'Dushanbe' · No unreviewed suggestion left in this document")
         await pilot.press("u")
         assert str(app.screen.query_one(StatusLine).notice) == "undo: unconfirmed GPE 'Dushanbe'"
+
+
+def test_a_notice_with_no_screen_shown_is_kept(store: GoldStore) -> None:
+    app = make_app(store, load_model=False)  # not running: no screen
+    app.notify("said before the app runs")
+    assert list(app.notices) == [Notice("said before the app runs")]

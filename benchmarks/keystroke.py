@@ -14,6 +14,9 @@ prints the median per key, the added latency over the unbound key, and, for the
 the ratio.  It also times opening the 100,000-word article, and the same keys on a
 100,000-word article in an overlapping layer where 20% of the spans nest in another.
 
+The annotator runs with Textual's notifications on, as ``reader annotate`` does (a test
+app has them off), so that what an edit's notice costs is measured too.
+
 With ``--cpu`` each key is timed in CPU seconds of the app's thread
 (``time.thread_time``) rather than wall seconds: on a shared, loaded machine the wall
 time of a key is mostly waiting for a core, and its CPU time is what the key costs.
@@ -209,7 +212,7 @@ async def measure_keys(app: App, presses: int, prepare: Callable[[str], Any]) ->
 
 async def bench_article_view(store: GoldStore, doc_id: str, presses: int) -> dict:
     app = make_app(store, load_model=False, start=doc_id)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
 
         async def prepare(name: str) -> str | None:
@@ -234,7 +237,7 @@ async def bench_edit_then_undo(store: GoldStore, doc_id: str, presses: int) -> f
     correction, where undo and redo become available and unavailable in turn (the runs of
     one key above never change that after their first press)."""
     app = make_app(store, load_model=False, start=doc_id)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AnnotateScreen)
@@ -339,7 +342,7 @@ async def bench_open(store: GoldStore, small: str, big: str, repeats: int = 5) -
     """Median seconds to open the big article in a running app and render the first screen."""
     app = make_app(store, load_model=False, start=small)
     samples = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AnnotateScreen)

@@ -9,12 +9,15 @@ building an app writes nothing.
 from __future__ import annotations
 
 import gc
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -32,6 +35,7 @@ from .palette import AnnotatorCommands
 from .screens.adjudicate import AdjudicateScreen
 from .screens.annotate import AnnotateScreen
 from .screens.review import ReviewScreen
+from .screens.status_line import Notice, StatusLine
 
 if TYPE_CHECKING:
     from annotations.queue import Queue
@@ -54,9 +58,11 @@ class Extractor(Protocol):
 class ReaderApp(App[None]):
     """What both apps share: the store, the config's keymap and the session."""
 
-    # Notices stand above the status line and the footer, never over them: the status
-    # line says what is selected, and every edit announces itself with a notice.
+    # Toasts (warnings and errors, see notify) stand above the status line and the footer,
+    # never over them: the status line says what is selected and what the last key did.
     CSS = "ToastRack { margin-bottom: 2; }"
+    # How many notices :attr:`notices` keeps.
+    NOTICES_KEPT = 200
 
     def __init__(self, store: GoldStore, session: EditingSession,
                  config: AnnotatorConfig | None = None) -> None:
@@ -65,6 +71,29 @@ class ReaderApp(App[None]):
         self.config = config or AnnotatorConfig()
         self.session = session
         self.keymap: dict[str, str] = {}
+        # Every notice said, latest last (what tests and the drift machine read).
+        self.notices: deque[Notice] = deque(maxlen=self.NOTICES_KEPT)
+
+    def notify(self, message: str, *, title: str = "",
+               severity: SeverityLevel = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Say something: an information notice goes to the status line of the screen
+        shown (one row redrawn; a toast per key costs a layout of the screen), warnings
+        and errors, and notices over a screen without a status line, come as toasts.
+        Every notice is kept in :attr:`notices`."""
+        on_loop = threading.get_ident() == threading.main_thread().ident
+        if on_loop:
+            self.notices.append(Notice(message, severity))
+            try:
+                line = getattr(self.screen, "status_line", None)
+            except ScreenStackError:  # no screen yet, or no longer
+                line = None
+            if severity == "information" and isinstance(line, StatusLine):
+                line.show_notice(message, severity,
+                                 self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+                return
+        super().notify(message, title=title, severity=severity, timeout=timeout,
+                       markup=markup)
 
     def set_keymap(self, keymap: dict[str, str]) -> None:  # type: ignore[override]
         """Remap keys by binding id; :attr:`keymap` keeps what is in force, for help."""

@@ -48,30 +48,29 @@ ARTICLE_BINDINGS: list[Binding] = [
     _bind("tab", "next_entity(1)", "Next ent", "Select the next entity", "next-entity", False),
     _bind("shift+tab", "next_entity(-1)", "Prev ent", "Select the previous entity",
           "previous-entity", False),
-    _bind("f", "cycle_spans", "Cycle", "Nested spans: the next of the entities at the cursor "
-          "(innermost first)", "cycle-spans", False),
+    _bind("f", "cycle_spans", "Cycle", "Nested spans: the next at the cursor (inner first)",
+          "cycle-spans", False),
     _bind("m", "toggle_edges", "Edges", "Show or hide ⟦…⟧ at span edges", "span-edges", False),
 ]
 
-# The footer shows the keys with show=True in this order, and cuts what does not fit:
-# Help and Quit come first so that they are there at 80 columns.
+# The keys of the annotate screen, in the order help lists them (the footer's order is
+# ANNOTATE_FOOTER below).
 ANNOTATE_SCREEN_BINDINGS: list[Binding] = [
     _bind("question_mark,f1", "help", "Help", "Show every key (Escape closes)", "help"),
     _bind("q", "app.quit", "Quit", "Quit (every edit is already saved)", "quit"),
     *LABEL_BINDINGS,
     _bind("l", "label_picker", "Label…", "Choose any label by name, or add a new one",
           "label-picker"),
-    _bind("d,delete", "delete_entity", "Delete", "Delete the entity under the cursor (and its "
-          "relations)", "delete-entity"),
-    _bind("c", "confirm_entity", "Confirm", "Confirm the suggestion under the cursor as is, "
-          "and go to the next unreviewed one", "confirm-entity"),
-    _bind("C", "confirm_label", "Confirm label", "Confirm every unreviewed suggestion with the "
-          "label of the one under the cursor", "confirm-label", False),
-    _bind("equals_sign", "repeat_relabel", "Same relabel", "Give the other unreviewed "
-          "suggestions with the text and label of the entity just relabelled its new label "
-          "(one undo step)", "repeat-relabel", False),
-    _bind("o", "occurrences", "Occurrences", "Offer every other occurrence of the entity's "
-          "text with its label, to confirm (c) or delete (d) one by one", "label-occurrences",
+    _bind("d,delete", "delete_entity", "Delete", "Delete the entity under the cursor and its "
+          "relations", "delete-entity"),
+    _bind("c", "confirm_entity", "Confirm", "Confirm the suggestion, go to the next unreviewed "
+          "one", "confirm-entity"),
+    _bind("C", "confirm_label", "Confirm label", "Confirm every unreviewed suggestion of this "
+          "label", "confirm-label", False),
+    _bind("equals_sign", "repeat_relabel", "Same relabel", "The last relabel again, on the same "
+          "text's suggestions", "repeat-relabel", False),
+    _bind("o", "occurrences", "Occurrences", "Other occurrences of the text, to confirm or "
+          "delete", "label-occurrences",
           False),
     _bind("r", "relation_start", "Relation", "Start a relation from the entity under the cursor",
           "relation-start"),
@@ -79,13 +78,13 @@ ANNOTATE_SCREEN_BINDINGS: list[Binding] = [
           "relation-child", False),
     _bind("escape", "cancel", "Cancel", "Cancel the relation or clear the selection", "cancel",
           False),
-    _bind("e", "relations_panel", "Relations", "Focus the relation list (d deletes, v reverses, "
-          "l relabels, Escape goes back)", "relations-panel", False),
+    _bind("e", "relations_panel", "Relations", "Focus the relation list (d, v, l; Escape goes "
+          "back)", "relations-panel", False),
     _bind("b", "toggle_panel", "Panel", "Show or hide the side panel", "toggle-panel", False),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last edit (any document)", "undo"),
     _bind("ctrl+y", "redo", "Redo", "Redo the last undone edit", "redo", False),
-    _bind("a", "set_status('accept')", "Accept", "Accept the document as gold and go to the "
-          "next open one (asks first if suggestions are unreviewed)", "accept-document"),
+    _bind("a", "set_status('accept')", "Accept", "Accept the document as gold, go to the next "
+          "open one", "accept-document"),
     _bind("x", "set_status('reject')", "Reject", "Reject the document and go on",
           "reject-document", False),
     _bind("i", "set_status('ignore')", "Ignore", "Ignore the document and go on",
@@ -95,8 +94,8 @@ ANNOTATE_SCREEN_BINDINGS: list[Binding] = [
           "previous-document", False),
     _bind("g", "goto_document", "Go to", "Jump to a document from a list", "goto-document",
           False),
-    _bind("N", "edit_notes", "Notes", "Notes on this document (saved with it, exported in "
-          "meta)", "document-notes", False),
+    _bind("N", "edit_notes", "Notes", "Notes on this document (exported in its meta)",
+          "document-notes", False),
     _bind("slash", "find", "Find", "Find text in the article", "find"),
     _bind("f3", "find_next", "Find next", "Find the next match of the last search",
           "find-next", False),
@@ -107,8 +106,8 @@ ANNOTATE_BINDINGS: list[Binding] = [*ANNOTATE_SCREEN_BINDINGS[:2], *ARTICLE_BIND
                                     *ANNOTATE_SCREEN_BINDINGS[2:]]
 
 REVIEW_BINDINGS: list[Binding] = [
-    _bind("n,tab", "next_disagreement(1)", "Next", "Go to the next disagreement (on to the "
-          "next document at the end)", "review-next"),
+    _bind("n,tab", "next_disagreement(1)", "Next", "Go to the next disagreement (then the next "
+          "document)", "review-next"),
     _bind("p,shift+tab", "next_disagreement(-1)", "Prev", "Go to the previous disagreement",
           "review-previous"),
     _bind("t", "take_prediction", "Take pred", "Make the gold here what the extractor "
@@ -140,11 +139,25 @@ ADJUDICATE_BINDINGS: list[Binding] = [
           "adjudicate-reject"),
     _bind("u,ctrl+z", "undo", "Undo", "Undo the last choice", "adjudicate-undo"),
     _bind("ctrl+y", "redo", "Redo", "Redo the last undone choice", "adjudicate-redo", False),
-    _bind("a", "set_status('accept')", "Accept", "Accept the adjudicated document as gold "
-          "and go on (once every disagreement is settled)",
+    _bind("a", "set_status('accept')", "Accept", "Accept as gold and go on (once all are settled)",
           "adjudicate-accept"),
     _bind("right_square_bracket,pagedown", "next_document(1)", "Next doc",
           "Go to the next document", "adjudicate-next-document", False),
     _bind("left_square_bracket,pageup", "next_document(-1)", "Prev doc",
           "Go to the previous document", "adjudicate-previous-document", False),
 ]
+
+# The footer's keys in priority order, by binding id: as many as fit whole are shown
+# (at 80 columns the annotator's first eight), the rest are in help.
+ANNOTATE_FOOTER = ("help", "quit", "confirm-entity", "accept-document", "label-picker",
+                   "relation-start", "undo", "find", "delete-entity", "next-document",
+                   "repeat-relabel", "label-occurrences", "relations-panel", "toggle-panel",
+                   "cycle-spans", "span-edges", "document-notes", "previous-document", "redo")
+REVIEW_FOOTER = ("review-help", "review-quit", "review-next", "review-take", "review-keep",
+                 "review-remove", "review-undo", "review-previous", "review-next-document",
+                 "review-previous-document", "review-redo")
+ADJUDICATE_FOOTER = ("adjudicate-help", "adjudicate-quit", "adjudicate-next",
+                     "adjudicate-take-1", "adjudicate-take-2", "adjudicate-reject",
+                     "adjudicate-accept", "adjudicate-undo", "adjudicate-previous",
+                     "adjudicate-next-document", "adjudicate-previous-document",
+                     "adjudicate-redo")

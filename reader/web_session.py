@@ -49,7 +49,7 @@ def warm_up() -> None:
     """Import what a session needs before it is needed."""
     import textual.drivers.web_driver  # noqa: F401
     import textual.widgets
-    from textual.widgets import Footer, Header, Input, Label, OptionList, Static  # noqa: F401
+    from textual.widgets import Header, Input, Label, OptionList, Static  # noqa: F401
 
     import reader.app  # noqa: F401
     import reader.cli  # noqa: F401

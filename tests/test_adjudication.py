@@ -131,10 +131,10 @@ async def test_keys_reach_the_adjudication_and_the_store(store: GoldStore):
         assert "1 alice" in str(screen.query_one("#legend").render())
         # The first open item is the relation: its spans are not settled yet.
         await pilot.press("1")
-        assert any("settle the spans" in n.message for n in app._notifications)
+        assert any("settle the spans" in n.message for n in app.notices)
         await pilot.press("n", "1", "x", "a")  # alice's Aster Rail, no Monday
         await pilot.pause()
-        assert "still open" in [n.message for n in app._notifications][-1]
+        assert "still open" in [n.message for n in app.notices][-1]
         await pilot.press("p", "p", "1", "a")  # now the relation, then accept
         await pilot.pause()
     gold = store.annotation(store.document_ids()[0], "gold")

@@ -207,7 +207,7 @@ class ScreenMachine(RuleBasedStateMachine):
         doc_id = self.session.doc_id
         stored = self._stored(doc_id)
         before = stored if stored is not None else self.session.annotation
-        notes = {id(n) for n in self.app._notifications}
+        notes = {id(n) for n in self.app.notices}
         self.keys(*keys)
         while len(self.app.screen_stack) > 1:  # a question or a picker: leave it
             self.keys("escape")
@@ -215,7 +215,7 @@ class ScreenMachine(RuleBasedStateMachine):
         if after is not None and after != stored:
             # The notice of the edit names what changed in the store (a status or notes
             # edit changes no span or relation).
-            said = [n.message for n in self.app._notifications if id(n) not in notes]
+            said = [n.message for n in self.app.notices if id(n) not in notes]
             expected = stored_change(self.store.text(doc_id), before, after)
             assert not expected or any(expected in message for message in said), (
                 expected, said)

@@ -99,11 +99,11 @@ async def test_equals_gives_the_other_suggestions_the_same_relabel(tmp_path: Pat
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pilot.press("2")  # the cursor is on the first "Tajikistan"
-            notes = [n.message for n in app._notifications]
+            notes = [n.message for n in app.notices]
             assert "= relabels the 2 other unreviewed suggestions NORP 'Tajikistan' as GPE " \
                    "too" in notes
             await pilot.press("equals_sign")
-            notes = [n.message for n in app._notifications]
+            notes = [n.message for n in app.notices]
             assert "'Tajikistan' NORP → GPE (2 times)" in notes
         spans = store.annotation(doc.id).spans
     assert [(s.label, s.state) for s in spans] == [("GPE", "changed")] * 3

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from annotations.adjudication import Adjudication, Item
 from annotations.session import Change
 from annotations.terminal import visible
 
-from ..bindings import ADJUDICATE_BINDINGS
+from ..bindings import ADJUDICATE_BINDINGS, ADJUDICATE_FOOTER
 from ..widgets.article_view import ArticleView, DisplaySpan
+from .key_footer import KeyFooter
 from .session_screen import SessionScreen
+from .status_line import StatusLine
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -68,6 +70,7 @@ class AdjudicateScreen(SessionScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = list(ADJUDICATE_BINDINGS)
     KEYS = ADJUDICATE_BINDINGS
+    FOOTER = ADJUDICATE_FOOTER
     DIMMED_REASONS: ClassVar[dict[str, str]] = {
         "adjudicate-undo": "Nothing to undo", "adjudicate-redo": "Nothing to redo"}
     DEFAULT_CSS = """
@@ -89,8 +92,8 @@ class AdjudicateScreen(SessionScreen):
         yield Static(id="legend")
         yield ArticleView(id="article")
         yield Static(id="lanes")
-        yield Static(id="status")
-        yield Footer(compact=True)
+        yield StatusLine(id="status")
+        yield KeyFooter()
 
     @property
     def view(self) -> ArticleView:

@@ -17,18 +17,19 @@ from rich.text import Text
 from textual import events, on
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from annotations.describe import quoted
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.session import Change
 from annotations.terminal import visible
 
-from ..bindings import ANNOTATE_BINDINGS, ANNOTATE_SCREEN_BINDINGS
+from ..bindings import ANNOTATE_BINDINGS, ANNOTATE_FOOTER, ANNOTATE_SCREEN_BINDINGS
 from ..messages import DocumentsPredicted, ModelReady, ModelStatus
 from ..widgets.annotated_article import AnnotatedArticle
 from ..widgets.side_panel import EntityList, RelationList, SidePanel
 from .help import annotate_help_rows
+from .key_footer import KeyFooter
 from .pickers import (
     DocumentPicker,
     FindScreen,
@@ -40,7 +41,7 @@ from .question import Question
 from .relation_keys import RelationKeys
 from .session_screen import HelpRow
 from .span_painter import SpanPainter
-from .status_line import describe_selection, header_title, legend
+from .status_line import StatusLine, describe_selection, header_title, legend
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -55,6 +56,7 @@ class AnnotateScreen(RelationKeys):
 
     BINDINGS: ClassVar[list[BindingType]] = [*ANNOTATE_SCREEN_BINDINGS]
     KEYS = ANNOTATE_BINDINGS
+    FOOTER = ANNOTATE_FOOTER
     NOTHING_TO_UNDO = "Nothing to undo (edits of earlier sessions stay as saved)"
     DIMMED_REASONS: ClassVar[dict[str, str]] = {
         "undo": "Nothing to undo (edits of earlier sessions stay as saved)",
@@ -89,8 +91,8 @@ class AnnotateScreen(RelationKeys):
         with Horizontal(id="main"):
             yield AnnotatedArticle(id="article")
             yield SidePanel()
-        yield Static(id="status")
-        yield Footer(compact=True)
+        yield StatusLine(id="status")
+        yield KeyFooter()
 
     @property
     def view(self) -> AnnotatedArticle:

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from annotations.evaluation import EvalDocument, SpanGroup, compare_spans, score_entities
 from annotations.models import Annotation, Span
@@ -27,9 +27,11 @@ from annotations.review import ReviewDocument
 from annotations.session import Change, EditingSession
 from annotations.terminal import visible
 
-from ..bindings import REVIEW_BINDINGS
+from ..bindings import REVIEW_BINDINGS, REVIEW_FOOTER
 from ..widgets.article_view import ArticleView, DisplaySpan
+from .key_footer import KeyFooter
 from .session_screen import SessionScreen
+from .status_line import StatusLine
 
 if TYPE_CHECKING:
     from ..app import ReviewApp
@@ -125,6 +127,7 @@ class ReviewScreen(SessionScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = list(REVIEW_BINDINGS)
     KEYS = REVIEW_BINDINGS
+    FOOTER = REVIEW_FOOTER
     DIMMED_REASONS: ClassVar[dict[str, str]] = {
         "review-undo": "Nothing to undo", "review-redo": "Nothing to redo",
         "review-take": "No disagreement here", "review-keep": "No disagreement here",
@@ -149,8 +152,8 @@ class ReviewScreen(SessionScreen):
         yield Header(show_clock=False, icon="⚖")
         yield Static(legend(), id="legend")
         yield ArticleView(id="article")
-        yield Static(id="status")
-        yield Footer(compact=True)
+        yield StatusLine(id="status")
+        yield KeyFooter()
 
     @property
     def view(self) -> ArticleView:

@@ -10,7 +10,9 @@ would otherwise each copy:
 * help drawn from the live keymap (:attr:`ReaderApp.keymap`), so a remapped key shows
   as the user set it;
 * the explanation of a dimmed key (one that cannot act now) instead of silence;
-* the footer refreshed once the keys pause, and only when what can act changed.
+* the footer (:class:`~reader.screens.key_footer.KeyFooter`): the screen's ``FOOTER``
+  keys in priority order, refreshed once the keys pause, and only when what can act
+  changed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from annotations.session import (
 )
 from annotations.terminal import visible
 
-from .help import HelpScreen
+from .help import HelpRow, HelpScreen, help_rows
+from .key_footer import KeyFooter
+from .status_line import StatusLine
 
 if TYPE_CHECKING:
     from ..app import ReaderApp
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 # Seconds of quiet after which the footer shows which keys can act (see refresh_footer).
 FOOTER_REFRESH_DELAY = 0.25
 
-HelpRow = tuple[str, str, str, str]
+__all__ = ["HelpRow", "SessionScreen", "parse_action"]
 
 
 def parse_action(action: str) -> tuple[str, tuple[object, ...]]:
@@ -60,12 +64,15 @@ class SessionScreen(Screen[None]):
     KEYS: ClassVar[Sequence[Binding]] = ()
     # Keys the footer shows dimmed do not run their action; what they say instead.
     DIMMED_REASONS: ClassVar[dict[str, str]] = {}
+    # The footer's keys by binding id, most wanted first (empty: the KEYS with show=True).
+    FOOTER: ClassVar[Sequence[str]] = ()
 
     def __init__(self, session: EditingSession) -> None:
         super().__init__()
         self.session = session
         self._footer_state: tuple[object, ...] = ()
         self._footer_timer: Timer | None = None
+        self._status_line: StatusLine | None = None
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -166,7 +173,7 @@ class SessionScreen(Screen[None]):
 
     def help_rows(self) -> list[HelpRow]:
         """(keys, name, what it does, id) of every key, with the keys the user set."""
-        return [(self.keys_of(b), b.description, b.tooltip, b.id or "") for b in self.KEYS]
+        return help_rows(self.KEYS, self.keys_of)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.help_rows()))
@@ -174,7 +181,18 @@ class SessionScreen(Screen[None]):
     # -- dimmed keys -------------------------------------------------------------------
 
     def on_key(self, event: Key) -> None:
+        line = self.status_line
+        if line is not None:
+            line.next_key()
         self.explain_dimmed_key(event)
+
+    @property
+    def status_line(self) -> StatusLine | None:
+        """The screen's status line (where its notices are shown), if it has one."""
+        if self._status_line is None:
+            found = self.query(StatusLine)
+            self._status_line = found.first() if found else None
+        return self._status_line
 
     def explain_dimmed_key(self, event: Key) -> None:
         """A key whose binding is dimmed (it cannot act now) says why, instead of nothing.
@@ -193,21 +211,39 @@ class SessionScreen(Screen[None]):
 
     # -- the footer --------------------------------------------------------------------
 
+    def footer_bindings(self) -> list[Binding]:
+        """The bindings of the footer, in the order it shows them as far as they fit."""
+        if not self.FOOTER:
+            return [b for b in self.KEYS if b.show]
+        by_id = {b.id: b for b in self.KEYS}
+        return [by_id[i] for i in self.FOOTER if i in by_id]
+
+    def can_run(self, binding: Binding) -> bool:
+        """Whether ``binding`` can act now (the footer dims it otherwise)."""
+        name, parameters = parse_action(binding.action)
+        if name.startswith("app."):
+            return bool(self.app.check_action(name[4:], parameters))
+        return bool(self.check_action(name, parameters))
+
     def footer_state(self) -> tuple[object, ...]:
         """What :meth:`check_action` answers depends on (the subclass says)."""
         return (self.session.doc_id, self.session.index, self.session.can_undo,
                 self.session.can_redo)
 
     def refresh_footer(self) -> None:
-        # The footer recomposes and the screen lays out again on refresh_bindings
-        # (20-70 ms), so it runs only when what check_action answers changes, and not
-        # on the key's path: a short timer, restarted by every change, updates the footer
-        # once the keys pause (an edit then an undo would otherwise pay for it twice).
-        # Textual asks check_action again when a key is pressed, so a key is refused at
-        # once even while the footer still shows it as it was.
+        # Only when what check_action answers changes, and not on the key's path: a short
+        # timer, restarted by every change, updates the footer once the keys pause (an
+        # edit then an undo would otherwise pay for it twice).  Textual asks check_action
+        # again when a key is pressed, so a key is refused at once even while the footer
+        # still shows it as it was.
         state = self.footer_state()
         if state != self._footer_state:
             self._footer_state = state
             if self._footer_timer is not None:
                 self._footer_timer.stop()
-            self._footer_timer = self.set_timer(FOOTER_REFRESH_DELAY, self.refresh_bindings)
+            self._footer_timer = self.set_timer(FOOTER_REFRESH_DELAY, self._update_footer)
+
+    def _update_footer(self) -> None:
+        self._footer_timer = None
+        for footer in self.query(KeyFooter):
+            footer.update_keys()

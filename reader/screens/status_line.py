@@ -1,10 +1,26 @@
-"""The annotator's lines of words: the header, the label legend, and the status line's
-account of the selection (pure functions, no widget)."""
+"""The annotator's lines of words: the header, the label legend, the status line's
+account of the selection (pure functions), and the status line itself
+(:class:`StatusLine`), which also shows the last notice.
+
+Every edit announces itself.  A Textual toast per key mounts two widgets and lays the
+screen out again (and, at a typing pace, a stack of them lays out again and again); the
+notice of a key is shown in the status line instead, drawn as one strip with what is
+selected, and only warnings and errors still come as toasts.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from time import monotonic
+
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.notifications import SeverityLevel
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.visual import VisualType
+from textual.widgets import Static
 
 from annotations.models import LabelScheme, Span
 from annotations.names import safe_colour
@@ -69,3 +85,119 @@ def describe_selection(status: Text, session: EditingSession, token_range: tuple
                       "bold red" if rel.key in problems else "bold magenta")
         status.append(repr(visible(text[other[0]:other[1]])))
     return span
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice as it was said (the app keeps the latest in ``ReaderApp.notices``)."""
+
+    message: str
+    severity: SeverityLevel = "information"
+
+
+NOTICE_STYLES: dict[str, Style] = {
+    "information": Style(bold=True, color="green"),
+    "warning": Style(bold=True, color="yellow"),
+    "error": Style(bold=True, color="white", bgcolor="red"),
+}
+
+
+def status_row(account: Text, notice: Text | None, width: int) -> Text:
+    """The status line ``width`` cells wide: the screen's account of the selection on the
+    left and the notice, if any, on the right.  The notice never hides the start of the
+    account (at least a third of the row, or all of it when shorter); what does not fit
+    ends in an ellipsis."""
+    row = account.copy()
+    row.no_wrap, row.overflow, row.end = True, "ellipsis", ""
+    if notice is None or width <= 0:
+        row.truncate(max(width, 0), overflow="ellipsis")
+        return row
+    kept = min(account.cell_len, max(16, width // 3))
+    room = width - kept - 2
+    shown = notice.copy()
+    if room < 4:  # too narrow for both: the account only
+        row.truncate(width, overflow="ellipsis")
+        return row
+    shown.truncate(room, overflow="ellipsis")
+    row.truncate(width - shown.cell_len - 2, overflow="ellipsis")
+    row.append(" " * (width - row.cell_len - shown.cell_len))
+    row.append_text(shown)
+    return row
+
+
+class StatusLine(Static):
+    """One row: what a key would act on (the screen's account, set with :meth:`update`)
+    and the last notice (:meth:`show_notice`) for its timeout.
+
+    A :class:`~textual.widgets.Static` for the screens that query ``#status`` as one,
+    but drawn through the line API: the row is one strip, built once per change."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id, markup=False)
+        self.account = Text()
+        self.notice: Text | None = None
+        self._expires = 0.0
+        self._joining = False  # a notice now joins the last one (the same key said both)
+        self._timer: Timer | None = None
+        self._strip: tuple[int, Style, Strip] | None = None
+
+    def update(self, content: VisualType = "", *, layout: bool = False) -> None:
+        """Show ``content`` as the account of the selection (one row: no layout)."""
+        text = content if isinstance(content, Text) else Text(str(content))
+        if text != self.account:
+            self.account = text
+            self._changed()
+
+    def show_notice(self, message: str, severity: SeverityLevel = "information",
+                    timeout: float = 3.0) -> None:
+        """Show ``message`` (plain text) at the right of the row for ``timeout`` seconds;
+        the notices of one key are shown together (see :meth:`next_key`)."""
+        said = Text(" ".join(message.split("\n")), NOTICE_STYLES[severity])
+        if self._joining and self.notice is not None:
+            said = Text.assemble(self.notice, " · ", said)
+        self.notice = said
+        self._joining = True
+        self._expires = max(self._expires, monotonic() + timeout)
+        if self._timer is None:  # one timer at a time, not one per key
+            self._timer = self.set_timer(timeout, self._expire)
+        self._changed()
+
+    def next_key(self) -> None:
+        """A key was pressed: its first notice replaces those of the keys before."""
+        self._joining = False
+
+    def _expire(self) -> None:
+        self._timer = None
+        left = self._expires - monotonic()
+        if left > 0.05:  # a later notice came: it stays its own time
+            self._timer = self.set_timer(left, self._expire)
+            return
+        self.notice = None
+        self._expires = 0.0
+        self._changed()
+
+    def _changed(self) -> None:
+        self._strip = None
+        self.refresh()
+
+    def render(self) -> Text:
+        width = self.content_size.width
+        return status_row(self.account, self.notice,
+                          width if width > 0 else self.account.cell_len + 2 +
+                          (cell_len(self.notice.plain) if self.notice else 0))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        style = self.visual_style.rich_style  # cached, unlike Widget.rich_style
+        if y != 0:
+            return Strip.blank(width, style)
+        cached = self._strip
+        if cached is not None and cached[0] == width and cached[1] == style:
+            return cached[2]
+        row = status_row(self.account, self.notice, width)
+        strip = Strip(row.render(self.app.console)).apply_style(style) \
+            .adjust_cell_length(width, style)
+        self._strip = (width, style, strip)
+        return strip

@@ -38,7 +38,7 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -733,14 +733,17 @@ class GoldStore:
             key = self._tables.pred_keys.get((doc_id, extractor))
             return None if key is None else self._tables.rows["predictions"][key]
 
-    def prediction_records(self, extractor: str, doc_ids: Iterable[str]) -> list[Record | None]:
-        """One extractor's predictions on ``doc_ids`` as plain dicts (None where it has
-        none), in that order, in one call: for bulk readers such as the queue.  Do not
-        mutate them."""
-        with self._lock:
-            keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
-            return [None if (key := keys.get((doc_id, extractor))) is None else rows.peek(key)
-                    for doc_id in doc_ids]
+    def prediction_rows(self, extractors: Sequence[str], doc_ids: Iterable[str]
+                        ) -> Iterator[tuple[Record | None, ...]]:
+        """Per document of ``doc_ids``, in that order, the predictions of ``extractors``
+        as plain dicts (None where one has none), for bulk readers such as the queue.
+        Each is parsed as it is yielded and not kept (see storage.tables), so reading
+        every document costs the memory of one; do not mutate them."""
+        keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
+        for doc_id in doc_ids:
+            with self._lock:
+                yield tuple(None if (key := keys.get((doc_id, name))) is None
+                            else rows.peek(key) for name in extractors)
 
     def predictions(self, doc_id: str) -> dict[str, Prediction]:
         """Every extractor's prediction on one document, by extractor id."""

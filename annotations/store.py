@@ -38,7 +38,7 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,9 +79,9 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.tables import Op, Record, Tables
+from .storage.tables import Op, Record, Tables, encode_record
 
-__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore"]
+__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_ANNOTATOR = "default"
@@ -94,6 +94,20 @@ class AddResult:
 
     added: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedLayer:
+    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_layer`
+    for :meth:`GoldStore.save_prepared`: its record's JSON text, as the file will hold it,
+    and what names it.  A bulk write (an import) holds these, about the bytes the records
+    take in the file, instead of every layer's model at once."""
+
+    table: str
+    doc_id: str
+    owner: str
+    status: str | None
+    text: bytes
 
 
 class GoldStore:
@@ -226,7 +240,8 @@ class GoldStore:
     def _identity(self) -> Identity:
         return Identity.of(self._tables.rows["meta"].get("1") or {}, self._main_inode)
 
-    def _create(self, ops: Iterable[Op] = ()) -> None:
+    def _create(self, ops: Iterable[Op] = (),
+                prepared: Iterable[tuple[str, PreparedLayer]] = ()) -> None:
         """Write a new store's main file with its first transaction ``ops`` in it, then its
         journal.  The main file appears whole (temporary file, rename) or not at all, so a
         first import that fails or is killed leaves no store, never an empty one; on a
@@ -234,6 +249,8 @@ class GoldStore:
         meta = self._tables.rows["meta"]["1"]
         for table, key, record in ops:
             self._apply(table, key, record)
+        for key, layer in prepared:
+            self._apply_prepared(key, layer)
         try:
             self._main_inode = write_main(self.path, self._tables, self._file_lock)
         except BaseException as err:
@@ -338,27 +355,32 @@ class GoldStore:
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only")
 
-    def _commit(self, ops: list[Op]) -> None:
-        """Check every record of ``ops`` as a read will, make them durable as one
-        transaction, then apply them in memory.  The check is here, on the one way in,
-        so that no edit (whatever built its model: ``model_copy`` validates nothing) can
-        save what a later read refuses."""
-        if not ops:
+    def _commit(self, ops: list[Op],
+                prepared: Sequence[tuple[str, PreparedLayer]] = ()) -> None:
+        """Check every record of ``ops`` as a read will, make them and ``prepared`` (each
+        with its key; checked by :meth:`prepare_layer`) durable as one transaction, then
+        apply them in memory.  The check is here, on the one way in (a prepared layer
+        was checked by the same :meth:`_check_record` when it was made), so that no edit
+        (whatever built its model: ``model_copy`` validates nothing) can save what a
+        later read refuses."""
+        if not ops and not prepared:
             return
         self._writable()
         for table, key, record in ops:
             if record is not None:
                 self._check_record(table, key, record)
         if not self._created:
-            self._create(ops)
+            self._create(ops, prepared)
             return
         if self._journal.fd is None:
             self._open_journal()
-        payload, texts = encode_ops(ops)
+        payload, texts = encode_ops(ops, [(p.table, key, p.text) for key, p in prepared])
         self._journal.append(payload)
         del payload
         for (table, key, record), text in zip(ops, texts, strict=True):
             self._apply(table, key, record, text)
+        for key, layer in prepared:
+            self._apply_prepared(key, layer)
         if self._journal.size > self.checkpoint_bytes:
             try:
                 self._checkpoint_locked()
@@ -396,6 +418,12 @@ class GoldStore:
         if table == "annotations":
             self._patcher.forget(key)
         self._tables.put(table, key, record, text=text)
+
+    def _apply_prepared(self, key: str, layer: PreparedLayer) -> None:
+        if layer.table == "annotations":
+            self._patcher.forget(key)
+        self._tables.put_text(layer.table, key, layer.text, layer.doc_id, layer.owner,
+                              layer.status)
 
     def _model(self, model: type[M], table: str, key: str | None,
                record: Record | None = None) -> M:
@@ -522,11 +550,16 @@ class GoldStore:
     ) -> list[Op]:
         """Check labels against the scheme (``scheme``, stored by these ops, when given);
         with ``add_labels``, ops that extend it."""
+        return self._names_ops({s.label for layer in layers for s in layer.spans},
+                               {r.label for layer in layers for r in layer.relations},
+                               add_labels, scheme)
+
+    def _names_ops(self, entity_names: Set[str], relation_names: Set[str], add_labels: bool,
+                   scheme: LabelScheme | None = None) -> list[Op]:
+        """:meth:`_label_ops` for layers with these entity and relation labels."""
         current = self.labels
         if scheme is None:
             scheme = current
-        entity_names = {s.label for layer in layers for s in layer.spans}
-        relation_names = {r.label for layer in layers for r in layer.relations}
         if add_labels:
             updated = scheme.with_entities(sorted(entity_names)).with_relations(
                 sorted(relation_names)
@@ -681,6 +714,67 @@ class GoldStore:
             ops[:0] = self._label_ops([*saved, *preds], add_labels, labels)
             self._commit(ops)
             return saved
+
+    def prepare_layer(self, layer: Annotation | Prediction, text: str, *,
+                      overlapping: bool = False) -> PreparedLayer:
+        """``layer`` checked against its document's ``text`` (an annotation's spans apart
+        unless ``overlapping``; a prediction's may overlap) and as a record, as a save
+        checks it, and encoded, for :meth:`save_prepared`.  An annotation gets its save
+        time (and keeps the creation time of the one it replaces), as in
+        :meth:`save_annotations`.  Raises ``ValueError`` or :class:`RecordRefusedError`."""
+        with self._lock:
+            if isinstance(layer, Annotation):
+                table, owner = "annotations", layer.annotator
+                check_layer(text, layer.spans, layer.relations, overlapping)
+                update = {"updated": utc_now()}
+                key = self._tables.ann_keys.get((layer.doc_id, owner))
+                old = None if key is None else self._tables.rows["annotations"].peek(key)
+                if old is not None:
+                    update["created"] = old["created"]
+                record = layer.model_copy(update=update).model_dump(mode="json")
+            else:
+                table, owner = "predictions", layer.extractor
+                check_layer(text, layer.spans, layer.relations, overlapping=True)
+                record = layer.model_dump(mode="json")
+            self._check_record(table, "-", record)
+            return PreparedLayer(table, layer.doc_id, owner, record.get("status"),
+                                 encode_record(table, record))
+
+    def save_prepared(
+        self, layers: Iterable[PreparedLayer], *, documents: Iterable[Document] = (),
+        labels: LabelScheme | None = None, entity_names: Set[str] = frozenset(),
+        relation_names: Set[str] = frozenset(), add_labels: bool = False,
+    ) -> None:
+        """Store prepared layers (each replacing the same annotator's or extractor's on
+        the same document), ``documents`` not yet in the store and ``labels`` in one
+        transaction, as :meth:`save_annotations` does: the bulk write of an import, which
+        holds each layer as its encoded record.  ``entity_names`` and ``relation_names``:
+        the labels the layers use, checked against the scheme (added with
+        ``add_labels``).  Every layer's document must be stored or in ``documents``."""
+        with self._lock:
+            ops: list[Op] = []
+            reserved: dict[str, int] = {}
+            new_ids: set[str] = set()
+            for doc in documents:
+                if doc.id in self._tables.doc_keys or doc.id in new_ids:
+                    continue
+                new_ids.add(doc.id)
+                ops.append(("documents", self._tables.new_key("documents", reserved),
+                            doc.model_dump()))
+            keyed: list[tuple[str, PreparedLayer]] = []
+            pending: dict[tuple[str, str, str], str] = {}
+            for layer in layers:
+                if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
+                    raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
+                known = (self._tables.ann_keys if layer.table == "annotations"
+                         else self._tables.pred_keys)
+                ident = (layer.table, layer.doc_id, layer.owner)
+                key = known.get(ident[1:]) or pending.get(ident)
+                if key is None:
+                    key = pending[ident] = self._tables.new_key(layer.table, reserved)
+                keyed.append((key, layer))
+            ops[:0] = self._names_ops(entity_names, relation_names, add_labels, labels)
+            self._commit(ops, keyed)
 
     def delete_annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> None:
         with self._lock:

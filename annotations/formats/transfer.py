@@ -3,7 +3,9 @@
 Import reads the whole input first, checking every record (offsets, span text,
 overlaps, relation ends, labels, and for predictions that the text is in the
 store), and collects every problem.  Only if there is none does it write, in one
-store transaction, so a failed import changes nothing.
+store transaction, so a failed import changes nothing.  Records are read one at a
+time, and each checked layer is kept as the record the store will write (its JSON
+text, ``GoldStore.prepare_layer``), so an import holds about what it will store.
 
 Overlapping spans are kept where the store's label scheme allows them
 (``LabelScheme.overlapping``, or ``overlapping=True`` to switch it on), and in
@@ -40,6 +42,7 @@ from ..grounding import StringSpan, align_strings
 from ..layer import SpanRef, is_flat, resolve_refs, span_order
 from ..models import (
     HUMAN,
+    LENIENT,
     SPAN_STATES,
     Annotation,
     Document,
@@ -53,7 +56,7 @@ from ..models import (
 )
 from ..names import label_problem, name_problem
 from ..output import replacing_folder
-from ..store import DEFAULT_ANNOTATOR, GoldStore
+from ..store import DEFAULT_ANNOTATOR, GoldStore, PreparedLayer
 from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, check_scheme
 
@@ -251,30 +254,27 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     summary.documents_added = len(checker.new_documents)
     summary.added, summary.updated, summary.skipped = checker.counts
     summary.predictions = checker.prediction_counts
-    summary.extractors = sorted({p.extractor for p in checker.predictions})
+    summary.extractors = sorted(checker.extractors)
     if as_predictions:
-        if checker.predictions:
-            store.put_predictions(
-                [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
-                    p.spans))}) for p in checker.predictions], add_labels=add_labels)
+        if checker.prepared:
+            store.save_prepared(checker.prepared, entity_names=checker.entity_names,
+                                relation_names=checker.relation_names, add_labels=add_labels)
         return summary
     scheme = store.labels
     labels: LabelScheme | None = None
     if checker.adopting and checker.annotations:
         labels, summary.adopted = _adopt(scheme, checker, declared)
+        if labels.overlapping and not checker.labelled:
+            checker.name_relations_by_label()
     elif overlapping and not scheme.overlapping:
         labels = scheme.model_copy(update={"overlapping": True})
-    labelled = (labels or scheme).overlapping
-    annotations = [a.model_copy(update={"relations": named_by(a.spans, a.relations, labelled)})
-                   for a in checker.annotations]
-    # Layers the file gave as an extractor's (Label Studio's predictions), in the
+    # Layers the file gave as an extractor's (Label Studio's predictions) go in the
     # same transaction.
-    predictions = [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
-        p.spans))}) for p in checker.predictions]
-    if annotations or checker.new_documents or labels or predictions:
-        store.save_annotations(annotations, add_labels=add_labels and not checker.adopting,
-                               documents=list(checker.new_documents.values()), labels=labels,
-                               predictions=predictions)
+    if checker.prepared or checker.new_documents or labels:
+        store.save_prepared(checker.prepared, documents=list(checker.new_documents.values()),
+                            labels=labels, entity_names=checker.entity_names,
+                            relation_names=checker.relation_names,
+                            add_labels=add_labels and not checker.adopting)
     return summary
 
 
@@ -282,9 +282,8 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
            declared: tuple[list[str], list[str], Path] | None) -> tuple[LabelScheme, str]:
     """The label scheme a store without labels takes from its first gold import, and
     a sentence saying what it took."""
-    layers = [*checker.annotations, *checker.predictions]
-    in_data = sorted({s.label for a in layers for s in a.spans})
-    relations_in_data = sorted({r.label for a in layers for r in a.relations})
+    in_data = sorted(checker.entity_names)
+    relations_in_data = sorted(checker.relation_names)
     entities, relations, source = in_data, relations_in_data, "the labels in the data"
     if declared is not None:
         # A name the label rule refuses is left out (the data's own labels were checked).
@@ -308,7 +307,9 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
 
 
 class _RecordChecker:
-    """Checks records one at a time and keeps the layers that passed."""
+    """Checks records one at a time and keeps the layers that passed, each as the
+    record the store will write (:meth:`GoldStore.prepare_layer`): an import holds
+    about the bytes it will store, not every layer's model."""
 
     def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,
                  extractor: str | None, add_labels: bool, default_status: Status | None,
@@ -330,8 +331,17 @@ class _RecordChecker:
         self.entity_labels = set(scheme.entity_names)
         self.relation_labels = set(scheme.relation_names)
         self.new_documents: dict[str, Document] = {}
-        self.annotations: list[Annotation] = []
-        self.predictions: list[Prediction] = []
+        self.prepared: list[PreparedLayer] = []
+        self.annotations = 0  # of the prepared layers, annotations
+        self.entity_names: set[str] = set()  # the labels of the prepared layers
+        self.relation_names: set[str] = set()
+        self.extractors: set[str] = set()  # of the prepared predictions
+        # Whether annotations' relations name their spans with labels (an overlapping
+        # layer): known at the start unless the store adopts its scheme from this import
+        # (overlapping if the data has overlaps), when the few layers with relations are
+        # named again at the end (``relational``: where they are in ``prepared``).
+        self.labelled = scheme.overlapping or overlapping
+        self.relational: list[int] = []
         self.counts = [0, 0, 0]  # added, updated, skipped
         self.prediction_counts = [0, 0, 0]  # of a gold import's predictions (record.extractor)
         self._seen: dict[tuple[str, str], str] = {}
@@ -404,7 +414,13 @@ class _RecordChecker:
             return
         else:
             self.counts[1] += 1
-        self.annotations.append(ann)
+        # A layer with overlaps makes an adopted scheme overlapping: named by label now.
+        labelled = self.labelled or not is_flat(spans)
+        if relations and not labelled:
+            self.relational.append(len(self.prepared))
+        self._prepare(ann.model_copy(update={
+            "relations": named_by(spans, relations, labelled)}))
+        self.annotations += 1
 
     def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
                          relations: list[Relation], meta: dict[str, Any] | None = None) -> None:
@@ -420,7 +436,30 @@ class _RecordChecker:
             return
         else:
             counts[1] += 1
-        self.predictions.append(pred)
+        self._prepare(pred.model_copy(update={
+            "relations": named_by(spans, relations, not is_flat(spans))}))
+        self.extractors.add(extractor)
+
+    def _prepare(self, layer: Annotation | Prediction) -> None:
+        """Keep ``layer`` as the record the store will write, and its labels."""
+        text = (self.new_documents[layer.doc_id].text if layer.doc_id in self.new_documents
+                else self.store.text(layer.doc_id))
+        self.prepared.append(self.store.prepare_layer(layer, text,
+                                                      overlapping=self.allow_overlap))
+        self.entity_names.update(span.label for span in layer.spans)
+        self.relation_names.update(rel.label for rel in layer.relations)
+
+    def name_relations_by_label(self) -> None:
+        """Name the relations of the kept annotations by (start, end, label): the store
+        adopted an overlapping scheme from this import (see ``labelled``)."""
+        self.labelled = True
+        for index in self.relational:
+            kept = self.prepared[index]
+            ann = Annotation.model_validate(srsly.json_loads(kept.text), context=LENIENT)
+            ann = ann.model_copy(update={"relations": named_by(ann.spans, ann.relations, True)})
+            text = (self.new_documents[ann.doc_id].text if ann.doc_id in self.new_documents
+                    else self.store.text(ann.doc_id))
+            self.prepared[index] = self.store.prepare_layer(ann, text, overlapping=True)
 
     def _spans(self, record: ImportRecord, predicted: bool = False
                ) -> tuple[list[Span], list[InputError]]:

@@ -19,7 +19,7 @@ import re
 import socket
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,21 +228,25 @@ def _crc_line(payload: bytes) -> bytes:
 _TORN_PREFIX = re.compile(rb"[0-9a-f]{0,7}|[0-9a-f]{8}(\t[\x20-\x7e]*)?")
 
 
-def encode_ops(ops: list[Op]) -> tuple[list[bytes], list[bytes | None]]:
+def encode_ops(ops: list[Op], encoded: Sequence[tuple[str, str, bytes]] = ()
+               ) -> tuple[list[bytes], list[bytes | None]]:
     """One transaction as the pieces of its journal line's JSON (``[[table, key,
     record], ...]``, see :meth:`Journal.append`), and each op's record as JSON text: a
     record is encoded once, as the main file holds it (``tables.encode_record``), and
-    the tables keep that text, so a large import is never held as one string."""
+    the tables keep that text, so a large import is never held as one string (nor
+    twice: each record's text is a piece of its own).  ``encoded``: more ops, after
+    ``ops``, whose records are given as that text already."""
     chunks: list[bytes] = []
-    texts: list[bytes | None] = []
-    for index, (table, key, record) in enumerate(ops):
-        text = None if record is None else encode_record(table, record)
-        texts.append(text)
-        chunks.append(b"%s[%s,%s,%s]" % (b"," if index else b"[",
-                                        srsly.json_dumps(table).encode("utf-8"),
-                                        srsly.json_dumps(key).encode("utf-8"),
-                                        b"null" if text is None else text))
-    chunks.append(b"]")
+    items = [(table, key, None if record is None else encode_record(table, record))
+             for table, key, record in ops]
+    texts = [text for _, _, text in items]
+    for index, (table, key, text) in enumerate([*items, *encoded]):
+        chunks.append(b"%s[%s,%s," % (b"," if index else b"[",
+                                     srsly.json_dumps(table).encode("utf-8"),
+                                     srsly.json_dumps(key).encode("utf-8")))
+        chunks.append(b"null" if text is None else text)
+        chunks.append(b"]")
+    chunks.append(b"]" if chunks else b"[]")
     return chunks, texts
 
 

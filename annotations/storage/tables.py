@@ -252,6 +252,19 @@ class Tables:
         else:
             rows[key] = record
 
+    def put_text(self, table: str, key: str, text: bytes, doc_id: str, owner: str,
+                 status: str | None = None) -> None:
+        """Put a record of a compact table at ``key`` as its JSON text (checked already),
+        with what names it (and an annotation's status), keeping the indexes right."""
+        rows = self.rows[table]
+        if key in rows:
+            self.unindex(table, key)
+        self._number(table, key)
+        self._index_owner(table, key, doc_id, owner)
+        if table == "annotations":
+            self.statuses[key] = status
+        rows.put_raw(key, text, checked=True)
+
     def _number(self, table: str, key: str) -> None:
         if not (key.isascii() and key.isdigit()):
             raise ValueError(key)

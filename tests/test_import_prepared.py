@@ -1,0 +1,85 @@
+"""An import keeps each checked layer as the record the store will write
+(``GoldStore.prepare_layer``) and stores them in one transaction
+(``GoldStore.save_prepared``): what the stored records hold, and that the write stays
+all or nothing and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import srsly
+from tinydb import TinyDB
+
+from annotations.errors import RecordRefusedError
+from annotations.formats.transfer import import_layers
+from annotations.models import Annotation, Document, Prediction, Span
+from annotations.store import GoldStore
+
+
+def _spans(*bounds: tuple[int, int, str]) -> list[dict[str, object]]:
+    return [{"start": s, "end": e, "label": label} for s, e, label in bounds]
+
+
+def test_relations_read_before_the_store_adopts_an_overlapping_scheme_name_spans_by_label(
+        gold_path: Path, tmp_path: Path) -> None:
+    # The first record is flat; the second has nested spans, so the fresh store adopts
+    # an overlapping scheme, where relations name their spans by (start, end, label).
+    flat = "Anna Berg met Cole Dorn."
+    nested = "Aster Rail of Geneva hired Anna."
+    path = tmp_path / "gold.jsonl"
+    srsly.write_jsonl(path, [
+        {"text": flat, "spans": _spans((0, 9, "PER"), (14, 23, "PER")),
+         "relations": [{"head_span": {"start": 0, "end": 9, "label": "PER"},
+                        "child_span": {"start": 14, "end": 23, "label": "PER"},
+                        "label": "met", "head": 1, "child": 3}], "answer": "accept"},
+        {"text": nested, "spans": _spans((0, 20, "ORG"), (14, 20, "LOC")),
+         "answer": "accept"},
+    ])
+    with GoldStore(gold_path) as store:
+        summary = import_layers(store, path, format_name="prodigy")
+        assert summary.added == 2 and store.labels.overlapping
+    with TinyDB(gold_path) as db:
+        records = {r["doc_id"]: r for r in db.table("annotations").all()}
+    first = records[Document.from_text(flat).id]
+    assert first["relations"][0]["head"] == [0, 9, "PER"]
+    assert first["relations"][0]["child"] == [14, 23, "PER"]
+
+
+def test_save_prepared_stores_layers_documents_and_labels_in_one_transaction(
+        gold_path: Path) -> None:
+    doc = Document.from_text("Anna Berg met Cole Dorn.")
+    span = Span(start=0, end=9, label="PER", source="x", state="suggested")
+    with GoldStore(gold_path) as store:
+        store.add_documents([Document.from_text("Already here.")])
+        layers = [
+            store.prepare_layer(Annotation(doc_id=doc.id, spans=[span], status="accept"),
+                                doc.text),
+            store.prepare_layer(Prediction(doc_id=doc.id, extractor="m@1", spans=[span]),
+                                doc.text),
+        ]
+        with pytest.raises(ValueError, match="unknown entity label"):
+            store.save_prepared(layers, documents=[doc], entity_names={"PER"})
+        assert not store.has_document(doc.id)  # nothing of it was saved
+        store.save_prepared(layers, documents=[doc], entity_names={"PER"}, add_labels=True)
+        assert store.annotation_status(doc.id) == "accept"
+    with GoldStore(gold_path, read_only=True) as store:
+        saved = store.annotation(doc.id)
+        assert saved is not None and [s.key for s in saved.spans] == [(0, 9)]
+        assert store.prediction(doc.id, "m@1") is not None
+        assert store.labels.entity_names == ["PER"]
+
+
+def test_prepare_layer_refuses_what_a_save_refuses(gold_path: Path) -> None:
+    doc = Document.from_text("Anna Berg met Cole Dorn.")
+    spans = [Span(start=0, end=9, label="PER", source="x", state="confirmed"),
+             Span(start=5, end=13, label="PER", source="x", state="confirmed")]
+    with GoldStore(gold_path) as store:
+        with pytest.raises(ValueError, match="overlap"):
+            store.prepare_layer(Annotation(doc_id=doc.id, spans=spans), doc.text)
+        # A model built without validation (model_construct) is refused by the record check.
+        bad = Annotation.model_construct(doc_id=doc.id, annotator="default", spans=[],
+                                         relations=[], status="maybe", notes="",
+                                         created="c", updated="u", chosen=None)
+        with pytest.raises(RecordRefusedError, match="refused to save"):
+            store.prepare_layer(bad, doc.text, overlapping=True)

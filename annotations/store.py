@@ -616,7 +616,11 @@ class GoldStore:
     ) -> Iterator[Annotation]:
         """Annotations in document order, optionally of one annotator or status."""
         for record in self.annotation_records(annotator=annotator, status=status):
-            yield self._model(Annotation, "annotations", None, record)
+            yield self.annotation_of(record)
+
+    def annotation_of(self, record: Record) -> Annotation:
+        """An annotation record (from :meth:`annotation_records`) as its model."""
+        return self._model(Annotation, "annotations", None, record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""

@@ -37,7 +37,7 @@ import srsly
 
 from ..errors import InputError, InputErrors, NotFoundError
 from ..gc_pause import gc_paused
-from ..gold import gold_records_by_document
+from ..gold import iter_gold_records
 from ..grounding import StringSpan, align_strings
 from ..layer import SpanRef, is_flat, resolve_refs, span_order
 from ..models import (
@@ -119,24 +119,29 @@ def _export_items(
                 yield ExportItem(store.document(doc_id), pred.spans, pred.relations,
                                  extractor=extractor)
         return
-    document: Document | None = None
-    gold: set[tuple[str, str]] | None = None
     if status == "accept":
-        # The gold of each document: the adjudicated annotation where there is one.
-        gold = {(r["doc_id"], r["annotator"])
-                for records in gold_records_by_document(store, annotator).values()
-                for r in records}
+        # The gold of each document, one document at a time: its adjudicated
+        # annotation where there is one.
+        for doc_id, records in iter_gold_records(store, annotator):
+            gold_document = store.document(doc_id)
+            for record in records:
+                yield _annotation_item(gold_document, store.annotation_of(record))
+        return
+    document: Document | None = None
     for ann in store.annotations(annotator=annotator):
-        wanted = status == "all" or (ann.status or "open") == status
-        if not wanted or (gold is not None and (ann.doc_id, ann.annotator) not in gold):
+        if status != "all" and (ann.status or "open") != status:
             continue
         if document is None or document.id != ann.doc_id:
             document = store.document(ann.doc_id)
-        shown = document
-        if ann.notes:  # the annotator's notes travel in the document's meta
-            shown = document.model_copy(update={"meta": {**document.meta, "notes": ann.notes}})
-        yield ExportItem(shown, ann.spans, ann.relations, status=ann.status,
-                         annotator=ann.annotator)
+        yield _annotation_item(document, ann)
+
+
+def _annotation_item(document: Document, ann: Annotation) -> ExportItem:
+    shown = document
+    if ann.notes:  # the annotator's notes travel in the document's meta
+        shown = document.model_copy(update={"meta": {**document.meta, "notes": ann.notes}})
+    return ExportItem(shown, ann.spans, ann.relations, status=ann.status,
+                      annotator=ann.annotator)
 
 
 def export_layers(

@@ -654,6 +654,8 @@ def _relations(record: ImportRecord, spans: list[Span]
                ) -> tuple[list[Relation], list[InputError]]:
     """The record's relations, each end named by (start, end, label) of one of ``spans``
     (a file's (start, end) end must name one span)."""
+    if not record.relations:
+        return [], []
     by_ref: dict[tuple[Any, ...], list[Span]] = {}
     for span in spans:
         by_ref.setdefault(span.ref, []).append(span)

@@ -79,7 +79,7 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.tables import Op, Record, Tables, encode_record
+from .storage.tables import Op, Overlay, Record, Tables, encode_record
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
 
@@ -123,6 +123,7 @@ class GoldStore:
         *,
         read_only: bool = False,
         checkpoint_bytes: int = 64 * 1024 * 1024,
+        bulk_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         # The real path: a store reached through a symlink has one lock, journal and
         # checkpoint, beside the file the link points to.
@@ -130,6 +131,10 @@ class GoldStore:
             Path(os.path.realpath(path)))
         self.read_only = read_only
         self.checkpoint_bytes = checkpoint_bytes
+        # A transaction larger than this (an import) is written as a checkpoint (the
+        # main file replaced with it in) rather than as one journal line: it is written
+        # once, not twice, and no open ever has to replay (parse whole) a line that big.
+        self.bulk_bytes = bulk_bytes
         self._lock = threading.RLock()
         self._file_lock = FileLock(self.lock_path, self.path)
         self._journal = Journal(self.journal_path, self.path)
@@ -324,20 +329,26 @@ class GoldStore:
                 self._create()
             self._checkpoint_locked()
 
-    def _checkpoint_locked(self) -> None:
+    def _checkpoint_locked(self, overlay: Overlay | None = None) -> None:
         """Write the main file as the next generation (a store without an id gets one),
-        then start the journal again with that generation in its header."""
+        then start the journal again with that generation in its header.  ``overlay``:
+        records written in place of (or besides) the tables' (a bulk transaction, see
+        :meth:`_commit`), which then fails with nothing saved if the write fails."""
         meta_rows = self._tables.rows["meta"]
         old_meta = meta_rows.get("1") or {}
         identity = self._identity()
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            self._main_inode = write_main(self.path, self._tables, self._file_lock)
+            self._main_inode = write_main(self.path, self._tables, self._file_lock, overlay)
         except BaseException as err:
             meta_rows["1"] = old_meta
             if not isinstance(err, OSError):
                 raise  # a damaged record refused (storage.tables): the file is untouched
+            if overlay is not None:
+                raise StoreError(
+                    f"{self.path}: could not save ({err.strerror}); nothing of it was "
+                    "saved, earlier edits are safe") from err
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
@@ -375,8 +386,18 @@ class GoldStore:
         if self._journal.fd is None:
             self._open_journal()
         payload, texts = encode_ops(ops, [(p.table, key, p.text) for key, p in prepared])
-        self._journal.append(payload)
-        del payload
+        if (sum(map(len, payload)) > self.bulk_bytes
+                and all(table != PATCH_TABLE for table, _, _ in ops)):
+            del payload
+            overlay: Overlay = {}
+            for (table, key, _), text in zip(ops, texts, strict=True):
+                overlay.setdefault(table, {})[key] = text
+            for key, layer in prepared:
+                overlay.setdefault(layer.table, {})[key] = layer.text
+            self._checkpoint_locked(overlay)
+        else:
+            self._journal.append(payload)
+            del payload
         for (table, key, record), text in zip(ops, texts, strict=True):
             self._apply(table, key, record, text)
         for key, layer in prepared:

@@ -5,16 +5,18 @@ all or nothing and checked."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 import srsly
 from tinydb import TinyDB
 
-from annotations.errors import RecordRefusedError
+from annotations.errors import RecordRefusedError, StoreError
 from annotations.formats.transfer import import_layers
 from annotations.models import Annotation, Document, Prediction, Span
-from annotations.store import GoldStore
+from annotations.store import GoldStore, PreparedLayer
 
 
 def _spans(*bounds: tuple[int, int, str]) -> list[dict[str, object]]:
@@ -83,3 +85,55 @@ def test_prepare_layer_refuses_what_a_save_refuses(gold_path: Path) -> None:
                                          created="c", updated="u", chosen=None)
         with pytest.raises(RecordRefusedError, match="refused to save"):
             store.prepare_layer(bad, doc.text, overlapping=True)
+
+
+def _layers(store: GoldStore, docs: list[Document]) -> list[PreparedLayer]:
+    span = Span(start=0, end=4, label="PER", source="m@1", state="suggested")
+    return [store.prepare_layer(Prediction(doc_id=d.id, extractor="m@1", spans=[span]), d.text)
+            for d in docs]
+
+
+def test_a_bulk_transaction_replaces_the_main_file_instead_of_growing_the_journal(
+        gold_path: Path) -> None:
+    docs = [Document.from_text(f"Anna Berg, number {n}.") for n in range(20)]
+    with GoldStore(gold_path, bulk_bytes=1_000) as store:
+        store.add_documents(docs[:1])
+        store.add_entity_labels(["PER"])
+        store.save_prepared(_layers(store, docs), documents=docs, entity_names={"PER"})
+        # In the main file (plain TinyDB reads it while the store is open), with the
+        # edits before it; the journal holds only its header.
+        assert store.journal_path.read_bytes().count(b"\n") == 1
+        header = store.journal_path.stat().st_size
+        with TinyDB(gold_path, access_mode="r") as db:
+            assert len(db.table("documents")) == 20 and len(db.table("predictions")) == 20
+        assert store.prediction(docs[7].id, "m@1") is not None
+        # An edit after it goes to the journal as always.
+        store.add_documents([Document.from_text("One more.")])
+        assert store.journal_path.stat().st_size > header
+    with GoldStore(gold_path, read_only=True) as store:
+        assert len(store) == 21 and store.has_prediction(docs[19].id, "m@1")
+
+
+def test_a_bulk_transaction_that_cannot_be_written_saves_nothing(
+        gold_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = [Document.from_text(f"Anna Berg, number {n}.") for n in range(20)]
+    with GoldStore(gold_path, bulk_bytes=1_000) as store:
+        store.add_documents(docs[:1])
+        store.add_entity_labels(["PER"])
+        layers = _layers(store, docs)
+        real_write = os.write
+
+        def disk_full(fd: int, data: bytes) -> int:
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_write(fd, data)
+
+        monkeypatch.setattr(os, "write", disk_full)
+        with pytest.raises(StoreError, match="nothing of it was saved"):
+            store.save_prepared(layers, documents=docs, entity_names={"PER"})
+        monkeypatch.undo()
+        assert len(store) == 1 and not store.has_prediction(docs[0].id, "m@1")
+        assert list(gold_path.parent.glob(".*.tmp")) == []
+        store.save_prepared(layers, documents=docs, entity_names={"PER"})  # space again
+    with GoldStore(gold_path, read_only=True) as store:
+        assert len(store) == 20 and store.has_prediction(docs[19].id, "m@1")

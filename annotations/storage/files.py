@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..output import _take_over, fsync_dir, write_atomically
 from .patch import PATCH_TABLE
-from .tables import OWNER, TABLES, Op, Record, Tables, encode_record
+from .tables import OWNER, TABLES, Op, Overlay, Record, Tables, encode_record
 
 # Files the store makes beside its main file are created private, then given the main
 # file's mode and owner (the one rule, shared with the checkpoint's temporary file).
@@ -680,11 +680,14 @@ def _read_whole(raw: bytes, path: Path, tables: Tables) -> None:
             tables.load_record(name, key, record)
 
 
-def write_main(path: Path, tables: Tables, lock: FileLock) -> int:
-    """Replace the main file with ``tables`` (written record by record), the new file
-    locked by ``lock`` before it has the name; returns its inode."""
+def write_main(path: Path, tables: Tables, lock: FileLock, overlay: Overlay | None = None
+               ) -> int:
+    """Replace the main file with ``tables`` (written record by record; ``overlay``'s
+    records in place of theirs), the new file locked by ``lock`` before it has the
+    name; returns its inode."""
     try:
-        write_atomically(path, tables.lines(), store_file=True, before_rename=lock.hold_new)
+        write_atomically(path, tables.lines(overlay), store_file=True,
+                         before_rename=lock.hold_new)
     except BaseException:
         lock.drop_new()
         raise

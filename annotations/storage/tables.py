@@ -33,6 +33,9 @@ OWNER = {"annotations": "annotator", "predictions": "extractor"}
 
 Record = dict[str, Any]
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
+# Records written in place of the tables' (their JSON text, or None: left out), by
+# table and key: see ``Tables.lines``.
+Overlay = dict[str, dict[str, bytes | None]]
 
 
 def _check_layer_shape(record: Record) -> None:
@@ -318,17 +321,22 @@ class Tables:
     def sorted_keys(self, table: str) -> list[str]:
         return sorted(self.rows[table], key=int)
 
-    def lines(self) -> Iterator[bytes]:
+    def lines(self, overlay: Overlay | None = None) -> Iterator[bytes]:
         """The main file, a TinyDB JSON file that plain TinyDB reads, one record per
         line (see ``storage.files.read_main``, which reads it back without parsing the
-        records of the compact tables)."""
+        records of the compact tables); with ``overlay``'s records in place of (or
+        besides) the tables' own."""
         yield b"{\n"
         for number, name in enumerate(TABLES):
             rows = self.rows[name]
             yield b'"%s":{\n' % name.encode("ascii")
-            keys = list(rows)
-            for index, key in enumerate(keys):
-                end = b",\n" if index + 1 < len(keys) else b"\n"
-                yield b'"%s":%s%s' % (key.encode("ascii"), rows.encoded(key), end)
+            extra = (overlay or {}).get(name, {})
+            entries: list[tuple[str, bytes | None]] = [
+                (key, None) for key in rows if key not in extra]
+            entries += [(key, text) for key, text in extra.items() if text is not None]
+            for index, (key, text) in enumerate(entries):
+                end = b",\n" if index + 1 < len(entries) else b"\n"
+                data = rows.encoded(key) if text is None else text
+                yield b'"%s":%s%s' % (key.encode("ascii"), data, end)
             yield b"},\n" if number + 1 < len(TABLES) else b"}\n"
         yield b"}"  # no newline after it: a file cut by one byte is not JSON

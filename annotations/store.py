@@ -23,8 +23,10 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 * holds an exclusive ``flock`` on ``gold.json.lock`` and on the main file itself
   (whatever name reaches it) while open for writing, so a second writer gets an
   error naming the holder instead of losing updates;
-* checks every record on its way in as a read will (``_commit``), so no edit saves
-  what a later read refuses.
+* checks every record on its way in as a read will (``_commit``; an import's records
+  as it reads them, ``prepare_layer``), so no edit saves what a later read refuses;
+* writes a transaction larger than ``bulk_bytes`` (an import) as a checkpoint with
+  its records in place, instead of as one journal line.
 
 Each journal line is one transaction (a list of record puts and deletes, each
 idempotent), so a batch such as an import is all or nothing.  This module is the
@@ -108,6 +110,12 @@ class PreparedLayer:
     owner: str
     status: str | None
     text: bytes
+    seal: object = field(default=None, repr=False, compare=False)
+    """Set by :meth:`GoldStore.prepare_layer` alone: a layer made any other way (never
+    checked) is refused by :meth:`GoldStore.save_prepared`."""
+
+
+_SEAL = object()
 
 
 class GoldStore:
@@ -763,7 +771,7 @@ class GoldStore:
                 record = layer.model_dump(mode="json")
             self._check_record(table, "-", record)
             return PreparedLayer(table, layer.doc_id, owner, record.get("status"),
-                                 encode_record(table, record))
+                                 encode_record(table, record), _SEAL)
 
     def save_prepared(
         self, layers: Iterable[PreparedLayer], *, documents: Iterable[Document] = (),
@@ -789,6 +797,8 @@ class GoldStore:
             keyed: list[tuple[str, PreparedLayer]] = []
             pending: dict[tuple[str, str, str], str] = {}
             for layer in layers:
+                if layer.seal is not _SEAL:
+                    raise ValueError("a layer not made by GoldStore.prepare_layer (unchecked)")
                 if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
                     raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
                 known = (self._tables.ann_keys if layer.table == "annotations"

@@ -137,3 +137,13 @@ def test_a_bulk_transaction_that_cannot_be_written_saves_nothing(
         store.save_prepared(layers, documents=docs, entity_names={"PER"})  # space again
     with GoldStore(gold_path, read_only=True) as store:
         assert len(store) == 20 and store.has_prediction(docs[19].id, "m@1")
+
+
+def test_save_prepared_refuses_a_layer_the_store_did_not_prepare(gold_path: Path) -> None:
+    doc = Document.from_text("Anna Berg met Cole Dorn.")
+    forged = PreparedLayer("predictions", doc.id, "m@1", None, b'{"doc_id": 1}')
+    with GoldStore(gold_path) as store:
+        store.add_documents([doc])
+        with pytest.raises(ValueError, match="not made by GoldStore.prepare_layer"):
+            store.save_prepared([forged])
+        assert not store.has_prediction(doc.id, "m@1")

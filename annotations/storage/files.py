@@ -578,6 +578,9 @@ def _json_string(quoted: bytes) -> str:
     return value
 
 
+READ_BUFFER = 1 << 20
+
+
 def read_main(path: Path, tables: Tables) -> int:
     """Read the main TinyDB file into ``tables`` (emptied first), checked to be a gold
     store; returns its inode.
@@ -589,7 +592,9 @@ def read_main(path: Path, tables: Tables) -> int:
     damaged record kept as text is reported when it is first read, and a checkpoint
     refuses to write it)."""
     try:
-        with open(path, "rb") as fh:
+        # A large buffer: a record's line (a long article, a large layer) spans many of
+        # the default 8 KB ones, and each line read copies across them.
+        with open(path, "rb", buffering=READ_BUFFER) as fh:
             main_inode = os.fstat(fh.fileno()).st_ino
             try:
                 _read_lines(fh, path, tables)

@@ -10,7 +10,7 @@ document with several, export writes them all).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -44,9 +44,10 @@ def iter_gold_records(store: GoldStore, annotator: str | None = None
         yield doc_id, records
 
 
-def gold_annotator_counts(chosen: Mapping[str, Iterable[Record]]) -> Counter[str]:
-    """How many documents' gold each annotator gives."""
-    return Counter(r["annotator"] for records in chosen.values() for r in records)
+def gold_annotator_counts(store: GoldStore, annotator: str | None = None) -> Counter[str]:
+    """How many documents' gold each annotator gives (read one document at a time)."""
+    return Counter(r["annotator"] for _, records in iter_gold_records(store, annotator)
+                   for r in records)
 
 
 def describe_gold(counts: Mapping[str, int], annotator: str | None) -> str:

@@ -13,7 +13,7 @@ import pytest
 import srsly
 from tinydb import TinyDB
 
-from annotations.errors import RecordRefusedError, StoreError
+from annotations.errors import InputErrors, RecordRefusedError, StoreError
 from annotations.formats.transfer import import_layers
 from annotations.models import Annotation, Document, Prediction, Span
 from annotations.store import GoldStore, PreparedLayer
@@ -147,3 +147,26 @@ def test_save_prepared_refuses_a_layer_the_store_did_not_prepare(gold_path: Path
         with pytest.raises(ValueError, match="not made by GoldStore.prepare_layer"):
             store.save_prepared([forged])
         assert not store.has_prediction(doc.id, "m@1")
+
+
+def test_a_layer_the_store_refuses_is_an_error_naming_its_line_and_nothing_is_saved(
+        gold_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "gold.jsonl"
+    srsly.write_jsonl(path, [
+        {"text": "Anna Berg met Cole Dorn.", "spans": _spans((0, 9, "PER")), "answer": "accept"},
+        {"text": "Aster Rail hired Anna.", "spans": _spans((0, 10, "ORG")), "answer": "accept"},
+    ])
+    with GoldStore(gold_path) as store:
+        real = store.prepare_layer
+
+        def refuse_the_second(layer, text, **options):  # type: ignore[no-untyped-def]
+            if text.startswith("Aster"):
+                raise RecordRefusedError("refused to save an annotations record (test)")
+            return real(layer, text, **options)
+
+        monkeypatch.setattr(store, "prepare_layer", refuse_the_second)
+        with pytest.raises(InputErrors) as raised:
+            import_layers(store, path, format_name="prodigy")
+        assert [(e.line, "refused to save" in str(e)) for e in raised.value.errors] == [
+            (2, True)]
+        assert len(store) == 0

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import srsly
 
-from ..errors import InputError, InputErrors, NotFoundError
+from ..errors import InputError, InputErrors, NotFoundError, RecordRefusedError
 from ..gc_pause import gc_paused
 from ..gold import iter_gold_records
 from ..grounding import StringSpan, align_strings
@@ -400,14 +400,16 @@ class _RecordChecker:
         if not stored:
             self.new_documents.setdefault(document.id, document)
         if predicted:
-            self._keep_prediction(document.id, who, spans, relations, meta)
+            kept = self._keep_prediction(document.id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
-            self._keep_annotation(document.id, who, spans, relations, status)
-        return []
+            kept = self._keep_annotation(document.id, who, spans, relations, status)
+        # What the store refuses of a layer these checks passed (it checks each record
+        # on its way in), said of the record all the same.
+        return [] if kept is None else [record.error(kept)]
 
     def _keep_annotation(self, doc_id: str, annotator: str, spans: list[Span],
-                         relations: list[Relation], status: Status | None) -> None:
+                         relations: list[Relation], status: Status | None) -> str | None:
         old = self.store.annotation(doc_id, annotator)
         ann = Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations,
                          status=status)
@@ -416,19 +418,22 @@ class _RecordChecker:
         elif (old.spans, _relation_set(old), old.status) == (
                 ann.spans, _relation_set(ann), ann.status):
             self.counts[2] += 1
-            return
+            return None
         else:
             self.counts[1] += 1
         # A layer with overlaps makes an adopted scheme overlapping: named by label now.
         labelled = self.labelled or not is_flat(spans)
         if relations and not labelled:
             self.relational.append(len(self.prepared))
-        self._prepare(ann.model_copy(update={
+        refused = self._prepare(ann.model_copy(update={
             "relations": named_by(spans, relations, labelled)}))
-        self.annotations += 1
+        if refused is None:
+            self.annotations += 1
+        return refused
 
     def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
-                         relations: list[Relation], meta: dict[str, Any] | None = None) -> None:
+                         relations: list[Relation], meta: dict[str, Any] | None = None
+                         ) -> str | None:
         old = self.store.prediction(doc_id, extractor)
         pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations,
                           meta=meta or {})
@@ -438,21 +443,28 @@ class _RecordChecker:
         elif (old.spans, _relation_set(old), old.meta) == (
                 pred.spans, _relation_set(pred), pred.meta):
             counts[2] += 1
-            return
+            return None
         else:
             counts[1] += 1
-        self._prepare(pred.model_copy(update={
+        refused = self._prepare(pred.model_copy(update={
             "relations": named_by(spans, relations, not is_flat(spans))}))
-        self.extractors.add(extractor)
+        if refused is None:
+            self.extractors.add(extractor)
+        return refused
 
-    def _prepare(self, layer: Annotation | Prediction) -> None:
-        """Keep ``layer`` as the record the store will write, and its labels."""
+    def _prepare(self, layer: Annotation | Prediction) -> str | None:
+        """Keep ``layer`` as the record the store will write, and its labels; or the
+        reason the store refuses it."""
         text = (self.new_documents[layer.doc_id].text if layer.doc_id in self.new_documents
                 else self.store.text(layer.doc_id))
-        self.prepared.append(self.store.prepare_layer(layer, text,
-                                                      overlapping=self.allow_overlap))
+        try:
+            prepared = self.store.prepare_layer(layer, text, overlapping=self.allow_overlap)
+        except (ValueError, RecordRefusedError) as err:
+            return str(err)
+        self.prepared.append(prepared)
         self.entity_names.update(span.label for span in layer.spans)
         self.relation_names.update(rel.label for rel in layer.relations)
+        return None
 
     def name_relations_by_label(self) -> None:
         """Name the relations of the kept annotations by (start, end, label): the store

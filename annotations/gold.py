@@ -10,7 +10,9 @@ document with several, export writes them all).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,20 +27,27 @@ Record = dict[str, Any]
 def gold_records_by_document(store: GoldStore, annotator: str | None = None
                              ) -> dict[str, list[Record]]:
     """Accepted annotation records chosen as gold, by document id in document order."""
-    chosen: dict[str, list[Record]] = {}
-    for record in store.gold_records(annotator):
-        chosen.setdefault(record["doc_id"], []).append(record)
-    if annotator is None:
-        for doc_id, records in chosen.items():
+    return dict(iter_gold_records(store, annotator))
+
+
+def iter_gold_records(store: GoldStore, annotator: str | None = None
+                      ) -> Iterator[tuple[str, list[Record]]]:
+    """Each document's gold records (see :func:`gold_records_by_document`), one document
+    at a time in document order: a bulk reader holds one document's records at once."""
+    # The store yields a document's records together, in document order.
+    for doc_id, group in groupby(store.gold_records(annotator), key=itemgetter("doc_id")):
+        records = list(group)
+        if annotator is None and len(records) > 1:
             adjudicated = [r for r in records if r["annotator"] == ADJUDICATED]
-            if adjudicated and len(records) > 1:
-                chosen[doc_id] = adjudicated
-    return chosen
+            if adjudicated:
+                records = adjudicated
+        yield doc_id, records
 
 
-def gold_annotator_counts(chosen: Mapping[str, Iterable[Record]]) -> Counter[str]:
-    """How many documents' gold each annotator gives."""
-    return Counter(r["annotator"] for records in chosen.values() for r in records)
+def gold_annotator_counts(store: GoldStore, annotator: str | None = None) -> Counter[str]:
+    """How many documents' gold each annotator gives (read one document at a time)."""
+    return Counter(r["annotator"] for _, records in iter_gold_records(store, annotator)
+                   for r in records)
 
 
 def describe_gold(counts: Mapping[str, int], annotator: str | None) -> str:

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 
 from .errors import AnnotationsError
+from .gc_pause import gc_paused
 from .models import Order, Selection, Stratum, relation_identity
 
 if TYPE_CHECKING:
@@ -185,14 +186,9 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
     """
     names = check_extractors(store, extractors)
     ids = list(store.document_ids() if doc_ids is None else doc_ids)
-    symmetric = store.labels.symmetric_relations
-    pairs = list(combinations(range(len(names)), 2))
-    pair_spans = np.zeros((len(ids), len(pairs)), dtype=np.int64)
-    pair_relations = np.zeros((len(ids), len(pairs)), dtype=np.int64)
-    records = [store.prediction_records(name, ids) for name in names]
     missing: dict[str, int] = {}
-    for name, column in zip(names, records, strict=True):
-        absent = [doc_id for doc_id, record in zip(ids, column, strict=True) if record is None]
+    for name in names:
+        absent = [doc_id for doc_id in ids if not store.has_prediction(doc_id, name)]
         if absent:
             if not missing_as_empty:
                 raise QueueError(
@@ -200,24 +196,36 @@ def disagreements(store: GoldStore, extractors: Sequence[str],
                     f"of {len(ids)} documents (first: {absent[0]}); run `reader extract` on "
                     "them, or pass --missing-as-empty to count them as predicting nothing")
             missing[name] = len(absent)
-    empty: dict[str, Any] = {"spans": [], "relations": []}
-    columns = [[r if r is not None else empty for r in got] for got in records]
-    # Most documents: no relations, and the same spans in every output.  A stored layer
-    # keeps its spans sorted by (start, end, label), so equal tuples of those (compared
-    # in C, against the first output: equality is transitive) mean equal span sets;
-    # only the other documents need sets and pairs.
-    span_keys = [[tuple(map(_SPAN, r["spans"])) for r in filled] for filled in columns]
-    same = [True] * len(ids)
-    for filled in columns:
-        same = [s and not r.get("relations") for s, r in zip(same, filled, strict=True)]
-    for keys in span_keys[1:]:
-        same = [s and x == y for s, x, y in zip(same, span_keys[0], keys, strict=True)]
-    for i in (i for i, equal in enumerate(same) if not equal):
-        outputs = [output_keys(filled[i], symmetric) for filled in columns]
-        for p, (a, b) in enumerate(pairs):
-            pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
-            pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
-    span_counts = np.fromiter(map(len, span_keys[0]), dtype=np.int64, count=len(ids))
+    symmetric = store.labels.symmetric_relations
+    pairs = list(combinations(range(len(names)), 2))
+    pair_spans = np.zeros((len(ids), len(pairs)), dtype=np.int64)
+    pair_relations = np.zeros((len(ids), len(pairs)), dtype=np.int64)
+    span_counts = np.zeros(len(ids), dtype=np.int64)
+    # One document at a time, each record parsed and dropped (the store's bulk read):
+    # memory stays that of one document whatever the store's size.  Most documents have
+    # no relations and the same spans in every output.  A stored layer keeps its spans
+    # sorted by (start, end, label), so equal tuples of those (compared in C, against
+    # the first output: equality is transitive) mean equal span sets; only the other
+    # documents need sets and pairs.  The records are acyclic, so the cyclic collector
+    # rests meanwhile (it would walk the heap again and again for nothing).
+    with gc_paused():
+        for i, records in enumerate(store.prediction_rows(names, ids)):
+            first = records[0]
+            keys = () if first is None else tuple(map(_SPAN, first["spans"]))
+            span_counts[i] = len(keys)
+            for record in records:
+                if record is None:
+                    if keys:
+                        break
+                elif record.get("relations") or (
+                        record is not first and tuple(map(_SPAN, record["spans"])) != keys):
+                    break
+            else:
+                continue
+            outputs = [output_keys(record, symmetric) for record in records]
+            for p, (a, b) in enumerate(pairs):
+                pair_spans[i, p] = len(outputs[a][0] ^ outputs[b][0])
+                pair_relations[i, p] = len(outputs[a][1] ^ outputs[b][1])
     return Disagreements(names, ids, pair_spans, pair_relations, span_counts, missing)
 
 

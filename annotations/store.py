@@ -23,8 +23,10 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
 * holds an exclusive ``flock`` on ``gold.json.lock`` and on the main file itself
   (whatever name reaches it) while open for writing, so a second writer gets an
   error naming the holder instead of losing updates;
-* checks every record on its way in as a read will (``_commit``), so no edit saves
-  what a later read refuses.
+* checks every record on its way in as a read will (``_commit``; an import's records
+  as it reads them, ``prepare_layer``), so no edit saves what a later read refuses;
+* writes a transaction larger than ``bulk_bytes`` (an import) as a checkpoint with
+  its records in place, instead of as one journal line.
 
 Each journal line is one transaction (a list of record puts and deletes, each
 idempotent), so a batch such as an import is all or nothing.  This module is the
@@ -38,7 +40,7 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,9 +81,9 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.tables import Op, Record, Tables
+from .storage.tables import Op, Overlay, Record, Tables, encode_record
 
-__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore"]
+__all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_ANNOTATOR = "default"
@@ -94,6 +96,26 @@ class AddResult:
 
     added: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedLayer:
+    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_layer`
+    for :meth:`GoldStore.save_prepared`: its record's JSON text, as the file will hold it,
+    and what names it.  A bulk write (an import) holds these, about the bytes the records
+    take in the file, instead of every layer's model at once."""
+
+    table: str
+    doc_id: str
+    owner: str
+    status: str | None
+    text: bytes
+    seal: object = field(default=None, repr=False, compare=False)
+    """Set by :meth:`GoldStore.prepare_layer` alone: a layer made any other way (never
+    checked) is refused by :meth:`GoldStore.save_prepared`."""
+
+
+_SEAL = object()
 
 
 class GoldStore:
@@ -109,6 +131,7 @@ class GoldStore:
         *,
         read_only: bool = False,
         checkpoint_bytes: int = 64 * 1024 * 1024,
+        bulk_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         # The real path: a store reached through a symlink has one lock, journal and
         # checkpoint, beside the file the link points to.
@@ -116,6 +139,10 @@ class GoldStore:
             Path(os.path.realpath(path)))
         self.read_only = read_only
         self.checkpoint_bytes = checkpoint_bytes
+        # A transaction larger than this (an import) is written as a checkpoint (the
+        # main file replaced with it in) rather than as one journal line: it is written
+        # once, not twice, and no open ever has to replay (parse whole) a line that big.
+        self.bulk_bytes = bulk_bytes
         self._lock = threading.RLock()
         self._file_lock = FileLock(self.lock_path, self.path)
         self._journal = Journal(self.journal_path, self.path)
@@ -226,7 +253,8 @@ class GoldStore:
     def _identity(self) -> Identity:
         return Identity.of(self._tables.rows["meta"].get("1") or {}, self._main_inode)
 
-    def _create(self, ops: Iterable[Op] = ()) -> None:
+    def _create(self, ops: Iterable[Op] = (),
+                prepared: Iterable[tuple[str, PreparedLayer]] = ()) -> None:
         """Write a new store's main file with its first transaction ``ops`` in it, then its
         journal.  The main file appears whole (temporary file, rename) or not at all, so a
         first import that fails or is killed leaves no store, never an empty one; on a
@@ -234,6 +262,8 @@ class GoldStore:
         meta = self._tables.rows["meta"]["1"]
         for table, key, record in ops:
             self._apply(table, key, record)
+        for key, layer in prepared:
+            self._apply_prepared(key, layer)
         try:
             self._main_inode = write_main(self.path, self._tables, self._file_lock)
         except BaseException as err:
@@ -307,20 +337,26 @@ class GoldStore:
                 self._create()
             self._checkpoint_locked()
 
-    def _checkpoint_locked(self) -> None:
+    def _checkpoint_locked(self, overlay: Overlay | None = None) -> None:
         """Write the main file as the next generation (a store without an id gets one),
-        then start the journal again with that generation in its header."""
+        then start the journal again with that generation in its header.  ``overlay``:
+        records written in place of (or besides) the tables' (a bulk transaction, see
+        :meth:`_commit`), which then fails with nothing saved if the write fails."""
         meta_rows = self._tables.rows["meta"]
         old_meta = meta_rows.get("1") or {}
         identity = self._identity()
         meta_rows["1"] = dict(old_meta, store_id=identity.store_id or uuid.uuid4().hex,
                               generation=identity.generation + 1)
         try:
-            self._main_inode = write_main(self.path, self._tables, self._file_lock)
+            self._main_inode = write_main(self.path, self._tables, self._file_lock, overlay)
         except BaseException as err:
             meta_rows["1"] = old_meta
             if not isinstance(err, OSError):
                 raise  # a damaged record refused (storage.tables): the file is untouched
+            if overlay is not None:
+                raise StoreError(
+                    f"{self.path}: could not save ({err.strerror}); nothing of it was "
+                    "saved, earlier edits are safe") from err
             raise StoreError(
                 f"{self.path}: could not fold the journal into the file ({err.strerror}); "
                 f"every edit is safe in {self.journal_path.name} and is replayed at the "
@@ -338,27 +374,42 @@ class GoldStore:
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only")
 
-    def _commit(self, ops: list[Op]) -> None:
-        """Check every record of ``ops`` as a read will, make them durable as one
-        transaction, then apply them in memory.  The check is here, on the one way in,
-        so that no edit (whatever built its model: ``model_copy`` validates nothing) can
-        save what a later read refuses."""
-        if not ops:
+    def _commit(self, ops: list[Op],
+                prepared: Sequence[tuple[str, PreparedLayer]] = ()) -> None:
+        """Check every record of ``ops`` as a read will, make them and ``prepared`` (each
+        with its key; checked by :meth:`prepare_layer`) durable as one transaction, then
+        apply them in memory.  The check is here, on the one way in (a prepared layer
+        was checked by the same :meth:`_check_record` when it was made), so that no edit
+        (whatever built its model: ``model_copy`` validates nothing) can save what a
+        later read refuses."""
+        if not ops and not prepared:
             return
         self._writable()
         for table, key, record in ops:
             if record is not None:
                 self._check_record(table, key, record)
         if not self._created:
-            self._create(ops)
+            self._create(ops, prepared)
             return
         if self._journal.fd is None:
             self._open_journal()
-        payload, texts = encode_ops(ops)
-        self._journal.append(payload)
-        del payload
+        payload, texts = encode_ops(ops, [(p.table, key, p.text) for key, p in prepared])
+        if (sum(map(len, payload)) > self.bulk_bytes
+                and all(table != PATCH_TABLE for table, _, _ in ops)):
+            del payload
+            overlay: Overlay = {}
+            for (table, key, _), text in zip(ops, texts, strict=True):
+                overlay.setdefault(table, {})[key] = text
+            for key, layer in prepared:
+                overlay.setdefault(layer.table, {})[key] = layer.text
+            self._checkpoint_locked(overlay)
+        else:
+            self._journal.append(payload)
+            del payload
         for (table, key, record), text in zip(ops, texts, strict=True):
             self._apply(table, key, record, text)
+        for key, layer in prepared:
+            self._apply_prepared(key, layer)
         if self._journal.size > self.checkpoint_bytes:
             try:
                 self._checkpoint_locked()
@@ -396,6 +447,12 @@ class GoldStore:
         if table == "annotations":
             self._patcher.forget(key)
         self._tables.put(table, key, record, text=text)
+
+    def _apply_prepared(self, key: str, layer: PreparedLayer) -> None:
+        if layer.table == "annotations":
+            self._patcher.forget(key)
+        self._tables.put_text(layer.table, key, layer.text, layer.doc_id, layer.owner,
+                              layer.status)
 
     def _model(self, model: type[M], table: str, key: str | None,
                record: Record | None = None) -> M:
@@ -522,11 +579,16 @@ class GoldStore:
     ) -> list[Op]:
         """Check labels against the scheme (``scheme``, stored by these ops, when given);
         with ``add_labels``, ops that extend it."""
+        return self._names_ops({s.label for layer in layers for s in layer.spans},
+                               {r.label for layer in layers for r in layer.relations},
+                               add_labels, scheme)
+
+    def _names_ops(self, entity_names: Set[str], relation_names: Set[str], add_labels: bool,
+                   scheme: LabelScheme | None = None) -> list[Op]:
+        """:meth:`_label_ops` for layers with these entity and relation labels."""
         current = self.labels
         if scheme is None:
             scheme = current
-        entity_names = {s.label for layer in layers for s in layer.spans}
-        relation_names = {r.label for layer in layers for r in layer.relations}
         if add_labels:
             updated = scheme.with_entities(sorted(entity_names)).with_relations(
                 sorted(relation_names)
@@ -583,7 +645,11 @@ class GoldStore:
     ) -> Iterator[Annotation]:
         """Annotations in document order, optionally of one annotator or status."""
         for record in self.annotation_records(annotator=annotator, status=status):
-            yield self._model(Annotation, "annotations", None, record)
+            yield self.annotation_of(record)
+
+    def annotation_of(self, record: Record) -> Annotation:
+        """An annotation record (from :meth:`annotation_records`) as its model."""
+        return self._model(Annotation, "annotations", None, record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
@@ -682,6 +748,69 @@ class GoldStore:
             self._commit(ops)
             return saved
 
+    def prepare_layer(self, layer: Annotation | Prediction, text: str, *,
+                      overlapping: bool = False) -> PreparedLayer:
+        """``layer`` checked against its document's ``text`` (an annotation's spans apart
+        unless ``overlapping``; a prediction's may overlap) and as a record, as a save
+        checks it, and encoded, for :meth:`save_prepared`.  An annotation gets its save
+        time (and keeps the creation time of the one it replaces), as in
+        :meth:`save_annotations`.  Raises ``ValueError`` or :class:`RecordRefusedError`."""
+        with self._lock:
+            if isinstance(layer, Annotation):
+                table, owner = "annotations", layer.annotator
+                check_layer(text, layer.spans, layer.relations, overlapping)
+                update = {"updated": utc_now()}
+                key = self._tables.ann_keys.get((layer.doc_id, owner))
+                old = None if key is None else self._tables.rows["annotations"].peek(key)
+                if old is not None:
+                    update["created"] = old["created"]
+                record = layer.model_copy(update=update).model_dump(mode="json")
+            else:
+                table, owner = "predictions", layer.extractor
+                check_layer(text, layer.spans, layer.relations, overlapping=True)
+                record = layer.model_dump(mode="json")
+            self._check_record(table, "-", record)
+            return PreparedLayer(table, layer.doc_id, owner, record.get("status"),
+                                 encode_record(table, record), _SEAL)
+
+    def save_prepared(
+        self, layers: Iterable[PreparedLayer], *, documents: Iterable[Document] = (),
+        labels: LabelScheme | None = None, entity_names: Set[str] = frozenset(),
+        relation_names: Set[str] = frozenset(), add_labels: bool = False,
+    ) -> None:
+        """Store prepared layers (each replacing the same annotator's or extractor's on
+        the same document), ``documents`` not yet in the store and ``labels`` in one
+        transaction, as :meth:`save_annotations` does: the bulk write of an import, which
+        holds each layer as its encoded record.  ``entity_names`` and ``relation_names``:
+        the labels the layers use, checked against the scheme (added with
+        ``add_labels``).  Every layer's document must be stored or in ``documents``."""
+        with self._lock:
+            ops: list[Op] = []
+            reserved: dict[str, int] = {}
+            new_ids: set[str] = set()
+            for doc in documents:
+                if doc.id in self._tables.doc_keys or doc.id in new_ids:
+                    continue
+                new_ids.add(doc.id)
+                ops.append(("documents", self._tables.new_key("documents", reserved),
+                            doc.model_dump()))
+            keyed: list[tuple[str, PreparedLayer]] = []
+            pending: dict[tuple[str, str, str], str] = {}
+            for layer in layers:
+                if layer.seal is not _SEAL:
+                    raise ValueError("a layer not made by GoldStore.prepare_layer (unchecked)")
+                if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
+                    raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
+                known = (self._tables.ann_keys if layer.table == "annotations"
+                         else self._tables.pred_keys)
+                ident = (layer.table, layer.doc_id, layer.owner)
+                key = known.get(ident[1:]) or pending.get(ident)
+                if key is None:
+                    key = pending[ident] = self._tables.new_key(layer.table, reserved)
+                keyed.append((key, layer))
+            ops[:0] = self._names_ops(entity_names, relation_names, add_labels, labels)
+            self._commit(ops, keyed)
+
     def delete_annotation(self, doc_id: str, annotator: str = DEFAULT_ANNOTATOR) -> None:
         with self._lock:
             key = self._tables.ann_keys.get((doc_id, annotator))
@@ -733,14 +862,17 @@ class GoldStore:
             key = self._tables.pred_keys.get((doc_id, extractor))
             return None if key is None else self._tables.rows["predictions"][key]
 
-    def prediction_records(self, extractor: str, doc_ids: Iterable[str]) -> list[Record | None]:
-        """One extractor's predictions on ``doc_ids`` as plain dicts (None where it has
-        none), in that order, in one call: for bulk readers such as the queue.  Do not
-        mutate them."""
-        with self._lock:
-            keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
-            return [None if (key := keys.get((doc_id, extractor))) is None else rows.peek(key)
-                    for doc_id in doc_ids]
+    def prediction_rows(self, extractors: Sequence[str], doc_ids: Iterable[str]
+                        ) -> Iterator[tuple[Record | None, ...]]:
+        """Per document of ``doc_ids``, in that order, the predictions of ``extractors``
+        as plain dicts (None where one has none), for bulk readers such as the queue.
+        Each is parsed as it is yielded and not kept (see storage.tables), so reading
+        every document costs the memory of one; do not mutate them."""
+        keys, rows = self._tables.pred_keys, self._tables.rows["predictions"]
+        for doc_id in doc_ids:
+            with self._lock:
+                yield tuple(None if (key := keys.get((doc_id, name))) is None
+                            else rows.peek(key) for name in extractors)
 
     def predictions(self, doc_id: str) -> dict[str, Prediction]:
         """Every extractor's prediction on one document, by extractor id."""

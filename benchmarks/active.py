@@ -29,7 +29,9 @@ The corpus is put in a real gold store, and the orders come from
    One repetition per corpus also runs ``estimate_corpus`` on the store end to end and
    checks it gives the same figures.
 3. **Ranking time**: ``build_queue`` over ``--rank-docs`` documents with three
-   extractors' predictions (median of ``--repeats``).  Target: under 5 s.
+   extractors' predictions (median of ``--repeats``, in a fresh process that opened the
+   store read-only).  Target: under 5 s.  ``--baseline REF`` times the same with the
+   ``annotations`` package of a git revision too (``git archive``), for a ratio.
 
 Run: ``python benchmarks/active.py`` (about 5 minutes; ``--rank-docs 0`` skips part 3,
 which spends most of its time building the 100,000-document store).
@@ -38,9 +40,14 @@ which spends most of its time building the 100,000-document store).
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import random
 import statistics
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +68,7 @@ IMPROVES = 0.75
 TARGET_RATIO = 0.5
 TARGET_COVERAGE = 0.90
 TARGET_SECONDS = 5.0
+REPO = Path(__file__).resolve().parent.parent
 
 Layer = list[tuple[int, int, str]]
 
@@ -303,20 +311,54 @@ def part_ranking(args: argparse.Namespace, folder: Path) -> None:
         store.put_predictions(preds)
     built = time.perf_counter() - start
     del docs, preds
-    with GoldStore(path, read_only=True) as store:
-        times, cpu = [], []
-        for _ in range(args.repeats):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            queue = build_queue(store, ["A", "B", "C"], order="disagreement")
-            times.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
+    times, cpu, differing = time_ranking(REPO, path, args.repeats)
     median = statistics.median(times)
     print(f"3. build_queue over {args.rank_docs} documents x 3 extractors (4 spans each, "
-          f"{queue.waiting['differ']} differing): median {median:.2f} s wall of "
+          f"{differing} differing): median {median:.2f} s wall of "
           f"{args.repeats} (runs: {', '.join(f'{t:.2f}' for t in times)}), median "
           f"{statistics.median(cpu):.2f} s CPU; target < {TARGET_SECONDS} s: "
           f"{'met' if median < TARGET_SECONDS else 'NOT met'} (store built in {built:.0f} s; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    if args.baseline:
+        source = folder / "baseline"
+        source.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline,
+                                  "annotations"], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(source, filter="data")
+        old, old_cpu, _ = time_ranking(source, path, args.repeats)
+        print(f"   baseline {args.baseline} on the same store: median "
+              f"{statistics.median(old):.2f} s wall (runs: "
+              f"{', '.join(f'{t:.2f}' for t in old)}), median {statistics.median(old_cpu):.2f} "
+              f"s CPU; this code takes x{median / statistics.median(old):.2f} of its time")
+
+
+RANK = """
+import annotations, json, sys, time
+from annotations.queue import build_queue
+from annotations.store import GoldStore
+assert annotations.__file__.startswith(sys.argv[3]), annotations.__file__
+times, cpu = [], []
+with GoldStore(sys.argv[1], read_only=True) as store:
+    for _ in range(int(sys.argv[2])):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        queue = build_queue(store, ["A", "B", "C"], order="disagreement")
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+print(json.dumps([times, cpu, queue.waiting["differ"]]))
+"""
+
+
+def time_ranking(source: Path, path: Path, repeats: int) -> tuple[list[float], list[float], int]:
+    """``build_queue`` timed ``repeats`` times in a fresh process that imports
+    ``annotations`` from ``source`` (this code, or a baseline's), on the store at ``path``."""
+    # Run in ``source``: ``python -c`` puts the working folder first on the path.
+    done = subprocess.run([sys.executable, "-c", RANK, str(path), str(repeats), str(source)],
+                          cwd=source,
+                          env={**os.environ, "PYTHONPATH": str(source)}, check=True,
+                          capture_output=True, text=True)
+    times, cpu, differing = json.loads(done.stdout)
+    return times, cpu, differing
 
 
 def main() -> None:
@@ -334,6 +376,10 @@ def main() -> None:
     parser.add_argument("--rank-docs", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip", nargs="*", default=[], choices=["needed", "coverage"])
+    parser.add_argument("--baseline", metavar="REF",
+                        help="Also time part 3 with the annotations package of this git "
+                        "revision (e.g. 52121f4, before the streaming queue), on the same "
+                        "store, for a ratio.")
     args = parser.parse_args()
     print("Measured on a shared 2-core machine: times are medians and vary with the load.")
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,8 @@ changed (a different fifth for each).  For each size and repeat, in a fresh fold
   writing, build the editing session, find where to resume and open that document;
 * ``stats``, ``evaluate`` (``--bootstrap 0``: the scoring, not the resampling) and
   ``export`` (Prodigy JSONL of the gold set);
-* ``queue``: no ``reader queue`` command on this branch (issue 22's); skipped.
+* ``queue``: ``reader queue -e alpha@1 -e beta@1`` (the disagreement order, its first
+  20 rows).
 
 Each step runs in its own process under ``/usr/bin/time -v``: the wall time of the
 whole command (interpreter start included) and its maximum resident set size (for
@@ -124,13 +125,14 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None
     for part in clock.split(":"):
         seconds = seconds * 60 + float(part)
     # Each step as it ends (a run at 100,000 documents takes long).
-    print(f"  {' '.join(Path(a).name for a in args[:3])}: {seconds:.1f} s, "
+    shown = "open" if "-c" in args else " ".join(Path(a).name for a in args[2:5])
+    print(f"  {shown}: {seconds:.1f} s, "
           f"{peak / 1024:.0f} MB", file=sys.stderr, flush=True)
     return seconds, peak * 1024
 
 
 def reader(*args: str) -> list[str]:
-    return [shutil.which("reader") or "reader", *args]
+    return [sys.executable, "-m", "reader", *args]
 
 
 def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozenset()
@@ -167,6 +169,9 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
         if "evaluate" not in skip:
             results.setdefault("evaluate", []).append(measure(reader(
                 "evaluate", "--db", str(db), "--bootstrap", "0"), folder))
+        if "queue" not in skip:
+            results.setdefault("queue", []).append(measure(reader(
+                "queue", "--db", str(db), *(f"-e{name}" for name in EXTRACTORS)), folder))
         if "export" not in skip:
             out = folder / "export.jsonl"
             results.setdefault("export", []).append(measure(reader(
@@ -193,7 +198,6 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
     print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
     for step in sorted(skip):
         print(f"{step:<14}  skipped (--skip)")
-    print(f"{'queue':<14}  skipped: no `reader queue` command on this branch")
 
 
 def main() -> None:
@@ -203,7 +207,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None,
                         help="Where to build the stores (default: a temporary folder).")
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["evaluate", "export"],
+    parser.add_argument("--skip", nargs="*", default=[], choices=["evaluate", "queue", "export"],
                         help="Steps not to run (at 100,000 documents, to save time).")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir))

@@ -179,6 +179,28 @@ def test_a_missing_prediction_is_refused_unless_counted_as_empty(gold_path: Path
     assert len(queue) == len(ids) + 1 and queue.missing == {"b@1": 1}
 
 
+def test_a_missing_prediction_counts_as_an_empty_output_whichever_extractor_lacks_it(
+        gold_path: Path) -> None:
+    make_store(gold_path)
+    with GoldStore(gold_path) as store:
+        docs = [Document.from_text(f"Anna Berg, missing {i}") for i in range(3)]
+        store.add_documents(docs)
+        store.put_predictions([
+            # a@1 lacks it, b@1 predicts nothing: they agree.
+            Prediction(doc_id=docs[0].id, extractor="b@1", spans=[]),
+            # a@1 lacks it, b@1 predicts a span: they differ on it.
+            Prediction(doc_id=docs[1].id, extractor="b@1", spans=[_span(0, 4)]),
+            # b@1 lacks it, a@1 predicts a span and a relation.
+            Prediction(doc_id=docs[2].id, extractor="a@1", spans=[_span(0, 4), _span(5, 9)],
+                       relations=[Relation(head=(0, 4, "PER"), child=(5, 9, "PER"),
+                                           label="knows")])])
+        found = disagreements(store, ["a@1", "b@1"], [d.id for d in docs],
+                              missing_as_empty=True)
+    assert list(found.scores) == [0, 1, 3]
+    assert list(found.span_counts) == [0, 0, 2]
+    assert found.missing == {"a@1": 2, "b@1": 1}
+
+
 def test_accepting_a_queued_document_records_how_it_was_chosen(gold_path: Path) -> None:
     make_store(gold_path)
     with GoldStore(gold_path) as store:

@@ -3,7 +3,9 @@
 Import reads the whole input first, checking every record (offsets, span text,
 overlaps, relation ends, labels, and for predictions that the text is in the
 store), and collects every problem.  Only if there is none does it write, in one
-store transaction, so a failed import changes nothing.
+store transaction, so a failed import changes nothing.  Records are read one at a
+time, and each checked layer is kept as the record the store will write (its JSON
+text, ``GoldStore.prepare_layer``), so an import holds about what it will store.
 
 Overlapping spans are kept where the store's label scheme allows them
 (``LabelScheme.overlapping``, or ``overlapping=True`` to switch it on), and in
@@ -34,13 +36,14 @@ from typing import Any, Literal
 import srsly
 
 from ..edges import trimmed
-from ..errors import InputError, InputErrors, NotFoundError
+from ..errors import InputError, InputErrors, NotFoundError, RecordRefusedError
 from ..gc_pause import gc_paused
-from ..gold import gold_records_by_document
+from ..gold import iter_gold_records
 from ..grounding import StringSpan, align_strings
 from ..layer import SpanRef, is_flat, resolve_refs, span_order
 from ..models import (
     HUMAN,
+    LENIENT,
     SPAN_STATES,
     Annotation,
     Document,
@@ -54,7 +57,7 @@ from ..models import (
 )
 from ..names import label_problem, name_problem
 from ..output import replacing_folder
-from ..store import DEFAULT_ANNOTATOR, GoldStore
+from ..store import DEFAULT_ANNOTATOR, GoldStore, PreparedLayer
 from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
 from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, check_scheme
 
@@ -117,24 +120,29 @@ def _export_items(
                 yield ExportItem(store.document(doc_id), pred.spans, pred.relations,
                                  extractor=extractor)
         return
-    document: Document | None = None
-    gold: set[tuple[str, str]] | None = None
     if status == "accept":
-        # The gold of each document: the adjudicated annotation where there is one.
-        gold = {(r["doc_id"], r["annotator"])
-                for records in gold_records_by_document(store, annotator).values()
-                for r in records}
+        # The gold of each document, one document at a time: its adjudicated
+        # annotation where there is one.
+        for doc_id, records in iter_gold_records(store, annotator):
+            gold_document = store.document(doc_id)
+            for record in records:
+                yield _annotation_item(gold_document, store.annotation_of(record))
+        return
+    document: Document | None = None
     for ann in store.annotations(annotator=annotator):
-        wanted = status == "all" or (ann.status or "open") == status
-        if not wanted or (gold is not None and (ann.doc_id, ann.annotator) not in gold):
+        if status != "all" and (ann.status or "open") != status:
             continue
         if document is None or document.id != ann.doc_id:
             document = store.document(ann.doc_id)
-        shown = document
-        if ann.notes:  # the annotator's notes travel in the document's meta
-            shown = document.model_copy(update={"meta": {**document.meta, "notes": ann.notes}})
-        yield ExportItem(shown, ann.spans, ann.relations, status=ann.status,
-                         annotator=ann.annotator)
+        yield _annotation_item(document, ann)
+
+
+def _annotation_item(document: Document, ann: Annotation) -> ExportItem:
+    shown = document
+    if ann.notes:  # the annotator's notes travel in the document's meta
+        shown = document.model_copy(update={"meta": {**document.meta, "notes": ann.notes}})
+    return ExportItem(shown, ann.spans, ann.relations, status=ann.status,
+                      annotator=ann.annotator)
 
 
 def export_layers(
@@ -252,30 +260,27 @@ def _import(store: GoldStore, paths: list[Path], *, format_name: str | None,
     summary.documents_added = len(checker.new_documents)
     summary.added, summary.updated, summary.skipped = checker.counts
     summary.predictions = checker.prediction_counts
-    summary.extractors = sorted({p.extractor for p in checker.predictions})
+    summary.extractors = sorted(checker.extractors)
     if as_predictions:
-        if checker.predictions:
-            store.put_predictions(
-                [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
-                    p.spans))}) for p in checker.predictions], add_labels=add_labels)
+        if checker.prepared:
+            store.save_prepared(checker.prepared, entity_names=checker.entity_names,
+                                relation_names=checker.relation_names, add_labels=add_labels)
         return summary
     scheme = store.labels
     labels: LabelScheme | None = None
     if checker.adopting and checker.annotations:
         labels, summary.adopted = _adopt(scheme, checker, declared)
+        if labels.overlapping and not checker.labelled:
+            checker.name_relations_by_label()
     elif overlapping and not scheme.overlapping:
         labels = scheme.model_copy(update={"overlapping": True})
-    labelled = (labels or scheme).overlapping
-    annotations = [a.model_copy(update={"relations": named_by(a.spans, a.relations, labelled)})
-                   for a in checker.annotations]
-    # Layers the file gave as an extractor's (Label Studio's predictions), in the
+    # Layers the file gave as an extractor's (Label Studio's predictions) go in the
     # same transaction.
-    predictions = [p.model_copy(update={"relations": named_by(p.spans, p.relations, not is_flat(
-        p.spans))}) for p in checker.predictions]
-    if annotations or checker.new_documents or labels or predictions:
-        store.save_annotations(annotations, add_labels=add_labels and not checker.adopting,
-                               documents=list(checker.new_documents.values()), labels=labels,
-                               predictions=predictions)
+    if checker.prepared or checker.new_documents or labels:
+        store.save_prepared(checker.prepared, documents=list(checker.new_documents.values()),
+                            labels=labels, entity_names=checker.entity_names,
+                            relation_names=checker.relation_names,
+                            add_labels=add_labels and not checker.adopting)
     return summary
 
 
@@ -283,9 +288,8 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
            declared: tuple[list[str], list[str], Path] | None) -> tuple[LabelScheme, str]:
     """The label scheme a store without labels takes from its first gold import, and
     a sentence saying what it took."""
-    layers = [*checker.annotations, *checker.predictions]
-    in_data = sorted({s.label for a in layers for s in a.spans})
-    relations_in_data = sorted({r.label for a in layers for r in a.relations})
+    in_data = sorted(checker.entity_names)
+    relations_in_data = sorted(checker.relation_names)
     entities, relations, source = in_data, relations_in_data, "the labels in the data"
     if declared is not None:
         # A name the label rule refuses is left out (the data's own labels were checked).
@@ -309,7 +313,9 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
 
 
 class _RecordChecker:
-    """Checks records one at a time and keeps the layers that passed."""
+    """Checks records one at a time and keeps the layers that passed, each as the
+    record the store will write (:meth:`GoldStore.prepare_layer`): an import holds
+    about the bytes it will store, not every layer's model."""
 
     def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,
                  extractor: str | None, add_labels: bool, default_status: Status | None,
@@ -331,8 +337,17 @@ class _RecordChecker:
         self.entity_labels = set(scheme.entity_names)
         self.relation_labels = set(scheme.relation_names)
         self.new_documents: dict[str, Document] = {}
-        self.annotations: list[Annotation] = []
-        self.predictions: list[Prediction] = []
+        self.prepared: list[PreparedLayer] = []
+        self.annotations = 0  # of the prepared layers, annotations
+        self.entity_names: set[str] = set()  # the labels of the prepared layers
+        self.relation_names: set[str] = set()
+        self.extractors: set[str] = set()  # of the prepared predictions
+        # Whether annotations' relations name their spans with labels (an overlapping
+        # layer): known at the start unless the store adopts its scheme from this import
+        # (overlapping if the data has overlaps), when the few layers with relations are
+        # named again at the end (``relational``: where they are in ``prepared``).
+        self.labelled = scheme.overlapping or overlapping
+        self.relational: list[int] = []
         self.counts = [0, 0, 0]  # added, updated, skipped
         self.prediction_counts = [0, 0, 0]  # of a gold import's predictions (record.extractor)
         self._seen: dict[tuple[str, str], str] = {}
@@ -386,14 +401,16 @@ class _RecordChecker:
         if not stored:
             self.new_documents.setdefault(document.id, document)
         if predicted:
-            self._keep_prediction(document.id, who, spans, relations, meta)
+            kept = self._keep_prediction(document.id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
-            self._keep_annotation(document.id, who, spans, relations, status)
-        return []
+            kept = self._keep_annotation(document.id, who, spans, relations, status)
+        # What the store refuses of a layer these checks passed (it checks each record
+        # on its way in), said of the record all the same.
+        return [] if kept is None else [record.error(kept)]
 
     def _keep_annotation(self, doc_id: str, annotator: str, spans: list[Span],
-                         relations: list[Relation], status: Status | None) -> None:
+                         relations: list[Relation], status: Status | None) -> str | None:
         old = self.store.annotation(doc_id, annotator)
         ann = Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations,
                          status=status)
@@ -402,13 +419,22 @@ class _RecordChecker:
         elif (old.spans, _relation_set(old), old.status) == (
                 ann.spans, _relation_set(ann), ann.status):
             self.counts[2] += 1
-            return
+            return None
         else:
             self.counts[1] += 1
-        self.annotations.append(ann)
+        # A layer with overlaps makes an adopted scheme overlapping: named by label now.
+        labelled = self.labelled or not is_flat(spans)
+        if relations and not labelled:
+            self.relational.append(len(self.prepared))
+        refused = self._prepare(ann.model_copy(update={
+            "relations": named_by(spans, relations, labelled)}))
+        if refused is None:
+            self.annotations += 1
+        return refused
 
     def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
-                         relations: list[Relation], meta: dict[str, Any] | None = None) -> None:
+                         relations: list[Relation], meta: dict[str, Any] | None = None
+                         ) -> str | None:
         old = self.store.prediction(doc_id, extractor)
         pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations,
                           meta=meta or {})
@@ -418,10 +444,40 @@ class _RecordChecker:
         elif (old.spans, _relation_set(old), old.meta) == (
                 pred.spans, _relation_set(pred), pred.meta):
             counts[2] += 1
-            return
+            return None
         else:
             counts[1] += 1
-        self.predictions.append(pred)
+        refused = self._prepare(pred.model_copy(update={
+            "relations": named_by(spans, relations, not is_flat(spans))}))
+        if refused is None:
+            self.extractors.add(extractor)
+        return refused
+
+    def _prepare(self, layer: Annotation | Prediction) -> str | None:
+        """Keep ``layer`` as the record the store will write, and its labels; or the
+        reason the store refuses it."""
+        text = (self.new_documents[layer.doc_id].text if layer.doc_id in self.new_documents
+                else self.store.text(layer.doc_id))
+        try:
+            prepared = self.store.prepare_layer(layer, text, overlapping=self.allow_overlap)
+        except (ValueError, RecordRefusedError) as err:
+            return str(err)
+        self.prepared.append(prepared)
+        self.entity_names.update(span.label for span in layer.spans)
+        self.relation_names.update(rel.label for rel in layer.relations)
+        return None
+
+    def name_relations_by_label(self) -> None:
+        """Name the relations of the kept annotations by (start, end, label): the store
+        adopted an overlapping scheme from this import (see ``labelled``)."""
+        self.labelled = True
+        for index in self.relational:
+            kept = self.prepared[index]
+            ann = Annotation.model_validate(srsly.json_loads(kept.text), context=LENIENT)
+            ann = ann.model_copy(update={"relations": named_by(ann.spans, ann.relations, True)})
+            text = (self.new_documents[ann.doc_id].text if ann.doc_id in self.new_documents
+                    else self.store.text(ann.doc_id))
+            self.prepared[index] = self.store.prepare_layer(ann, text, overlapping=True)
 
     def _spans(self, record: ImportRecord, predicted: bool = False
                ) -> tuple[list[Span], list[InputError]]:
@@ -610,6 +666,8 @@ def _relations(record: ImportRecord, spans: list[Span]
                ) -> tuple[list[Relation], list[InputError]]:
     """The record's relations, each end named by (start, end, label) of one of ``spans``
     (a file's (start, end) end must name one span)."""
+    if not record.relations:
+        return [], []
     by_ref: dict[tuple[Any, ...], list[Span]] = {}
     for span in spans:
         by_ref.setdefault(span.ref, []).append(span)

@@ -19,7 +19,7 @@ import re
 import socket
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..output import _take_over, fsync_dir, write_atomically
 from .patch import PATCH_TABLE
-from .tables import OWNER, TABLES, Op, Record, Tables, encode_record
+from .tables import OWNER, TABLES, Op, Overlay, Record, Tables, encode_record
 
 # Files the store makes beside its main file are created private, then given the main
 # file's mode and owner (the one rule, shared with the checkpoint's temporary file).
@@ -228,21 +228,25 @@ def _crc_line(payload: bytes) -> bytes:
 _TORN_PREFIX = re.compile(rb"[0-9a-f]{0,7}|[0-9a-f]{8}(\t[\x20-\x7e]*)?")
 
 
-def encode_ops(ops: list[Op]) -> tuple[list[bytes], list[bytes | None]]:
+def encode_ops(ops: list[Op], encoded: Sequence[tuple[str, str, bytes]] = ()
+               ) -> tuple[list[bytes], list[bytes | None]]:
     """One transaction as the pieces of its journal line's JSON (``[[table, key,
     record], ...]``, see :meth:`Journal.append`), and each op's record as JSON text: a
     record is encoded once, as the main file holds it (``tables.encode_record``), and
-    the tables keep that text, so a large import is never held as one string."""
+    the tables keep that text, so a large import is never held as one string (nor
+    twice: each record's text is a piece of its own).  ``encoded``: more ops, after
+    ``ops``, whose records are given as that text already."""
     chunks: list[bytes] = []
-    texts: list[bytes | None] = []
-    for index, (table, key, record) in enumerate(ops):
-        text = None if record is None else encode_record(table, record)
-        texts.append(text)
-        chunks.append(b"%s[%s,%s,%s]" % (b"," if index else b"[",
-                                        srsly.json_dumps(table).encode("utf-8"),
-                                        srsly.json_dumps(key).encode("utf-8"),
-                                        b"null" if text is None else text))
-    chunks.append(b"]")
+    items = [(table, key, None if record is None else encode_record(table, record))
+             for table, key, record in ops]
+    texts = [text for _, _, text in items]
+    for index, (table, key, text) in enumerate([*items, *encoded]):
+        chunks.append(b"%s[%s,%s," % (b"," if index else b"[",
+                                     srsly.json_dumps(table).encode("utf-8"),
+                                     srsly.json_dumps(key).encode("utf-8")))
+        chunks.append(b"null" if text is None else text)
+        chunks.append(b"]")
+    chunks.append(b"]" if chunks else b"[]")
     return chunks, texts
 
 
@@ -574,6 +578,9 @@ def _json_string(quoted: bytes) -> str:
     return value
 
 
+READ_BUFFER = 1 << 20
+
+
 def read_main(path: Path, tables: Tables) -> int:
     """Read the main TinyDB file into ``tables`` (emptied first), checked to be a gold
     store; returns its inode.
@@ -585,7 +592,9 @@ def read_main(path: Path, tables: Tables) -> int:
     damaged record kept as text is reported when it is first read, and a checkpoint
     refuses to write it)."""
     try:
-        with open(path, "rb") as fh:
+        # A large buffer: a record's line (a long article, a large layer) spans many of
+        # the default 8 KB ones, and each line read copies across them.
+        with open(path, "rb", buffering=READ_BUFFER) as fh:
             main_inode = os.fstat(fh.fileno()).st_ino
             try:
                 _read_lines(fh, path, tables)
@@ -676,11 +685,14 @@ def _read_whole(raw: bytes, path: Path, tables: Tables) -> None:
             tables.load_record(name, key, record)
 
 
-def write_main(path: Path, tables: Tables, lock: FileLock) -> int:
-    """Replace the main file with ``tables`` (written record by record), the new file
-    locked by ``lock`` before it has the name; returns its inode."""
+def write_main(path: Path, tables: Tables, lock: FileLock, overlay: Overlay | None = None
+               ) -> int:
+    """Replace the main file with ``tables`` (written record by record; ``overlay``'s
+    records in place of theirs), the new file locked by ``lock`` before it has the
+    name; returns its inode."""
     try:
-        write_atomically(path, tables.lines(), store_file=True, before_rename=lock.hold_new)
+        write_atomically(path, tables.lines(overlay), store_file=True,
+                         before_rename=lock.hold_new)
     except BaseException:
         lock.drop_new()
         raise

@@ -33,6 +33,9 @@ OWNER = {"annotations": "annotator", "predictions": "extractor"}
 
 Record = dict[str, Any]
 Op = tuple[str, str, Record | None]  # (table, TinyDB doc id, record or None to delete)
+# Records written in place of the tables' (their JSON text, or None: left out), by
+# table and key: see ``Tables.lines``.
+Overlay = dict[str, dict[str, bytes | None]]
 
 
 def _check_layer_shape(record: Record) -> None:
@@ -252,6 +255,19 @@ class Tables:
         else:
             rows[key] = record
 
+    def put_text(self, table: str, key: str, text: bytes, doc_id: str, owner: str,
+                 status: str | None = None) -> None:
+        """Put a record of a compact table at ``key`` as its JSON text (checked already),
+        with what names it (and an annotation's status), keeping the indexes right."""
+        rows = self.rows[table]
+        if key in rows:
+            self.unindex(table, key)
+        self._number(table, key)
+        self._index_owner(table, key, doc_id, owner)
+        if table == "annotations":
+            self.statuses[key] = status
+        rows.put_raw(key, text, checked=True)
+
     def _number(self, table: str, key: str) -> None:
         if not (key.isascii() and key.isdigit()):
             raise ValueError(key)
@@ -305,17 +321,22 @@ class Tables:
     def sorted_keys(self, table: str) -> list[str]:
         return sorted(self.rows[table], key=int)
 
-    def lines(self) -> Iterator[bytes]:
+    def lines(self, overlay: Overlay | None = None) -> Iterator[bytes]:
         """The main file, a TinyDB JSON file that plain TinyDB reads, one record per
         line (see ``storage.files.read_main``, which reads it back without parsing the
-        records of the compact tables)."""
+        records of the compact tables); with ``overlay``'s records in place of (or
+        besides) the tables' own."""
         yield b"{\n"
         for number, name in enumerate(TABLES):
             rows = self.rows[name]
             yield b'"%s":{\n' % name.encode("ascii")
-            keys = list(rows)
-            for index, key in enumerate(keys):
-                end = b",\n" if index + 1 < len(keys) else b"\n"
-                yield b'"%s":%s%s' % (key.encode("ascii"), rows.encoded(key), end)
+            extra = (overlay or {}).get(name, {})
+            entries: list[tuple[str, bytes | None]] = [
+                (key, None) for key in rows if key not in extra]
+            entries += [(key, text) for key, text in extra.items() if text is not None]
+            for index, (key, text) in enumerate(entries):
+                end = b",\n" if index + 1 < len(entries) else b"\n"
+                data = rows.encoded(key) if text is None else text
+                yield b'"%s":%s%s' % (key.encode("ascii"), data, end)
             yield b"},\n" if number + 1 < len(TABLES) else b"}\n"
         yield b"}"  # no newline after it: a file cut by one byte is not JSON

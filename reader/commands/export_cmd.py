@@ -12,7 +12,7 @@ from rich.text import Text
 from annotations.errors import AnnotationsError
 from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
 from annotations.formats.transfer import StatusFilter, export_layers, writes_folder
-from annotations.gold import describe_gold, gold_annotator_counts, gold_records_by_document
+from annotations.gold import describe_gold, gold_annotator_counts
 from annotations.terminal import terminal_text, visible
 
 from .common import DbOption, console, err_console, fail, open_store
@@ -70,9 +70,8 @@ def export(
                    f"{'folder' if folder else 'file'} there")
     with open_store(db, read_only=True) as store:
         if extractor is None and status == "accept":
-            chosen = gold_records_by_document(store, annotator)
-            err_console.print(Text(visible(describe_gold(gold_annotator_counts(chosen),
-                                                           annotator))))
+            err_console.print(Text(visible(describe_gold(
+                gold_annotator_counts(store, annotator), annotator))))
         status_filter: StatusFilter = status  # type: ignore[assignment]
         try:
             result = export_layers(store, out, format_name=fmt.name, status=status_filter,

@@ -489,10 +489,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     # -- cursor, mark and hints --------------------------------------------------
 
     def _refresh_range(self, start: int, end: int) -> None:
+        """Redraw the lines of ``start``-``end`` that are on screen (a line scrolled into
+        view is drawn then anyway: a scroll redraws the whole view)."""
         if not self._lines:
             return
         lines = self.lines_of(start, end)
-        self.refresh_lines(lines.start, len(lines))
+        top = self.scroll_offset.y
+        first, stop = max(lines.start, top), min(lines.stop, top + self.size.height)
+        if first < stop:
+            self.refresh_lines(first, stop - first)
 
     def set_cursor(self, start: int, end: int, scroll: bool = True) -> None:
         old = self.cursor

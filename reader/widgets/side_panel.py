@@ -293,13 +293,22 @@ class SidePanel(Vertical):
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
+    _entities: EntityList | None = None
+
+    @property
+    def entity_list(self) -> EntityList:
+        """The entity list (composed with the panel: looked up once, not on every edit)."""
+        if self._entities is None:
+            self._entities = self.query_one(EntityList)
+        return self._entities
+
     def show(self, annotation: Annotation, text: str, colours: dict[str, str],
              problems: Mapping[tuple[SpanRef, SpanRef, str], str] = {},  # noqa: B006
              ) -> None:
         """Fill the lists from ``annotation``, each entity in its label's colour in
         ``colours`` (keeping the highlighted rows); relations in ``problems`` (their
         labels no longer fit) are marked."""
-        self.query_one(EntityList).set_rows(annotation.spans, text, colours)
+        self.entity_list.set_rows(annotation.spans, text, colours)
         self._set_title("entities-title",
                         f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk")
         invalid = f", {len(problems)} not fitting" if problems else ""

@@ -144,6 +144,9 @@ class Change:
     status_after: Status | None = None
     notices: tuple[str, ...] = ()
     reopened: bool = False
+    # How many spans of the layer's order lie before and after the changed run (the
+    # same before and after the change): a view over the layer redraws only between.
+    run: tuple[int, int] | None = None
 
     @property
     def status_changed(self) -> bool:
@@ -603,7 +606,7 @@ class EditingSession:
                 if reason and (rel.head in touched or rel.child in touched):
                     notes.append(f"relation no longer fits its labels: {reason}")
         return Change(self.doc_id, description, after, removed, added, gone_rel, new_rel,
-                      before.status, after.status, tuple(notes), reopened)
+                      before.status, after.status, tuple(notes), reopened, (prefix, suffix))
 
     def commit(self, new: Annotation, description: str | None = None,
                notices: Iterable[str] = (), tag: object = None) -> Change:

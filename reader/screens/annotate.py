@@ -176,10 +176,11 @@ class AnnotateScreen(RelationKeys):
         removed, added = self.painter.paint_change(change)
         self.article.update_spans(removed, added)
         self.article.index = self.session.spans  # new suggestions come with a new index
-        self._show_document(status=False)
+        self._show_document(status=False, run=change.run)
         self.article.follow(change.removed, change.added)
 
-    def _show_document(self, status: bool = True) -> None:
+    def _show_document(self, status: bool = True, run: tuple[int, int] | None = None
+                       ) -> None:
         session = self.session
         title = header_title(session)
         sub_title = visible(session.title)
@@ -189,7 +190,7 @@ class AnnotateScreen(RelationKeys):
         if self.app.sub_title != sub_title:
             self.app.sub_title = sub_title
         self.side_panel.show(self.annotation, self.text, session.colours,
-                                       session.relation_problems())
+                             session.relation_problems(), run)
         if status:
             self._show_status()
 

@@ -26,7 +26,7 @@ from annotations.terminal import visible
 
 from ..bindings import ANNOTATE_BINDINGS, ANNOTATE_FOOTER, ANNOTATE_SCREEN_BINDINGS
 from ..messages import DocumentsPredicted, ModelReady, ModelStatus
-from ..widgets.annotated_article import AnnotatedArticle, Selection
+from ..widgets.annotated_article import AnnotatedArticle
 from ..widgets.side_panel import EntityList, RelationList, SidePanel
 from .help import annotate_help_rows
 from .key_footer import KeyFooter
@@ -243,10 +243,7 @@ class AnnotateScreen(RelationKeys):
                                selection.origin)
         if change is not None:
             made = [s for s in change.added if s.ref == (selection.start, selection.end, name)]
-            # The entity just labelled is the selection now (showing the change has
-            # usually selected it already: then it is not selected and announced twice).
-            if made and not (self.article.is_range and self.article.selection == Selection(
-                    made[0].start, made[0].end, made[0])):
+            if made:  # the entity just labelled is the selection now
                 self.article.select_entity(made[0])
 
     def action_label_key(self, key: str) -> None:

@@ -144,6 +144,9 @@ class Change:
     status_after: Status | None = None
     notices: tuple[str, ...] = ()
     reopened: bool = False
+    # How many spans of the layer's order lie before and after the changed run (the
+    # same before and after the change): a view over the layer redraws only between.
+    run: tuple[int, int] | None = None
 
     @property
     def status_changed(self) -> bool:
@@ -295,6 +298,7 @@ class EditingSession:
         # Kept in step with every change, so that a screen asks rather than counts.
         self._sources: Counter[str] = Counter()
         self._unreviewed = 0
+        self._suggested: Counter[tuple[str, str]] = Counter()
         # Suggestions of the open document whose edge whitespace was trimmed on seeding
         # (or that were only whitespace and dropped); see annotations.edges.
         self.trimmed_suggestions = 0
@@ -465,14 +469,22 @@ class EditingSession:
         self.spans = self._index(annotation.spans)
         self._sources = Counter(s.source for s in annotation.spans)
         self._unreviewed = sum(1 for s in annotation.spans if s.state == "suggested")
+        # The unreviewed suggestions by (text, label): how many a repeat of a relabel
+        # would change, known without searching a long article's text on every relabel.
+        self._suggested = Counter((s.text_in(self.text), s.label)
+                                  for s in annotation.spans if s.state == "suggested")
 
     def _count(self, removed: Sequence[Span], added: Sequence[Span]) -> None:
         for span in removed:
             self._sources[span.source] -= 1
-            self._unreviewed -= span.state == "suggested"
+            if span.state == "suggested":
+                self._unreviewed -= 1
+                self._suggested[(span.text_in(self.text), span.label)] -= 1
         for span in added:
             self._sources[span.source] += 1
-            self._unreviewed += span.state == "suggested"
+            if span.state == "suggested":
+                self._unreviewed += 1
+                self._suggested[(span.text_in(self.text), span.label)] += 1
         self._sources = +self._sources  # sources with no span left go
 
     @property
@@ -594,7 +606,7 @@ class EditingSession:
                 if reason and (rel.head in touched or rel.child in touched):
                     notes.append(f"relation no longer fits its labels: {reason}")
         return Change(self.doc_id, description, after, removed, added, gone_rel, new_rel,
-                      before.status, after.status, tuple(notes), reopened)
+                      before.status, after.status, tuple(notes), reopened, (prefix, suffix))
 
     def commit(self, new: Annotation, description: str | None = None,
                notices: Iterable[str] = (), tag: object = None) -> Change:
@@ -692,12 +704,19 @@ class EditingSession:
         old = [s for s in change.removed if s.ref not in {n.ref for n in change.added}]
         if len(new) == len(old) == 1 and new[0].key == old[0].key:
             self._relabel = (self.doc_id, new[0].text_in(self.text), old[0].label, label)
-            count = len(self._repeatable())
+            count = self._repeatable_count()
             if count:
                 change = _restated(change, notices=(*change.notices, (
                     f"= relabels the {_plural(count, 'other unreviewed suggestion')} "
                     f"{old[0].label} {new[0].text_in(self.text)!r} as {label} too")))
         return change
+
+    def _repeatable_count(self) -> int:
+        """How many unreviewed suggestions the last relabel would change too (what
+        :meth:`_repeatable` finds, counted without searching the text)."""
+        if self._relabel is None or self._relabel[0] != self.doc_id:
+            return 0
+        return self._suggested[self._relabel[1:3]]
 
     def _repeatable(self) -> list[Span]:
         """The unreviewed suggestions the last relabel would change too."""

@@ -138,3 +138,37 @@ async def test_the_palette_asks_with_the_count_then_repeats_in_every_open_docume
             assert screen.session.doc_id == ids[0]
         second = store.annotation(ids[1], "default")
         assert second is not None and {s.label for s in second.spans} == {"GPE"}
+
+
+def test_the_count_a_relabel_announces_is_what_repeating_it_changes(tmp_path):
+    # The count comes from the session's running tally of suggestions by (text, label),
+    # not from searching the text: it must agree with the spans ``=`` relabels, after
+    # relabels, undo, redo and a repeat.
+    with make_store(tmp_path / "gold.json") as store:
+        session = EditingSession(store)
+        session.open(0)
+        found = [s for s in session.annotation.spans if s.label == "NORP"]
+
+        def agrees() -> None:
+            assert session._repeatable_count() == len(session._repeatable())
+
+        change = session.label(found[0].start, found[0].end, "GPE")
+        assert change is not None
+        assert any("relabels the 2 other unreviewed suggestions" in n for n in change.notices)
+        agrees()
+        change = session.label(found[1].start, found[1].end, "ORG")
+        assert change is not None
+        assert any("relabels the 1 other unreviewed suggestion" in n for n in change.notices)
+        agrees()
+        session.undo()
+        agrees()
+        session.redo()
+        agrees()
+        session.repeat_relabel()
+        agrees()
+        assert session._repeatable_count() == 0
+        session.open(1)
+        change = session.label(0, len("Tajikistan"), "GPE")
+        assert change is not None
+        assert any("relabels the 1 other unreviewed suggestion" in n for n in change.notices)
+        agrees()

@@ -99,6 +99,16 @@ class AnnotateScreen(RelationKeys):
         """The article (the name the review and adjudicate screens use for theirs)."""
         return self.article
 
+    # Widgets composed with the screen and living as long as it does, asked on every key:
+    # looked up once.
+    _side_panel: SidePanel | None = None
+
+    @property
+    def side_panel(self) -> SidePanel:
+        if self._side_panel is None:
+            self._side_panel = self.query_one(SidePanel)
+        return self._side_panel
+
     @property
     def doc_id(self) -> str:
         return self.session.doc_id
@@ -166,10 +176,11 @@ class AnnotateScreen(RelationKeys):
         removed, added = self.painter.paint_change(change)
         self.article.update_spans(removed, added)
         self.article.index = self.session.spans  # new suggestions come with a new index
-        self._show_document(status=False)
+        self._show_document(status=False, run=change.run)
         self.article.follow(change.removed, change.added)
 
-    def _show_document(self, status: bool = True) -> None:
+    def _show_document(self, status: bool = True, run: tuple[int, int] | None = None
+                       ) -> None:
         session = self.session
         title = header_title(session)
         sub_title = visible(session.title)
@@ -178,8 +189,8 @@ class AnnotateScreen(RelationKeys):
             self.app.title = title
         if self.app.sub_title != sub_title:
             self.app.sub_title = sub_title
-        self.query_one(SidePanel).show(self.annotation, self.text, session.colours,
-                                       session.relation_problems())
+        self.side_panel.show(self.annotation, self.text, session.colours,
+                             session.relation_problems(), run)
         if status:
             self._show_status()
 
@@ -214,13 +225,15 @@ class AnnotateScreen(RelationKeys):
         if status != self._status_shown:
             # Only a changed status line is redrawn: it costs a repaint per key otherwise.
             self._status_shown = status
-            self.query_one("#status", Static).update(status, layout=False)
+            line = self.status_line
+            if line is not None:
+                line.update(status, layout=False)
 
     def _describe_selection(self, status: Text) -> None:
         span = describe_selection(status, self.session, self.article.token_range(),
                                   self.article.entities(), self.article.is_range)
         if span is not None:
-            self.query_one(EntityList).show_span(self.session.spans.position(span.ref))
+            self.side_panel.entity_list.show_span(self.session.spans.position(span.ref))
 
     # -- edits ---------------------------------------------------------------
 

@@ -27,9 +27,15 @@ class RelationKeys(SessionScreen):
     relation: RelationMode | None = None  # the relation being drawn, if one is
     mode_text = ""  # what the status line says instead of the selection, in a mode
 
+    _article: AnnotatedArticle | None = None
+
     @property
     def article(self) -> AnnotatedArticle:
-        return self.query_one(AnnotatedArticle)
+        # Asked a score of times per key: the widget is looked up once (it is composed
+        # with the screen and lives as long as it does).
+        if self._article is None:
+            self._article = self.query_one(AnnotatedArticle)
+        return self._article
 
     def _show_status(self) -> None:
         raise NotImplementedError

@@ -285,12 +285,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             paragraphs |= {self._paragraph_of(s.start) for s in changed if s.tag}
         lines_before = len(self._lines)
         rewrapped: list[int] = []
+        spliced = True  # every re-wrapped paragraph kept its number of lines
         for index in sorted(paragraphs):
             lines = self._wrap_paragraph(index, self._wrap_width)
-            if lines != self._para_lines[index]:
+            old = self._para_lines[index]
+            if lines != old:
                 self._para_lines[index] = lines
                 rewrapped.append(index)
-        if rewrapped:
+                spliced = spliced and self._splice_lines(old, lines)
+        if rewrapped and not spliced:
             self._flatten()
         if len(self._lines) != lines_before:
             self.refresh()
@@ -320,6 +323,19 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         ]
         self._line_starts = [start for start, _ in self._lines]
         self.virtual_size = Size(self._wrap_width, len(self._lines))
+
+    def _splice_lines(self, old: list[tuple[int, int]], new: list[tuple[int, int]]) -> bool:
+        """Put a re-wrapped paragraph's ``new`` lines in place of its ``old`` ones when
+        there are as many (the common case: a tag grew or shrank a little), without
+        rebuilding the list of every line of the article; False when it cannot."""
+        if len(old) != len(new) or not old:
+            return False
+        first = bisect_left(self._line_starts, old[0][0])
+        if self._lines[first:first + len(old)] != old:
+            return False
+        self._lines[first:first + len(old)] = new
+        self._line_starts[first:first + len(old)] = [start for start, _ in new]
+        return True
 
     def _paragraph_of(self, offset: int) -> int:
         return max(bisect_right(self._para_starts, offset) - 1, 0)
@@ -473,10 +489,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     # -- cursor, mark and hints --------------------------------------------------
 
     def _refresh_range(self, start: int, end: int) -> None:
+        """Redraw the lines of ``start``-``end`` that are on screen (a line scrolled into
+        view is drawn then anyway: a scroll redraws the whole view)."""
         if not self._lines:
             return
         lines = self.lines_of(start, end)
-        self.refresh_lines(lines.start, len(lines))
+        top = self.scroll_offset.y
+        first, stop = max(lines.start, top), min(lines.stop, top + self.size.height)
+        if first < stop:
+            self.refresh_lines(first, stop - first)
 
     def set_cursor(self, start: int, end: int, scroll: bool = True) -> None:
         old = self.cursor

@@ -139,9 +139,11 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         self._longest = 0  # at least the length of the longest span: how far holders reach
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(500)
 
-    def set_rows(self, spans: list[Span], text: str, colours: dict[str, str]) -> None:
+    def set_rows(self, spans: list[Span], text: str, colours: dict[str, str],
+                 run: tuple[int, int] | None = None) -> None:
         """Show ``spans``; rows are formatted only when they are drawn, and after an edit
-        only the visible rows from the first changed one are redrawn."""
+        only the visible rows from the first changed one are redrawn.  ``run``: how many
+        rows before and after the change are the same (the change says), when known."""
         old = self.rows
         same_page = text is self.text and colours == self.colours
         self.rows, self.text, self.colours = list(spans), text, colours
@@ -152,7 +154,8 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
             self._longest = max((s.end - s.start for s in spans), default=0)
             self.refresh()
             return
-        prefix, suffix = changed_run(old, self.rows)
+        prefix, suffix = run if run is not None and sum(run) <= min(len(old), len(spans)) \
+            else changed_run(old, self.rows)
         # Never lowered on an edit: still a bound, and the cost follows the change.
         self._longest = max((s.end - s.start for s in self.rows[prefix:len(self.rows) - suffix]),
                             default=self._longest)
@@ -293,13 +296,22 @@ class SidePanel(Vertical):
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
+    _entities: EntityList | None = None
+
+    @property
+    def entity_list(self) -> EntityList:
+        """The entity list (composed with the panel: looked up once, not on every edit)."""
+        if self._entities is None:
+            self._entities = self.query_one(EntityList)
+        return self._entities
+
     def show(self, annotation: Annotation, text: str, colours: dict[str, str],
              problems: Mapping[tuple[SpanRef, SpanRef, str], str] = {},  # noqa: B006
-             ) -> None:
+             run: tuple[int, int] | None = None) -> None:
         """Fill the lists from ``annotation``, each entity in its label's colour in
         ``colours`` (keeping the highlighted rows); relations in ``problems`` (their
-        labels no longer fit) are marked."""
-        self.query_one(EntityList).set_rows(annotation.spans, text, colours)
+        labels no longer fit) are marked.  ``run``: see :meth:`EntityList.set_rows`."""
+        self.entity_list.set_rows(annotation.spans, text, colours, run)
         self._set_title("entities-title",
                         f"Entities ({len(annotation.spans)}) ?new ~chg ·bulk")
         invalid = f", {len(problems)} not fitting" if problems else ""

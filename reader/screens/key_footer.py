@@ -17,13 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.keys import key_to_character
-from textual.strip import Strip
-from textual.widget import Widget
+
+from ..widgets.one_row import OneRow
 
 if TYPE_CHECKING:
     from .session_screen import SessionScreen
@@ -60,7 +59,7 @@ def keys_label(keys: str, separator: str = " / ") -> str:
     return separator.join(key_name(k) for k in keys.split(",") if k.strip())
 
 
-class KeyFooter(Widget):
+class KeyFooter(OneRow):
     """One row of ``key description`` pairs for the screen's ``FOOTER`` binding ids."""
 
     DEFAULT_CSS = """
@@ -77,7 +76,6 @@ class KeyFooter(Widget):
         # (first key, its label, description, can act now) of each key in the footer.
         self.entries: list[tuple[str, str, str, bool]] = []
         self._places: list[tuple[int, int, str]] = []  # (from x, to x, key) of those shown
-        self._strip: tuple[int, Style, Strip] | None = None
 
     @property
     def session_screen(self) -> SessionScreen:
@@ -96,8 +94,7 @@ class KeyFooter(Widget):
         entries = footer_entries(screen.footer_bindings(), screen.keys_of, screen.can_run)
         if entries != self.entries:
             self.entries = entries
-            self._strip = None
-            self.refresh()
+            self.changed()
 
     def row(self, width: int) -> Text:
         """The footer ``width`` cells wide: each key whole, in order, while they fit."""
@@ -119,19 +116,6 @@ class KeyFooter(Widget):
 
     def render(self) -> Text:
         return self.row(self.size.width or 1000)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        style = self.visual_style.rich_style  # cached, unlike Widget.rich_style
-        if y != 0:
-            return Strip.blank(width, style)
-        cached = self._strip
-        if cached is not None and cached[0] == width and cached[1] == style:
-            return cached[2]
-        strip = Strip(self.row(width).render(self.app.console)).apply_style(style) \
-            .adjust_cell_length(width, style)
-        self._strip = (width, style, strip)
-        return strip
 
     def on_click(self, event: events.Click) -> None:
         """A click on a key presses it (a dimmed key then says why it cannot act)."""

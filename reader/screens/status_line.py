@@ -17,7 +17,6 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.notifications import SeverityLevel
-from textual.strip import Strip
 from textual.timer import Timer
 from textual.visual import VisualType
 from textual.widgets import Static
@@ -26,6 +25,8 @@ from annotations.models import LabelScheme, Span
 from annotations.names import safe_colour
 from annotations.session import EditingSession
 from annotations.terminal import visible
+
+from ..widgets.one_row import OneRow
 
 
 def header_title(session: EditingSession) -> str:
@@ -125,7 +126,7 @@ def status_row(account: Text, notice: Text | None, width: int) -> Text:
     return row
 
 
-class StatusLine(Static):
+class StatusLine(OneRow, Static):
     """One row: what a key would act on (the screen's account, set with :meth:`update`)
     and the last notice (:meth:`show_notice`) for its timeout.
 
@@ -141,14 +142,13 @@ class StatusLine(Static):
         self._expires = 0.0
         self._joining = False  # a notice now joins the last one (the same key said both)
         self._timer: Timer | None = None
-        self._strip: tuple[int, Style, Strip] | None = None
 
     def update(self, content: VisualType = "", *, layout: bool = False) -> None:
         """Show ``content`` as the account of the selection (one row: no layout)."""
         text = content if isinstance(content, Text) else Text(str(content))
         if text != self.account:
             self.account = text
-            self._changed()
+            self.changed()
 
     def show_notice(self, message: str, severity: SeverityLevel = "information",
                     timeout: float = 3.0) -> None:
@@ -162,7 +162,7 @@ class StatusLine(Static):
         self._expires = max(self._expires, monotonic() + timeout)
         if self._timer is None:  # one timer at a time, not one per key
             self._timer = self.set_timer(timeout, self._expire)
-        self._changed()
+        self.changed()
 
     def next_key(self) -> None:
         """A key was pressed: its first notice replaces those of the keys before."""
@@ -176,11 +176,7 @@ class StatusLine(Static):
             return
         self.notice = None
         self._expires = 0.0
-        self._changed()
-
-    def _changed(self) -> None:
-        self._strip = None
-        self.refresh()
+        self.changed()
 
     def render(self) -> Text:
         width = self.content_size.width
@@ -188,16 +184,5 @@ class StatusLine(Static):
                           width if width > 0 else self.account.cell_len + 2 +
                           (cell_len(self.notice.plain) if self.notice else 0))
 
-    def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        style = self.visual_style.rich_style  # cached, unlike Widget.rich_style
-        if y != 0:
-            return Strip.blank(width, style)
-        cached = self._strip
-        if cached is not None and cached[0] == width and cached[1] == style:
-            return cached[2]
-        row = status_row(self.account, self.notice, width)
-        strip = Strip(row.render(self.app.console)).apply_style(style) \
-            .adjust_cell_length(width, style)
-        self._strip = (width, style, strip)
-        return strip
+    def row(self, width: int) -> Text:
+        return status_row(self.account, self.notice, width)

@@ -207,7 +207,9 @@ class ScreenMachine(RuleBasedStateMachine):
         doc_id = self.session.doc_id
         stored = self._stored(doc_id)
         before = stored if stored is not None else self.session.annotation
-        notes = {id(n) for n in self.app.notices}
+        # Held, not only their ids: a dropped notice's id may be reused by a new one.
+        kept = list(self.app.notices)
+        notes = {id(n) for n in kept}
         self.keys(*keys)
         while len(self.app.screen_stack) > 1:  # a question or a picker: leave it
             self.keys("escape")

@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as _restated
+from typing import TypeVar
 
 from .describe import describe, quoted
 from .edges import trim_layer, trimmed
@@ -61,6 +62,8 @@ from .models import (
 )
 from .names import label_colours, scheme_problems
 from .store import DEFAULT_ANNOTATOR, GoldStore
+
+T = TypeVar("T")
 
 # A token is a run of word characters or one other visible character; this keeps
 # "Okafor's" as "Okafor", "'", "s" so entity boundaries can fall inside it.
@@ -761,12 +764,25 @@ class EditingSession:
         """The last relabel that can be repeated: ``(text, old label, new label)``."""
         return None if self._relabel is None else self._relabel[1:]
 
-    def _open_documents_with(self, needle: str) -> list[int]:
-        """Indices of the session's open documents (no status: not accepted, rejected or
-        ignored) whose text holds ``needle``, the open document included."""
-        return [index for index, doc_id in enumerate(self.doc_ids)
-                if self.status_of(doc_id) in ("open", "new")
-                and needle in (self.text if doc_id == self.doc_id else self.store.text(doc_id))]
+    def _in_open_documents(self, needle: str, visit: Callable[[], T | None]) -> list[T]:
+        """What ``visit`` returns (None: nothing) in each of the session's open documents
+        (no status: not accepted, rejected or ignored) whose text holds ``needle``, the open
+        document included, each opened in turn; the document that was open is open again
+        afterwards, whatever ``visit`` raised."""
+        indices = [index for index, doc_id in enumerate(self.doc_ids)
+                   if self.status_of(doc_id) in ("open", "new")
+                   and needle in (self.text if doc_id == self.doc_id
+                                  else self.store.text(doc_id))]
+        here = self.index
+        found = []
+        try:
+            for index in indices:
+                self.open(index)
+                if (result := visit()) is not None:
+                    found.append(result)
+        finally:
+            self.open(here)
+        return found
 
     def relabel_everywhere_plan(self) -> list[tuple[str, int]]:
         """What :meth:`repeat_relabel_everywhere` would change: ``(document, suggestions)``
@@ -776,17 +792,12 @@ class EditingSession:
         if self._relabel is None:
             return []
         _, needle, old, _ = self._relabel
-        here = self.index
-        plan = []
-        try:
-            for index in self._open_documents_with(needle):
-                self.open(index)
-                count = len(self._matching(needle, old))
-                if count:
-                    plan.append((self.doc_id, count))
-        finally:
-            self.open(here)
-        return plan
+
+        def count() -> tuple[str, int] | None:
+            found = len(self._matching(needle, old))
+            return (self.doc_id, found) if found else None
+
+        return self._in_open_documents(needle, count)
 
     def repeat_relabel_everywhere(self) -> list[Change]:
         """The command palette's store-wide ``=``: the last relabel's change (text, old
@@ -797,18 +808,13 @@ class EditingSession:
         if self._relabel is None:
             return []
         _, needle, old, label = self._relabel
-        here = self.index
-        changes = []
-        try:
-            for index in self._open_documents_with(needle):
-                self.open(index)
-                todo = self._matching(needle, old)
-                if todo:
-                    changes.append(self._relabel_spans(
-                        todo, label, f"{old} → {label} in every open document"))
-        finally:
-            self.open(here)
-        return changes
+
+        def relabel() -> Change | None:
+            todo = self._matching(needle, old)
+            return self._relabel_spans(todo, label, f"{old} → {label} in every open document"
+                                       ) if todo else None
+
+        return self._in_open_documents(needle, relabel)
 
     def _label(self, start: int, end: int, label: str, origin: Span | None) -> Change | None:
         if end <= start:

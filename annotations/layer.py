@@ -377,18 +377,6 @@ class SpanIndex:
             index += 1
         return found
 
-    def after(self, offset: int) -> Span | None:
-        """The first span starting after ``offset``."""
-        index = bisect_right(self.starts, offset)
-        return self.spans[index] if index < len(self.spans) else None
-
-    def before(self, offset: int) -> Span | None:
-        """The last span (in (start, end, label) order) ending at or before ``offset``."""
-        index = bisect_left(self.starts, offset) - 1
-        while index >= 0 and self.spans[index].end > offset:
-            index -= 1
-        return self.spans[index] if index >= 0 else None
-
     def step(self, offset: int, step: int, current: Span | None = None) -> Span | None:
         """The next (``step`` > 0) or previous span in :func:`visit_order` from
         ``current``; with no current span, the first starting after ``offset`` or the

@@ -311,7 +311,7 @@ def test_span_index_finds_spans_by_offset_in_any_input_order():
     assert index.spans == spans
     assert index.at(172) == spans[17] and index.at(175) is None
     assert index.overlapping(13, 31) == [spans[1], spans[2], spans[3]]
-    assert index.after(170) == spans[18] and index.before(170) == spans[16]
+    assert index.step(170, 1) == spans[18] and index.step(170, -1) == spans[16]
     index.replace([spans[17]], [Span(start=171, end=178, label="ORG")])
     assert index.at(175).label == "ORG" and index.starts[17] == 171
 

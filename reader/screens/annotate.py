@@ -11,6 +11,7 @@ redrawn).  Relation mode is :mod:`reader.screens.relation_mode`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -101,13 +102,9 @@ class AnnotateScreen(RelationKeys):
 
     # Widgets composed with the screen and living as long as it does, asked on every key:
     # looked up once.
-    _side_panel: SidePanel | None = None
-
-    @property
+    @cached_property
     def side_panel(self) -> SidePanel:
-        if self._side_panel is None:
-            self._side_panel = self.query_one(SidePanel)
-        return self._side_panel
+        return self.query_one(SidePanel)
 
     @property
     def doc_id(self) -> str:
@@ -344,14 +341,14 @@ class AnnotateScreen(RelationKeys):
     # -- the side panel ------------------------------------------------------------
 
     def action_toggle_panel(self) -> None:
-        panel = self.query_one(SidePanel)
+        panel = self.side_panel
         panel.display = not panel.display
         self._panel_chosen = True
 
     def on_resize(self, event: events.Resize) -> None:
         # Below 100 columns the article needs the room; b shows the panel again.
         if not self._panel_chosen:
-            self.query_one(SidePanel).display = event.size.width >= NARROW
+            self.side_panel.display = event.size.width >= NARROW
 
     def action_relations_panel(self) -> None:
         relations = self.query_one(RelationList)

@@ -9,6 +9,8 @@ holds only its own wiring; the state of a relation being drawn is the pure
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from textual.events import Key
 
 from annotations.models import Relation, Span
@@ -27,15 +29,11 @@ class RelationKeys(SessionScreen):
     relation: RelationMode | None = None  # the relation being drawn, if one is
     mode_text = ""  # what the status line says instead of the selection, in a mode
 
-    _article: AnnotatedArticle | None = None
-
-    @property
+    @cached_property
     def article(self) -> AnnotatedArticle:
         # Asked a score of times per key: the widget is looked up once (it is composed
         # with the screen and lives as long as it does).
-        if self._article is None:
-            self._article = self.query_one(AnnotatedArticle)
-        return self._article
+        return self.query_one(AnnotatedArticle)
 
     def _show_status(self) -> None:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from rich.segment import Segment
@@ -296,14 +297,10 @@ class SidePanel(Vertical):
         yield Label("Relations", id="relations-title")
         yield RelationList(id="relations")
 
-    _entities: EntityList | None = None
-
-    @property
+    @cached_property
     def entity_list(self) -> EntityList:
         """The entity list (composed with the panel: looked up once, not on every edit)."""
-        if self._entities is None:
-            self._entities = self.query_one(EntityList)
-        return self._entities
+        return self.query_one(EntityList)
 
     def show(self, annotation: Annotation, text: str, colours: dict[str, str],
              problems: Mapping[tuple[SpanRef, SpanRef, str], str] = {},  # noqa: B006

@@ -715,31 +715,20 @@ class GoldStore:
         """
         with self._lock:
             saved: list[Annotation] = []
-            ops: list[Op] = []
             reserved: dict[str, int] = {}
             pending: dict[tuple[str, str], str] = {}
-            new_texts: dict[str, str] = {}
-            for doc in documents:
-                if doc.id in self._tables.doc_keys or doc.id in new_texts:
-                    continue
-                new_texts[doc.id] = doc.text
-                doc_key = self._tables.new_key("documents", reserved)
-                ops.append(("documents", doc_key, doc.model_dump()))
+            ops, new_texts = self._document_ops(documents, reserved)
             overlapping = (labels or self.labels).overlapping
             for ann in annotations:
                 text = new_texts.get(ann.doc_id)
                 if text is None:
                     text = self.text(ann.doc_id)
                 check_layer(text, ann.spans, ann.relations, overlapping)
-                ann = ann.model_copy(update={"updated": utc_now()})
                 ident = (ann.doc_id, ann.annotator)
+                ann = self._stamped(ann)
                 key = self._tables.ann_keys.get(ident) or pending.get(ident)
                 if key is None:
                     key = pending[ident] = self._tables.new_key("annotations", reserved)
-                else:
-                    old = self._tables.rows["annotations"].get(key)
-                    if old is not None:
-                        ann = ann.model_copy(update={"created": old["created"]})
                 ops.append(("annotations", key, ann.model_dump(mode="json")))
                 saved.append(ann)
             preds = list(predictions)
@@ -747,6 +736,30 @@ class GoldStore:
             ops[:0] = self._label_ops([*saved, *preds], add_labels, labels)
             self._commit(ops)
             return saved
+
+    def _document_ops(self, documents: Iterable[Document], reserved: dict[str, int]
+                      ) -> tuple[list[Op], dict[str, str]]:
+        """Ops that add those of ``documents`` not in the store yet (each once), and their
+        texts by id."""
+        ops: list[Op] = []
+        new_texts: dict[str, str] = {}
+        for doc in documents:
+            if doc.id in self._tables.doc_keys or doc.id in new_texts:
+                continue
+            new_texts[doc.id] = doc.text
+            ops.append(("documents", self._tables.new_key("documents", reserved),
+                        doc.model_dump()))
+        return ops, new_texts
+
+    def _stamped(self, ann: Annotation) -> Annotation:
+        """``ann`` with its save time, keeping the creation time of the annotation it
+        replaces in the store, if there is one."""
+        update = {"updated": utc_now()}
+        key = self._tables.ann_keys.get((ann.doc_id, ann.annotator))
+        old = None if key is None else self._tables.rows["annotations"].peek(key)
+        if old is not None:
+            update["created"] = old["created"]
+        return ann.model_copy(update=update)
 
     def prepare_layer(self, layer: Annotation | Prediction, text: str, *,
                       overlapping: bool = False) -> PreparedLayer:
@@ -759,12 +772,7 @@ class GoldStore:
             if isinstance(layer, Annotation):
                 table, owner = "annotations", layer.annotator
                 check_layer(text, layer.spans, layer.relations, overlapping)
-                update = {"updated": utc_now()}
-                key = self._tables.ann_keys.get((layer.doc_id, owner))
-                old = None if key is None else self._tables.rows["annotations"].peek(key)
-                if old is not None:
-                    update["created"] = old["created"]
-                record = layer.model_copy(update=update).model_dump(mode="json")
+                record = self._stamped(layer).model_dump(mode="json")
             else:
                 table, owner = "predictions", layer.extractor
                 check_layer(text, layer.spans, layer.relations, overlapping=True)
@@ -785,15 +793,8 @@ class GoldStore:
         the labels the layers use, checked against the scheme (added with
         ``add_labels``).  Every layer's document must be stored or in ``documents``."""
         with self._lock:
-            ops: list[Op] = []
             reserved: dict[str, int] = {}
-            new_ids: set[str] = set()
-            for doc in documents:
-                if doc.id in self._tables.doc_keys or doc.id in new_ids:
-                    continue
-                new_ids.add(doc.id)
-                ops.append(("documents", self._tables.new_key("documents", reserved),
-                            doc.model_dump()))
+            ops, new_ids = self._document_ops(documents, reserved)
             keyed: list[tuple[str, PreparedLayer]] = []
             pending: dict[tuple[str, str, str], str] = {}
             for layer in layers:

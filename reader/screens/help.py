@@ -24,7 +24,7 @@ from annotations.terminal import visible
 
 from ..bindings import ANNOTATE_BINDINGS, LABEL_BINDINGS
 from ..widgets.side_panel import RelationList
-from .key_footer import key_name
+from .key_footer import keys_label
 
 # (keys, name, what it does, binding id): keys as Textual names them, comma-separated
 # within a binding; the keys of the bindings of a shared row are separated by spaces.
@@ -64,8 +64,7 @@ WIDE = 106
 def keys_text(keys: str) -> str:
     """The keys of a help row as a person types them: ``"u,ctrl+z"`` → ``"u/Ctrl+Z"``,
     ``"left right"`` (two bindings of a shared row) → ``"← →"``."""
-    return " ".join("/".join(key_name(k) for k in binding.split(",") if k.strip())
-                    for binding in keys.split(" "))
+    return " ".join(keys_label(binding, "/") for binding in keys.split(" "))
 
 
 def help_rows(bindings: Sequence[Binding], keys_of: Callable[[Binding], str],

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.visual import VisualType
 from textual.widgets import Static
 
+from annotations.describe import shown
 from annotations.models import LabelScheme, Span
 from annotations.names import safe_colour
 from annotations.session import EditingSession
@@ -64,7 +65,7 @@ def describe_selection(status: Text, session: EditingSession, token_range: tuple
     start, end = token_range
     if is_range and not (len(under) == 1 and under[0].key == (start, end)):
         status.append("selection ", "bold")
-        status.append(f"{visible(text[start:end])!r} {start}-{end}")
+        status.append(f"{shown(text[start:end])!r} {start}-{end}")
         if under:
             status.append(f"  over {len(under)} entit{'y' if len(under) == 1 else 'ies'}",
                           "dim")
@@ -74,7 +75,7 @@ def describe_selection(status: Text, session: EditingSession, token_range: tuple
         return None
     span = under[0]
     status.append(visible(span.label), "bold")
-    status.append(f" {visible(span.text_in(text))!r} {span.start}-{span.end}")
+    status.append(f" {shown(span.text_in(text))!r} {span.start}-{span.end}")
     state = span.state if span.source == "human" else f"{span.state} ({visible(span.source)})"
     status.append(f"  {state}", "dim")
     problems = session.relation_problems()
@@ -84,7 +85,7 @@ def describe_selection(status: Text, session: EditingSession, token_range: tuple
         arrow = "→" if rel.head in (span.key, span.ref) else "←"
         status.append(f"  {arrow} {visible(rel.label)} ",
                       "bold red" if rel.key in problems else "bold magenta")
-        status.append(repr(visible(text[other[0]:other[1]])))
+        status.append(repr(shown(text[other[0]:other[1]])))
     return span
 
 

@@ -40,22 +40,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "Quokkaville"
+LABELS = ("PERSON", "ORG", "GPE")
+"""The team's entity labels; the label key ``1`` gives the first."""
 INIT_SCRIPT = """
 (() => {
   const Original = window.WebSocket;
   window.__frames = [];
   window.__article = null;
+  window.__want = null;  // text a frame must show (escape sequences taken out)
+  window.__hit = null;   // when the first frame showing it came
+  window.__hitBytes = 0;  // and its size
+  window.__sockets = [];
   let tail = "";
   const decoder = new TextDecoder();
+  const escapes = /\\x1b\\[[0-9;?]*[ -\\/]*[@-~]/g;
   function Wrapped(url, protocols) {
     const socket = protocols === undefined ? new Original(url) : new Original(url, protocols);
+    window.__sockets.push(socket);
     socket.addEventListener("message", (event) => {
       const now = performance.now();
       window.__frames.push(now);
-      if (window.__article === null && typeof event.data !== "string") {
+      if (typeof event.data === "string") return;
+      if (window.__article === null) {
         const text = tail + decoder.decode(event.data, {stream: true});
         if (text.includes("MARKER")) window.__article = now;
         tail = text.slice(-64);
+      }
+      if (window.__want !== null && window.__hit === null) {
+        const shown = new TextDecoder().decode(event.data).replace(escapes, "");
+        if (shown.includes(window.__want)) {
+          window.__hit = now;
+          window.__hitBytes = event.data.byteLength;
+        }
       }
     });
     return socket;
@@ -82,6 +98,10 @@ def article(words: int, seed: int) -> str:
     return f"{MARKER} " + "\n\n".join(lines)
 
 
+VARIANTS: dict[str, int | None] = {"old": None, "per connection": 0, "ready": 1}
+"""Each server's ``--ready-sessions`` (None: the old code, which has no such option)."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -96,7 +116,7 @@ def make_team(folder: Path, words: int, names: list[str]) -> None:
     team = TeamFolder(folder)
     with GoldStore(team.team_path) as store:
         store.add_documents([Document.from_text(article(words, words))])
-        store.set_labels(LabelScheme().with_entities(["PERSON", "ORG", "GPE"]))
+        store.set_labels(LabelScheme().with_entities(list(LABELS)))
     for name in names:
         team.prepare(name)
 
@@ -126,7 +146,8 @@ def sessions_of(server: subprocess.Popen[bytes]) -> int:
     return len(out.stdout.split())
 
 
-def open_once(browser, port: int, name: str, keys: int) -> tuple[float, list[float]]:
+def open_once(browser, port: int, name: str, keys: int, words: int
+              ) -> tuple[float, list[tuple[float, float]]]:
     """One open of ``/a/NAME``: milliseconds to the article, and the label keys."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     context.add_init_script(INIT_SCRIPT)
@@ -136,7 +157,7 @@ def open_once(browser, port: int, name: str, keys: int) -> tuple[float, list[flo
         page.wait_for_function("window.__article !== null", timeout=60000)
         start = page.evaluate("performance.getEntriesByType('navigation')[0].startTime")
         opened = page.evaluate("window.__article") - start
-        return opened, label_keys(page, keys) if keys else []
+        return opened, label_keys(page, keys, words) if keys else []
     finally:
         context.close()
 
@@ -148,21 +169,53 @@ def settle(server: subprocess.Popen[bytes], idle: int) -> None:
         time.sleep(0.2)
 
 
-def label_keys(page, count: int) -> list[float]:
-    """Milliseconds from a label key's keydown to the next websocket frame."""
+def label_keys(page, count: int, words: int) -> list[tuple[float, float]]:
+    """The label key on the article's first word, then undo, ``count`` times: for each
+    label key, milliseconds from its ``keydown`` to the next websocket frame, and to
+    the first frame that shows the change (the word with its label after it, escape
+    sequences taken out)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    labelled = f"{MARKER} {LABELS[0]}"
+    unlabelled = " ".join(article(words, words).split()[:2])
     page.wait_for_timeout(1500)  # the screen settles (side panel, footer)
     times = []
     for _ in range(count):
-        for key, timed in (("1", True), ("u", False)):
-            frames = page.evaluate("window.__frames.length")
+        for key, want, timed in (("1", labelled, True), ("u", unlabelled, False)):
+            page.evaluate("(want) => { window.__want = want; window.__hit = null; }", want)
             page.keyboard.press(key)
-            page.wait_for_function(f"window.__frames.length > {frames}", timeout=10000)
+            try:
+                page.wait_for_function("window.__hit !== null", timeout=10000)
+            except PlaywrightTimeout:
+                raise SystemExit(f"no frame showed {want!r} within 10 s of the key {key!r}"
+                                 ) from None
             if timed:
-                times.append(page.evaluate(
+                times.append(tuple(page.evaluate(
                     "(() => { const k = window.__keydowns.at(-1);"
-                    " return window.__frames.find((t) => t >= k) - k; })()"))
+                    " return [window.__frames.find((t) => t >= k) - k,"
+                    " window.__hit - k]; })()")))
             page.wait_for_timeout(150)
     return times
+
+
+def ratio(old: list[tuple[float, float]], new: list[tuple[float, float]]) -> float:
+    """Median time to the change, old / new."""
+    return statistics.median(c for _, c in old) / statistics.median(c for _, c in new)
+
+
+def key_summary(times: list[tuple[float, float]], per_open: int) -> str:
+    """The label keys' medians: to the frame with the change over every key (the
+    figure the target is on), the same without each open's first key, and to the
+    next frame whatever it showed."""
+    change = [c for _, c in times]
+    later = [c for i, (_, c) in enumerate(times) if i % per_open]
+    firsts = [c for i, (_, c) in enumerate(times) if not i % per_open]
+    text = (f"label key to the change: median {statistics.median(change):.1f} ms over "
+            f"{len(change)} (next frame {statistics.median(f for f, _ in times):.1f})")
+    if later:
+        text += (f"; without each open's first key {statistics.median(later):.1f}, "
+                 f"first keys {statistics.median(firsts):.1f}")
+    return text
 
 
 def main() -> None:
@@ -172,17 +225,19 @@ def main() -> None:
     parser.add_argument("--old", type=Path, default=Path("/work/main"),
                         help="a checkout of the code to compare with (read only)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
+                        help="the servers to run (default: all three)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("READER_CHROMIUM") or shutil.which("chromium")
     if executable is None:
         raise SystemExit("no chromium (apt-get install chromium, or set READER_CHROMIUM)")
-    variants: list[tuple[str, Path, int | None]] = [
-        ("old", args.old, None), ("per connection", ROOT, 0), ("ready", ROOT, 1)]
+    variants = [(label, args.old if label == "old" else ROOT, VARIANTS[label])
+                for label in VARIANTS if label in args.variants]
     print(f"browser open of /a/NAME to the article's first word, median of {args.opens} "
-          "opens (ms), the three servers' opens interleaved; label key: keydown to the "
-          "next websocket frame; a shared 2-core machine, so medians")
+          "opens (ms), the servers' opens interleaved; label key: keydown to the first "
+          "websocket frame that shows the change; a shared 2-core machine, so medians")
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
         browser = playwright.chromium.launch(executable_path=executable,
                                              args=["--no-sandbox"])
@@ -197,12 +252,13 @@ def main() -> None:
                     servers[label] = (port, start_server(code, team, port, ready),
                                       1 if ready else 0)
                 opens: dict[str, list[float]] = {label: [] for label in servers}
-                key_times: dict[str, list[float]] = {label: [] for label in servers}
+                key_times: dict[str, list[tuple[float, float]]] = {
+                    label: [] for label in servers}
                 try:
                     time.sleep(3.0)  # the servers' own start, and a session started ahead
                     for name in names:
                         for label, (port, server, idle) in servers.items():
-                            opened, keys = open_once(browser, port, name, args.keys)
+                            opened, keys = open_once(browser, port, name, args.keys, words)
                             opens[label].append(opened)
                             key_times[label] += keys
                             settle(server, idle)
@@ -216,12 +272,14 @@ def main() -> None:
                             f"{statistics.median(opens[label]):7.0f} ms  (min "
                             f"{min(opens[label]):.0f}, max {max(opens[label]):.0f})")
                     if key_times[label]:
-                        line += (f"  label key: median {statistics.median(key_times[label]):.1f}"
-                                 f" ms over {len(key_times[label])}")
+                        line += "  " + key_summary(key_times[label], args.keys)
                     print(line, flush=True)
-                print(f"{words:>7,} words  old / ready: "
-                      f"{statistics.median(opens['old']) / statistics.median(opens['ready']):.1f}x",
-                      flush=True)
+                if "old" in opens and "ready" in opens:
+                    opened = statistics.median(opens["old"]) / statistics.median(opens["ready"])
+                    keyed = (f", label key {ratio(key_times['old'], key_times['ready']):.2f}x"
+                             if args.keys else "")
+                    print(f"{words:>7,} words  old / ready: open {opened:.1f}x{keyed}",
+                          flush=True)
         finally:
             browser.close()
 

@@ -60,6 +60,10 @@ from annotations.terminal import visible
 
 log = logging.getLogger("reader.serve")
 
+SESSION_DRIVER = "reader.web_driver:SessionDriver"
+"""``TEXTUAL_DRIVER`` of every session (:mod:`reader.web_driver`, not imported here:
+the server itself runs no app)."""
+
 TOKEN_COOKIE = "reader_token"
 STATUS_SECONDS = 2.0
 TERMINAL_COLUMNS = (20, 400)
@@ -170,6 +174,13 @@ class SessionService(AppService):
             os.close(read_end)
         assert self._process.stdin is not None
         self._stdin = self._process.stdin
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        """textual-serve's environment for the session, with our web driver (the app
+        starts focused: :mod:`reader.web_driver`)."""
+        environment = super()._build_environment(width, height)
+        environment["TEXTUAL_DRIVER"] = SESSION_DRIVER
+        return environment
 
     @property
     def alive(self) -> bool:

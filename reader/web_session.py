@@ -56,6 +56,7 @@ def warm_up() -> None:
     import reader.commands.adjudicate  # noqa: F401
     import reader.commands.annotate  # noqa: F401
     import reader.config  # noqa: F401
+    import reader.web_driver  # noqa: F401
 
     del textual.widgets
 

@@ -64,71 +64,84 @@ HOPS = [
     ("session -> server (pipe)", "write", "server_frame"),
     ("server -> browser (websocket out)", "server_frame", "frame"),
 ]
+"""(hop, from event, to event): consecutive, so that they add up to the key's time."""
+CPU_HOPS = {"the key's work in the app", "refresh: layout, render, encode"}
+"""Hops within the app's thread, whose CPU time is printed beside their wall time."""
+TOTAL = "total (keydown -> frame)"
 
 
 class Trace:
-    """The events of one server's run, by name, in time order (nanoseconds)."""
+    """The events of one server's run, by name, in time order: (wall ns, thread CPU
+    ns, argument)."""
 
     def __init__(self, path: Path) -> None:
-        self.events: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.events: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         for line in path.read_text().splitlines():
-            parts = line.split(" ", 3)
-            if len(parts) >= 3:
-                self.events[parts[2]].append((int(parts[0]), parts[3] if len(parts) > 3
-                                              else ""))
+            parts = line.split(" ", 4)
+            if len(parts) >= 4:
+                self.events[parts[3]].append((int(parts[0]), int(parts[1]),
+                                              parts[4] if len(parts) > 4 else ""))
         for rows in self.events.values():
             rows.sort()
 
-    def after(self, name: str, when: int, argument: str | None = None) -> int | None:
+    def after(self, name: str, when: int, argument: str | None = None
+              ) -> tuple[int, int] | None:
         """The first ``name`` at or after ``when`` (with ``argument``, if given)."""
         rows = self.events.get(name, [])
-        for at, arg in rows[bisect.bisect_left(rows, (when, "")):]:
+        for at, cpu, arg in rows[bisect.bisect_left(rows, (when,)):]:
             if argument is None or arg == argument:
-                return at
+                return at, cpu
         return None
 
-    def before(self, name: str, when: int) -> int | None:
+    def before(self, name: str, when: int) -> tuple[int, int] | None:
         """The last ``name`` before ``when``."""
         rows = self.events.get(name, [])
-        index = bisect.bisect_left(rows, (when, "")) - 1
-        return rows[index][0] if index >= 0 else None
+        index = bisect.bisect_left(rows, (when,)) - 1
+        return rows[index][:2] if index >= 0 else None
 
     def spent(self, start: str, end: str, low: int, high: int) -> int:
         """Nanoseconds inside ``start``..``end`` pairs that begin in [low, high)."""
         total = 0
-        for at, _ in self.events.get(start, []):
+        for at, _, _ in self.events.get(start, []):
             if low <= at < high:
                 finish = self.after(end, at)
-                total += (finish or at) - at
+                total += (finish[0] if finish else at) - at
         return total
 
 
 def hops_of(trace: Trace, keydown: int, frame: int, size: int) -> dict[str, float] | None:
-    """One key's hops in milliseconds, or None when its events are not all there."""
-    at: dict[str, int | None] = {"keydown": keydown, "frame": frame}
+    """One key's hops in milliseconds (and ``HOP cpu`` for ``CPU_HOPS``), or None
+    when its events are not all there."""
+    at: dict[str, tuple[int, int] | None] = {"keydown": (keydown, 0), "frame": (frame, 0)}
     at["server_key"] = trace.after("server_key", keydown - 1_000_000)
     for name, previous in (("driver_read", "server_key"), ("driver_key", "driver_read"),
                            ("app_key", "driver_key")):
         start = at[previous]
-        at[name] = None if start is None else trace.after(name, start)
-    if at["app_key"] is None:
+        at[name] = None if start is None else trace.after(name, start[0])
+    app_key = at["app_key"]
+    if app_key is None:
         return None
-    at["write"] = trace.after("write", at["app_key"], str(size))
-    if at["write"] is None:
+    write = at["write"] = trace.after("write", app_key[0], str(size))
+    if write is None:
         return None
-    at["update"] = trace.before("update", at["write"])
-    at["app_key_end"] = trace.before("app_key_end", at["update"] or at["write"])
-    at["server_frame"] = trace.after("server_frame", at["write"], str(size))
-    if any(value is None for value in at.values()):
-        return None
+    update = at["update"] = trace.before("update", write[0])
+    at["app_key_end"] = trace.before("app_key_end", (update or write)[0])
+    at["server_frame"] = trace.after("server_frame", write[0], str(size))
+    times: dict[str, tuple[int, int]] = {}
+    for name, value in at.items():
+        if value is None:
+            return None
+        times[name] = value
     hops: dict[str, float] = {}
     for name, start, end in HOPS:
-        if start is None:
-            hops[name] = trace.spent("fsync", "fsync_end", at["app_key"],
-                                     at["app_key_end"]) / 1e6  # type: ignore[arg-type]
-        else:
-            hops[name] = (at[end] - at[start]) / 1e6  # type: ignore[operator]
-    hops["total (keydown -> frame)"] = (frame - keydown) / 1e6
+        if start is None or end is None:
+            hops[name] = trace.spent("fsync", "fsync_end", times["app_key"][0],
+                                     times["app_key_end"][0]) / 1e6
+            continue
+        hops[name] = (times[end][0] - times[start][0]) / 1e6
+        if name in CPU_HOPS:
+            hops[f"{name} cpu"] = (times[end][1] - times[start][1]) / 1e6
+    hops[TOTAL] = (frame - keydown) / 1e6
     return hops
 
 
@@ -250,8 +263,9 @@ def main() -> None:
                 pings[label] = []
                 for sent, received in measured["ping"]:
                     pong = trace.after("server_pong", sent - 1_000_000)
-                    if pong is not None and pong < received:
-                        pings[label].append(((pong - sent) / 1e6, (received - pong) / 1e6))
+                    if pong is not None and pong[0] < received:
+                        pings[label].append(((pong[0] - sent) / 1e6,
+                                             (received - pong[0]) / 1e6))
         finally:
             browser.close()
     report(results, pings, args)
@@ -267,14 +281,19 @@ def report(results: dict[str, dict[str, list[dict[str, float]]]],
                         ("cursor", "cursor key (→/←), to the next frame")):
         counts = ", ".join(f"{label} {len(results[label][kind])}" for label in labels)
         print(f"\n{title} (keys traced: {counts})")
-        print(f"  {'hop':<42}" + "".join(f"{label:>9}" for label in labels))
-        names = [name for name, _, _ in HOPS] + ["total (keydown -> frame)"]
-        for name in names:
+        print(f"  {'hop (wall ms; CPU ms of the app thread)':<42}"
+              + "".join(f"{label:>16}" for label in labels))
+        for name in [name for name, _, _ in HOPS] + [TOTAL]:
             cells = []
             for label in labels:
                 rows = results[label][kind]
-                cells.append(f"{statistics.median(r[name] for r in rows):9.2f}" if rows
-                             else f"{'-':>9}")
+                if not rows:
+                    cells.append(f"{'-':>16}")
+                    continue
+                cell = f"{statistics.median(r[name] for r in rows):.2f}"
+                if name in CPU_HOPS:
+                    cell += f" ({statistics.median(r[name + ' cpu'] for r in rows):.2f})"
+                cells.append(f"{cell:>16}")
             print(f"  {name:<42}" + "".join(cells))
     print("\nping (the page's websocket; the server answers, no app)")
     for label in labels:

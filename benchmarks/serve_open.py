@@ -1,6 +1,7 @@
 """How long ``reader serve`` takes to show a browser the article, old against new.
 
     python benchmarks/serve_open.py [--opens 5] [--keys 20] [--old /work/main]
+                                    [--sizes 1000 10000] [--variants old ready]
 
 For a generated article of 1,000, 10,000 and 100,000 words (one team folder each), it
 starts ``reader serve --no-model`` and opens ``/a/NAME`` in Chromium (Debian's
@@ -10,10 +11,10 @@ the page: from the start of the navigation to the first websocket frame that hol
 the article's first word (a word no other part of the screen shows).  Between two
 opens the page is closed and the session's process left to end.
 
-Three servers per size:
+Three servers per size (``--variants`` picks some):
 
-* **old**: the code in ``--old`` (a worktree of main, read only), which starts a
-  process per connection;
+* **old**: the code in ``--old`` (a worktree of main, read only; with its own
+  defaults);
 * **per connection**: this code with ``--ready-sessions 0`` (a process per
   connection, started by the new launcher);
 * **ready**: this code as shipped (``--ready-sessions 1``: a process started ahead,
@@ -21,7 +22,13 @@ Three servers per size:
 
 After each open it also times label keys: the label key on the
 first token, then undo, ``--keys`` times; from the key's ``keydown`` in the page to the
-next websocket frame.  It prints medians, and the ratio old / ready.
+first websocket frame that shows the change: the word followed by its label, once
+escape sequences are taken out of the frame (a frame that shows something else, such
+as the footer redrawn after the key before, does not count; the next frame whatever
+it shows, the figure earlier runs printed, is printed beside it).  Each open's first
+key is also given apart: it used to refocus the app first (:mod:`reader.web_driver`).
+It prints medians, and the ratios old / ready.  ``serve_hops.py`` splits a key's time
+hop by hop.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@
 (and so of every session process the server starts), with ``READER_SERVE_TRACE``
 naming a file.  At start-up each process then wraps a few methods of Textual,
 textual-serve and aiohttp (in memory; nothing on disk is changed) to append one line
-per event to that file: ``TIME_NS PID EVENT ARGUMENT``, the time from
+per event to that file: ``TIME_NS CPU_NS PID EVENT ARGUMENT``, the time from
 ``time.time_ns()`` (the clock the browser's ``performance.timeOrigin`` is on, so the
-browser's and the processes' times can be set side by side).  Without
+browser's and the processes' times can be set side by side) and the CPU time of the
+thread that wrote it (``time.thread_time_ns()``: between two events of one thread, the
+work done, whatever the machine's load).  Without
 ``READER_SERVE_TRACE`` it does nothing.
 
 Events, in the order a key meets them:
@@ -37,7 +39,8 @@ def _install(path: str) -> None:
     pid = os.getpid()
 
     def mark(event: str, argument: object = "") -> None:
-        os.write(fd, f"{time.time_ns()} {pid} {event} {argument}\n".encode())
+        os.write(fd, f"{time.time_ns()} {time.thread_time_ns()} {pid} {event} {argument}\n"
+                 .encode())
 
     real_fsync = os.fsync
 

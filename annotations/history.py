@@ -17,13 +17,16 @@ class Edit:
     """One user action on one document: what it was called and the annotation around it.
 
     ``tag`` is the editor's own note on the edit (an adjudication keeps which choice the
-    edit made, to take it back with the edit)."""
+    edit made, to take it back with the edit).  ``run`` is how many spans at the start
+    and at the end of ``before``'s list ``after`` keeps (the same both ways), when known:
+    undo and redo then need not compare the two lists again."""
 
     doc_id: str
     description: str
     before: Annotation
     after: Annotation
     tag: object = None
+    run: tuple[int, int] | None = None
 
 
 @dataclass

@@ -37,7 +37,7 @@ The rules, each tested in ``tests/test_session.py``:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,6 +125,13 @@ class UnreviewedSuggestions(SessionError):
         )
 
 
+class Offer(str):
+    """A notice that offers the next key (``=`` after a relabel): information for the
+    status line, where the other notices of a change are warnings."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Change:
     """What one call changed in the open document, for a screen to render.
@@ -132,7 +139,8 @@ class Change:
     ``removed``/``added`` are the spans that left and entered the layer (a relabel is
     one of each); ``description`` says what the edit did, naming the entities
     (:func:`~annotations.describe.describe`); ``notices`` are sentences for the user
-    (relations that no longer fit).  ``reopened`` is set when an undo or redo went to
+    (relations that no longer fit: warnings; an :class:`Offer` of the next key is
+    information).  ``reopened`` is set when an undo or redo went to
     another document: the screen then shows the whole document again.
     """
 
@@ -580,12 +588,14 @@ class EditingSession:
 
     # -- saving ----------------------------------------------------------------
 
-    def _save(self, annotation: Annotation) -> Annotation:
+    def _save(self, annotation: Annotation, run: tuple[int, int] | None = None) -> Annotation:
+        """Save ``annotation`` (``run``: the spans it keeps of the open one, see
+        :meth:`commit`)."""
         if self.scheme is not self._stored_scheme:
             if self.scheme != self.store.labels:
                 self.store.set_labels(self.scheme)
             self._stored_scheme = self.scheme
-        return self.store.save_annotation(annotation)
+        return self.store.save_annotation(annotation, run=run)
 
     def _change(self, before: Annotation, after: Annotation, description: str | None,
                 notices: Iterable[str] = (), reopened: bool = False,
@@ -612,23 +622,31 @@ class EditingSession:
                       before.status, after.status, tuple(notes), reopened, (prefix, suffix))
 
     def commit(self, new: Annotation, description: str | None = None,
-               notices: Iterable[str] = (), tag: object = None) -> Change:
+               notices: Iterable[str] = (), tag: object = None,
+               run: tuple[int, int] | None = None) -> Change:
         """Save ``new`` as the open document's annotation at once, for undo too.
 
         The change says what it did (``description: what changed``, or only what
-        changed); ``tag`` goes into the history with it (see :class:`Edit`)."""
+        changed); ``tag`` goes into the history with it (see :class:`Edit`).  ``run``:
+        how many spans at the start and at the end of the open annotation's list ``new``
+        keeps, when the edit knows (the store checks it, and the change and the span
+        index use it, so that a long layer is not compared span by span again)."""
         before = self.annotation
-        saved = self._save(new)
+        if new.spans is before.spans:
+            run = (len(before.spans), 0)
+        saved = self._save(new, run)
         self.saved = True
-        run = self._apply(saved)
+        run = self._apply(saved, run if saved.spans is new.spans else None)
         change = self._change(before, saved, description, notices, run=run)
-        self.history.record(Edit(self.doc_id, change.description, before, saved, tag))
+        self.history.record(Edit(self.doc_id, change.description, before, saved, tag, run))
         return change
 
-    def _apply(self, saved: Annotation) -> tuple[int, int]:
+    def _apply(self, saved: Annotation, run: tuple[int, int] | None = None
+               ) -> tuple[int, int]:
         """Make ``saved`` the open annotation; the common prefix and suffix of the two
-        span lists (what lies between them changed)."""
-        prefix, suffix = changed_run(self.annotation.spans, saved.spans)
+        span lists (what lies between them changed): ``run`` when the caller knows it."""
+        prefix, suffix = run if run is not None else changed_run(self.annotation.spans,
+                                                                 saved.spans)
         old = self.annotation.spans
         removed = old[prefix:len(old) - suffix]
         added = saved.spans[prefix:len(saved.spans) - suffix]
@@ -650,20 +668,32 @@ class EditingSession:
 
     # -- span edits --------------------------------------------------------------
 
-    def _replaced(self, gone: Sequence[Span], new: Sequence[Span]) -> list[Span]:
-        """The open layer with ``gone`` taken out and ``new`` put in, in order."""
+    def _replaced(self, gone: Sequence[Span], new: Sequence[Span]
+                  ) -> tuple[list[Span], tuple[int, int] | None]:
+        """The open layer with ``gone`` taken out and ``new`` put in, in order, and how
+        many spans at its start and end it keeps (see :meth:`commit`; None: unknown)."""
         spans = list(self.annotation.spans)
+        size = len(spans)
+        kept: tuple[int, int] | None = (size, size)  # spans before and after the edit
         if gone:
             first = self.spans.position(gone[0].ref)
             last = self.spans.position(gone[-1].ref)
             if first is not None and last is not None and last - first + 1 == len(gone):
                 spans[first:last + 1] = []
+                kept = (first, size - last - 1)
             else:
                 keys = {_key(s) for s in gone}
                 spans = [s for s in spans if _key(s) not in keys]
+                kept = None
         for span in new:
             insort(spans, span, key=_key)
-        return spans
+        if kept is None:
+            return spans, None
+        # Nothing before the first span put in or taken out moved, nor after the last.
+        places = [bisect_left(spans, _key(span), key=_key) for span in new]
+        prefix = min(kept[0], *places) if places else kept[0]
+        suffix = min(kept[1], *(len(spans) - 1 - p for p in places)) if places else kept[1]
+        return spans, (prefix, suffix)
 
     def replace(self, gone: Sequence[Span], new: Sequence[Span],
                 description: str | None = None, tag: object = None) -> Change | None:
@@ -685,8 +715,8 @@ class EditingSession:
         if carried.dropped and target is not None:  # with the spans: the description says
             notices.append(f"deleted {_plural(len(carried.dropped), 'relation')} "
                            "(they would link a span to itself)")
-        new_ann = self._with(self._replaced(gone, new), carried.kept)
-        return self.commit(new_ann, description, notices, tag)
+        spans, run = self._replaced(gone, new)
+        return self.commit(self._with(spans, carried.kept), description, notices, tag, run)
 
     def label(self, start: int, end: int, label: str, origin: Span | None = None
               ) -> Change | None:
@@ -709,7 +739,7 @@ class EditingSession:
             self._relabel = (self.doc_id, new[0].text_in(self.text), old[0].label, label)
             count = self._repeatable_count()
             if count:
-                change = _restated(change, notices=(*change.notices, (
+                change = _restated(change, notices=(*change.notices, Offer(
                     f"= relabels the {_plural(count, 'other unreviewed suggestion')} "
                     f"{old[0].label} {new[0].text_in(self.text)!r} as {label} too")))
         return change
@@ -756,8 +786,8 @@ class EditingSession:
         for old, new in pairs:
             moved[old.key] = moved[old.ref] = self.ref(new)
         carried = _carry(self.annotation.relations, moved)
-        spans = self._replaced(todo, [new for _, new in pairs])
-        return self.commit(self._with(spans, carried.kept), description)
+        spans, run = self._replaced(todo, [new for _, new in pairs])
+        return self.commit(self._with(spans, carried.kept), description, run=run)
 
     @property
     def repeatable_relabel(self) -> tuple[str, str, str] | None:
@@ -880,8 +910,9 @@ class EditingSession:
             moved[old.key] = moved[old.ref] = self.ref(
                 Span(start=old.start, end=old.end, label=span.label))
         carried = _carry(self.annotation.relations, moved)
-        spans = self._replaced(sorted(covered, key=_key), new)
-        return self.commit(self._with(spans, carried.kept), "other occurrences", notices)
+        spans, run = self._replaced(sorted(covered, key=_key), new)
+        return self.commit(self._with(spans, carried.kept), "other occurrences", notices,
+                           run=run)
 
     def _label_overlapping(self, start: int, end: int, label: str, origin: Span | None
                            ) -> Change | None:
@@ -953,7 +984,10 @@ class EditingSession:
         keys = {_key(s) for s in todo}
         spans = [s.model_copy(update={"state": "confirmed"}) if _key(s) in keys else s
                  for s in self.annotation.spans]
-        return self.commit(self._with(spans), description)
+        places = [p for p in (self.spans.position(s.ref) for s in todo) if p is not None]
+        run = (min(places), len(spans) - 1 - max(places)) if len(places) == len(todo) \
+            else None
+        return self.commit(self._with(spans), description, run=run)
 
     def take_prediction(self, gold: Sequence[Span], predicted: Sequence[tuple[int, int, str]],
                         extractor: str) -> Change | None:
@@ -1063,14 +1097,19 @@ class EditingSession:
         if reopened:
             self.open_id(edit.doc_id)
         before = self.annotation
+        target = side(edit)
+        # The edit's run holds while the open spans are the very list of its other side
+        # (span lists are never changed in place).
+        other = edit.after if verb == "undo" else edit.before
+        run = edit.run if before.spans is other.spans else None
         try:
-            saved = self._save(side(edit))
+            saved = self._save(target, run)
         except BaseException:
             # Not saved: the edit goes back where it was.
             (self.history.redo if verb == "undo" else self.history.undo)()
             raise
         self.saved = True
-        run = self._apply(saved)
+        run = self._apply(saved, run if saved.spans is target.spans else None)
         change = self._change(before, saved, verb, reopened=reopened, run=run)
         if change.description == verb:  # nothing a span or relation shows: say which edit
             change = _restated(change, description=f"{verb}: {edit.description}")

@@ -149,6 +149,8 @@ class GoldStore:
         self._closed = False
         self._main_inode: int | None = None
         self._created = True  # False while a new store exists only in memory
+        # The labels record last checked against and its scheme (see _scheme).
+        self._checked_scheme: tuple[object, LabelScheme] | None = None
         self._reset()
 
         self._check_path()
@@ -537,6 +539,15 @@ class GoldStore:
         with self._lock:
             return self._model(LabelScheme, "labels", "1")
 
+    def _scheme(self) -> LabelScheme:
+        """The label scheme for the store's own checks, built again only when the stored
+        record changed (records are replaced, never changed in place); never handed out,
+        so no caller can change it."""
+        record = self._tables.rows["labels"].get("1")
+        if self._checked_scheme is None or self._checked_scheme[0] is not record:
+            self._checked_scheme = (record, self._model(LabelScheme, "labels", "1", record))
+        return self._checked_scheme[1]
+
     def set_labels(self, scheme: LabelScheme) -> None:
         """Replace the label scheme.  Making an overlapping scheme flat is refused while an
         annotation still holds overlapping spans (naming the first)."""
@@ -674,21 +685,25 @@ class GoldStore:
     def annotators(self) -> list[str]:
         return sorted({annotator for _, annotator in self._tables.ann_keys})
 
-    def save_annotation(self, annotation: Annotation, *, add_labels: bool = False) -> Annotation:
+    def save_annotation(self, annotation: Annotation, *, add_labels: bool = False,
+                        run: tuple[int, int] | None = None) -> Annotation:
         """Validate ``annotation`` against its document and the scheme, and store it durably.
 
         A save of an annotation this store saved last time is journalled as a patch of the
         spans that changed (found by comparing the two span lists from both ends), so an
         edit of one entity in a long article costs about the same as in a short one.
+        ``run``: how many spans at the start and at the end of the saved span list the
+        caller's edit kept, when it knows (checked, never trusted: a wrong one costs only
+        the comparison).
         """
         with self._lock:
             key = self._tables.ann_keys.get((annotation.doc_id, annotation.annotator))
             if key is not None and not add_labels:
                 base = self._patcher.base(key)
                 if base is not None:
-                    scheme = self.labels
+                    scheme = self._scheme()
                     patched = self._patcher.op(
-                        key, base, annotation, self.text(annotation.doc_id), scheme
+                        key, base, annotation, self.text(annotation.doc_id), scheme, run
                     )
                     if patched is not None:
                         op, saved = patched

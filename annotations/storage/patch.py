@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from ..layer import changed_run, span_order
+from ..layer import changed_run, keeps_run, span_order
 from ..models import Annotation, LabelScheme, utc_now
 from .tables import Op, Record, RecordTable
 
@@ -81,10 +81,13 @@ class Patcher:
             del self.models[next(iter(self.models))]
 
     def op(
-        self, key: str, base: Annotation, new: Annotation, text: str, scheme: LabelScheme
+        self, key: str, base: Annotation, new: Annotation, text: str, scheme: LabelScheme,
+        run: tuple[int, int] | None = None,
     ) -> tuple[Op, Annotation] | None:
         """A patch op turning the record of ``base`` into that of ``new``, and the saved
-        model; None when a whole-record save is needed instead.
+        model; None when a whole-record save is needed instead.  ``run``: the spans at
+        the start and end of ``base``'s list that the caller says ``new`` keeps, checked
+        (:func:`~annotations.layer.keeps_run`) and else found again.
 
         Checks what a whole save checks, but only where the spans changed: the changed
         spans against the text, the scheme and their two neighbours (``base`` is sorted,
@@ -99,8 +102,10 @@ class Patcher:
         if (new.doc_id, new.annotator) != (base.doc_id, base.annotator):
             return None
         old, spans = base.spans, new.spans
-        # The common prefix and suffix (galloping comparisons, see layer.common_run).
-        prefix, suffix = changed_run(old, spans)
+        # The common prefix and suffix: the caller's, checked, else found by galloping
+        # comparisons (see layer.common_run).
+        prefix, suffix = run if run is not None and keeps_run(old, spans, run) else \
+            changed_run(old, spans)
         removed = old[prefix : len(old) - suffix]
         added = spans[prefix : len(spans) - suffix]
         window = ([spans[prefix - 1]] if prefix else []) + list(added)

@@ -194,7 +194,8 @@ class AnnotateScreen(RelationKeys):
     # -- the selection -----------------------------------------------------------
 
     @on(AnnotatedArticle.SelectionChanged)
-    def _selection_changed(self) -> None:
+    def _selection_changed(self, message: AnnotatedArticle.SelectionChanged) -> None:
+        message.stop()  # the screen is where it ends: no hop to the app
         # The other ends of the selected entity's relations, underlined where one reads.
         entity = self.article.entity_at_cursor() if not self.article.is_range else None
         related: list[tuple[int, int]] = []
@@ -240,7 +241,9 @@ class AnnotateScreen(RelationKeys):
                                selection.origin)
         if change is not None:
             made = [s for s in change.added if s.ref == (selection.start, selection.end, name)]
-            if made:  # the entity just labelled is the selection now
+            # The entity just labelled is the selection now (show_change followed a
+            # relabelled entity there already: not selected, drawn and said twice).
+            if made and not (self.article.is_range and self.article.origin is made[0]):
                 self.article.select_entity(made[0])
 
     def action_label_key(self, key: str) -> None:

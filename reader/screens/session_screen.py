@@ -30,6 +30,7 @@ from annotations.session import (
     SAVE_ERRORS,
     Change,
     EditingSession,
+    Offer,
     SessionError,
     UnreviewedSuggestions,
 )
@@ -113,7 +114,10 @@ class SessionScreen(Screen[None]):
         if announce:
             self.notify(visible(change.description), timeout=3, markup=False)
         for notice in change.notices:
-            self.notify(visible(notice), severity="warning", timeout=5, markup=False)
+            # An offer of the next key joins the account in the status line; a warning
+            # is a toast (which costs a layout of the screen, and another as it goes).
+            self.notify(visible(notice), timeout=5, markup=False,
+                        severity="information" if isinstance(notice, Offer) else "warning")
         self.refresh_footer()
         return change
 

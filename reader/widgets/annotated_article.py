@@ -1,7 +1,8 @@
 """``AnnotatedArticle``: the article view that owns the cursor and the selection.
 
 The habit of toolong's ``LogLines``: the widget that shows the text owns its cursor
-and its movement keys, and posts a message up when what is selected changes.  The
+and its movement keys, and posts a message up (to its screen) when what is selected
+changes.  The
 screen never keeps a copy of the selection; it asks :attr:`AnnotatedArticle.selection`
 when a key acts, and sets a new one (:meth:`select_entity`, :meth:`select_range`,
 :meth:`follow`) after every edit, find, document switch and undo.
@@ -180,7 +181,10 @@ class AnnotatedArticle(ArticleView):
         start, end = (selection.start, selection.end) if self.range_anchor is None else \
             self.token_range()
         self.set_cursor(start, end, scroll=scroll)
-        self.post_message(self.SelectionChanged(self, selection))
+        # Straight to the screen rather than bubbling up through the containers: between
+        # the hops the screen goes idle and draws, and the status line it then updates
+        # costs a second drawing of the whole screen for the same key.
+        self.screen.post_message(self.SelectionChanged(self, selection))
 
     def _refuse(self, message: str) -> None:
         self.app.bell()

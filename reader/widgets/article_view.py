@@ -298,12 +298,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if len(self._lines) != lines_before:
             self.refresh()
             return
+        moved: list[int] = []
         for index in rewrapped:
             # Words moved between the paragraph's lines: all of them are redrawn.
             first = self.line_of(self._para_starts[index])
-            self.refresh_lines(first, len(self._para_lines[index]))
-        for span in changed:
-            self._refresh_range(span.start, span.end)
+            moved.extend(range(first, first + len(self._para_lines[index])))
+        self._refresh_ranges([(span.start, span.end) for span in changed], moved)
 
     # -- wrapping ---------------------------------------------------------------
 
@@ -491,20 +491,32 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _refresh_range(self, start: int, end: int) -> None:
         """Redraw the lines of ``start``-``end`` that are on screen (a line scrolled into
         view is drawn then anyway: a scroll redraws the whole view)."""
+        self._refresh_ranges([(start, end)])
+
+    def _refresh_ranges(self, ranges: Iterable[tuple[int, int]],
+                        lines: Iterable[int] = ()) -> None:
+        """Redraw the lines on screen of these offset ranges and these visual ``lines``,
+        each line once (one refresh per run of lines: a refresh costs more than a line)."""
         if not self._lines:
             return
-        lines = self.lines_of(start, end)
-        top = self.scroll_offset.y
-        first, stop = max(lines.start, top), min(lines.stop, top + self.size.height)
-        if first < stop:
-            self.refresh_lines(first, stop - first)
+        top = int(self.scroll_offset.y)
+        bottom = top + self.size.height
+        wanted = {line for line in lines if top <= line < bottom}
+        for start, end in ranges:
+            span = self.lines_of(start, end)
+            wanted.update(range(max(span.start, top), min(span.stop, bottom)))
+        ordered = sorted(wanted)
+        first = 0
+        for index, line in enumerate(ordered):
+            if index + 1 == len(ordered) or ordered[index + 1] != line + 1:
+                self.refresh_lines(ordered[first], index - first + 1)
+                first = index + 1
 
     def set_cursor(self, start: int, end: int, scroll: bool = True) -> None:
         old = self.cursor
         self.cursor = (start, end)
-        if old is not None:
-            self._refresh_range(*old)
-        self._refresh_range(start, end)
+        if old != self.cursor:  # the lines of an unchanged cursor are drawn as they are
+            self._refresh_ranges([self.cursor] if old is None else [old, self.cursor])
         if scroll:
             self._scroll_to_offset(start)
             if end > start:

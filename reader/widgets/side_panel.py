@@ -147,7 +147,9 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         rows before and after the change are the same (the change says), when known."""
         old = self.rows
         same_page = text is self.text and colours == self.colours
-        self.rows, self.text, self.colours = list(spans), text, colours
+        # The session's own list, not a copy: an annotation's span list is never changed
+        # in place (an edit makes a new one), and a copy of a long layer costs on every key.
+        self.rows, self.text, self.colours = spans, text, colours
         self.highlighted = min(self.highlighted, max(len(spans) - 1, 0))
         if len(spans) != len(old):
             self.virtual_size = Size(self.size.width, len(spans))

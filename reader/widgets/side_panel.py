@@ -152,7 +152,7 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
         self.rows, self.text, self.colours = spans, text, colours
         self.highlighted = min(self.highlighted, max(len(spans) - 1, 0))
         if len(spans) != len(old):
-            self.virtual_size = Size(self.size.width, len(spans))
+            self._set_row_count(len(spans))
         if not same_page:
             self._longest = max((s.end - s.start for s in spans), default=0)
             self.refresh()
@@ -168,6 +168,23 @@ class EntityList(ScrollView, can_focus=True, inherit_bindings=False):
                                             top + self.scrollable_content_region.height)
         if first < stop:
             self.refresh_lines(first, stop - first)
+
+    def _set_row_count(self, count: int) -> None:
+        """Make the list ``count`` rows long without laying out the whole screen.
+
+        Setting ``virtual_size`` lays out every widget (it is a layout reactive), so an
+        add or a delete redrew the whole screen and sent a full-screen frame to the
+        browser: about 4 ms of CPU a key at 120x40. Only the scrollbar depends on the
+        length, and Textual's own ``show_vertical_scrollbar`` reactive still lays out
+        when the scrollbar appears or goes; otherwise it is updated in place (the step
+        Textual itself takes when a size changes without a layout, ``Widget._size_updated``).
+        """
+        size = Size(self.size.width, count)
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
 
     # Rows are the spans in visit order (annotations.layer.visit_order: an outer span
     # before the spans nested in it), each indented by its depth.  That order differs

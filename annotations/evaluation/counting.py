@@ -10,6 +10,7 @@ the bootstrap and the paired tests.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,8 @@ class LabelDocumentCounts:
 
     ``docs``: ascending document indices; ``counts``: ``len(docs) x 20`` (scheme * 5 +
     category), the evaluation restricted to that label in each of those documents.
+    Both are 32-bit integers (a document's count of one label fits easily), half the
+    memory of the default at 100,000 documents.
     """
 
     docs: np.ndarray
@@ -139,8 +142,10 @@ class LabelDocumentCounts:
 class Accumulator:
     """Totals gathered over documents while each document is counted once.
 
-    :func:`count_document` fills the label lists of one document;
-    :meth:`end_document` folds them into that document's per-label counts.
+    :func:`count_document` fills the lists of one document; :meth:`end_document`
+    folds them into the totals (counters, and that document's per-label counts as
+    compact arrays) and empties them, so what is kept grows with the distinct labels
+    and error strings, not with the spans counted.
     """
 
     by_label: dict[str, list[int]] = field(default_factory=dict)
@@ -153,11 +158,18 @@ class Accumulator:
     spurious_labels: list[str] = field(default_factory=list)
     # Same-label pairs with other bounds: INC (strict, exact), PAR (partial), COR (type).
     shifted_labels: list[str] = field(default_factory=list)
+    # This document's confusion pairs and strict error strings, folded into the counters
+    # below at the end of the document.
     confusion: list[tuple[str | None, str | None]] = field(default_factory=list)
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
     ungrounded_texts: list[tuple[str, str]] = field(default_factory=list)
-    doc_rows: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    confusion_counts: Counter[tuple[str | None, str | None]] = field(default_factory=Counter)
+    missed_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    spurious_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    ungrounded_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Per label: the indices of the documents where it occurs, and their counts (flat).
+    doc_rows: dict[str, tuple[array[int], array[int]]] = field(default_factory=dict)
     _label_documents: dict[str, LabelDocumentCounts] | None = None
 
     correct_counts: Counter[str] = field(default_factory=Counter)
@@ -171,7 +183,7 @@ class Accumulator:
             row[base + i] += n
 
     def end_document(self, index: int) -> None:
-        """Fold the document's label lists into its per-label counts, kept by document."""
+        """Fold the document's lists into the totals and its per-label counts."""
         rows = self.document
         correct = Counter(self.correct_labels)
         self.correct_counts.update(correct)
@@ -187,41 +199,54 @@ class Accumulator:
         for label, row in rows.items():
             kept = self.doc_rows.get(label)
             if kept is None:
-                kept = self.doc_rows[label] = ([], [])
+                kept = self.doc_rows[label] = (array("i"), array("i"))
             kept[0].append(index)
-            kept[1].extend(row)  # flat: one list per label, not one per document
+            kept[1].extend(row)  # flat: one array per label, not one list per document
+        for pending, total in ((self.confusion, self.confusion_counts),
+                               (self.missed_texts, self.missed_counts),
+                               (self.spurious_texts, self.spurious_counts),
+                               (self.ungrounded_texts, self.ungrounded_counts)):
+            if pending:
+                total.update(pending)  # type: ignore[arg-type]
+                pending.clear()
         self.document = {}
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
         self.shifted_labels = []
 
     def finish(self) -> dict[str, list[int]]:
         """The per-label counts over every document (the sums of :meth:`label_documents`)."""
-        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0)]
+        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0, dtype=np.int64)]
                          for label, entry in self.label_documents().items()}
         return self.by_label
 
     def label_documents(self) -> dict[str, LabelDocumentCounts]:
+        """Per label, its documents and their counts: views of the arrays gathered (the
+        accumulator takes no more documents after this)."""
         if self._label_documents is None:
             self._label_documents = {
-                label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
-                                           np.array(rows, dtype=np.int64).reshape(-1, ENTITY_WIDTH))
+                label: LabelDocumentCounts(
+                    np.frombuffer(docs, dtype=np.int32),
+                    np.frombuffer(rows, dtype=np.int32).reshape(-1, ENTITY_WIDTH))
                 for label, (docs, rows) in self.doc_rows.items()}
         return self._label_documents
 
 
+def count_eval_document(doc: EvalDocument, acc: Accumulator, index: int) -> list[int]:
+    """One document's counts (flat, 20), its per-label counts and errors gathered in
+    ``acc`` as document ``index``.  A document's ungrounded strings (see
+    :attr:`EvalDocument.ungrounded`) are spurious predictions: SPU in every scheme,
+    overall and under their label."""
+    row = count_document(doc.text, doc.gold, doc.pred, acc)
+    if doc.ungrounded or doc.ungrounded_unlisted:
+        _count_ungrounded(doc, row, acc)
+    acc.end_document(index)
+    return row
+
 
 def count_documents(docs: Sequence[EvalDocument], acc: Accumulator) -> np.ndarray:
-    """Every document's counts (documents x 20), per-label counts gathered in ``acc``.
-
-    A document's ungrounded strings (see :attr:`EvalDocument.ungrounded`) are spurious
-    predictions: SPU in every scheme, overall and under their label."""
-    rows = []
-    for index, doc in enumerate(docs):
-        row = count_document(doc.text, doc.gold, doc.pred, acc)
-        if doc.ungrounded or doc.ungrounded_unlisted:
-            _count_ungrounded(doc, row, acc)
-        rows.append(row)
-        acc.end_document(index)
+    """Every document's counts (documents x 20), per-label counts gathered in ``acc``
+    (see :func:`count_eval_document`)."""
+    rows = [count_eval_document(doc, acc, index) for index, doc in enumerate(docs)]
     return np.array(rows, dtype=np.int64).reshape(len(rows), ENTITY_WIDTH)
 
 

@@ -14,7 +14,7 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import islice
 from operator import le
 
 import numpy as np
@@ -113,8 +113,10 @@ def greedy(
 
 def _non_overlapping(keys: Sequence[tuple[int, int]]) -> bool:
     """Whether sorted ``(start, end)`` keys never overlap: start0 <= end0 <= start1 <= ..."""
-    flat = list(chain.from_iterable(keys))
-    return all(map(le, flat, islice(flat, 1, None)))
+    if not keys:
+        return True
+    starts, ends = zip(*keys, strict=True)
+    return all(map(le, starts, ends)) and all(map(le, ends, islice(starts, 1, None)))
 
 
 _ALL_COR = (STRICT * 5 + COR, EXACT * 5 + COR, PARTIAL * 5 + COR, TYPE * 5 + COR)
@@ -185,11 +187,14 @@ class Accumulator:
     def end_document(self, index: int) -> None:
         """Fold the document's lists into the totals and its per-label counts."""
         rows = self.document
-        correct = Counter(self.correct_labels)
-        self.correct_counts.update(correct)
-        for counts, cells in ((correct, _ALL_COR), (Counter(self.missed_labels), _ALL_MIS),
-                              (Counter(self.spurious_labels), _ALL_SPU),
-                              (Counter(self.shifted_labels), _SHIFTED)):
+        for labels, cells in ((self.correct_labels, _ALL_COR), (self.missed_labels, _ALL_MIS),
+                              (self.spurious_labels, _ALL_SPU),
+                              (self.shifted_labels, _SHIFTED)):
+            if not labels:
+                continue
+            counts = Counter(labels)
+            if cells is _ALL_COR:
+                self.correct_counts.update(counts)
             for label, n in counts.items():
                 row = rows.get(label)
                 if row is None:

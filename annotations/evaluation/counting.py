@@ -140,14 +140,41 @@ class LabelDocumentCounts:
     counts: np.ndarray
 
 
+# How one span of a label counts in that label's row, when its verdict is the same in
+# every scheme: correct, missed, spurious, or a same-label pair with other bounds.  A
+# document's row for a label is (correct, missed, spurious, shifted) times these.
+_KIND_CELLS = (_ALL_COR, _ALL_MIS, _ALL_SPU, _SHIFTED)
+_KIND_ROWS = np.zeros((len(_KIND_CELLS), ENTITY_WIDTH), dtype=np.int32)
+for _kind, _cells in enumerate(_KIND_CELLS):
+    _KIND_ROWS[_kind, list(_cells)] = 1
+
+
+@dataclass
+class _LabelRows:
+    """One label's counts in the documents where it occurs, compactly: per document its
+    index and four numbers (see ``_KIND_CELLS``), and the rare full rows the general
+    matcher gave (by position among the label's documents)."""
+
+    docs: array[int] = field(default_factory=lambda: array("i"))
+    kinds: array[int] = field(default_factory=lambda: array("i"))
+    matched: dict[int, list[int]] = field(default_factory=dict)
+
+    def counts(self) -> np.ndarray:
+        """``len(docs) x 20``: the label's flat counts in each of its documents."""
+        out = np.frombuffer(self.kinds, dtype=np.int32).reshape(-1, len(_KIND_CELLS)) @ _KIND_ROWS
+        for position, row in self.matched.items():
+            out[position] += np.array(row, dtype=np.int32)
+        return out
+
+
 @dataclass
 class Accumulator:
     """Totals gathered over documents while each document is counted once.
 
     :func:`count_document` fills the lists of one document; :meth:`end_document`
-    folds them into the totals (counters, and that document's per-label counts as
-    compact arrays) and empties them, so what is kept grows with the distinct labels
-    and error strings, not with the spans counted.
+    folds them into the totals (counters, and that document's per-label counts in
+    compact arrays) and empties them, so what is kept grows with the documents (a few
+    numbers per label each) and the distinct error strings, not with the spans counted.
     """
 
     by_label: dict[str, list[int]] = field(default_factory=dict)
@@ -170,11 +197,8 @@ class Accumulator:
     missed_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     spurious_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     ungrounded_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # Per label: the indices of the documents where it occurs, and their counts (flat).
-    doc_rows: dict[str, tuple[array[int], array[int]]] = field(default_factory=dict)
+    label_rows: dict[str, _LabelRows] = field(default_factory=dict)
     _label_documents: dict[str, LabelDocumentCounts] | None = None
-
-    correct_counts: Counter[str] = field(default_factory=Counter)
 
     def add_label(self, label: str, scheme: int, counts: Sequence[int]) -> None:
         row = self.document.get(label)
@@ -186,27 +210,26 @@ class Accumulator:
 
     def end_document(self, index: int) -> None:
         """Fold the document's lists into the totals and its per-label counts."""
-        rows = self.document
-        for labels, cells in ((self.correct_labels, _ALL_COR), (self.missed_labels, _ALL_MIS),
-                              (self.spurious_labels, _ALL_SPU),
-                              (self.shifted_labels, _SHIFTED)):
-            if not labels:
-                continue
-            counts = Counter(labels)
-            if cells is _ALL_COR:
-                self.correct_counts.update(counts)
-            for label, n in counts.items():
-                row = rows.get(label)
-                if row is None:
-                    row = rows[label] = [0] * ENTITY_WIDTH
-                for cell in cells:
-                    row[cell] += n
-        for label, row in rows.items():
-            kept = self.doc_rows.get(label)
-            if kept is None:
-                kept = self.doc_rows[label] = (array("i"), array("i"))
-            kept[0].append(index)
-            kept[1].extend(row)  # flat: one array per label, not one list per document
+        kinds: dict[str, list[int]] = {label: [0, 0, 0, 0] for label in self.document}
+        for kind, labels in enumerate((self.correct_labels, self.missed_labels,
+                                       self.spurious_labels, self.shifted_labels)):
+            if labels:
+                for label, n in Counter(labels).items():
+                    entry = kinds.get(label)
+                    if entry is None:
+                        entry = kinds[label] = [0, 0, 0, 0]
+                    entry[kind] = n
+        label_rows = self.label_rows
+        for label, entry in kinds.items():
+            rows = label_rows.get(label)
+            if rows is None:
+                rows = label_rows[label] = _LabelRows()
+            if self.document:
+                matched = self.document.get(label)
+                if matched is not None:
+                    rows.matched[len(rows.docs)] = matched
+            rows.docs.append(index)
+            rows.kinds.extend(entry)
         for pending, total in ((self.confusion, self.confusion_counts),
                                (self.missed_texts, self.missed_counts),
                                (self.spurious_texts, self.spurious_counts),
@@ -214,9 +237,17 @@ class Accumulator:
             if pending:
                 total.update(pending)  # type: ignore[arg-type]
                 pending.clear()
-        self.document = {}
+        if self.document:
+            self.document = {}
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
         self.shifted_labels = []
+
+    @property
+    def correct_counts(self) -> Counter[str]:
+        """Per label, its spans correct in every scheme (same bounds, same label)."""
+        return Counter({label: n for label, rows in self.label_rows.items()
+                        if (n := int(np.frombuffer(rows.kinds, dtype=np.int32)[0::4]
+                                     .sum(dtype=np.int64)))})
 
     def finish(self) -> dict[str, list[int]]:
         """The per-label counts over every document (the sums of :meth:`label_documents`)."""
@@ -225,14 +256,13 @@ class Accumulator:
         return self.by_label
 
     def label_documents(self) -> dict[str, LabelDocumentCounts]:
-        """Per label, its documents and their counts: views of the arrays gathered (the
-        accumulator takes no more documents after this)."""
+        """Per label, its documents and their counts (the accumulator takes no more
+        documents after this)."""
         if self._label_documents is None:
             self._label_documents = {
-                label: LabelDocumentCounts(
-                    np.frombuffer(docs, dtype=np.int32),
-                    np.frombuffer(rows, dtype=np.int32).reshape(-1, ENTITY_WIDTH))
-                for label, (docs, rows) in self.doc_rows.items()}
+                label: LabelDocumentCounts(np.frombuffer(rows.docs, dtype=np.int32),
+                                           rows.counts())
+                for label, rows in self.label_rows.items()}
         return self._label_documents
 
 

@@ -14,8 +14,8 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice
-from operator import le
+from itertools import compress, filterfalse, islice
+from operator import eq, le, ne
 
 import numpy as np
 
@@ -407,8 +407,8 @@ def count_document(
     common = gmap.keys() & pmap.keys()
     if common:
         _count_common(gmap, pmap, common, out, acc)
-        gkeys = [k for k in gkeys if k not in common]
-        pkeys = [k for k in pkeys if k not in common]
+        gkeys = list(filterfalse(common.__contains__, gkeys))
+        pkeys = list(filterfalse(common.__contains__, pkeys))
     if not pkeys or not gkeys:
         lone = [(k, gmap[k], MIS) for k in gkeys] + [(k, pmap[k], SPU) for k in pkeys]
     else:
@@ -421,8 +421,10 @@ def count_document(
 def _count_common(gmap: dict[Bounds, str], pmap: dict[Bounds, str], common: set[Bounds],
                   out: list[int], acc: Accumulator) -> None:
     """Spans with the same bounds on both sides: COR, or INC where the label differs."""
-    pairs = [(gmap[k], pmap[k]) for k in common]
-    same = [g for g, p in pairs if g == p]
+    # C-level passes (map, compress) over the pairs, in the set's one iteration order.
+    gold = list(map(gmap.__getitem__, common))
+    pred = list(map(pmap.__getitem__, common))
+    same = list(compress(gold, map(eq, gold, pred)))
     n_common, n_same = len(common), len(same)
     n_diff = n_common - n_same
     out[STRICT * 5 + COR] += n_same
@@ -434,12 +436,12 @@ def _count_common(gmap: dict[Bounds, str], pmap: dict[Bounds, str], common: set[
     # Same-label pairs reach the confusion matrix through correct_labels (see finish).
     acc.correct_labels.extend(same)
     if n_diff:
-        for g, p in pairs:
-            if g != p:
-                # Restricted to one label, each side of a relabelled span stands alone.
-                acc.missed_labels.append(g)
-                acc.spurious_labels.append(p)
-                acc.confusion.append((g, p))
+        # Restricted to one label, each side of a relabelled span stands alone.
+        gold_labels = list(compress(gold, map(ne, gold, pred)))
+        pred_labels = list(compress(pred, map(ne, gold, pred)))
+        acc.missed_labels.extend(gold_labels)
+        acc.spurious_labels.extend(pred_labels)
+        acc.confusion.extend(zip(gold_labels, pred_labels, strict=True))
 
 
 def _count_groups(

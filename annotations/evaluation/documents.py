@@ -51,7 +51,8 @@ _SPAN_FIELDS = itemgetter("start", "end", "label")
 
 def _span_problem(spans: list[SpanTuple], text_length: int) -> str | None:
     """Why the spans of a layer cannot be on the text, or None; "type" when a field is
-    not a plain int or str (the caller converts and asks again)."""
+    not a plain int or str before any other problem (the caller converts and asks
+    again)."""
     for start, end, label in spans:
         if type(start) is not int or type(end) is not int or type(label) is not str:
             return "type"
@@ -72,7 +73,10 @@ def layer_tuples(
     try:
         spans: list[SpanTuple] = list(map(_SPAN_FIELDS, record["spans"]))
         problem = _span_problem(spans, text_length)
-        if problem == "type":  # values the record holds as other types: converted
+        if problem is not None and not all(
+                type(s) is int and type(e) is int and type(label) is str
+                for s, e, label in spans):
+            # Values held as other types are converted (or refused) first, as a whole.
             spans = [(int(s), int(e), str(label)) for s, e, label in spans]
             problem = _span_problem(spans, text_length)
         relations = []

@@ -28,6 +28,7 @@ from .evaluation import (
     SpanGroup,
     compare_spans,
     interval_text,
+    report_order,
 )
 from .layer import outermost
 from .names import css_colour
@@ -396,15 +397,23 @@ def document_html(doc: EvalDocument, colours: Mapping[str, str]) -> str:
             "</div></div>")
 
 
-def _documents(result: ExtractorResult, docs: Sequence[EvalDocument],
+Documents = Sequence[EvalDocument] | Mapping[int, EvalDocument]
+"""An extractor's scored documents: all of them, or those kept by index (see
+``Evaluation.scored_documents``)."""
+
+
+def _documents(result: ExtractorResult, docs: Documents,
                colours: Mapping[str, str], max_documents: int | None) -> str:
     f1 = result.entities.document_f1("strict")
-    order = [int(i) for i in np.argsort(np.nan_to_num(f1, nan=2.0), kind="stable")]
+    order = report_order(f1)
+    total = len(order)
+    if isinstance(docs, Mapping):  # the documents kept, which lead the order
+        order = [i for i in order if i in docs]
     shown = order if max_documents is None else order[:max_documents]
     parts = []
-    if len(shown) < len(order):
+    if len(shown) < total:
         parts.append(f'<p class="muted">The {len(shown)} documents with the lowest strict F1 '
-                     f"of {len(order)}.</p>")
+                     f"of {total}.</p>")
     for i in shown:
         doc = docs[i]
         counts = result.entities.counts_of_document(i, "strict")
@@ -426,7 +435,7 @@ LEGEND = ('<p class="legend">'
 
 
 def render_report(
-    evaluation: Evaluation, docs: Mapping[str, Sequence[EvalDocument]] | None = None, *,
+    evaluation: Evaluation, docs: Mapping[str, Documents] | None = None, *,
     schemes: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
     max_documents: int | None = 100, top: int = 15,
 ) -> str:
@@ -477,7 +486,7 @@ def render_report(
 
 
 def write_report(path: str | Path, evaluation: Evaluation,
-                 docs: Mapping[str, Sequence[EvalDocument]] | None = None, *,
+                 docs: Mapping[str, Documents] | None = None, *,
                  protected: Sequence[Path] = (), **options: object) -> Path:
     """Write :func:`render_report` to ``path`` through the safe writer (never over the
     files of the stores in ``protected``) and return the path."""

@@ -62,7 +62,8 @@ ROUNDS = 10_000
 """Default rounds of approximate randomization."""
 ALPHA = 0.05
 """Default significance level of the plain sentences."""
-_CHUNK = 1000  # rounds per matrix product: bounds memory at CHUNK x documents
+_CHUNK = 1000  # rounds per draw of the coins
+_BLOCK_CELLS = 1 << 24  # swap indicators per matrix product (64 MB of float32)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -326,15 +327,22 @@ def approximate_randomization(
     rng = np.random.default_rng(seed)
     m = len(changed)
     chunk = min(_CHUNK, rounds)
-    swaps = np.empty((chunk, m), dtype=np.float32)  # reused: a fresh array costs page faults
+    # The coins are drawn a chunk of rounds at a time (one bit each), and turned into
+    # swap rows a block at a time: at 100,000 documents a whole chunk of rows would be
+    # 400 MB.  The sums are exact in float32, so the blocks give the same counts.
+    block = max(1, min(chunk, _BLOCK_CELLS // m))
+    swaps = np.empty((block, m), dtype=np.float32)  # reused: a fresh array costs page faults
     done = 0
     while done < rounds:
         k = min(chunk, rounds - done)
         bits = rng.integers(0, 256, size=(k, (m + 7) // 8), dtype=np.uint8)
-        np.copyto(swaps[:k], np.unpackbits(bits, axis=1, count=m))
-        moved = (swaps[:k] @ diff32).astype(np.float64)
-        delta = _f1(sum_b - moved) - _f1(sum_a + moved)
-        reached += np.count_nonzero(np.abs(delta) >= threshold, axis=0)
+        for first in range(0, k, block):
+            rows = bits[first:first + block]
+            n = len(rows)
+            np.copyto(swaps[:n], np.unpackbits(rows, axis=1, count=m))
+            moved = (swaps[:n] @ diff32).astype(np.float64)
+            delta = _f1(sum_b - moved) - _f1(sum_a + moved)
+            reached += np.count_nonzero(np.abs(delta) >= threshold, axis=0)
         done += k
     return (reached + 1) / (rounds + 1)
 

@@ -3,8 +3,10 @@
 Like ``spacy/scorer.py``, everything here takes plain values (offsets, labels,
 texts) and returns plain values, so the CLI, the HTML report, the review screen
 and tests all call the same code.  :func:`run_evaluation` is the whole evaluation
-of a store (what ``reader evaluate`` and ``reader compare`` print);
-:func:`collect_documents` is the one bridge from a :class:`~annotations.store.GoldStore`.
+of a store (what ``reader evaluate`` and ``reader compare`` print): it reads the store one
+gold document at a time (:class:`GoldDocuments`, the one bridge from a
+:class:`~annotations.store.GoldStore`) and counts each for every extractor
+(:class:`ExtractorTally`), so its memory grows with the documents' counts, not their spans.
 
 The package, one job per module: ``base`` (tuples, indices, :class:`EvalDocument`),
 ``counting`` (nervaluate's matching, counts per document and label), ``schemes``
@@ -136,10 +138,10 @@ from .bootstrap import (
 )
 from .counting import LabelDocumentCounts, greedy
 from .documents import (
+    GoldDocuments,
     GoldLayer,
     Ungrounded,
     collect_documents,
-    documents_by_extractor,
     gold_annotations,
     layer_tuples,
     ungrounded_of,
@@ -149,7 +151,9 @@ from .result import (
     UNGROUNDED_SENTENCES,
     Evaluation,
     ExtractorResult,
+    ExtractorTally,
     evaluate_extractor,
+    report_order,
     run_evaluation,
 )
 from .schemes import (
@@ -165,14 +169,13 @@ from .verdicts import VERDICTS, SpanGroup, Verdict, compare_spans, overlapping_r
 
 __all__ = [
     "CATEGORIES", "COR", "ENTITY_WIDTH", "EXACT", "EntityScores", "EvalDocument", "Evaluation",
-    "EvaluationError", "ExtractorResult", "GoldLayer", "INC", "LabelDocumentCounts",
-    "MIN_OVERLAP_PERCENT", "MIS", "NO_INTERVAL", "PAR", "PARTIAL", "PRF", "RELATION_MODES",
-    "RelationScores", "RelationTuple", "SCHEMES", "SEEDED_WARNING_SHARE", "SPU", "STRICT",
-    "SeededGold", "SpanGroup", "SpanTuple", "TYPE", "UNGROUNDED_RULES", "UNGROUNDED_SENTENCES",
-    "Ungrounded", "VERDICTS", "Verdict", "bootstrap_intervals",
-    "bootstrap_weights", "collect_documents", "compare_spans", "documents_by_extractor",
-    "entity_prf", "evaluate_extractor", "gold_annotations", "greedy", "interval_text",
-    "layer_tuples", "overlapping_runs", "relation_prf", "run_evaluation", "score_entities",
+    "EvaluationError", "ExtractorResult", "ExtractorTally", "GoldDocuments", "GoldLayer", "INC",
+    "LabelDocumentCounts", "MIN_OVERLAP_PERCENT", "MIS", "NO_INTERVAL", "PAR", "PARTIAL", "PRF",
+    "RELATION_MODES", "RelationScores", "RelationTuple", "SCHEMES", "SEEDED_WARNING_SHARE",
+    "SPU", "STRICT", "SeededGold", "SpanGroup", "SpanTuple", "TYPE", "UNGROUNDED_RULES",
+    "UNGROUNDED_SENTENCES", "Ungrounded", "VERDICTS", "Verdict", "bootstrap_intervals",
+    "bootstrap_weights", "collect_documents", "compare_spans", "entity_prf",
+    "evaluate_extractor", "gold_annotations", "greedy", "interval_text", "layer_tuples",
+    "overlapping_runs", "relation_prf", "report_order", "run_evaluation", "score_entities",
     "score_relations", "seeded_gold", "ungrounded_of", "usable_interval"
 ]
-

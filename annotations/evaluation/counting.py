@@ -10,11 +10,12 @@ the bootstrap and the paired tests.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice
-from operator import le
+from itertools import compress, filterfalse, islice
+from operator import eq, le, ne
 
 import numpy as np
 
@@ -112,8 +113,10 @@ def greedy(
 
 def _non_overlapping(keys: Sequence[tuple[int, int]]) -> bool:
     """Whether sorted ``(start, end)`` keys never overlap: start0 <= end0 <= start1 <= ..."""
-    flat = list(chain.from_iterable(keys))
-    return all(map(le, flat, islice(flat, 1, None)))
+    if not keys:
+        return True
+    starts, ends = zip(*keys, strict=True)
+    return all(map(le, starts, ends)) and all(map(le, ends, islice(starts, 1, None)))
 
 
 _ALL_COR = (STRICT * 5 + COR, EXACT * 5 + COR, PARTIAL * 5 + COR, TYPE * 5 + COR)
@@ -129,18 +132,49 @@ class LabelDocumentCounts:
 
     ``docs``: ascending document indices; ``counts``: ``len(docs) x 20`` (scheme * 5 +
     category), the evaluation restricted to that label in each of those documents.
+    Both are 32-bit integers (a document's count of one label fits easily), half the
+    memory of the default at 100,000 documents.
     """
 
     docs: np.ndarray
     counts: np.ndarray
 
 
+# How one span of a label counts in that label's row, when its verdict is the same in
+# every scheme: correct, missed, spurious, or a same-label pair with other bounds.  A
+# document's row for a label is (correct, missed, spurious, shifted) times these.
+_KIND_CELLS = (_ALL_COR, _ALL_MIS, _ALL_SPU, _SHIFTED)
+_KIND_ROWS = np.zeros((len(_KIND_CELLS), ENTITY_WIDTH), dtype=np.int32)
+for _kind, _cells in enumerate(_KIND_CELLS):
+    _KIND_ROWS[_kind, list(_cells)] = 1
+
+
+@dataclass
+class _LabelRows:
+    """One label's counts in the documents where it occurs, compactly: per document its
+    index and four numbers (see ``_KIND_CELLS``), and the rare full rows the general
+    matcher gave (by position among the label's documents)."""
+
+    docs: array[int] = field(default_factory=lambda: array("i"))
+    kinds: array[int] = field(default_factory=lambda: array("i"))
+    matched: dict[int, list[int]] = field(default_factory=dict)
+
+    def counts(self) -> np.ndarray:
+        """``len(docs) x 20``: the label's flat counts in each of its documents."""
+        out = np.frombuffer(self.kinds, dtype=np.int32).reshape(-1, len(_KIND_CELLS)) @ _KIND_ROWS
+        for position, row in self.matched.items():
+            out[position] += np.array(row, dtype=np.int32)
+        return out
+
+
 @dataclass
 class Accumulator:
     """Totals gathered over documents while each document is counted once.
 
-    :func:`count_document` fills the label lists of one document;
-    :meth:`end_document` folds them into that document's per-label counts.
+    :func:`count_document` fills the lists of one document; :meth:`end_document`
+    folds them into the totals (counters, and that document's per-label counts in
+    compact arrays) and empties them, so what is kept grows with the documents (a few
+    numbers per label each) and the distinct error strings, not with the spans counted.
     """
 
     by_label: dict[str, list[int]] = field(default_factory=dict)
@@ -153,14 +187,18 @@ class Accumulator:
     spurious_labels: list[str] = field(default_factory=list)
     # Same-label pairs with other bounds: INC (strict, exact), PAR (partial), COR (type).
     shifted_labels: list[str] = field(default_factory=list)
+    # This document's confusion pairs and strict error strings, folded into the counters
+    # below at the end of the document.
     confusion: list[tuple[str | None, str | None]] = field(default_factory=list)
     missed_texts: list[tuple[str, str]] = field(default_factory=list)
     spurious_texts: list[tuple[str, str]] = field(default_factory=list)
     ungrounded_texts: list[tuple[str, str]] = field(default_factory=list)
-    doc_rows: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    confusion_counts: Counter[tuple[str | None, str | None]] = field(default_factory=Counter)
+    missed_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    spurious_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    ungrounded_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    label_rows: dict[str, _LabelRows] = field(default_factory=dict)
     _label_documents: dict[str, LabelDocumentCounts] | None = None
-
-    correct_counts: Counter[str] = field(default_factory=Counter)
 
     def add_label(self, label: str, scheme: int, counts: Sequence[int]) -> None:
         row = self.document.get(label)
@@ -171,57 +209,79 @@ class Accumulator:
             row[base + i] += n
 
     def end_document(self, index: int) -> None:
-        """Fold the document's label lists into its per-label counts, kept by document."""
-        rows = self.document
-        correct = Counter(self.correct_labels)
-        self.correct_counts.update(correct)
-        for counts, cells in ((correct, _ALL_COR), (Counter(self.missed_labels), _ALL_MIS),
-                              (Counter(self.spurious_labels), _ALL_SPU),
-                              (Counter(self.shifted_labels), _SHIFTED)):
-            for label, n in counts.items():
-                row = rows.get(label)
-                if row is None:
-                    row = rows[label] = [0] * ENTITY_WIDTH
-                for cell in cells:
-                    row[cell] += n
-        for label, row in rows.items():
-            kept = self.doc_rows.get(label)
-            if kept is None:
-                kept = self.doc_rows[label] = ([], [])
-            kept[0].append(index)
-            kept[1].extend(row)  # flat: one list per label, not one per document
-        self.document = {}
+        """Fold the document's lists into the totals and its per-label counts."""
+        kinds: dict[str, list[int]] = {label: [0, 0, 0, 0] for label in self.document}
+        for kind, labels in enumerate((self.correct_labels, self.missed_labels,
+                                       self.spurious_labels, self.shifted_labels)):
+            if labels:
+                for label, n in Counter(labels).items():
+                    entry = kinds.get(label)
+                    if entry is None:
+                        entry = kinds[label] = [0, 0, 0, 0]
+                    entry[kind] = n
+        label_rows = self.label_rows
+        for label, entry in kinds.items():
+            rows = label_rows.get(label)
+            if rows is None:
+                rows = label_rows[label] = _LabelRows()
+            if self.document:
+                matched = self.document.get(label)
+                if matched is not None:
+                    rows.matched[len(rows.docs)] = matched
+            rows.docs.append(index)
+            rows.kinds.extend(entry)
+        for pending, total in ((self.confusion, self.confusion_counts),
+                               (self.missed_texts, self.missed_counts),
+                               (self.spurious_texts, self.spurious_counts),
+                               (self.ungrounded_texts, self.ungrounded_counts)):
+            if pending:
+                total.update(pending)  # type: ignore[arg-type]
+                pending.clear()
+        if self.document:
+            self.document = {}
         self.correct_labels, self.missed_labels, self.spurious_labels = [], [], []
         self.shifted_labels = []
 
+    @property
+    def correct_counts(self) -> Counter[str]:
+        """Per label, its spans correct in every scheme (same bounds, same label)."""
+        return Counter({label: n for label, rows in self.label_rows.items()
+                        if (n := int(np.frombuffer(rows.kinds, dtype=np.int32)[0::4]
+                                     .sum(dtype=np.int64)))})
+
     def finish(self) -> dict[str, list[int]]:
         """The per-label counts over every document (the sums of :meth:`label_documents`)."""
-        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0)]
+        self.by_label = {label: [int(n) for n in entry.counts.sum(axis=0, dtype=np.int64)]
                          for label, entry in self.label_documents().items()}
         return self.by_label
 
     def label_documents(self) -> dict[str, LabelDocumentCounts]:
+        """Per label, its documents and their counts (the accumulator takes no more
+        documents after this)."""
         if self._label_documents is None:
             self._label_documents = {
-                label: LabelDocumentCounts(np.array(docs, dtype=np.int64),
-                                           np.array(rows, dtype=np.int64).reshape(-1, ENTITY_WIDTH))
-                for label, (docs, rows) in self.doc_rows.items()}
+                label: LabelDocumentCounts(np.frombuffer(rows.docs, dtype=np.int32),
+                                           rows.counts())
+                for label, rows in self.label_rows.items()}
         return self._label_documents
 
 
+def count_eval_document(doc: EvalDocument, acc: Accumulator, index: int) -> list[int]:
+    """One document's counts (flat, 20), its per-label counts and errors gathered in
+    ``acc`` as document ``index``.  A document's ungrounded strings (see
+    :attr:`EvalDocument.ungrounded`) are spurious predictions: SPU in every scheme,
+    overall and under their label."""
+    row = count_document(doc.text, doc.gold, doc.pred, acc)
+    if doc.ungrounded or doc.ungrounded_unlisted:
+        _count_ungrounded(doc, row, acc)
+    acc.end_document(index)
+    return row
+
 
 def count_documents(docs: Sequence[EvalDocument], acc: Accumulator) -> np.ndarray:
-    """Every document's counts (documents x 20), per-label counts gathered in ``acc``.
-
-    A document's ungrounded strings (see :attr:`EvalDocument.ungrounded`) are spurious
-    predictions: SPU in every scheme, overall and under their label."""
-    rows = []
-    for index, doc in enumerate(docs):
-        row = count_document(doc.text, doc.gold, doc.pred, acc)
-        if doc.ungrounded or doc.ungrounded_unlisted:
-            _count_ungrounded(doc, row, acc)
-        rows.append(row)
-        acc.end_document(index)
+    """Every document's counts (documents x 20), per-label counts gathered in ``acc``
+    (see :func:`count_eval_document`)."""
+    rows = [count_eval_document(doc, acc, index) for index, doc in enumerate(docs)]
     return np.array(rows, dtype=np.int64).reshape(len(rows), ENTITY_WIDTH)
 
 
@@ -347,8 +407,8 @@ def count_document(
     common = gmap.keys() & pmap.keys()
     if common:
         _count_common(gmap, pmap, common, out, acc)
-        gkeys = [k for k in gkeys if k not in common]
-        pkeys = [k for k in pkeys if k not in common]
+        gkeys = list(filterfalse(common.__contains__, gkeys))
+        pkeys = list(filterfalse(common.__contains__, pkeys))
     if not pkeys or not gkeys:
         lone = [(k, gmap[k], MIS) for k in gkeys] + [(k, pmap[k], SPU) for k in pkeys]
     else:
@@ -361,8 +421,10 @@ def count_document(
 def _count_common(gmap: dict[Bounds, str], pmap: dict[Bounds, str], common: set[Bounds],
                   out: list[int], acc: Accumulator) -> None:
     """Spans with the same bounds on both sides: COR, or INC where the label differs."""
-    pairs = [(gmap[k], pmap[k]) for k in common]
-    same = [g for g, p in pairs if g == p]
+    # C-level passes (map, compress) over the pairs, in the set's one iteration order.
+    gold = list(map(gmap.__getitem__, common))
+    pred = list(map(pmap.__getitem__, common))
+    same = list(compress(gold, map(eq, gold, pred)))
     n_common, n_same = len(common), len(same)
     n_diff = n_common - n_same
     out[STRICT * 5 + COR] += n_same
@@ -374,12 +436,12 @@ def _count_common(gmap: dict[Bounds, str], pmap: dict[Bounds, str], common: set[
     # Same-label pairs reach the confusion matrix through correct_labels (see finish).
     acc.correct_labels.extend(same)
     if n_diff:
-        for g, p in pairs:
-            if g != p:
-                # Restricted to one label, each side of a relabelled span stands alone.
-                acc.missed_labels.append(g)
-                acc.spurious_labels.append(p)
-                acc.confusion.append((g, p))
+        # Restricted to one label, each side of a relabelled span stands alone.
+        gold_labels = list(compress(gold, map(ne, gold, pred)))
+        pred_labels = list(compress(pred, map(ne, gold, pred)))
+        acc.missed_labels.extend(gold_labels)
+        acc.spurious_labels.extend(pred_labels)
+        acc.confusion.extend(zip(gold_labels, pred_labels, strict=True))
 
 
 def _count_groups(

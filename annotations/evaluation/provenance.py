@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .base import EvalDocument
@@ -60,17 +60,33 @@ class SeededGold:
                 "inflated": self.inflated, "known": self.known}
 
 
+@dataclass
+class SeededCount:
+    """:class:`SeededGold` gathered one document at a time."""
+
+    extractor: str
+    states: Counter[str] = field(default_factory=Counter)
+    gold_spans: int = 0
+    known: bool = True
+
+    def add(self, doc: EvalDocument) -> None:
+        self.gold_spans += len(doc.gold)
+        if len(doc.gold_provenance) != len(doc.gold):
+            self.known = self.known and not doc.gold
+            return
+        extractor = self.extractor
+        self.states.update(state for source, state in doc.gold_provenance
+                           if source == extractor)
+
+    def result(self) -> SeededGold:
+        states = self.states
+        return SeededGold(self.gold_spans, states["suggested"], states["confirmed"],
+                          states["changed"], self.known)
+
+
 def seeded_gold(extractor: str, docs: Sequence[EvalDocument]) -> SeededGold:
     """Count the gold spans of ``docs`` that ``extractor`` suggested, by what became of them."""
-    states: Counter[str] = Counter()
-    total = 0
-    known = True
+    count = SeededCount(extractor)
     for doc in docs:
-        total += len(doc.gold)
-        if len(doc.gold_provenance) != len(doc.gold):
-            known = known and not doc.gold
-            continue
-        states.update(state for source, state in doc.gold_provenance if source == extractor)
-    return SeededGold(total, states["suggested"], states["confirmed"], states["changed"],
-                      known)
-
+        count.add(doc)
+    return count.result()

@@ -5,19 +5,29 @@ report only print."""
 
 from __future__ import annotations
 
+import heapq
+from array import array
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import CATEGORIES, RELATION_MODES, SCHEMES, UNGROUNDED_RULES, EvalDocument
+from .base import (
+    CATEGORIES,
+    ENTITY_WIDTH,
+    RELATION_MODES,
+    SCHEMES,
+    STRICT,
+    UNGROUNDED_RULES,
+    EvalDocument,
+)
 from .bootstrap import bootstrap_intervals, usable_interval
-from .counting import Accumulator, count_documents, edge_whitespace_errors
-from .documents import check_ungrounded_rule, documents_by_extractor
-from .provenance import SeededGold, seeded_gold
-from .schemes import EntityScores, RelationScores, _entity_entry, score_relations
+from .counting import Accumulator, count_eval_document, edge_whitespace_errors
+from .documents import GoldDocuments, check_ungrounded_rule
+from .provenance import SeededCount, SeededGold
+from .schemes import EntityScores, RelationScores, _entity_entry, entity_prf, relation_row
 
 if TYPE_CHECKING:
     from ..significance import PairComparison
@@ -128,30 +138,117 @@ class ExtractorResult:
         }
 
 
+REPORT_EMPTY_RANK = 2.0
+"""Where a document with neither gold nor predicted spans (no F1) ranks among the
+documents shown lowest strict F1 first: after every F1 (see :func:`report_order`)."""
+
+
+def report_order(f1: np.ndarray) -> list[int]:
+    """Document indices lowest strict F1 first (ties in document order), documents without
+    an F1 last: the order the HTML report shows documents in."""
+    return [int(i) for i in np.argsort(np.nan_to_num(f1, nan=REPORT_EMPTY_RANK),
+                                       kind="stable")]
+
+
+def _report_rank(row: Sequence[int]) -> float:
+    """One document's place in :func:`report_order` from its flat counts."""
+    cor, inc, par, mis, spu = row[STRICT * 5: STRICT * 5 + 5]
+    if cor + inc + par + spu == 0 and cor + inc + par + mis == 0:
+        return REPORT_EMPTY_RANK
+    return entity_prf(row[STRICT * 5: STRICT * 5 + 5], STRICT).f1
+
+
+class ExtractorTally:
+    """One extractor's :class:`ExtractorResult` gathered one document at a time: each
+    document added is counted for every scheme, label and relation mode and let go; what
+    stays is what the result shows (counts per document as arrays, for the bootstrap and
+    the paired tests; counters of labels and error strings) and, for the HTML report, the
+    ``keep`` documents with the lowest strict F1 (``None``: every document).
+
+    ``symmetric``: relation labels whose direction is ignored.
+    """
+
+    def __init__(self, extractor: str, symmetric: Collection[str] = (),
+                 keep: int | None = 0) -> None:
+        self.extractor = extractor
+        self.symmetric = symmetric
+        self.keep = keep
+        self.acc = Accumulator()
+        self.entity_rows = array("q")
+        self.relation_rows = array("q")
+        self.relation_labels: dict[str, list[int]] = {}
+        self.doc_ids: list[str] = []
+        self.titles: list[str] = []
+        self.seeded = SeededCount(extractor)
+        self.ungrounded_spans = 0
+        self.ungrounded_relations = 0
+        self.edge_whitespace = 0
+        # The documents kept for the report: every one (keep None), or a heap of the
+        # ``keep`` lowest in report order, as (-rank, -index, document).
+        self._every: dict[int, EvalDocument] = {}
+        self._lowest: list[tuple[float, int, EvalDocument]] = []
+
+    def add(self, doc: EvalDocument) -> None:
+        index = len(self.doc_ids)
+        row = count_eval_document(doc, self.acc, index)
+        self.entity_rows.extend(row)
+        self.relation_rows.extend(relation_row(doc, self.symmetric, self.relation_labels))
+        self.doc_ids.append(doc.doc_id)
+        self.titles.append(doc.title)
+        self.seeded.add(doc)
+        self.ungrounded_spans += len(doc.ungrounded) + doc.ungrounded_unlisted
+        self.ungrounded_relations += doc.dropped_relations
+        self.edge_whitespace += edge_whitespace_errors(doc)
+        if self.keep is None:
+            self._every[index] = doc
+        elif self.keep > 0:
+            entry = (-_report_rank(row), -index, doc)
+            if len(self._lowest) < self.keep:
+                heapq.heappush(self._lowest, entry)
+            elif entry[:2] > self._lowest[0][:2]:
+                heapq.heapreplace(self._lowest, entry)
+
+    def kept_documents(self) -> dict[int, EvalDocument]:
+        """The documents kept for the report, by index."""
+        if self.keep is None:
+            return dict(self._every)
+        return {-index: doc for _, index, doc in self._lowest}
+
+    def result(self, bootstrap: int = 1000, seed: int = 0) -> ExtractorResult:
+        """The result over the documents added (the tally takes no more after this)."""
+        acc = self.acc
+        n_docs = len(self.doc_ids)
+        counts = np.frombuffer(self.entity_rows, dtype=np.int64).reshape(n_docs, ENTITY_WIDTH)
+        entities = EntityScores(counts.copy(), acc.finish(), acc.label_documents())
+        relations = RelationScores(
+            np.frombuffer(self.relation_rows, dtype=np.int64).reshape(n_docs, 6).copy(),
+            self.relation_labels)
+        intervals = bootstrap_intervals(
+            entities.doc_counts, relations.doc_counts if relations.any else None, bootstrap,
+            seed)
+        return ExtractorResult(
+            extractor=self.extractor, entities=entities, relations=relations,
+            intervals=intervals,
+            confusion=acc.confusion_counts + Counter(
+                {(label, label): n for label, n in acc.correct_counts.items()}),
+            missed=acc.missed_counts, spurious=acc.spurious_counts, doc_ids=self.doc_ids,
+            titles=self.titles, seeded=self.seeded.result(),
+            ungrounded=acc.ungrounded_counts, ungrounded_spans=self.ungrounded_spans,
+            ungrounded_relations=self.ungrounded_relations,
+            edge_whitespace=self.edge_whitespace,
+        )
+
+
 def evaluate_extractor(
-    extractor: str, docs: Sequence[EvalDocument], *, bootstrap: int = 1000, seed: int = 0,
+    extractor: str, docs: Iterable[EvalDocument], *, bootstrap: int = 1000, seed: int = 0,
     symmetric: Collection[str] = (),
 ) -> ExtractorResult:
     """Entity and relation scores, bootstrap intervals and error analysis for one extractor;
     ``symmetric``: relation labels whose direction is ignored."""
-    acc = Accumulator()
-    counts = count_documents(docs, acc)
-    entities = EntityScores(counts, acc.finish(), acc.label_documents())
-    relations = score_relations(docs, symmetric)
-    intervals = bootstrap_intervals(
-        entities.doc_counts, relations.doc_counts if relations.any else None, bootstrap, seed)
-    return ExtractorResult(
-        extractor=extractor, entities=entities, relations=relations, intervals=intervals,
-        confusion=Counter(acc.confusion) + Counter(
-            {(label, label): n for label, n in acc.correct_counts.items()}),
-        missed=Counter(acc.missed_texts),
-        spurious=Counter(acc.spurious_texts), doc_ids=[d.doc_id for d in docs],
-        titles=[d.title for d in docs], seeded=seeded_gold(extractor, docs),
-        ungrounded=Counter(acc.ungrounded_texts),
-        ungrounded_spans=sum(len(d.ungrounded) + d.ungrounded_unlisted for d in docs),
-        ungrounded_relations=sum(d.dropped_relations for d in docs),
-        edge_whitespace=sum(edge_whitespace_errors(d) for d in docs),
-    )
+    tally = ExtractorTally(extractor, symmetric)
+    for doc in docs:
+        tally.add(doc)
+    return tally.result(bootstrap, seed)
 
 
 @dataclass
@@ -172,8 +269,10 @@ class Evaluation:
     """The rule for ungrounded strings (one of ``UNGROUNDED_RULES``)."""
     schemes: tuple[str, ...] = SCHEMES
     """The entity schemes asked for (the outputs show these)."""
-    scored_documents: dict[str, list[EvalDocument]] = field(default_factory=dict, repr=False)
-    """Per extractor, the documents it was scored on (what the HTML report draws)."""
+    scored_documents: dict[str, Mapping[int, EvalDocument]] = field(default_factory=dict,
+                                                                    repr=False)
+    """Per extractor, the documents kept for the HTML report by index among the scored
+    ones: those with the lowest strict F1 (``run_evaluation``'s ``keep_documents``)."""
     colours: dict[str, str] = field(default_factory=dict)
     """Entity label colours of the store (for the HTML report)."""
     strip_predictions: bool = False
@@ -235,10 +334,14 @@ def run_evaluation(
     schemes: Sequence[str] = SCHEMES, bootstrap: int = 1000, seed: int = 0,
     intervals: bool = True, rounds: int | None = None, alpha: float | None = None,
     ungrounded: str = "spurious", strip_predictions: bool = False,
+    keep_documents: int | None = 100,
 ) -> Evaluation:
     """Score ``extractors`` (default: every extractor with predictions on gold documents)
     against the gold of ``store`` and compare every pair (A before B in the order given,
     ΔF1 = F1(B) − F1(A)); everything ``reader evaluate`` and ``reader compare`` show.
+
+    The store is read one gold document at a time (:class:`GoldDocuments`), each counted
+    for every extractor (:class:`ExtractorTally`) and let go.
 
     ``documents``: the gold documents to score (ids; default every gold document).
     ``bootstrap``/``seed``: resamples of the documents for the intervals (per extractor
@@ -246,7 +349,9 @@ def run_evaluation(
     test (``None``: the default; 0: no comparison).  ``ungrounded``: ``spurious`` or
     ``ignore`` (see ``UNGROUNDED_RULES``).  ``strip_predictions``: trim whitespace at
     the edges of predicted spans before scoring (by default they are scored as stored,
-    and each result counts its errors that are edge whitespace only).  Raises
+    and each result counts its errors that are edge whitespace only).
+    ``keep_documents``: per extractor, the documents with the lowest strict F1 kept in
+    :attr:`Evaluation.scored_documents` for the HTML report (``None``: all).  Raises
     :class:`EvaluationError`.
     """
     from ..grounding import grounding_summary
@@ -254,20 +359,27 @@ def run_evaluation(
 
     check_ungrounded_rule(ungrounded)
     schemes = tuple(s for s in SCHEMES if s in schemes)
-    docs, gold_counts = documents_by_extractor(
+    stream = GoldDocuments(
         store, extractors, annotator=annotator, missing_as_empty=missing_as_empty,
         ungrounded=ungrounded, documents=documents, strip_predictions=strip_predictions)
     symmetric = store.labels.symmetric_relations
-    results = {name: evaluate_extractor(name, extractor_docs, seed=seed, symmetric=symmetric,
-                                        bootstrap=bootstrap if intervals else 0)
-               for name, extractor_docs in docs.items()}
+    tallies = [ExtractorTally(name, symmetric, keep_documents) for name in stream.names]
+    for docs in stream:
+        for tally, doc in zip(tallies, docs, strict=True):
+            tally.add(doc)
+    names = stream.finish()
+    scored = {tally.extractor: tally for tally in tallies if tally.extractor in names}
+    results = {name: tally.result(bootstrap if intervals else 0, seed)
+               for name, tally in scored.items()}
     for name, result in results.items():
-        result.grounding = grounding_summary(store, name, result.doc_ids)
+        # Only the predictions that carry grounding add to its summary.
+        result.grounding = grounding_summary(store, name, stream.grounded[name])
     evaluation = Evaluation(
         store=str(store.path), annotator=annotator,
-        documents=len(next(iter(docs.values()))), bootstrap=bootstrap, seed=seed,
-        results=results, gold_annotators=gold_counts, ungrounded=ungrounded,
-        schemes=schemes, scored_documents=docs,
+        documents=len(next(iter(results.values())).doc_ids), bootstrap=bootstrap, seed=seed,
+        results=results, gold_annotators=dict(stream.gold_annotators), ungrounded=ungrounded,
+        schemes=schemes,
+        scored_documents={name: tally.kept_documents() for name, tally in scored.items()},
         colours={label.name: label.colour for label in store.labels.entities},
         strip_predictions=strip_predictions)
     rounds = ROUNDS if rounds is None else rounds

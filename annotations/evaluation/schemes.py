@@ -180,6 +180,27 @@ class RelationScores:
                 for label, row in sorted(self.label_counts.items())}
 
 
+def relation_row(doc: EvalDocument, symmetric: Collection[str],
+                 by_label: dict[str, list[int]]) -> list[int]:
+    """One document's relation counts (strict COR, MIS, SPU, boundaries COR, MIS, SPU),
+    each relation also counted under its label in ``by_label``."""
+    row = [0] * 6
+    if doc.gold_relations or doc.pred_relations:
+        gold = _relation_keys(doc.gold_relations, doc.gold, symmetric)
+        pred = _relation_keys(doc.pred_relations, doc.pred, symmetric)
+        for mode in range(2):
+            g, p = gold[mode], pred[mode]
+            for keys, category in ((g & p, 0), (g - p, 1), (p - g, 2)):
+                row[mode * 3 + category] += len(keys)
+                for key in keys:
+                    counts = by_label.setdefault(key[-1], [0] * 6)
+                    counts[mode * 3 + category] += 1
+    # Relations with an ungrounded end are spurious in both modes (under no label).
+    row[2] += doc.dropped_relations
+    row[5] += doc.dropped_relations
+    return row
+
+
 def score_relations(docs: Sequence[EvalDocument], symmetric: Collection[str] = ()
                     ) -> RelationScores:
     """Relation counts of ``docs`` in the strict and boundaries modes (Taillé et al. 2020).
@@ -188,24 +209,6 @@ def score_relations(docs: Sequence[EvalDocument], symmetric: Collection[str] = (
     A relation the extractor gave with an end that could not be placed on the text
     (:attr:`EvalDocument.dropped_relations`) is spurious.
     """
-    rows: list[list[int]] = []
     by_label: dict[str, list[int]] = {}
-    for doc in docs:
-        row = [0] * 6
-        if doc.gold_relations or doc.pred_relations:
-            gold = _relation_keys(doc.gold_relations, doc.gold, symmetric)
-            pred = _relation_keys(doc.pred_relations, doc.pred, symmetric)
-            for mode in range(2):
-                g, p = gold[mode], pred[mode]
-                for keys, category in ((g & p, 0), (g - p, 1), (p - g, 2)):
-                    row[mode * 3 + category] += len(keys)
-                    for key in keys:
-                        counts = by_label.setdefault(key[-1], [0] * 6)
-                        counts[mode * 3 + category] += 1
-        # Relations with an ungrounded end are spurious in both modes (under no label).
-        row[2] += doc.dropped_relations
-        row[5] += doc.dropped_relations
-        rows.append(row)
+    rows = [relation_row(doc, symmetric, by_label) for doc in docs]
     return RelationScores(np.array(rows, dtype=np.int64).reshape(len(rows), 6), by_label)
-
-

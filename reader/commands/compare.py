@@ -194,7 +194,8 @@ def compare(
             evaluation = run_evaluation(
                 store, names, annotator=annotator, missing_as_empty=missing_as_empty,
                 schemes=chosen_schemes(scheme), bootstrap=bootstrap, seed=seed,
-                intervals=False, rounds=rounds, alpha=alpha, ungrounded=ungrounded.value)
+                intervals=False, rounds=rounds, alpha=alpha, ungrounded=ungrounded.value,
+                keep_documents=0)
         except EvaluationError as err:
             raise fail(str(err)) from None
     if as_json:

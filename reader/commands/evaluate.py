@@ -291,7 +291,8 @@ def evaluate(
             evaluation = run_evaluation(
                 store, extractor or [], annotator=annotator, missing_as_empty=missing_as_empty,
                 schemes=schemes, bootstrap=bootstrap, seed=seed, rounds=rounds, alpha=alpha,
-                ungrounded=ungrounded.value, strip_predictions=strip_predictions)
+                ungrounded=ungrounded.value, strip_predictions=strip_predictions,
+                keep_documents=(html_documents or None) if html is not None else 0)
         except EvaluationError as err:
             raise fail(str(err)) from None
         corpus = None

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -124,6 +125,11 @@ class ExportItem:
         it that an output format could not hold (a label with a newline or a tab would
         write extra lines into brat's .ann or CoNLL).  The store checks names on the
         way in; a store from an older version or edited by hand may still hold one."""
+        labels = {s.label for s in self.spans}.union(r.label for r in self.relations)
+        if not (any(map(_label_problem, labels))
+                or any(name and name_problem(name) for name in (self.annotator,
+                                                                self.extractor))):
+            return self  # the usual case, checked once per distinct label
         problems = [f"{who} {name!r:.60} {problem}" for who, name, problem in (
             ("annotator", self.annotator, self.annotator and name_problem(self.annotator)),
             ("extractor", self.extractor, self.extractor and name_problem(self.extractor)),
@@ -141,12 +147,21 @@ class ExportItem:
         return self
 
     def payload(self) -> Payload:
-        spans = sorted(self.spans, key=span_order)
-        return (self.document.text, self.document.meta,
-                [(s.start, s.end, s.label, s.source, s.state) for s in spans],
-                [(*head.ref, *child.ref, label)
-                 for head, child, label in resolve_refs(spans, self.relations)],
-                self.status, self.annotator, self.extractor)
+        # (start, end, label) is unique in a layer, so sorting the tuples is sorting by
+        # span_order, without a key call per span.
+        spans: list[tuple[int, int, str, str, str]] = sorted(
+            [(s.start, s.end, s.label, s.source, s.state) for s in self.spans])
+        relations = [(*head.ref, *child.ref, label) for head, child, label in resolve_refs(
+            sorted(self.spans, key=span_order), self.relations)] if self.relations else []
+        return (self.document.text, self.document.meta, spans, relations, self.status,
+                self.annotator, self.extractor)
+
+
+@lru_cache(maxsize=4096)
+def _label_problem(label: str) -> str | None:
+    """:func:`label_problem`, remembered: an export asks it of the same few labels
+    millions of times."""
+    return label_problem(label)
 
 
 @dataclass

@@ -13,7 +13,7 @@ its own.  The tokens with their ``ws`` flags always rebuild the text exactly, so
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -29,43 +29,78 @@ Token = tuple[int, int, bool]
 @lru_cache(maxsize=1)
 def _tokenizer() -> Tokenizer:
     import spacy
+    from spacy.tokenizer import Tokenizer
 
-    return spacy.blank("en").tokenizer
+    tokenizer = spacy.blank("en").tokenizer
+    assert isinstance(tokenizer, Tokenizer)
+    # spaCy remembers the tokens of at most 10,000 distinct chunks (the text between
+    # spaces) by default and tokenises every later chunk afresh with its affix
+    # regexes: past the first few hundred documents of a corpus that is most chunks,
+    # and 4 to 5 times the time per document.  Room for as many as the vocabulary
+    # may grow (see VOCAB_GROWTH) keeps the common chunks cached.
+    tokenizer.max_cache_size = VOCAB_GROWTH
+    return tokenizer
 
 
-# spaCy's vocab and tokenizer cache keep every distinct string they have seen, so
-# over a long export they grow with the corpus; a fresh tokenizer every so many
-# texts (0.2 s to build) keeps memory flat.
-REFRESH_EVERY = 5000
-_texts_since_refresh = 0
+VOCAB_GROWTH = 100_000
+"""Entries the tokenizer's vocabulary may gain before a fresh tokenizer (0.1 s to
+build) replaces it.  spaCy's vocabulary and cache keep every distinct string they have
+seen, about 600 bytes each (measured), so over a long export they grow with the corpus;
+the limit keeps a process's share near 60 MB, and a refresh only when new words come
+keeps the cache warm over a corpus that repeats its words."""
 
 
 def _current_tokenizer() -> Tokenizer:
-    global _texts_since_refresh
-    _texts_since_refresh += 1
-    if _texts_since_refresh > REFRESH_EVERY:
-        _texts_since_refresh = 1
+    tokenizer = _tokenizer()
+    if len(tokenizer.vocab) > VOCAB_GROWTH:  # a fresh one holds under a thousand
         _tokenizer.cache_clear()
-    return _tokenizer()
+        tokenizer = _tokenizer()
+    return tokenizer
 
 
 def tokenize(
     text: str, span_starts: Collection[int] = (), span_ends: Collection[int] = ()
 ) -> list[Token]:
     """spaCy tokens of ``text``, split so that each span start and end is a token boundary."""
+    return list(zip(*token_columns(text, span_starts, span_ends), strict=True))
+
+
+def token_columns(
+    text: str, span_starts: Collection[int] = (), span_ends: Collection[int] = ()
+) -> tuple[list[int], list[int], list[bool]]:
+    """The tokens of :func:`tokenize` as three lists: starts, ends and ``ws`` flags
+    (what a writer that formats tokens in bulk wants, without a tuple per token)."""
+    if not text:
+        return [], [], []
     from spacy.attrs import IDX, LENGTH, SPACY
 
+    # to_array avoids building a Python Token object per token (4x faster).
+    table = _current_tokenizer()(text).to_array([IDX, LENGTH, SPACY])
+    starts: list[int] = table[:, 0].tolist()
+    ends: list[int] = (table[:, 0] + table[:, 1]).tolist()
+    spaces: list[bool] = table[:, 2].astype(bool).tolist()
+    if set(span_starts).issubset(starts) and set(span_ends).issubset(ends):
+        # Every span edge is a token edge already (the usual case): nothing to cut.
+        # No span can start on a token's trailing space or end just after it
+        # either, since that space is inside no token.
+        return starts, ends, spaces
+    tokens = cut_tokens(zip(starts, ends, spaces, strict=True), span_starts, span_ends)
+    return [t[0] for t in tokens], [t[1] for t in tokens], [t[2] for t in tokens]
+
+
+def cut_tokens(
+    rows: Iterable[tuple[int, int, bool]], span_starts: Collection[int],
+    span_ends: Collection[int],
+) -> list[Token]:
+    """Tokens ``rows`` (start, end, ws) split at every span start and end inside one."""
     cuts = sorted(set(span_starts) | set(span_ends))
     starts = set(span_starts)
     ends = set(span_ends)
-    # to_array avoids building a Python Token object per token (4x faster).
-    rows = _current_tokenizer()(text).to_array([IDX, LENGTH, SPACY]).tolist() if text else []
     tokens: list[Token] = []
     append = tokens.append
     at = 0
     n_cuts = len(cuts)
-    for start, length, ws in rows:
-        end = start + length
+    for start, end, ws in rows:
         while at < n_cuts and cuts[at] <= start:
             at += 1
         while at < n_cuts and cuts[at] < end:

@@ -202,6 +202,7 @@ class GoldStore:
         """Empty tables and indexes, ready to load."""
         self._tables = Tables(self.path)
         self._patcher = Patcher()
+        self._labels: tuple[Record | None, LabelScheme] | None = None
 
     def _load(self) -> None:
         with gc_paused():
@@ -534,8 +535,16 @@ class GoldStore:
 
     @property
     def labels(self) -> LabelScheme:
+        """The label scheme (do not mutate it: :meth:`set_labels` replaces it).  Built once
+        per record of the labels table, since it is asked for on every edit."""
         with self._lock:
-            return self._model(LabelScheme, "labels", "1")
+            record = self._tables.rows["labels"].get("1")
+            cached = self._labels
+            # A record is replaced, never changed in place (storage.tables), and the
+            # cache holds it, so the same object is the same scheme.
+            if cached is None or cached[0] is not record or record is None:
+                cached = self._labels = (record, self._model(LabelScheme, "labels", "1"))
+            return cached[1]
 
     def set_labels(self, scheme: LabelScheme) -> None:
         """Replace the label scheme.  Making an overlapping scheme flat is refused while an

@@ -35,6 +35,7 @@ public API; it persists what it is given and holds no editing rule.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import stat
@@ -68,6 +69,7 @@ from .models import (
     check_layer,
     utc_now,
 )
+from .names import check_name
 from .output import store_files
 from .storage.files import (
     FileLock,
@@ -81,11 +83,14 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.tables import Op, Overlay, Record, Tables, encode_record
+from .storage.shape import layer_views
+from .storage.tables import OWNER, Op, Overlay, Record, Tables, encode_record
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
 
 M = TypeVar("M", bound=BaseModel)
+# An import names one annotator or extractor for thousands of layers.
+_check_owner = functools.lru_cache(maxsize=256)(check_name)
 DEFAULT_ANNOTATOR = "default"
 READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
 
@@ -763,12 +768,17 @@ class GoldStore:
     def _stamped(self, ann: Annotation) -> Annotation:
         """``ann`` with its save time, keeping the creation time of the annotation it
         replaces in the store, if there is one."""
+        return ann.model_copy(update=self._save_times(ann.doc_id, ann.annotator))
+
+    def _save_times(self, doc_id: str, annotator: str) -> dict[str, str]:
+        """The times an annotation saved now gets: ``updated`` now, and the ``created`` of
+        the annotation it replaces in the store, if there is one."""
         update = {"updated": utc_now()}
-        key = self._tables.ann_keys.get((ann.doc_id, ann.annotator))
+        key = self._tables.ann_keys.get((doc_id, annotator))
         old = None if key is None else self._tables.rows["annotations"].peek(key)
         if old is not None:
             update["created"] = old["created"]
-        return ann.model_copy(update=update)
+        return update
 
     def prepare_layer(self, layer: Annotation | Prediction, text: str, *,
                       overlapping: bool = False) -> PreparedLayer:
@@ -777,17 +787,33 @@ class GoldStore:
         checks it, and encoded, for :meth:`save_prepared`.  An annotation gets its save
         time (and keeps the creation time of the one it replaces), as in
         :meth:`save_annotations`.  Raises ``ValueError`` or :class:`RecordRefusedError`."""
+        table = "annotations" if isinstance(layer, Annotation) else "predictions"
+        return self.prepare_record(table, layer.model_dump(mode="json"), text,
+                                   overlapping=overlapping)
+
+    def prepare_record(self, table: str, record: Record, text: str, *,
+                       overlapping: bool = False) -> PreparedLayer:
+        """:meth:`prepare_layer` for a layer given as its record (``annotations`` or
+        ``predictions``; what ``model_dump(mode="json")`` of its model gives), which an
+        import builds without a model per span: checked as a record (as every save
+        checks one), its annotator's or extractor's name by the names rule, then
+        against ``text``."""
+        owner_field = OWNER.get(table)
+        if owner_field is None:
+            raise ValueError(f"not a table of layers: {table!r}")
         with self._lock:
-            if isinstance(layer, Annotation):
-                table, owner = "annotations", layer.annotator
-                check_layer(text, layer.spans, layer.relations, overlapping)
-                record = self._stamped(layer).model_dump(mode="json")
-            else:
-                table, owner = "predictions", layer.extractor
-                check_layer(text, layer.spans, layer.relations, overlapping=True)
-                record = layer.model_dump(mode="json")
             self._check_record(table, "-", record)
-            return PreparedLayer(table, layer.doc_id, owner, record.get("status"),
+            owner = record.get(owner_field)
+            if not isinstance(owner, str):
+                raise ValueError(f"the record names no {owner_field}")
+            _check_owner(owner, f"{owner_field} name")
+            spans, relations = layer_views(record)
+            if table == "annotations":
+                check_layer(text, spans, relations, overlapping)
+                record = {**record, **self._save_times(record["doc_id"], owner)}
+            else:
+                check_layer(text, spans, relations, overlapping=True)
+            return PreparedLayer(table, record["doc_id"], owner, record.get("status"),
                                  encode_record(table, record), _SEAL)
 
     def save_prepared(

@@ -111,13 +111,9 @@ def _layer_ok(record: dict[str, Any], fields: frozenset[str], required: frozense
         return False
     if not relations and len(set(bounds)) == len(bounds):
         return True  # all that the layer check below would look at
-    # The models' own layer check (as ``_Layer._check``, without a text), given stand-ins
-    # with the attributes it reads.
-    spans_in: Any = [_Bounds(*b) for b in bounds]
-    relations_in: Any = [_Link(tuple(r["head"]), tuple(r["child"]), r["label"])
-                         for r in relations]
+    # The models' own layer check (as ``_Layer._check``, without a text).
     try:
-        check_layer(None, spans_in, relations_in, overlapping=True)
+        check_layer(None, *layer_views(record), overlapping=True)
     except ValueError:
         return False
     return True
@@ -158,3 +154,11 @@ def layer_record_ok(table: str, record: dict[str, Any]) -> bool:
         return _layer_ok(record, _PREDICTION_FIELDS, _PREDICTION_REQUIRED,
                          _prediction_fields_ok)
     return False
+
+
+def layer_views(record: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The spans and relations of a layer record that :func:`layer_record_ok` (or its
+    model) accepted, as stand-ins with the attributes ``layer.check_layer`` reads."""
+    return ([_Bounds(s["start"], s["end"], s["label"]) for s in record.get("spans", [])],
+            [_Link(tuple(r["head"]), tuple(r["child"]), r["label"])
+             for r in record.get("relations", [])])

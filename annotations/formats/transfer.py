@@ -498,8 +498,8 @@ class _RecordChecker:
     def _spans(self, record: ImportRecord, predicted: bool = False
                ) -> tuple[list[_SpanRow], list[InputError]]:
         errors: list[InputError] = []
-        pairs: list[tuple[_SpanRow, RawSpan]] = []
-        for raw in record.spans:
+        keyed: list[tuple[int, int, str, int, _SpanRow, RawSpan]] = []
+        for index, raw in enumerate(record.spans):
             if predicted:
                 source, state = self.extractor or record.extractor or HUMAN, "suggested"
             else:
@@ -508,8 +508,11 @@ class _RecordChecker:
                     errors.append(_span_error(
                         record, raw, f"state {state!r} is not one of {', '.join(SPAN_STATES)}"))
                     continue
-            pairs.append((_SpanRow(raw.start, raw.end, raw.label, source, state), raw))
-        pairs.sort(key=lambda pair: span_order(pair[0]))  # type: ignore[arg-type]
+            span = _SpanRow(raw.start, raw.end, raw.label, source, state)
+            keyed.append((*span_order(span), index, span, raw))  # type: ignore[arg-type]
+        # In span order, the file's order among equal spans (the index): a plain tuple sort.
+        keyed.sort()
+        pairs = [(span, raw) for *_, span, raw in keyed]
         reach: tuple[_SpanRow, RawSpan] | None = None  # the span reaching furthest so far
         for (before, raw_before), (after, raw_after) in zip(pairs, pairs[1:], strict=False):
             same = after[:3] == before[:3]  # the same ref
@@ -616,14 +619,14 @@ def _check_values(record: ImportRecord) -> list[InputError]:
     """The names in a record (labels, annotator, span sources) by the one rule for
     names, and its text and meta as storable Unicode and JSON."""
     errors = []
-    surrogate = _SURROGATE.search(record.text)
+    surrogate = _surrogate(record.text)
     if surrogate:
         errors.append(record.error(
             f"the text holds an unpaired surrogate (U+{ord(surrogate.group()):04X}) at offset "
             f"{surrogate.start()}, which is not Unicode text"))
     plain = all(isinstance(k, str) and isinstance(v, str) for k, v in record.meta.items())
     try:
-        if not plain or any(_SURROGATE.search(k + v) for k, v in record.meta.items()):
+        if not plain or any(_surrogate(k + v) for k, v in record.meta.items()):
             srsly.json_dumps(record.meta).encode("utf-8")
     except (TypeError, ValueError, OverflowError) as err:
         errors.append(record.error(f"meta cannot be stored as JSON ({err})"))
@@ -632,11 +635,14 @@ def _check_values(record: ImportRecord) -> list[InputError]:
         if problem:
             errors.append(record.error(f"annotator name {record.annotator!r:.80} {problem}"))
     for raw in record.spans:
-        for what, value in (("entity label", raw.label), ("span source", raw.source)):
-            problem = _label_problem(value) if what == "entity label" else (
-                name_problem(value) if value is not None else None)
+        problem = _label_problem(raw.label)
+        if problem:
+            errors.append(_span_error(record, raw, f"entity label {raw.label!r:.80} {problem}"))
+        if raw.source is not None:
+            problem = _name_problem(raw.source)
             if problem:
-                errors.append(_span_error(record, raw, f"{what} {value!r:.80} {problem}"))
+                errors.append(_span_error(record, raw,
+                                          f"span source {raw.source!r:.80} {problem}"))
     for rel in record.relations:
         problem = _label_problem(rel.label)
         if problem:
@@ -646,8 +652,19 @@ def _check_values(record: ImportRecord) -> list[InputError]:
     return errors
 
 
-# Cached: a corpus repeats a few labels many times.
+# Cached: a corpus repeats a few labels (and span sources) many times.
 _label_problem = functools.lru_cache(maxsize=4096)(label_problem)
+_name_problem = functools.lru_cache(maxsize=4096)(name_problem)
+
+
+def _surrogate(text: str) -> re.Match[str] | None:
+    """The first unpaired surrogate in ``text``, if any (a text that encodes as UTF-8
+    has none, and encoding is much quicker than the search)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.search(text)
+    return None
 
 
 def _check_offsets(record: ImportRecord) -> list[InputError]:

@@ -60,15 +60,22 @@ def _spans_bounds(spans: Any) -> list[tuple[int, int, str]] | None:
         return None
     bounds = []
     fields, states = _SPAN_FIELDS, _STATES
+    every = len(fields)
     for span in spans:
-        if type(span) is not dict or not span.keys() <= fields:
+        if type(span) is not dict:
             return None
-        start, end, label = span.get("start"), span.get("end"), span.get("label")
+        if len(span) == every and "source" in span and "state" in span:
+            # Every field given (as the store writes spans): none other can be there.
+            start, end, label = span.get("start"), span.get("end"), span.get("label")
+            source, state = span["source"], span["state"]
+        elif span.keys() <= fields:
+            start, end, label = span.get("start"), span.get("end"), span.get("label")
+            source, state = span.get("source", ""), span.get("state", "confirmed")
+        else:
+            return None
         if (type(start) is not int or type(end) is not int or not 0 <= start < end
-                or type(label) is not str or not label):
-            return None
-        source, state = span.get("source", ""), span.get("state", "confirmed")
-        if type(source) is not str or type(state) is not str or state not in states:
+                or type(label) is not str or not label or type(source) is not str
+                or type(state) is not str or state not in states):
             return None
         bounds.append((start, end, label))
     return bounds

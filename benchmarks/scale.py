@@ -23,7 +23,9 @@ whole command (interpreter start included) and its maximum resident set size (fo
 export, whose workers are forked, the largest single process).  "beyond" is that peak
 minus the peak of ``reader stats`` on a store of one short document (the process an
 empty store costs: interpreter, imports); "x file" divides it by the store file's
-size (for the imports: by the size of the input file).  Medians over ``--repeats``.
+size (for the imports: by the size of the input file); "ms/doc" divides the time by
+the number of documents (what a run at one size projects to another).  Medians over
+``--repeats``.
 
     python benchmarks/scale.py                           # 10,000 documents, 3 repeats
     python benchmarks/scale.py --sizes 100000 --repeats 1
@@ -187,14 +189,15 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
           f"store file {store_size / mb:.1f} MB; gold input {sizes['gold'] / mb:.1f} MB, "
           f"each prediction input {sizes[EXTRACTORS[0]] / mb:.1f} MB; empty-store process "
           f"{baseline / mb:.0f} MB; load average {load:.1f} (shared 2-core machine)")
-    print(f"{'step':<14}{'median s':>10}{'peak MB':>10}{'beyond MB':>11}{'x file':>8}")
+    print(f"{'step':<14}{'median s':>10}{'peak MB':>10}{'beyond MB':>11}{'x file':>8}"
+          f"{'ms/doc':>8}")
     for step, runs in results.items():
         seconds = statistics.median(s for s, _ in runs)
         peak = statistics.median(p for _, p in runs)
         against = (sizes["gold"] if step == "import gold" else
                    sizes[EXTRACTORS[0]] if step == "import preds" else store_size)
         print(f"{step:<14}{seconds:>10.2f}{peak / mb:>10.0f}{(peak - baseline) / mb:>11.0f}"
-              f"{(peak - baseline) / against:>8.2f}")
+              f"{(peak - baseline) / against:>8.2f}{seconds / count * 1000:>8.2f}")
     print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
     for step in sorted(skip):
         print(f"{step:<14}  skipped (--skip)")

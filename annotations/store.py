@@ -24,7 +24,7 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
   (whatever name reaches it) while open for writing, so a second writer gets an
   error naming the holder instead of losing updates;
 * checks every record on its way in as a read will (``_commit``; an import's records
-  as it reads them, ``prepare_layer``), so no edit saves what a later read refuses;
+  as it reads them, ``prepare_record``), so no edit saves what a later read refuses;
 * writes a transaction larger than ``bulk_bytes`` (an import) as a checkpoint with
   its records in place, instead of as one journal line.
 
@@ -105,7 +105,7 @@ class AddResult:
 
 @dataclass(frozen=True, slots=True)
 class PreparedLayer:
-    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_layer`
+    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_record`
     for :meth:`GoldStore.save_prepared`: its record's JSON text, as the file will hold it,
     and what names it.  A bulk write (an import) holds these, about the bytes the records
     take in the file, instead of every layer's model at once."""
@@ -116,7 +116,7 @@ class PreparedLayer:
     status: str | None
     text: bytes
     seal: object = field(default=None, repr=False, compare=False)
-    """Set by :meth:`GoldStore.prepare_layer` alone: a layer made any other way (never
+    """Set by :meth:`GoldStore.prepare_record` alone: a layer made any other way (never
     checked) is refused by :meth:`GoldStore.save_prepared`."""
 
 
@@ -383,7 +383,7 @@ class GoldStore:
     def _commit(self, ops: list[Op],
                 prepared: Sequence[tuple[str, PreparedLayer]] = ()) -> None:
         """Check every record of ``ops`` as a read will, make them and ``prepared`` (each
-        with its key; checked by :meth:`prepare_layer`) durable as one transaction, then
+        with its key; checked by :meth:`prepare_record`) durable as one transaction, then
         apply them in memory.  The check is here, on the one way in (a prepared layer
         was checked by the same :meth:`_check_record` when it was made), so that no edit
         (whatever built its model: ``model_copy`` validates nothing) can save what a
@@ -834,7 +834,7 @@ class GoldStore:
             pending: dict[tuple[str, str, str], str] = {}
             for layer in layers:
                 if layer.seal is not _SEAL:
-                    raise ValueError("a layer not made by GoldStore.prepare_layer (unchecked)")
+                    raise ValueError("a layer not made by GoldStore.prepare_record (unchecked)")
                 if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
                     raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
                 known = (self._tables.ann_keys if layer.table == "annotations"

@@ -5,7 +5,7 @@ overlaps, relation ends, labels, and for predictions that the text is in the
 store), and collects every problem.  Only if there is none does it write, in one
 store transaction, so a failed import changes nothing.  Records are read one at a
 time, and each checked layer is kept as the record the store will write (its JSON
-text, ``GoldStore.prepare_layer``), so an import holds about what it will store.
+text, ``GoldStore.prepare_record``), so an import holds about what it will store.
 
 Overlapping spans are kept where the store's label scheme allows them
 (``LabelScheme.overlapping``, or ``overlapping=True`` to switch it on), and in
@@ -315,7 +315,7 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
 
 class _RecordChecker:
     """Checks records one at a time and keeps the layers that passed, each as the
-    record the store will write (:meth:`GoldStore.prepare_layer`): an import holds
+    record the store will write (:meth:`GoldStore.prepare_record`): an import holds
     about the bytes it will store, not every layer's model."""
 
     def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,

@@ -834,7 +834,8 @@ class GoldStore:
             pending: dict[tuple[str, str, str], str] = {}
             for layer in layers:
                 if layer.seal is not _SEAL:
-                    raise ValueError("a layer not made by GoldStore.prepare_record (unchecked)")
+                    raise ValueError("a layer not made by GoldStore.prepare_layer or "
+                                     "prepare_record (unchecked)")
                 if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
                     raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
                 known = (self._tables.ann_keys if layer.table == "annotations"

@@ -52,6 +52,7 @@ from ..models import (
     Relation,
     Span,
     Status,
+    document_id,
     named_by,
     normalise_newlines,
     utc_now,
@@ -369,8 +370,8 @@ class _RecordChecker:
             error = self._align_to_store(record)
             if error:
                 return [error]
-        document = Document.from_text(record.text, record.meta)
-        stored = self.store.has_document(document.id)
+        doc_id = document_id(normalise_newlines(record.text))  # as Document.from_text
+        stored = self.store.has_document(doc_id)
         # A record the file gives as an extractor's is a prediction in a gold import too.
         predicted = self.as_predictions or record.extractor is not None
         if self.as_predictions and not stored:
@@ -392,20 +393,20 @@ class _RecordChecker:
         who = (self.extractor if self.as_predictions else record.extractor if predicted
                else self.annotator or record.annotator or DEFAULT_ANNOTATOR)
         assert who is not None
-        first = self._seen.get((document.id, who))
+        first = self._seen.get((doc_id, who))
         if first is not None:
             errors.append(record.error(f"the same text for {who!r} was already given at "
                                        f"{first}; give each document once"))
         if errors:
             return errors
-        self._seen[(document.id, who)] = _place(record)
-        if not stored:
-            self.new_documents.setdefault(document.id, document)
+        self._seen[(doc_id, who)] = _place(record)
+        if not stored and doc_id not in self.new_documents:
+            self.new_documents[doc_id] = Document.from_text(record.text, record.meta)
         if predicted:
-            kept = self._keep_prediction(document.id, who, spans, relations, meta)
+            kept = self._keep_prediction(doc_id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
-            kept = self._keep_annotation(document.id, who, spans, relations, status)
+            kept = self._keep_annotation(doc_id, who, spans, relations, status)
         # What the store refuses of a layer these checks passed (it checks each record
         # on its way in), said of the record all the same.
         return [] if kept is None else [record.error(kept)]

@@ -24,7 +24,7 @@ dataset and a crash mid-write destroys it.  ``GoldStore`` therefore:
   (whatever name reaches it) while open for writing, so a second writer gets an
   error naming the holder instead of losing updates;
 * checks every record on its way in as a read will (``_commit``; an import's records
-  as it reads them, ``prepare_layer``), so no edit saves what a later read refuses;
+  as it reads them, ``prepare_record``), so no edit saves what a later read refuses;
 * writes a transaction larger than ``bulk_bytes`` (an import) as a checkpoint with
   its records in place, instead of as one journal line.
 
@@ -35,6 +35,7 @@ public API; it persists what it is given and holds no editing rule.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import stat
@@ -68,6 +69,7 @@ from .models import (
     check_layer,
     utc_now,
 )
+from .names import check_name
 from .output import store_files
 from .storage.files import (
     FileLock,
@@ -81,11 +83,14 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.tables import Op, Overlay, Record, Tables, encode_record
+from .storage.shape import layer_views
+from .storage.tables import OWNER, Op, Overlay, Record, Tables, encode_record
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
 
 M = TypeVar("M", bound=BaseModel)
+# An import names one annotator or extractor for thousands of layers.
+_check_owner = functools.lru_cache(maxsize=256)(check_name)
 DEFAULT_ANNOTATOR = "default"
 READ_ATTEMPTS = 5  # read-only opens retried when a checkpoint races them
 
@@ -100,7 +105,7 @@ class AddResult:
 
 @dataclass(frozen=True, slots=True)
 class PreparedLayer:
-    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_layer`
+    """An annotation or prediction checked and encoded by :meth:`GoldStore.prepare_record`
     for :meth:`GoldStore.save_prepared`: its record's JSON text, as the file will hold it,
     and what names it.  A bulk write (an import) holds these, about the bytes the records
     take in the file, instead of every layer's model at once."""
@@ -111,7 +116,7 @@ class PreparedLayer:
     status: str | None
     text: bytes
     seal: object = field(default=None, repr=False, compare=False)
-    """Set by :meth:`GoldStore.prepare_layer` alone: a layer made any other way (never
+    """Set by :meth:`GoldStore.prepare_record` alone: a layer made any other way (never
     checked) is refused by :meth:`GoldStore.save_prepared`."""
 
 
@@ -204,6 +209,7 @@ class GoldStore:
         """Empty tables and indexes, ready to load."""
         self._tables = Tables(self.path)
         self._patcher = Patcher()
+        self._labels: tuple[Record | None, LabelScheme] | None = None
 
     def _load(self) -> None:
         with gc_paused():
@@ -379,7 +385,7 @@ class GoldStore:
     def _commit(self, ops: list[Op],
                 prepared: Sequence[tuple[str, PreparedLayer]] = ()) -> None:
         """Check every record of ``ops`` as a read will, make them and ``prepared`` (each
-        with its key; checked by :meth:`prepare_layer`) durable as one transaction, then
+        with its key; checked by :meth:`prepare_record`) durable as one transaction, then
         apply them in memory.  The check is here, on the one way in (a prepared layer
         was checked by the same :meth:`_check_record` when it was made), so that no edit
         (whatever built its model: ``model_copy`` validates nothing) can save what a
@@ -536,8 +542,16 @@ class GoldStore:
 
     @property
     def labels(self) -> LabelScheme:
+        """The label scheme (do not mutate it: :meth:`set_labels` replaces it).  Built once
+        per record of the labels table, since it is asked for on every edit."""
         with self._lock:
-            return self._model(LabelScheme, "labels", "1")
+            record = self._tables.rows["labels"].get("1")
+            cached = self._labels
+            # A record is replaced, never changed in place (storage.tables), and the
+            # cache holds it, so the same object is the same scheme.
+            if cached is None or cached[0] is not record or record is None:
+                cached = self._labels = (record, self._model(LabelScheme, "labels", "1"))
+            return cached[1]
 
     def _scheme(self) -> LabelScheme:
         """The label scheme for the store's own checks, built again only when the stored
@@ -769,12 +783,17 @@ class GoldStore:
     def _stamped(self, ann: Annotation) -> Annotation:
         """``ann`` with its save time, keeping the creation time of the annotation it
         replaces in the store, if there is one."""
+        return ann.model_copy(update=self._save_times(ann.doc_id, ann.annotator))
+
+    def _save_times(self, doc_id: str, annotator: str) -> dict[str, str]:
+        """The times an annotation saved now gets: ``updated`` now, and the ``created`` of
+        the annotation it replaces in the store, if there is one."""
         update = {"updated": utc_now()}
-        key = self._tables.ann_keys.get((ann.doc_id, ann.annotator))
+        key = self._tables.ann_keys.get((doc_id, annotator))
         old = None if key is None else self._tables.rows["annotations"].peek(key)
         if old is not None:
             update["created"] = old["created"]
-        return ann.model_copy(update=update)
+        return update
 
     def prepare_layer(self, layer: Annotation | Prediction, text: str, *,
                       overlapping: bool = False) -> PreparedLayer:
@@ -783,17 +802,33 @@ class GoldStore:
         checks it, and encoded, for :meth:`save_prepared`.  An annotation gets its save
         time (and keeps the creation time of the one it replaces), as in
         :meth:`save_annotations`.  Raises ``ValueError`` or :class:`RecordRefusedError`."""
+        table = "annotations" if isinstance(layer, Annotation) else "predictions"
+        return self.prepare_record(table, layer.model_dump(mode="json"), text,
+                                   overlapping=overlapping)
+
+    def prepare_record(self, table: str, record: Record, text: str, *,
+                       overlapping: bool = False) -> PreparedLayer:
+        """:meth:`prepare_layer` for a layer given as its record (``annotations`` or
+        ``predictions``; what ``model_dump(mode="json")`` of its model gives), which an
+        import builds without a model per span: checked as a record (as every save
+        checks one), its annotator's or extractor's name by the names rule, then
+        against ``text``."""
+        owner_field = OWNER.get(table)
+        if owner_field is None:
+            raise ValueError(f"not a table of layers: {table!r}")
         with self._lock:
-            if isinstance(layer, Annotation):
-                table, owner = "annotations", layer.annotator
-                check_layer(text, layer.spans, layer.relations, overlapping)
-                record = self._stamped(layer).model_dump(mode="json")
-            else:
-                table, owner = "predictions", layer.extractor
-                check_layer(text, layer.spans, layer.relations, overlapping=True)
-                record = layer.model_dump(mode="json")
             self._check_record(table, "-", record)
-            return PreparedLayer(table, layer.doc_id, owner, record.get("status"),
+            owner = record.get(owner_field)
+            if not isinstance(owner, str):
+                raise ValueError(f"the record names no {owner_field}")
+            _check_owner(owner, f"{owner_field} name")
+            spans, relations = layer_views(record)
+            if table == "annotations":
+                check_layer(text, spans, relations, overlapping)
+                record = {**record, **self._save_times(record["doc_id"], owner)}
+            else:
+                check_layer(text, spans, relations, overlapping=True)
+            return PreparedLayer(table, record["doc_id"], owner, record.get("status"),
                                  encode_record(table, record), _SEAL)
 
     def save_prepared(
@@ -814,7 +849,8 @@ class GoldStore:
             pending: dict[tuple[str, str, str], str] = {}
             for layer in layers:
                 if layer.seal is not _SEAL:
-                    raise ValueError("a layer not made by GoldStore.prepare_layer (unchecked)")
+                    raise ValueError("a layer not made by GoldStore.prepare_layer or "
+                                     "prepare_record (unchecked)")
                 if layer.doc_id not in self._tables.doc_keys and layer.doc_id not in new_ids:
                     raise NotFoundError(f"{self.path}: no document {layer.doc_id!r}")
                 known = (self._tables.ann_keys if layer.table == "annotations"

@@ -19,11 +19,15 @@ changed (a different fifth for each).  For each size and repeat, in a fresh fold
   20 rows).
 
 Each step runs in its own process under ``/usr/bin/time -v``: the wall time of the
-whole command (interpreter start included) and its maximum resident set size (for
+whole command (interpreter start included), its CPU time (user + system; on a loaded
+shared machine the wall time stretches with the load, the CPU time much less) and its
+maximum resident set size (for
 export, whose workers are forked, the largest single process).  "beyond" is that peak
 minus the peak of ``reader stats`` on a store of one short document (the process an
 empty store costs: interpreter, imports); "x file" divides it by the store file's
-size (for the imports: by the size of the input file).  Medians over ``--repeats``.
+size (for the imports: by the size of the input file); "ms/doc" divides the time by
+the number of documents (what a run at one size projects to another).  Medians over
+``--repeats``.
 
     python benchmarks/scale.py                           # 10,000 documents, 3 repeats
     python benchmarks/scale.py --sizes 100000 --repeats 1
@@ -109,8 +113,9 @@ def generate(folder: Path, count: int, seed: int = 23) -> dict[str, Path]:
 
 
 def measure(args: list[str], cwd: Path, inner: list[float] | None = None
-            ) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one command, under /usr/bin/time -v (and, in
+            ) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user + system: what a loaded,
+    shared machine changes least) of one command, under /usr/bin/time -v (and, in
     ``inner``, the seconds the command reports itself as ``opened-in S``)."""
     done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=cwd, capture_output=True,
                           text=True)
@@ -121,14 +126,16 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None
                       done.stderr)[1]
     if inner is not None:
         inner.append(float(re.search(r"opened-in ([\d.]+)", done.stderr)[1]))
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr)[1])
+              for kind in ("User", "System"))
     seconds = 0.0
     for part in clock.split(":"):
         seconds = seconds * 60 + float(part)
     # Each step as it ends (a run at 100,000 documents takes long).
     shown = "open" if "-c" in args else " ".join(Path(a).name for a in args[2:5])
-    print(f"  {shown}: {seconds:.1f} s, "
+    print(f"  {shown}: {seconds:.1f} s, {cpu:.1f} s CPU, "
           f"{peak / 1024:.0f} MB", file=sys.stderr, flush=True)
-    return seconds, peak * 1024
+    return seconds, peak * 1024, cpu
 
 
 def reader(*args: str) -> list[str]:
@@ -149,7 +156,7 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
     baseline = statistics.median(
         measure(reader("stats", "--db", str(empty)), folder)[1] for _ in range(3))
 
-    results: dict[str, list[tuple[float, int]]] = {}
+    results: dict[str, list[tuple[float, int, float]]] = {}
     opened: list[float] = []
     store_size = 0
     for repeat in range(repeats):
@@ -187,14 +194,17 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
           f"store file {store_size / mb:.1f} MB; gold input {sizes['gold'] / mb:.1f} MB, "
           f"each prediction input {sizes[EXTRACTORS[0]] / mb:.1f} MB; empty-store process "
           f"{baseline / mb:.0f} MB; load average {load:.1f} (shared 2-core machine)")
-    print(f"{'step':<14}{'median s':>10}{'peak MB':>10}{'beyond MB':>11}{'x file':>8}")
+    print(f"{'step':<14}{'median s':>10}{'CPU s':>8}{'peak MB':>10}{'beyond MB':>11}"
+          f"{'x file':>8}{'ms/doc':>8}{'CPU ms/doc':>12}")
     for step, runs in results.items():
-        seconds = statistics.median(s for s, _ in runs)
-        peak = statistics.median(p for _, p in runs)
+        seconds = statistics.median(run[0] for run in runs)
+        peak = statistics.median(run[1] for run in runs)
+        cpu = statistics.median(run[2] for run in runs)
         against = (sizes["gold"] if step == "import gold" else
                    sizes[EXTRACTORS[0]] if step == "import preds" else store_size)
-        print(f"{step:<14}{seconds:>10.2f}{peak / mb:>10.0f}{(peak - baseline) / mb:>11.0f}"
-              f"{(peak - baseline) / against:>8.2f}")
+        print(f"{step:<14}{seconds:>10.2f}{cpu:>8.2f}{peak / mb:>10.0f}"
+              f"{(peak - baseline) / mb:>11.0f}{(peak - baseline) / against:>8.2f}"
+              f"{seconds / count * 1000:>8.2f}{cpu / count * 1000:>12.3f}")
     print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
     for step in sorted(skip):
         print(f"{step:<14}  skipped (--skip)")

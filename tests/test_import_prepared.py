@@ -157,14 +157,14 @@ def test_a_layer_the_store_refuses_is_an_error_naming_its_line_and_nothing_is_sa
         {"text": "Aster Rail hired Anna.", "spans": _spans((0, 10, "ORG")), "answer": "accept"},
     ])
     with GoldStore(gold_path) as store:
-        real = store.prepare_layer
+        real = store.prepare_record
 
-        def refuse_the_second(layer, text, **options):  # type: ignore[no-untyped-def]
+        def refuse_the_second(table, record, text, **options):  # type: ignore[no-untyped-def]
             if text.startswith("Aster"):
                 raise RecordRefusedError("refused to save an annotations record (test)")
-            return real(layer, text, **options)
+            return real(table, record, text, **options)
 
-        monkeypatch.setattr(store, "prepare_layer", refuse_the_second)
+        monkeypatch.setattr(store, "prepare_record", refuse_the_second)
         with pytest.raises(InputErrors) as raised:
             import_layers(store, path, format_name="prodigy")
         assert [(e.line, "refused to save" in str(e)) for e in raised.value.errors] == [

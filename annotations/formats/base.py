@@ -300,6 +300,11 @@ def objects_in(obj: dict[str, Any], name: str) -> Iterator[tuple[str, dict[str, 
 def raw_span_of(raw: dict[str, Any], where: str, line: int | None,
                 start_key: str = "start", end_key: str = "end") -> RawSpan:
     """The span of a JSON object with integer offsets and a label; errors name ``where``."""
+    start, end, label = raw.get(start_key), raw.get(end_key), raw.get("label")
+    if type(start) is int and type(end) is int and type(label) is str and label:
+        # The common case in one step (an import reads millions of spans); anything
+        # else is checked by get_int and get_str below, which say what is wrong.
+        return RawSpan(start, end, label, line=line, where=where)
     try:
         return RawSpan(start=get_int(raw, start_key), end=get_int(raw, end_key),
                        label=get_str(raw, "label"), line=line, where=where)

@@ -5,7 +5,7 @@ overlaps, relation ends, labels, and for predictions that the text is in the
 store), and collects every problem.  Only if there is none does it write, in one
 store transaction, so a failed import changes nothing.  Records are read one at a
 time, and each checked layer is kept as the record the store will write (its JSON
-text, ``GoldStore.prepare_layer``), so an import holds about what it will store.
+text, ``GoldStore.prepare_record``), so an import holds about what it will store.
 
 Overlapping spans are kept where the store's label scheme allows them
 (``LabelScheme.overlapping``, or ``overlapping=True`` to switch it on), and in
@@ -31,11 +31,11 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import srsly
 
-from ..edges import trimmed
+from ..edges import padded, trimmed
 from ..errors import InputError, InputErrors, NotFoundError, RecordRefusedError
 from ..gc_pause import gc_paused
 from ..gold import iter_gold_records
@@ -52,8 +52,10 @@ from ..models import (
     Relation,
     Span,
     Status,
+    document_id,
     named_by,
     normalise_newlines,
+    utc_now,
 )
 from ..names import label_problem, name_problem
 from ..output import replacing_folder
@@ -314,7 +316,7 @@ def _adopt(scheme: LabelScheme, checker: _RecordChecker,
 
 class _RecordChecker:
     """Checks records one at a time and keeps the layers that passed, each as the
-    record the store will write (:meth:`GoldStore.prepare_layer`): an import holds
+    record the store will write (:meth:`GoldStore.prepare_record`): an import holds
     about the bytes it will store, not every layer's model."""
 
     def __init__(self, store: GoldStore, *, as_predictions: bool, annotator: str | None,
@@ -368,8 +370,8 @@ class _RecordChecker:
             error = self._align_to_store(record)
             if error:
                 return [error]
-        document = Document.from_text(record.text, record.meta)
-        stored = self.store.has_document(document.id)
+        doc_id = document_id(normalise_newlines(record.text))  # as Document.from_text
+        stored = self.store.has_document(doc_id)
         # A record the file gives as an extractor's is a prediction in a gold import too.
         predicted = self.as_predictions or record.extractor is not None
         if self.as_predictions and not stored:
@@ -391,80 +393,95 @@ class _RecordChecker:
         who = (self.extractor if self.as_predictions else record.extractor if predicted
                else self.annotator or record.annotator or DEFAULT_ANNOTATOR)
         assert who is not None
-        first = self._seen.get((document.id, who))
+        first = self._seen.get((doc_id, who))
         if first is not None:
             errors.append(record.error(f"the same text for {who!r} was already given at "
                                        f"{first}; give each document once"))
         if errors:
             return errors
-        self._seen[(document.id, who)] = _place(record)
-        if not stored:
-            self.new_documents.setdefault(document.id, document)
+        self._seen[(doc_id, who)] = _place(record)
+        if not stored and doc_id not in self.new_documents:
+            self.new_documents[doc_id] = Document.from_text(record.text, record.meta)
         if predicted:
-            kept = self._keep_prediction(document.id, who, spans, relations, meta)
+            kept = self._keep_prediction(doc_id, who, spans, relations, meta)
         else:
             status = record.status if record.has_status else self.default_status
-            kept = self._keep_annotation(document.id, who, spans, relations, status)
+            kept = self._keep_annotation(doc_id, who, spans, relations, status)
         # What the store refuses of a layer these checks passed (it checks each record
         # on its way in), said of the record all the same.
         return [] if kept is None else [record.error(kept)]
 
-    def _keep_annotation(self, doc_id: str, annotator: str, spans: list[Span],
+    def _keep_annotation(self, doc_id: str, annotator: str, spans: list[_SpanRow],
                          relations: list[Relation], status: Status | None) -> str | None:
         old = self.store.annotation(doc_id, annotator)
-        ann = Annotation(doc_id=doc_id, annotator=annotator, spans=spans, relations=relations,
-                         status=status)
         if old is None:
             self.counts[0] += 1
-        elif (old.spans, _relation_set(old), old.status) == (
-                ann.spans, _relation_set(ann), ann.status):
-            self.counts[2] += 1
-            return None
         else:
+            ann = Annotation(doc_id=doc_id, annotator=annotator, spans=_models(spans),
+                             relations=relations, status=status)
+            if (old.spans, _relation_set(old), old.status) == (
+                    ann.spans, _relation_set(ann), ann.status):
+                self.counts[2] += 1
+                return None
             self.counts[1] += 1
-        # A layer with overlaps makes an adopted scheme overlapping: named by label now.
-        labelled = self.labelled or not is_flat(spans)
-        if relations and not labelled:
-            self.relational.append(len(self.prepared))
-        refused = self._prepare(ann.model_copy(update={
-            "relations": named_by(spans, relations, labelled)}))
+        named: list[Relation] = []
+        if relations:
+            # A layer with overlaps makes an adopted scheme overlapping: named by label now.
+            labelled = self.labelled or not is_flat(spans)  # type: ignore[arg-type]
+            if not labelled:
+                self.relational.append(len(self.prepared))
+            named = named_by(spans, relations, labelled)  # type: ignore[arg-type]
+        now = utc_now()
+        # The record as ``Annotation.model_dump(mode="json")`` writes it, made without a
+        # model per span; the store checks it as it checks every record (prepare_record).
+        refused = self._prepare("annotations", {
+            "doc_id": doc_id, "spans": _span_records(spans),
+            "relations": _relation_records(named), "annotator": annotator, "status": status,
+            "notes": "", "created": now, "updated": now, "chosen": None})
         if refused is None:
             self.annotations += 1
         return refused
 
-    def _keep_prediction(self, doc_id: str, extractor: str, spans: list[Span],
+    def _keep_prediction(self, doc_id: str, extractor: str, spans: list[_SpanRow],
                          relations: list[Relation], meta: dict[str, Any] | None = None
                          ) -> str | None:
         old = self.store.prediction(doc_id, extractor)
-        pred = Prediction(doc_id=doc_id, extractor=extractor, spans=spans, relations=relations,
-                          meta=meta or {})
         counts = self.counts if self.as_predictions else self.prediction_counts
         if old is None:
             counts[0] += 1
-        elif (old.spans, _relation_set(old), old.meta) == (
-                pred.spans, _relation_set(pred), pred.meta):
-            counts[2] += 1
-            return None
         else:
+            pred = Prediction(doc_id=doc_id, extractor=extractor, spans=_models(spans),
+                              relations=relations, meta=meta or {})
+            if (old.spans, _relation_set(old), old.meta) == (
+                    pred.spans, _relation_set(pred), pred.meta):
+                counts[2] += 1
+                return None
             counts[1] += 1
-        refused = self._prepare(pred.model_copy(update={
-            "relations": named_by(spans, relations, not is_flat(spans))}))
+        named: list[Relation] = []
+        if relations:
+            named = named_by(spans, relations, not is_flat(spans))  # type: ignore[arg-type]
+        refused = self._prepare("predictions", {
+            "doc_id": doc_id, "spans": _span_records(spans),
+            "relations": _relation_records(named), "extractor": extractor,
+            "created": utc_now(), "meta": meta or {}})
         if refused is None:
             self.extractors.add(extractor)
         return refused
 
-    def _prepare(self, layer: Annotation | Prediction) -> str | None:
-        """Keep ``layer`` as the record the store will write, and its labels; or the
+    def _prepare(self, table: str, record: dict[str, Any]) -> str | None:
+        """Keep the layer ``record`` as the store will write it, and its labels; or the
         reason the store refuses it."""
-        text = (self.new_documents[layer.doc_id].text if layer.doc_id in self.new_documents
-                else self.store.text(layer.doc_id))
+        doc_id = record["doc_id"]
+        text = (self.new_documents[doc_id].text if doc_id in self.new_documents
+                else self.store.text(doc_id))
         try:
-            prepared = self.store.prepare_layer(layer, text, overlapping=self.allow_overlap)
+            prepared = self.store.prepare_record(table, record, text,
+                                                 overlapping=self.allow_overlap)
         except (ValueError, RecordRefusedError) as err:
             return str(err)
         self.prepared.append(prepared)
-        self.entity_names.update(span.label for span in layer.spans)
-        self.relation_names.update(rel.label for rel in layer.relations)
+        self.entity_names.update(span["label"] for span in record["spans"])
+        self.relation_names.update(rel["label"] for rel in record["relations"])
         return None
 
     def name_relations_by_label(self) -> None:
@@ -480,10 +497,10 @@ class _RecordChecker:
             self.prepared[index] = self.store.prepare_layer(ann, text, overlapping=True)
 
     def _spans(self, record: ImportRecord, predicted: bool = False
-               ) -> tuple[list[Span], list[InputError]]:
+               ) -> tuple[list[_SpanRow], list[InputError]]:
         errors: list[InputError] = []
-        pairs: list[tuple[Span, RawSpan]] = []
-        for raw in record.spans:
+        keyed: list[tuple[int, int, str, int, _SpanRow, RawSpan]] = []
+        for index, raw in enumerate(record.spans):
             if predicted:
                 source, state = self.extractor or record.extractor or HUMAN, "suggested"
             else:
@@ -492,20 +509,22 @@ class _RecordChecker:
                     errors.append(_span_error(
                         record, raw, f"state {state!r} is not one of {', '.join(SPAN_STATES)}"))
                     continue
-            span = Span(start=raw.start, end=raw.end, label=raw.label, source=source,
-                        state=state)  # type: ignore[arg-type]
-            pairs.append((span, raw))
-        pairs.sort(key=lambda pair: span_order(pair[0]))
-        reach: tuple[Span, RawSpan] | None = None  # the span reaching furthest so far
+            span = _SpanRow(raw.start, raw.end, raw.label, source, state)
+            keyed.append((*span_order(span), index, span, raw))  # type: ignore[arg-type]
+        # In span order, the file's order among equal spans (the index): a plain tuple sort.
+        keyed.sort()
+        pairs = [(span, raw) for *_, span, raw in keyed]
+        reach: tuple[_SpanRow, RawSpan] | None = None  # the span reaching furthest so far
         for (before, raw_before), (after, raw_after) in zip(pairs, pairs[1:], strict=False):
-            at = f" at {raw_before.where}" if raw_before.where else ""
-            if after.ref == before.ref:
+            same = after[:3] == before[:3]  # the same ref
+            if same:
+                at = f" at {raw_before.where}" if raw_before.where else ""
                 errors.append(_span_error(
                     record, raw_after,
                     f"span {after.start}-{after.end} ({after.label}) is given twice{at}"))
             if reach is None or before.end > reach[0].end:
                 reach = (before, raw_before)
-            if after.start < reach[0].end and after.ref != before.ref:
+            if after.start < reach[0].end and not same:
                 # Predictions may overlap whatever the scheme says (they are scored);
                 # in a gold import they say nothing about the gold's scheme.
                 if not predicted or self.as_predictions:
@@ -528,9 +547,9 @@ class _RecordChecker:
         text = record.text
         moved: dict[Any, tuple[int, int]] = {}
         for raw in record.spans:
-            edges = trimmed(text, raw.start, raw.end)
-            if edges == (raw.start, raw.end):
+            if not padded(text, raw.start, raw.end):
                 continue
+            edges = trimmed(text, raw.start, raw.end)
             if not self.strip_spans:
                 record.warnings.append(_span_error(
                     record, raw, f"span {raw.start}-{raw.end} ({raw.label}) "
@@ -552,7 +571,7 @@ class _RecordChecker:
                 rel.child = _moved(rel.child, moved)
         return errors
 
-    def _unknown_labels(self, record: ImportRecord, spans: list[Span],
+    def _unknown_labels(self, record: ImportRecord, spans: list[_SpanRow],
                         relations: list[Relation]) -> list[InputError]:
         errors = []
         for raw in record.spans:
@@ -601,14 +620,14 @@ def _check_values(record: ImportRecord) -> list[InputError]:
     """The names in a record (labels, annotator, span sources) by the one rule for
     names, and its text and meta as storable Unicode and JSON."""
     errors = []
-    surrogate = _SURROGATE.search(record.text)
+    surrogate = _surrogate(record.text)
     if surrogate:
         errors.append(record.error(
             f"the text holds an unpaired surrogate (U+{ord(surrogate.group()):04X}) at offset "
             f"{surrogate.start()}, which is not Unicode text"))
     plain = all(isinstance(k, str) and isinstance(v, str) for k, v in record.meta.items())
     try:
-        if not plain or any(_SURROGATE.search(k + v) for k, v in record.meta.items()):
+        if not plain or any(_surrogate(k + v) for k, v in record.meta.items()):
             srsly.json_dumps(record.meta).encode("utf-8")
     except (TypeError, ValueError, OverflowError) as err:
         errors.append(record.error(f"meta cannot be stored as JSON ({err})"))
@@ -617,11 +636,14 @@ def _check_values(record: ImportRecord) -> list[InputError]:
         if problem:
             errors.append(record.error(f"annotator name {record.annotator!r:.80} {problem}"))
     for raw in record.spans:
-        for what, value in (("entity label", raw.label), ("span source", raw.source)):
-            problem = _label_problem(value) if what == "entity label" else (
-                name_problem(value) if value is not None else None)
+        problem = _label_problem(raw.label)
+        if problem:
+            errors.append(_span_error(record, raw, f"entity label {raw.label!r:.80} {problem}"))
+        if raw.source is not None:
+            problem = _name_problem(raw.source)
             if problem:
-                errors.append(_span_error(record, raw, f"{what} {value!r:.80} {problem}"))
+                errors.append(_span_error(record, raw,
+                                          f"span source {raw.source!r:.80} {problem}"))
     for rel in record.relations:
         problem = _label_problem(rel.label)
         if problem:
@@ -631,8 +653,19 @@ def _check_values(record: ImportRecord) -> list[InputError]:
     return errors
 
 
-# Cached: a corpus repeats a few labels many times.
+# Cached: a corpus repeats a few labels (and span sources) many times.
 _label_problem = functools.lru_cache(maxsize=4096)(label_problem)
+_name_problem = functools.lru_cache(maxsize=4096)(name_problem)
+
+
+def _surrogate(text: str) -> re.Match[str] | None:
+    """The first unpaired surrogate in ``text``, if any (a text that encodes as UTF-8
+    has none, and encoding is much quicker than the search)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.search(text)
+    return None
 
 
 def _check_offsets(record: ImportRecord) -> list[InputError]:
@@ -662,13 +695,49 @@ def _check_offsets(record: ImportRecord) -> list[InputError]:
     return errors
 
 
-def _relations(record: ImportRecord, spans: list[Span]
+class _SpanRow(NamedTuple):
+    """A checked span of an import, as plain data: what the store writes of a
+    :class:`Span` (``_asdict()`` is its record), with its ``key`` and ``ref``.  An
+    import makes tens of millions of them; a model each costs most of its time."""
+
+    start: int
+    end: int
+    label: str
+    source: str
+    state: str
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.start, self.end)
+
+    @property
+    def ref(self) -> tuple[int, int, str]:
+        return (self.start, self.end, self.label)
+
+
+def _models(spans: list[_SpanRow]) -> list[Span]:
+    return [Span(**span._asdict()) for span in spans]
+
+
+def _span_records(spans: list[_SpanRow]) -> list[dict[str, Any]]:
+    """Spans as ``Span.model_dump(mode="json")`` writes them."""
+    return [{"start": start, "end": end, "label": label, "source": source, "state": state}
+            for start, end, label, source, state in spans]
+
+
+def _relation_records(relations: list[Relation]) -> list[dict[str, Any]]:
+    """Relations as ``Relation.model_dump(mode="json")`` writes them."""
+    return [{"head": list(rel.head), "child": list(rel.child), "label": rel.label}
+            for rel in relations]
+
+
+def _relations(record: ImportRecord, spans: list[_SpanRow]
                ) -> tuple[list[Relation], list[InputError]]:
     """The record's relations, each end named by (start, end, label) of one of ``spans``
     (a file's (start, end) end must name one span)."""
     if not record.relations:
         return [], []
-    by_ref: dict[tuple[Any, ...], list[Span]] = {}
+    by_ref: dict[tuple[Any, ...], list[_SpanRow]] = {}
     for span in spans:
         by_ref.setdefault(span.ref, []).append(span)
         by_ref.setdefault(span.key, []).append(span)
@@ -678,7 +747,7 @@ def _relations(record: ImportRecord, spans: list[Span]
     for raw in record.relations:
         where = _join(record.record, raw.where)
         line = raw.line or record.line
-        ends: list[Span] = []
+        ends: list[_SpanRow] = []
         problems = []
         for name, ref in (("head", raw.head), ("child", raw.child)):
             found = by_ref.get(tuple(ref), [])

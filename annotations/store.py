@@ -154,8 +154,6 @@ class GoldStore:
         self._closed = False
         self._main_inode: int | None = None
         self._created = True  # False while a new store exists only in memory
-        # The labels record last checked against and its scheme (see _scheme).
-        self._checked_scheme: tuple[object, LabelScheme] | None = None
         self._reset()
 
         self._check_path()
@@ -553,15 +551,6 @@ class GoldStore:
                 cached = self._labels = (record, self._model(LabelScheme, "labels", "1"))
             return cached[1]
 
-    def _scheme(self) -> LabelScheme:
-        """The label scheme for the store's own checks, built again only when the stored
-        record changed (records are replaced, never changed in place); never handed out,
-        so no caller can change it."""
-        record = self._tables.rows["labels"].get("1")
-        if self._checked_scheme is None or self._checked_scheme[0] is not record:
-            self._checked_scheme = (record, self._model(LabelScheme, "labels", "1", record))
-        return self._checked_scheme[1]
-
     def set_labels(self, scheme: LabelScheme) -> None:
         """Replace the label scheme.  Making an overlapping scheme flat is refused while an
         annotation still holds overlapping spans (naming the first)."""
@@ -715,7 +704,7 @@ class GoldStore:
             if key is not None and not add_labels:
                 base = self._patcher.base(key)
                 if base is not None:
-                    scheme = self._scheme()
+                    scheme = self.labels
                     patched = self._patcher.op(
                         key, base, annotation, self.text(annotation.doc_id), scheme, run
                     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from annotations.extractors import load_extractor, resolve_model
+from annotations.extractors import resolve_model
 from annotations.store import GoldStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,11 +179,11 @@ def test_extract_finds_the_same_entities_as_the_full_pipeline(
     import spacy
 
     db, _, _ = extracted
-    extractor = load_extractor()
     full = spacy.load(resolve_model())
     with GoldStore(db, read_only=True) as store:
+        (extractor,) = store.extractors()
         for doc_id in store.document_ids():
-            stored = store.prediction(doc_id, extractor.id)
+            stored = store.prediction(doc_id, extractor)
             assert stored is not None
             doc = full(store.text(doc_id))
             assert [(s.start, s.end, s.label) for s in stored.spans] == [

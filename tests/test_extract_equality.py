@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from annotations.extractors import load_extractor, resolve_model, unneeded_for_entities
+from annotations.extractors import load_extractor, resolve_model, stored_id, unneeded_for_entities
 from annotations.models import Document
 from annotations.store import GoldStore
 from reader.cli import app
@@ -45,6 +45,8 @@ def test_the_texts_are_ones_where_the_parser_changes_the_entities(full) -> None:
 
 def test_the_extractor_keeps_the_sentence_boundaries_and_drops_the_rest(full) -> None:  # type: ignore[no-untyped-def]
     extractor = load_extractor()
+    # The id a command with nothing to predict reads from meta.json is the loaded one.
+    assert stored_id() == extractor.id
     assert "parser" in extractor.nlp.pipe_names and "ner" in extractor.nlp.pipe_names
     assert {"tagger", "lemmatizer", "attribute_ruler"}.isdisjoint(extractor.nlp.pipe_names)
     assert unneeded_for_entities(extractor.nlp) == []

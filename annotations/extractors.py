@@ -8,6 +8,7 @@ re-upload of the same pipeline, which the default install brings).
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ class SpacyExtractor:
 
     @property
     def id(self) -> str:
-        return f"spacy:{self.name}@{self.version}"
+        return pipeline_id(self.name, self.version)
 
     @property
     def labels(self) -> list[str]:
@@ -105,6 +106,56 @@ def items_as_tuples(items: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str
         yield text, doc_id
 
 
+def pipeline_id(name: str, version: str) -> str:
+    """The id a spaCy pipeline's predictions are stored under."""
+    return f"spacy:{name}@{version}"
+
+
+def _pipe_name(name: str, meta: dict[str, object]) -> str:
+    """The name a resolved pipeline is stored under: the package name, or for a folder
+    ``lang_name`` from its meta.json (else the folder's name)."""
+    if Path(name).exists():
+        meta_name, lang = meta.get("name"), meta.get("lang")
+        return f"{lang}_{meta_name}" if meta_name and lang else Path(name).name
+    return name
+
+
+def _read_meta(path: Path) -> dict[str, object] | None:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def stored_id(model: str | None = None) -> str | None:
+    """The id :func:`load_extractor` would give ``model``'s predictions, read from the
+    pipeline's meta.json without importing spaCy or loading the pipeline (what a command
+    with nothing to predict needs); None when no meta.json says.
+
+    As spaCy loads it: a folder's ``meta.json``; a package's own ``meta.json``, updated
+    by the one in its data folder (``{lang}_{name}-{version}``) if that has one.
+    """
+    name = resolve_model(model)
+    if Path(name).exists():
+        meta = _read_meta(Path(name) / "meta.json")
+    else:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        if not folders:
+            return None
+        meta = _read_meta(Path(folders[0]) / "meta.json")
+        if meta is not None:
+            data = Path(folders[0]) / f"{meta.get('lang')}_{meta.get('name')}-{meta.get('version')}"
+            meta.update(_read_meta(data / "meta.json") or {})
+    if meta is None or "version" not in meta:
+        return None
+    return pipeline_id(_pipe_name(name, meta), str(meta["version"]))
+
+
 def load_extractor(model: str | None = None) -> SpacyExtractor:
     """Load a spaCy pipeline for entity extraction, without components NER does not use."""
     import spacy
@@ -116,11 +167,7 @@ def load_extractor(model: str | None = None) -> SpacyExtractor:
         raise ModelNotFoundError(f"cannot load spaCy pipeline {name!r}: {err}") from None
     for component_name in unneeded_for_entities(nlp):
         nlp.disable_pipe(component_name)
-    pipe_name = name
-    if Path(name).exists():
-        meta_name, lang = nlp.meta.get("name"), nlp.meta.get("lang")
-        pipe_name = f"{lang}_{meta_name}" if meta_name and lang else Path(name).name
-    return SpacyExtractor(nlp=nlp, name=pipe_name)
+    return SpacyExtractor(nlp=nlp, name=_pipe_name(name, nlp.meta))
 
 
 ENTITY_ATTRIBUTES = frozenset({"doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"})

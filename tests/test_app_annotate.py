@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -357,6 +358,15 @@ async def test_undo_is_dimmed_until_there_is_an_edit(store: GoldStore) -> None:
         assert screen.check_action("redo", ()) is None
 
 
+async def until(pilot, condition, seconds: float = FOOTER_REFRESH_DELAY + 5) -> None:  # type: ignore[no-untyped-def]
+    """Pause until ``condition()`` holds (the footer refreshes once the keys pause, after
+    FOOTER_REFRESH_DELAY); fail if it does not within ``seconds``."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the footer did not follow"
+        await pilot.pause(0.02)
+
+
 async def test_footer_shows_undo_once_the_keys_pause(store: GoldStore) -> None:
     from reader.screens.key_footer import KeyFooter
 
@@ -370,11 +380,9 @@ async def test_footer_shows_undo_once_the_keys_pause(store: GoldStore) -> None:
         await pilot.pause()
         assert undo_key_disabled()
         await pilot.press("c")  # an edit: undo can act, and the footer follows shortly
-        await pilot.pause(FOOTER_REFRESH_DELAY + 0.2)
-        assert not undo_key_disabled()
+        await until(pilot, lambda: not undo_key_disabled())
         await pilot.press("u")
-        await pilot.pause(FOOTER_REFRESH_DELAY + 0.2)
-        assert undo_key_disabled()
+        await until(pilot, undo_key_disabled)
         await pilot.press("u")  # refused while dimmed: the store keeps the undone state
     assert store.annotation(doc_ids(store)[0]) is not None
     assert all(s.state == "suggested" for s in store.annotation(doc_ids(store)[0]).spans)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from annotations.extractors import load_extractor, resolve_model
+from annotations.extractors import resolve_model
 from annotations.store import GoldStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,27 @@ def store_files(db: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(db.parent.iterdir()) if p.is_file()}
 
 
+@pytest.fixture(scope="module")
+def first_import(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A new store after ``reader import examples/``, and what the command printed (run
+    once; tests that change the store take a copy)."""
+    db = tmp_path_factory.mktemp("imported") / "gold.json"
+    result = reader("import", EXAMPLES, "--db", db)
+    assert result.returncode == 0, result.stderr
+    return db, result.stdout
+
+
+@pytest.fixture
+def imported(first_import: tuple[Path, str]) -> Path:
+    return first_import[0]
+
+
+@pytest.fixture
+def example_store(imported: Path, tmp_path: Path) -> Path:
+    """A copy of the imported store in the test's own folder."""
+    return Path(shutil.copy(imported, tmp_path / "gold.json"))
+
+
 def test_help_lists_the_foundation_commands() -> None:
     result = reader("--help")
     assert result.returncode == 0
@@ -54,11 +75,11 @@ def test_help_lists_the_foundation_commands() -> None:
     assert installed.stdout.splitlines()[1:] == result.stdout.splitlines()[1:]
 
 
-def test_import_counts_added_and_present_documents(tmp_path: Path) -> None:
-    db = tmp_path / "gold.json"
-    first = reader("import", EXAMPLES, "--db", db)
-    assert first.returncode == 0, first.stderr
-    assert "1 added, 0 already present, 0 rejected" in first.stdout
+def test_import_counts_added_and_present_documents(
+    first_import: tuple[Path, str], tmp_path: Path
+) -> None:
+    db = Path(shutil.copy(first_import[0], tmp_path / "gold.json"))
+    assert "1 added, 0 already present, 0 rejected" in first_import[1]
     again = reader("import", EXAMPLES / "article.txt", "--db", db)
     assert "0 added, 1 already present, 0 rejected" in again.stdout
     with GoldStore(db, read_only=True) as store:
@@ -66,10 +87,12 @@ def test_import_counts_added_and_present_documents(tmp_path: Path) -> None:
         assert doc.text == (EXAMPLES / "article.txt").read_text(encoding="utf-8")
 
 
-def test_a_failed_import_changes_nothing_and_names_every_bad_input(tmp_path: Path) -> None:
+def test_a_failed_import_changes_nothing_and_names_every_bad_input(
+    imported: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "store" / "gold.json"
     db.parent.mkdir()
-    assert reader("import", EXAMPLES, "--db", db).returncode == 0
+    shutil.copy(imported, db)
     before = store_files(db)
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -93,9 +116,8 @@ def test_a_failed_import_into_a_new_store_creates_no_file(tmp_path: Path) -> Non
     assert not (tmp_path / "gold.json").exists()
 
 
-def test_stats_reports_documents_and_predictions_as_json(tmp_path: Path) -> None:
-    db = tmp_path / "gold.json"
-    reader("import", EXAMPLES, "--db", db)
+def test_stats_reports_documents_and_predictions_as_json(example_store: Path) -> None:
+    db = example_store
     figures = json.loads(reader("stats", "--db", db, "--json").stdout)
     assert figures["documents"] == 1
     assert figures["annotations"] == {"accept": 0, "reject": 0, "ignore": 0, "open": 0}
@@ -104,10 +126,10 @@ def test_stats_reports_documents_and_predictions_as_json(tmp_path: Path) -> None
     assert table.returncode == 0 and "1 document(s)" in table.stdout
 
 
-def test_store_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+def test_store_errors_are_one_line_not_a_traceback(imported: Path, tmp_path: Path) -> None:
     db = tmp_path / "gold.json"
     assert_clean_error(reader("stats", "--db", db), "no such gold store")
-    reader("import", EXAMPLES, "--db", db)
+    shutil.copy(imported, db)
     damaged = db.read_bytes()[:-20]
     db.write_bytes(damaged)
     assert_clean_error(reader("stats", "--db", db), "truncated or damaged")
@@ -115,18 +137,16 @@ def test_store_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert db.read_bytes() == damaged
 
 
-def test_a_store_held_by_another_writer_is_refused_naming_it(tmp_path: Path) -> None:
-    db = tmp_path / "gold.json"
-    reader("import", EXAMPLES, "--db", db)
+def test_a_store_held_by_another_writer_is_refused_naming_it(example_store: Path) -> None:
+    db = example_store
     with GoldStore(db):
         result = reader("import", EXAMPLES, "--db", db)
         assert_clean_error(result, f"pid {os.getpid()}")
         assert reader("stats", "--db", db).returncode == 0  # readers are welcome
 
 
-def test_extract_with_a_missing_model_says_how_to_install_one(tmp_path: Path) -> None:
-    db = tmp_path / "gold.json"
-    reader("import", EXAMPLES, "--db", db)
+def test_extract_with_a_missing_model_says_how_to_install_one(example_store: Path) -> None:
+    db = example_store
     result = reader("extract", "--db", db, "--model", "xx_no_such_pipeline")
     assert_clean_error(result, "xx_no_such_pipeline", "pip install")
 
@@ -179,11 +199,11 @@ def test_extract_finds_the_same_entities_as_the_full_pipeline(
     import spacy
 
     db, _, _ = extracted
-    extractor = load_extractor()
     full = spacy.load(resolve_model())
     with GoldStore(db, read_only=True) as store:
+        (extractor,) = store.extractors()
         for doc_id in store.document_ids():
-            stored = store.prediction(doc_id, extractor.id)
+            stored = store.prediction(doc_id, extractor)
             assert stored is not None
             doc = full(store.text(doc_id))
             assert [(s.start, s.end, s.label) for s in stored.spans] == [

@@ -19,6 +19,12 @@ from annotations.evaluation import (
 )
 
 LABELS = ["PER", "ORG", "LOC"]
+# The first two tests' example counts are halved for the suite's time (they were 300 and
+# 100). With the matcher broken on purpose, the halved counts still failed: the fallback
+# taking the last overlapping gold span (both tests), a shifted pair counted INC under
+# partial (the four-scheme test), the nearest same-label span taking the last of equals
+# (the overlapping-order test). ">" for ">=" at the 1 % overlap threshold passed at the
+# full counts as well as at the halved ones.
 NERVALUATE = {"strict": "strict", "exact": "exact", "partial": "partial", "type": "ent_type"}
 
 span = st.tuples(
@@ -75,7 +81,7 @@ def _counts(result) -> tuple[int, ...]:
     return (result.correct, result.incorrect, result.partial, result.missed, result.spurious)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corpus())
 def test_counts_and_scores_equal_nervaluate_under_all_four_schemes(docs):
     if not any(d.gold or d.pred for d in docs):
@@ -115,7 +121,7 @@ def overlapping_corpus(draw: st.DrawFn) -> tuple[list[EvalDocument], list[EvalDo
     return shuffled, ordered
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overlapping_corpus())
 def test_overlapping_layers_in_any_order_score_as_nervaluate_on_sorted_spans(docs):
     shuffled, ordered = docs

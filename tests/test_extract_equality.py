@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from annotations.extractors import load_extractor, resolve_model, unneeded_for_entities
+from annotations.extractors import load_extractor, resolve_model, stored_id, unneeded_for_entities
 from annotations.models import Document
 from annotations.store import GoldStore
 from reader.cli import app
@@ -36,6 +36,12 @@ def full():  # type: ignore[no-untyped-def]
     return spacy.load(resolve_model())
 
 
+@pytest.fixture(scope="module")
+def extractor():  # type: ignore[no-untyped-def]
+    """The pipeline as ``reader extract`` loads it (components NER does not use off)."""
+    return load_extractor()
+
+
 def test_the_texts_are_ones_where_the_parser_changes_the_entities(full) -> None:  # type: ignore[no-untyped-def]
     with full.select_pipes(enable=["ner"]):
         without_parser = [entities(doc) for doc in full.pipe(PARSER_MATTERS)]
@@ -43,8 +49,9 @@ def test_the_texts_are_ones_where_the_parser_changes_the_entities(full) -> None:
         without_parser, (entities(doc) for doc in full.pipe(PARSER_MATTERS)), strict=True))
 
 
-def test_the_extractor_keeps_the_sentence_boundaries_and_drops_the_rest(full) -> None:  # type: ignore[no-untyped-def]
-    extractor = load_extractor()
+def test_the_extractor_keeps_the_sentence_boundaries_and_drops_the_rest(extractor) -> None:  # type: ignore[no-untyped-def]
+    # The id a command with nothing to predict reads from meta.json is the loaded one.
+    assert stored_id() == extractor.id
     assert "parser" in extractor.nlp.pipe_names and "ner" in extractor.nlp.pipe_names
     assert {"tagger", "lemmatizer", "attribute_ruler"}.isdisjoint(extractor.nlp.pipe_names)
     assert unneeded_for_entities(extractor.nlp) == []
@@ -65,8 +72,7 @@ def test_reader_extract_equals_the_full_pipeline(full, tmp_path: Path) -> None: 
             assert [(s.start, s.end, s.label) for s in stored.spans] == expected
 
 
-def test_n_process_gives_the_same_entities(full) -> None:  # type: ignore[no-untyped-def]
-    extractor = load_extractor()
+def test_n_process_gives_the_same_entities(full, extractor) -> None:  # type: ignore[no-untyped-def]
     items = [(str(i), t) for i, t in enumerate(PARSER_MATTERS)]
     predictions = list(extractor.predict(items, batch_size=2, n_process=2))
     assert [[(s.start, s.end, s.label) for s in p.spans] for p in predictions] == [

@@ -1,8 +1,10 @@
 """``reader serve`` in a real browser: Debian's Chromium driven by Playwright.
 
 Two annotators at once, each in their own store; a third connection with a name in
-use is refused; a request without the token is refused; then ``reader merge`` and
-``reader agreement`` measure what the two did.  Deselect with ``-m "not browser"``.
+use is refused; a request without the token is refused; the printed link opens a
+session when clicked on another site; then ``reader merge`` and ``reader agreement``
+measure what the two did.  One server and one Chromium for all of it (each takes
+seconds to start).  Deselect with ``-m "not browser"``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from annotations.articles import read_articles
 from annotations.models import Annotation, LabelScheme
 from annotations.store import GoldStore
+from reader.cli import app
 
 pytestmark = pytest.mark.browser
 
@@ -111,8 +116,6 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
 
     team = tmp_path / "team"
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
     with GoldStore(team / "team.json") as store:
         store.add_documents(read_articles([ARTICLE]).documents)
         store.set_labels(LabelScheme().with_entities(["PERSON", "ORG", "GPE"]))
@@ -135,8 +138,9 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
                 assert response.text() == "403: forbidden\n"
             page = stranger.new_page()
             assert page.goto(base + "/a/carol").status == 403
-            page.screenshot(path=str(shots / "no-token.png"))
             assert not (team / "carol.json").exists()
+
+            open_the_printed_link_from_another_site(browser, port, team)
 
             pages = {}
             for name in plan:
@@ -158,14 +162,12 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
                 wait_for(lambda store=store, name=name: (a := annotation(store, name))
                          and a.status == "accept", 10, f"{name}'s accept",
                          retry=lambda pg=pg: pg.keyboard.press("a"))
-                pg.screenshot(path=str(shots / f"{name}.png"))
 
             # The same name again, while alice is connected: a page saying so.
             third = browser.new_context().new_page()
             response = third.goto(f"{base}/a/alice?token={TOKEN}")
             assert response is not None and response.status == 409
             assert "already connected" in third.content()
-            third.screenshot(path=str(shots / "name-in-use.png"))
 
             # The status display counts both.
             wait_for(lambda: any("alice (connected): 1 accepted" in line
@@ -176,7 +178,7 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
             process.send_signal(signal.SIGINT)
             assert process.wait(15) == 0
             assert sorted(p.name for p in team.iterdir()) == [
-                "alice.json", "bob.json", "team.json"]
+                "alice.json", "bob.json", "dana.json", "team.json"]
         finally:
             browser.close()
 
@@ -188,11 +190,12 @@ def test_two_annotators_in_the_browser(tmp_path: Path) -> None:
             assert store.text(ann.doc_id)[:4] == "Port"
 
     merged = tmp_path / "merged.json"
-    run = [sys.executable, "-m", "reader"]
-    subprocess.run([*run, "merge", str(team / "alice.json"), str(team / "bob.json"),
-                    "--db", str(merged)], check=True, capture_output=True)
-    result = subprocess.run([*run, "agreement", "--db", str(merged), "--json",
-                             "--bootstrap", "0"], check=True, capture_output=True, text=True)
+    cli = CliRunner()
+    result = cli.invoke(app, ["merge", str(team / "alice.json"), str(team / "bob.json"),
+                              "--db", str(merged)])
+    assert result.exit_code == 0, result.output
+    result = cli.invoke(app, ["agreement", "--db", str(merged), "--json", "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
     (pair,) = json.loads(result.stdout)["pairs"]
     assert (pair["a"], pair["b"], pair["documents"]) == ("alice", "bob", 1)
     # The same token, two labels: no labelled agreement, full unlabelled agreement.
@@ -233,41 +236,23 @@ def link_page(target: str) -> Iterator[str]:
         httpd.server_close()
 
 
-def test_the_printed_link_works_when_clicked_on_another_site(tmp_path: Path) -> None:
+def open_the_printed_link_from_another_site(browser: Any, port: int, team: Path) -> None:
     """The token link clicked in a page of another site (a mail, a chat) opens the
     session, and a reload of the page it lands on still works (the token cookie is
     sent on a top-level navigation from another site and on the redirect after it)."""
-    executable = chromium()
-    if executable is None:
-        pytest.skip("no chromium found (apt-get install chromium, or set READER_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-
-    team = tmp_path / "team"
-    with GoldStore(team / "team.json") as store:
-        store.add_documents(read_articles([ARTICLE]).documents)
-        store.set_labels(LabelScheme().with_entities(["PERSON", "ORG", "GPE"]))
-    port = free_port()
     target = f"http://127.0.0.1:{port}/a/dana?token={TOKEN}"
-    with server(team, port) as (process, _output), link_page(target) as mail, \
-            sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox"])
-        try:
-            page = browser.new_context().new_page()
-            page.goto(mail)
-            with page.expect_navigation() as landed:
-                page.click("#link")
-            response = landed.value
-            assert response is not None and response.status == 200, response and (
-                response.status)
-            assert page.url == f"http://127.0.0.1:{port}/a/dana"  # the token left the bar
-            page.wait_for_selector("body.-first-byte", state="attached", timeout=15000)
-            wait_for(lambda: (team / "dana.json").exists(), 10, "dana's store")
-            # A reload carries the cookie too (the page may find dana still connected
-            # while the previous session ends: 409, not 403).
-            reloaded = page.reload()
-            assert reloaded is not None and reloaded.status in (200, 409)
-        finally:
-            browser.close()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(15) == 0
+    with link_page(target) as mail:
+        page = browser.new_context().new_page()
+        page.goto(mail)
+        with page.expect_navigation() as landed:
+            page.click("#link")
+        response = landed.value
+        assert response is not None and response.status == 200, response and (
+            response.status)
+        assert page.url == f"http://127.0.0.1:{port}/a/dana"  # the token left the bar
+        page.wait_for_selector("body.-first-byte", state="attached", timeout=15000)
+        wait_for(lambda: (team / "dana.json").exists(), 10, "dana's store")
+        # A reload carries the cookie too (the page may find dana still connected
+        # while the previous session ends: 409, not 403).
+        reloaded = page.reload()
+        assert reloaded is not None and reloaded.status in (200, 409)

@@ -8,18 +8,21 @@ The extractor is a spaCy pipeline (``--model``), an external command speaking JS
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from annotations.errors import AnnotationsError
 from annotations.external import DEFAULT_TIMEOUT, CommandExtractor, load_plugin, name_problem
-from annotations.extractors import load_extractor
+from annotations.extractors import load_extractor, stored_id
 from annotations.grounding import FUZZY_THRESHOLD, POLICIES
 from annotations.terminal import terminal_text
 
 from .common import DbOption, check_option_name, console, fail, open_store
+
+if TYPE_CHECKING:
+    from annotations.store import GoldStore
 
 SAVE_EVERY = 256
 
@@ -73,23 +76,29 @@ def extract(
     if n_process > 1 and (command or plugin):
         raise fail("--n-process applies to spaCy pipelines")
     with open_store(db) as store:
-        extractor: Any
+        extractor: Any = None
         if command is not None:
             extractor = CommandExtractor(command, str(extractor_name), timeout=timeout,
                                          policy=policy, threshold=threshold)
         elif plugin is not None:
             extractor = load_plugin(plugin, policy=policy, threshold=threshold)
-        else:
+        # A spaCy pipeline is loaded (seconds) only when there is something to predict:
+        # the id its predictions are stored under is read from its meta.json first.
+        extractor_id = extractor.id if extractor is not None else stored_id(model)
+        todo = to_predict(store, extractor_id, force)
+        if extractor is None and (todo or extractor_id is None):
             extractor = load_extractor(model)
-        todo = [doc_id for doc_id in store.document_ids()
-                if force or not store.has_prediction(doc_id, extractor.id)]
+            if extractor.id != extractor_id:
+                extractor_id = extractor.id
+                todo = to_predict(store, extractor_id, force)
+        assert extractor_id is not None
         skipped = len(store) - len(todo)
-        check_option_name("--model", extractor.id, "extractor name")
-        if extractor.labels:
+        check_option_name("--model", extractor_id, "extractor name")
+        if extractor is not None and extractor.labels:
             try:
                 store.add_entity_labels(extractor.labels)
             except ValueError as err:
-                raise fail(f"{extractor.id}: its labels cannot be used: {err}") from None
+                raise fail(f"{extractor_id}: its labels cannot be used: {err}") from None
         done = strings = lost = stripped = 0
         error: AnnotationsError | None = None
         with Progress(
@@ -97,9 +106,11 @@ def extract(
             TimeRemainingColumn(),
             console=console, transient=False, disable=not todo,
         ) as progress:
-            task = progress.add_task(terminal_text(extractor.id), total=len(todo))
+            task = progress.add_task(terminal_text(extractor_id), total=len(todo))
             batch = []
-            if command is not None or plugin is not None:
+            if extractor is None:
+                predictions: Iterator[Any] = iter(())
+            elif command is not None or plugin is not None:
                 items: Iterator[Any] = ((doc_id, store.text(doc_id),
                                          store.document(doc_id).meta) for doc_id in todo)
                 predictions = extractor.predict(items, batch_size=batch_size)
@@ -133,10 +144,17 @@ def extract(
         if stripped:
             ungrounded += f"; {stripped} stripped of surrounding whitespace before placing"
     console.print(
-        f"{done} document(s) predicted by {terminal_text(extractor.id)}, {skipped} already "
+        f"{done} document(s) predicted by {terminal_text(extractor_id)}, {skipped} already "
         "predicted"
         + (" (use --force to predict them again)" if skipped and not force else "") + ungrounded
     )
+
+
+def to_predict(store: GoldStore, extractor_id: str | None, force: bool) -> list[str]:
+    """The stored documents ``extractor_id`` is to predict: all with ``force`` or when
+    the id is not known yet, else those it has no prediction of."""
+    return [doc_id for doc_id in store.document_ids()
+            if force or extractor_id is None or not store.has_prediction(doc_id, extractor_id)]
 
 
 def register(app: typer.Typer) -> None:

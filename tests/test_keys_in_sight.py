@@ -134,7 +134,14 @@ async def test_the_footer_is_drawn_with_the_first_frame_in_priority_order(
         assert str(app.screen.query_one(StatusLine).notice) == (
             "confirmed GPE 'Dushanbe' · No unreviewed suggestion left in this document")
         await pilot.press("u")
-        assert str(app.screen.query_one(StatusLine).notice) == "undo: unconfirmed GPE 'Dushanbe'"
+        line = app.screen.query_one(StatusLine)
+        assert str(line.notice) == "undo: unconfirmed GPE 'Dushanbe'"
+        # A key that moves the selection says nothing: the account of what the next key
+        # acts on gets the whole row back, before the notice's time is up.
+        await pilot.press("right")
+        await pilot.pause()
+        assert line.notice is None
+        assert line.render().plain.rstrip() == str(line.account)
 
 
 def test_a_notice_with_no_screen_shown_is_kept(store: GoldStore) -> None:

@@ -142,13 +142,19 @@ class StatusLine(OneRow, Static):
         self.notice: Text | None = None
         self._expires = 0.0
         self._joining = False  # a notice now joins the last one (the same key said both)
+        self._earlier = False  # the notice shown was said by a key before the last one
         self._timer: Timer | None = None
 
     def update(self, content: VisualType = "", *, layout: bool = False) -> None:
-        """Show ``content`` as the account of the selection (one row: no layout)."""
+        """Show ``content`` as the account of the selection (one row: no layout).  A key
+        that changes the account without a notice of its own takes away an earlier key's
+        notice: the account says what the next key acts on, and at 80 columns a notice
+        leaves it a third of the row."""
         text = content if isinstance(content, Text) else Text(str(content))
         if text != self.account:
             self.account = text
+            if self._earlier:
+                self.notice, self._earlier = None, False
             self.changed()
 
     def show_notice(self, message: str, severity: SeverityLevel = "information",
@@ -160,14 +166,17 @@ class StatusLine(OneRow, Static):
             said = Text.assemble(self.notice, " · ", said)
         self.notice = said
         self._joining = True
+        self._earlier = False
         self._expires = max(self._expires, monotonic() + timeout)
         if self._timer is None:  # one timer at a time, not one per key
             self._timer = self.set_timer(timeout, self._expire)
         self.changed()
 
     def next_key(self) -> None:
-        """A key was pressed: its first notice replaces those of the keys before."""
+        """A key was pressed: its first notice replaces those of the keys before, and
+        so does a new account of the selection (see :meth:`update`)."""
         self._joining = False
+        self._earlier = self.notice is not None
 
     def _expire(self) -> None:
         self._timer = None

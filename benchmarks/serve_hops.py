@@ -29,7 +29,6 @@ import argparse
 import bisect
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from serve_open import (  # noqa: E402
     ROOT,
     article,
     free_port,
+    listening,
     make_team,
 )
 
@@ -152,15 +152,7 @@ def run_server(code: Path, team: Path, port: int, trace: Path) -> subprocess.Pop
         [sys.executable, "-m", "reader", "serve", "--team", str(team), "--port", str(port),
          "--no-model"], cwd=code, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"the server in {code} did not start")
+    return listening(process, port, code)
 
 
 def measure(page, keys: int, words: int) -> dict[str, list]:

@@ -136,6 +136,12 @@ def start_server(code: Path, team: Path, port: int, ready: int | None) -> subpro
     env = {**os.environ, "PYTHONPATH": str(code)}
     process = subprocess.Popen(args, cwd=code, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+    return listening(process, port, code)
+
+
+def listening(process: subprocess.Popen[bytes], port: int, code: Path
+              ) -> subprocess.Popen[bytes]:
+    """``process`` once it accepts connections on ``port`` (30 s at most)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -149,7 +149,8 @@ def test_boundary_fix_keeps_the_relation_and_accept_asks_first(tmp_path: Path,
     tmux("send-keys", "-t", session, "d")  # hints go a, s, d… over the other entities
     wait_for(session, "related_to")
     tmux("send-keys", "-t", session, "r")
-    wait_for(session, "→ related_to 'CSTO")
+    # The key's notice names both ends (it shortens the account for its time).
+    wait_for(session, "added relation related_to 'Moscow' → 'CSTO")
     # Select "CSTO military", shrink it to "CSTO", label it ORG: a boundary fix.
     tmux("send-keys", "-t", session, "Tab", "Tab", "Tab")
     wait_for(session, "ORG 'CSTO military'")

@@ -53,9 +53,22 @@ def check_layer(
 
     Raises ``ValueError`` with a reason a person can act on.
     """
+    check_bounds(text, [(s.start, s.end, s.label) for s in spans],
+                 [(r.head, r.child, r.label) for r in relations], overlapping)
+
+
+Link: TypeAlias = tuple[Sequence[Any], Sequence[Any], str]
+"""A relation as plain values: ``(head, child, label)``, each end a span reference."""
+
+
+def check_bounds(text: str | None, bounds: list[tuple[int, int, str]], links: Sequence[Link],
+                 overlapping: bool = False) -> None:
+    """:func:`check_layer` of a layer given as plain tuples: each span's
+    ``(start, end, label)`` (in any order) and each relation's ``(head, child, label)``,
+    as a stored record holds them (the store checks records this way, without models)."""
     # Called on every whole save with the whole layer: kept to plain tuple work, since a
     # long article has thousands of spans.
-    bounds = sorted([(s.start, s.end, s.label) for s in spans])
+    bounds = sorted(bounds)
     if text is not None and bounds:
         longest = max(end for _, end, _ in bounds)
         if longest > len(text):
@@ -73,36 +86,36 @@ def check_layer(
                 f"spans {b_start}-{b_end} ({b_label}) and {a_start}-{a_end} ({a_label}) overlap"
                 " (the layer is flat: its label scheme does not allow overlapping spans)"
             )
-    if not relations:
+    if not links:
         return
     labelled = set(bounds)
     offsets = Counter((start, end) for start, end, _ in bounds)
     seen: set[tuple[Any, Any, str]] = set()
-    for rel in relations:
+    for head, child, rel_label in links:
         resolved = []
-        for end_name, given in (("head", rel.head), ("child", rel.child)):
+        for end_name, given in (("head", head), ("child", child)):
             ref: tuple[Any, ...] = tuple(given)
             count = offsets.get(ref[:2], 0)
             if (ref not in labelled) if len(ref) == 3 else not count:
                 raise ValueError(
-                    f"relation {rel.label}: {end_name} {_shown(ref)} is not one of the spans"
+                    f"relation {rel_label}: {end_name} {_shown(ref)} is not one of the spans"
                 )
             if len(ref) == 2 and count > 1:
                 shared = ", ".join(b[2] for b in bounds if b[:2] == ref)
                 raise ValueError(
-                    f"relation {rel.label}: {end_name} {_shown(ref)} names {count} spans "
+                    f"relation {rel_label}: {end_name} {_shown(ref)} names {count} spans "
                     f"({shared}); name it by (start, end, label)"
                 )
             resolved.append(ref if len(ref) == 3 else
                             next(b for b in _at_offsets(bounds, ref)))
         if resolved[0] == resolved[1]:
             raise ValueError(
-                f"relation {rel.label} links span {_shown(resolved[0])} to itself"
+                f"relation {rel_label} links span {_shown(resolved[0])} to itself"
             )
-        key = (resolved[0], resolved[1], rel.label)
+        key = (resolved[0], resolved[1], rel_label)
         if key in seen:
             raise ValueError(
-                f"relation {rel.label} {_shown(resolved[0])} -> "
+                f"relation {rel_label} {_shown(resolved[0])} -> "
                 f"{_shown(resolved[1])} is given twice"
             )
         seen.add(key)

@@ -58,6 +58,7 @@ from .errors import (
     StoreIdentityError,
 )
 from .gc_pause import gc_paused
+from .layer import check_bounds
 from .models import (
     LENIENT,
     SCHEMA_VERSION,
@@ -83,7 +84,7 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.shape import layer_views
+from .storage.shape import layer_bounds
 from .storage.tables import OWNER, Op, Overlay, Record, Tables, encode_record
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
@@ -811,12 +812,12 @@ class GoldStore:
             if not isinstance(owner, str):
                 raise ValueError(f"the record names no {owner_field}")
             _check_owner(owner, f"{owner_field} name")
-            spans, relations = layer_views(record)
+            bounds, links = layer_bounds(record)
             if table == "annotations":
-                check_layer(text, spans, relations, overlapping)
+                check_bounds(text, bounds, links, overlapping)
                 record = {**record, **self._save_times(record["doc_id"], owner)}
             else:
-                check_layer(text, spans, relations, overlapping=True)
+                check_bounds(text, bounds, links, overlapping=True)
             return PreparedLayer(table, record["doc_id"], owner, record.get("status"),
                                  encode_record(table, record), _SEAL)
 

@@ -16,11 +16,11 @@ store reads (names and colours are not checked again: see ``models.LENIENT``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from ..layer import check_layer
+from ..layer import Link, check_bounds
 from ..models import SPAN_STATES, Annotation, Prediction, Relation, Selection, Span, Status
 
 
@@ -38,18 +38,6 @@ _PREDICTION_FIELDS, _PREDICTION_REQUIRED = _fields(Prediction)
 _STATES = frozenset(SPAN_STATES)
 _STATUSES = frozenset(get_args(Status))
 _NOTES_MAX = 20_000  # Annotation.notes' max_length (the test holds them equal)
-
-
-class _Bounds(NamedTuple):
-    start: int
-    end: int
-    label: str
-
-
-class _Link(NamedTuple):
-    head: tuple[Any, ...]
-    child: tuple[Any, ...]
-    label: str
 
 
 def _spans_bounds(spans: Any) -> list[tuple[int, int, str]] | None:
@@ -120,7 +108,7 @@ def _layer_ok(record: dict[str, Any], fields: frozenset[str], required: frozense
         return True  # all that the layer check below would look at
     # The models' own layer check (as ``_Layer._check``, without a text).
     try:
-        check_layer(None, *layer_views(record), overlapping=True)
+        check_bounds(None, bounds, _links(relations), overlapping=True)
     except ValueError:
         return False
     return True
@@ -163,9 +151,12 @@ def layer_record_ok(table: str, record: dict[str, Any]) -> bool:
     return False
 
 
-def layer_views(record: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+def _links(relations: list[dict[str, Any]]) -> list[Link]:
+    return [(r["head"], r["child"], r["label"]) for r in relations]
+
+
+def layer_bounds(record: dict[str, Any]) -> tuple[list[tuple[int, int, str]], list[Link]]:
     """The spans and relations of a layer record that :func:`layer_record_ok` (or its
-    model) accepted, as stand-ins with the attributes ``layer.check_layer`` reads."""
-    return ([_Bounds(s["start"], s["end"], s["label"]) for s in record.get("spans", [])],
-            [_Link(tuple(r["head"]), tuple(r["child"]), r["label"])
-             for r in record.get("relations", [])])
+    model) accepted, as ``layer.check_bounds`` takes them."""
+    return ([(s["start"], s["end"], s["label"]) for s in record.get("spans", [])],
+            _links(record.get("relations", [])))

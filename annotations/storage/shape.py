@@ -37,7 +37,9 @@ _ANNOTATION_FIELDS, _ANNOTATION_REQUIRED = _fields(Annotation)
 _PREDICTION_FIELDS, _PREDICTION_REQUIRED = _fields(Prediction)
 _STATES = frozenset(SPAN_STATES)
 _STATUSES = frozenset(get_args(Status))
-_NOTES_MAX = 20_000  # Annotation.notes' max_length (the test holds them equal)
+# Annotation.notes' max_length, read from the model rather than written again.
+_NOTES_MAX: int = next(m.max_length for m in Annotation.model_fields["notes"].metadata
+                       if hasattr(m, "max_length"))
 
 
 def _spans_bounds(spans: Any) -> list[tuple[int, int, str]] | None:

@@ -133,11 +133,20 @@ def resolve_refs(spans: Sequence[Span], relations: Sequence[Relation]
                  ) -> list[tuple[Span, Span, str]]:
     """Each relation as (head span, child span, label), for a layer that
     :func:`check_layer` accepted."""
-    by_ref: dict[tuple[Any, ...], Span] = {}
-    for span in spans:
-        by_ref[(span.start, span.end, span.label)] = span
-        by_ref.setdefault((span.start, span.end), span)
+    by_ref = ref_index((span.ref, span) for span in spans)
     return [(by_ref[tuple(r.head)], by_ref[tuple(r.child)], r.label) for r in relations]
+
+
+def ref_index(refs: Iterable[tuple[tuple[int, int, str], SpanLike]]
+              ) -> dict[tuple[Any, ...], SpanLike]:
+    """What each span reference names, from each span's ``(start, end, label)`` and what
+    the reference should find: a ``(start, end)`` reference names the first span given
+    at those offsets (the only one, in a layer that :func:`check_layer` accepted)."""
+    by_ref: dict[tuple[Any, ...], SpanLike] = {}
+    for ref, span in refs:
+        by_ref[ref] = span
+        by_ref.setdefault(ref[:2], span)
+    return by_ref
 
 
 def outermost(spans: Iterable[SpanLike]) -> tuple[list[SpanLike], list[SpanLike]]:

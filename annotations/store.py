@@ -84,7 +84,7 @@ from .storage.files import (
     write_main,
 )
 from .storage.patch import PATCH_TABLE, Patcher
-from .storage.shape import layer_bounds
+from .storage.shape import document_record_ok, layer_bounds, layer_record_ok
 from .storage.tables import OWNER, Op, Overlay, Record, Tables, encode_record
 
 __all__ = ["DEFAULT_ANNOTATOR", "AddResult", "GoldStore", "PreparedLayer"]
@@ -513,6 +513,24 @@ class GoldStore:
                 raise NotFoundError(f"{self.path}: no document {doc_id!r}")
             return self._model(Document, "documents", key)
 
+    def document_record(self, doc_id: str) -> Record:
+        """One document as a plain dict (see :meth:`annotation_records`); do not mutate it."""
+        with self._lock:
+            key = self._tables.doc_keys.get(doc_id)
+            if key is None:
+                raise NotFoundError(f"{self.path}: no document {doc_id!r}")
+            return self._tables.rows["documents"][key]
+
+    @staticmethod
+    def plain(table: str, record: Record) -> bool:
+        """Whether a stored record of ``documents``, ``annotations`` or ``predictions``
+        plainly has the shape its model accepts (``storage.shape``), so that a bulk
+        reader may read it as it is.  Read any other as its model, which accepts it or
+        reports it as damage."""
+        if table == "documents":
+            return document_record_ok(record)
+        return layer_record_ok(table, record)
+
     def document_ids(self) -> list[str]:
         """Document ids in the order they were imported."""
         with self._lock:
@@ -665,6 +683,10 @@ class GoldStore:
     def annotation_of(self, record: Record) -> Annotation:
         """An annotation record (from :meth:`annotation_records`) as its model."""
         return self._model(Annotation, "annotations", None, record)
+
+    def prediction_of(self, record: Record) -> Prediction:
+        """A prediction record (from :meth:`prediction_record`) as its model."""
+        return self._model(Prediction, "predictions", None, record)
 
     def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""

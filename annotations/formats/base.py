@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import FormatError, InputError
-from ..layer import SpanRef, resolve_refs, span_order
-from ..models import Document, LabelScheme, Relation, Span, Status
+from ..layer import SpanRef, ref_index
+from ..models import LENIENT, Document, LabelScheme, Relation, Span, Status
 from ..names import label_problem, name_problem
 from ..output import replacing
 
@@ -109,23 +109,83 @@ relations as (head start, head end, head label, child start, child end, child la
 label), status, annotator, extractor), cheap to send to a worker process."""
 
 
-@dataclass(frozen=True)
-class ExportItem:
-    """One document and one layer over it: an annotation, or an extractor's prediction."""
+SpanTuple = tuple[int, int, str, str, str]
+"""A span as a payload holds it: (start, end, label, source, state)."""
 
-    document: Document
-    spans: list[Span]
-    relations: list[Relation]
-    status: Status | None = None
-    annotator: str | None = None
-    extractor: str | None = None
+
+class ExportItem:
+    """One document and one layer over it: an annotation, or an extractor's prediction.
+
+    Made from models, or by :meth:`of_records` from the store's records as they are
+    (records :mod:`annotations.storage.shape` has found to have the models' shape).
+    Most writers read only the :meth:`payload`, which is then built from the records
+    without a model; ``document``, ``spans`` and ``relations`` are built when a writer
+    asks for them."""
+
+    __slots__ = ("_document", "_spans", "_relations", "_records", "_payload", "status",
+                 "annotator", "extractor")
+
+    def __init__(self, document: Document, spans: list[Span], relations: list[Relation],
+                 status: Status | None = None, annotator: str | None = None,
+                 extractor: str | None = None) -> None:
+        self._document: Document | None = document
+        self._spans = spans
+        self._relations = relations
+        self._records: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
+        self._payload: Payload | None = None
+        self.status = status
+        self.annotator = annotator
+        self.extractor = extractor
+
+    @classmethod
+    def of_records(cls, document: dict[str, Any], layer: dict[str, Any], *,
+                   meta: dict[str, Any], status: Status | None = None,
+                   annotator: str | None = None, extractor: str | None = None
+                   ) -> ExportItem:
+        """The item of a stored ``document`` record and ``layer`` record (an annotation
+        or a prediction), both of the shape their models accept, shown with ``meta``."""
+        item = cls.__new__(cls)
+        item._document = None
+        item._spans, item._relations = [], []
+        item._records = (document, layer, meta)
+        item._payload = None
+        item.status, item.annotator, item.extractor = status, annotator, extractor
+        return item
+
+    @property
+    def document(self) -> Document:
+        if self._document is None:
+            self._from_records()
+        assert self._document is not None
+        return self._document
+
+    @property
+    def spans(self) -> list[Span]:
+        if self._document is None:
+            self._from_records()
+        return self._spans
+
+    @property
+    def relations(self) -> list[Relation]:
+        if self._document is None:
+            self._from_records()
+        return self._relations
+
+    def _from_records(self) -> None:
+        assert self._records is not None
+        document, layer, meta = self._records
+        self._document = Document.model_validate({**document, "meta": meta}, context=LENIENT)
+        self._spans = [Span.model_validate(s, context=LENIENT) for s in layer.get("spans", [])]
+        self._relations = [Relation.model_validate(r, context=LENIENT)
+                           for r in layer.get("relations", [])]
 
     def check(self) -> ExportItem:
         """This item, or a :class:`FormatError` naming the record and the first name in
         it that an output format could not hold (a label with a newline or a tab would
         write extra lines into brat's .ann or CoNLL).  The store checks names on the
         way in; a store from an older version or edited by hand may still hold one."""
-        labels = {s.label for s in self.spans}.union(r.label for r in self.relations)
+        _, _, spans, relations, *_ = self.payload()
+        labels = {s[2] for s in spans}.union(r[6] for r in relations)
         if not (any(map(_label_problem, labels))
                 or any(name and name_problem(name) for name in (self.annotator,
                                                                 self.extractor))):
@@ -147,14 +207,37 @@ class ExportItem:
         return self
 
     def payload(self) -> Payload:
+        if self._payload is not None:
+            return self._payload
+        if self._records is not None:
+            document, layer, meta = self._records
+            text = document["text"]
+            spans: list[SpanTuple] = [
+                (s["start"], s["end"], s["label"], s.get("source", _SOURCE),
+                 s.get("state", _STATE)) for s in layer.get("spans", [])]
+            links: list[tuple[Any, Any, str]] = [
+                (r["head"], r["child"], r["label"]) for r in layer.get("relations", [])]
+        else:
+            assert self._document is not None
+            text, meta = self._document.text, self._document.meta
+            spans = [(s.start, s.end, s.label, s.source, s.state) for s in self._spans]
+            links = [(r.head, r.child, r.label) for r in self._relations]
         # (start, end, label) is unique in a layer, so sorting the tuples is sorting by
         # span_order, without a key call per span.
-        spans: list[tuple[int, int, str, str, str]] = sorted(
-            [(s.start, s.end, s.label, s.source, s.state) for s in self.spans])
-        relations = [(*head.ref, *child.ref, label) for head, child, label in resolve_refs(
-            sorted(self.spans, key=span_order), self.relations)] if self.relations else []
-        return (self.document.text, self.document.meta, spans, relations, self.status,
-                self.annotator, self.extractor)
+        spans.sort()
+        relations = []
+        if links:
+            by_ref = ref_index((s[:3], s[:3]) for s in spans)
+            relations = [(*by_ref[tuple(head)], *by_ref[tuple(child)], label)
+                         for head, child, label in links]
+        self._payload = (text, meta, spans, relations, self.status, self.annotator,
+                         self.extractor)
+        return self._payload
+
+
+# What a stored span without these fields holds (the model's defaults).
+_SOURCE: str = Span.model_fields["source"].default
+_STATE: str = Span.model_fields["state"].default
 
 
 @lru_cache(maxsize=4096)

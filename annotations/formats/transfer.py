@@ -117,26 +117,47 @@ def _export_items(
             known = ", ".join(store.extractors()) or "none"
             raise NotFoundError(f"no predictions by extractor {extractor!r} (known: {known})")
         for doc_id in store.document_ids():
-            pred = store.prediction(doc_id, extractor)
-            if pred is not None:
-                yield ExportItem(store.document(doc_id), pred.spans, pred.relations,
-                                 extractor=extractor)
+            record = store.prediction_record(doc_id, extractor)
+            if record is not None:
+                yield _stored_item(store, doc_id, "predictions", record)
         return
     if status == "accept":
         # The gold of each document, one document at a time: its adjudicated
         # annotation where there is one.
         for doc_id, records in iter_gold_records(store, annotator):
-            gold_document = store.document(doc_id)
             for record in records:
-                yield _annotation_item(gold_document, store.annotation_of(record))
+                yield _stored_item(store, doc_id, "annotations", record)
         return
-    document: Document | None = None
-    for ann in store.annotations(annotator=annotator):
-        if status != "all" and (ann.status or "open") != status:
+    for record in store.annotation_records(annotator=annotator):
+        if status != "all" and (record.get("status") or "open") != status:
             continue
-        if document is None or document.id != ann.doc_id:
-            document = store.document(ann.doc_id)
-        yield _annotation_item(document, ann)
+        yield _stored_item(store, record["doc_id"], "annotations", record)
+
+
+def _stored_item(store: GoldStore, doc_id: str, table: str, record: dict[str, Any]
+                 ) -> ExportItem:
+    """The export item of a stored layer ``record`` over document ``doc_id``: built
+    from the records as they are where they plainly have the models' shape (the usual
+    case, and most of an export's time otherwise), else from the models, which report
+    a damaged record as such."""
+    document = store.document_record(doc_id)
+    if store.plain("documents", document) and store.plain(table, record):
+        meta = document.get("meta", {})
+        if table == "predictions":
+            return ExportItem.of_records(document, record, meta=meta,
+                                         extractor=record["extractor"])
+        if record.get("notes"):  # the annotator's notes travel in the document's meta
+            meta = {**meta, "notes": record["notes"]}
+        return ExportItem.of_records(document, record, meta=meta, status=record.get("status"),
+                                     annotator=record.get("annotator", _ANNOTATOR))
+    if table == "predictions":
+        pred = store.prediction_of(record)
+        return ExportItem(store.document(doc_id), pred.spans, pred.relations,
+                          extractor=pred.extractor)
+    return _annotation_item(store.document(doc_id), store.annotation_of(record))
+
+
+_ANNOTATOR: str = Annotation.model_fields["annotator"].default
 
 
 def _annotation_item(document: Document, ann: Annotation) -> ExportItem:

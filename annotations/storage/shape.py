@@ -21,7 +21,17 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from ..layer import Link, check_bounds
-from ..models import SPAN_STATES, Annotation, Prediction, Relation, Selection, Span, Status
+from ..models import (
+    SPAN_STATES,
+    Annotation,
+    Document,
+    Prediction,
+    Relation,
+    Selection,
+    Span,
+    Status,
+    document_id,
+)
 
 
 def _fields(model: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]]:
@@ -35,6 +45,7 @@ _SPAN_FIELDS = frozenset(Span.model_fields)
 _RELATION_FIELDS = frozenset(Relation.model_fields)  # every one required
 _ANNOTATION_FIELDS, _ANNOTATION_REQUIRED = _fields(Annotation)
 _PREDICTION_FIELDS, _PREDICTION_REQUIRED = _fields(Prediction)
+_DOCUMENT_FIELDS, _DOCUMENT_REQUIRED = _fields(Document)
 _STATES = frozenset(SPAN_STATES)
 _STATUSES = frozenset(get_args(Status))
 # Annotation.notes' max_length, read from the model rather than written again.
@@ -151,6 +162,17 @@ def layer_record_ok(table: str, record: dict[str, Any]) -> bool:
         return _layer_ok(record, _PREDICTION_FIELDS, _PREDICTION_REQUIRED,
                          _prediction_fields_ok)
     return False
+
+
+def document_record_ok(record: Any) -> bool:
+    """True when ``record`` (of ``documents``) plainly has the shape :class:`Document`
+    accepts, its id the hash of its text included; False when the model must say."""
+    if type(record) is not dict or not record.keys() <= _DOCUMENT_FIELDS \
+            or not _DOCUMENT_REQUIRED <= record.keys():
+        return False
+    text, meta = record["text"], record.get("meta", {})
+    return (type(text) is str and type(meta) is dict and type(record["id"]) is str
+            and "\r" not in text and record["id"] == document_id(text))
 
 
 def _links(relations: list[dict[str, Any]]) -> list[Link]:

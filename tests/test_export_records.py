@@ -1,0 +1,164 @@
+"""Export reads the store's records as they are (no model per span), where they plainly
+have the models' shape, and the models otherwise: both ways write the same bytes, and a
+damaged record is still reported, naming the store, with nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from annotations.errors import StoreCorruptError
+from annotations.formats.base import ExportItem
+from annotations.formats.transfer import export_layers
+from annotations.models import LENIENT, Annotation, Document, Prediction, Relation, Span
+from annotations.storage import shape
+from annotations.store import GoldStore
+
+TEXT = "Ines Varga of Lumen Works met Olaf Brandt of Lumen Works in Tartu on Friday."
+FORMATS = [("prodigy", "out.jsonl"), ("conll", "out.conll"), ("doccano", "out.jsonl"),
+           ("brat", "out"), ("label-studio", "out.json"), ("inception", "out"),
+           ("spacy", "out.spacy")]
+
+
+def _span(piece: str, label: str, nth: int = 0, **extra: Any) -> Span:
+    start = -1
+    for _ in range(nth + 1):
+        start = TEXT.index(piece, start + 1)
+    return Span(start=start, end=start + len(piece), label=label, **extra)
+
+
+def _store(path: Path, *, overlapping: bool = False) -> tuple[GoldStore, Document]:
+    store = GoldStore(path)
+    doc = Document.from_text(TEXT, {"title": "Two [bold]visitors[/]", "source": "note\x1b[31m"})
+    store.add_documents([doc, Document.from_text("A second, empty report.")])
+    labels = store.labels.with_entities(["PERSON", "ORG", "GPE", "DATE"]).with_relations(
+        ["works_for"])
+    store.set_labels(labels.model_copy(update={"overlapping": overlapping}))
+    return store, doc
+
+
+def _fill(store: GoldStore, doc: Document) -> None:
+    ines, works = _span("Ines Varga", "PERSON"), _span("Lumen Works", "ORG")
+    olaf, works2 = _span("Olaf Brandt", "PERSON"), _span("Lumen Works", "ORG", nth=1)
+    # Relations named by (start, end) and by (start, end, label), spans given out of order.
+    store.save_annotation(Annotation(
+        doc_id=doc.id, status="accept", notes="checked twice; \"quotes\"\nand a newline",
+        spans=[works2, _span("Friday", "DATE"), ines, works, olaf, _span("Tartu", "GPE")],
+        relations=[Relation(head=ines.key, child=works.key, label="works_for"),
+                   Relation(head=olaf.ref, child=works2.ref, label="works_for")]))
+    store.save_annotation(Annotation(
+        doc_id=doc.id, annotator="second", status="reject",
+        spans=[_span("Tartu", "GPE", source="fast@1", state="changed")]))
+    store.put_predictions([Prediction(
+        doc_id=doc.id, extractor="fast@1", meta={"run": 3},
+        spans=[_span("Tartu", "GPE", source="fast@1", state="suggested"), ines],
+        relations=[Relation(head=ines.key, child=_span("Tartu", "GPE").key,
+                            label="works_for")])])
+
+
+def _outputs(store: GoldStore, folder: Path, **options: Any) -> dict[str, bytes]:
+    written = {}
+    for fmt, name in FORMATS:
+        out = folder / fmt / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        export_layers(store, out, format_name=fmt, workers=1, flat_only=True, **options)
+        for path in sorted(out.parent.rglob("*")):
+            if path.is_file():
+                written[str(path.relative_to(folder))] = path.read_bytes()
+    return written
+
+
+@pytest.mark.parametrize("options", [{}, {"status": "all"}, {"status": "reject"},
+                                     {"extractor": "fast@1"}, {"annotator": "second",
+                                                               "status": "all"}],
+                         ids=["gold", "all", "reject", "extractor", "annotator"])
+def test_records_and_models_export_the_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]) -> None:
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    plain = _outputs(store, tmp_path / "records", **options)
+    monkeypatch.setattr(GoldStore, "plain", staticmethod(lambda table, record: False))
+    assert _outputs(store, tmp_path / "models", **options) == plain
+    assert len(plain) >= len(FORMATS)
+    store.close()
+
+
+def test_an_item_of_records_is_the_item_of_its_models(tmp_path: Path) -> None:
+    store, doc = _store(tmp_path / "gold.json", overlapping=True)
+    _fill(store, doc)
+    record = next(store.annotation_records(annotator="default"))
+    assert store.plain("annotations", record) and store.plain(
+        "documents", store.document_record(doc.id))
+    ann = store.annotation_of(record)
+    shown = doc.model_copy(update={"meta": {**doc.meta, "notes": ann.notes}})
+    from_models = ExportItem(shown, ann.spans, ann.relations, "accept", "default")
+    from_records = ExportItem.of_records(store.document_record(doc.id), record,
+                                         meta=shown.meta, status="accept",
+                                         annotator="default")
+    assert from_records.payload() == from_models.payload()
+    # A writer that asks for the models gets them, built from the records.
+    assert from_records.document == shown
+    assert from_records.spans == ann.spans and from_records.relations == ann.relations
+    store.close()
+
+
+def _edit_first(path: Path, table: str, change: Any) -> None:
+    data = json.loads(path.read_text())
+    key = sorted(data[table], key=int)[0]
+    change(data[table][key])
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(("table", "change"), [
+    ("annotations", lambda r: r["spans"][0].update(colour="red")),
+    ("annotations", lambda r: r["spans"][0].update(end=r["spans"][0]["start"])),
+    ("annotations", lambda r: r.update(relations=[{"head": [0, 1], "child": [2, 3],
+                                                   "label": "works_for"}])),
+    ("documents", lambda r: r.update(text=r["text"] + " Changed.")),
+    ("documents", lambda r: r.update(meta=["not", "an", "object"])),
+], ids=["unknown-span-field", "empty-span", "dangling-relation", "id-not-the-hash",
+        "meta-not-an-object"])
+def test_a_damaged_record_is_reported_and_nothing_is_written(
+        tmp_path: Path, table: str, change: Any) -> None:
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    store.close()
+    _edit_first(tmp_path / "gold.json", table, change)
+    damaged = GoldStore(tmp_path / "gold.json", read_only=True)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(StoreCorruptError, match=rf"gold\.json: table '{table}', .* malformed"):
+        export_layers(damaged, out, workers=1)
+    assert not out.exists()
+
+
+DOCUMENT = Document.from_text("Olaf Brandt left.", {"title": "t"}).model_dump()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["id", "text", "meta", "other"]), st.one_of(
+    st.none(), st.integers(), st.just(""), st.just("Olaf Brandt left.\r"),
+    st.just("Olaf Brandt left"), st.just({}), st.just({"a": 1}), st.just([]),
+    st.just(DOCUMENT["id"]), st.just("ab" * 8)), st.booleans())
+def test_the_quick_document_check_accepts_only_what_the_model_accepts(
+        name: str, value: Any, remove: bool) -> None:
+    record = dict(DOCUMENT)
+    if remove:
+        record.pop(name, None)
+    else:
+        record[name] = value
+    if shape.document_record_ok(record):
+        try:
+            Document.model_validate(record, context=LENIENT)
+        except ValidationError as err:  # pragma: no cover - the failure being tested for
+            raise AssertionError(f"quick check passed {record}: {err}") from err
+
+
+def test_the_quick_document_check_takes_the_stored_record() -> None:
+    assert shape.document_record_ok(DOCUMENT)
+    assert shape.document_record_ok({k: v for k, v in DOCUMENT.items() if k != "meta"})

@@ -668,6 +668,10 @@ class GoldStore:
             with self._lock:
                 if key not in table:
                     continue  # deleted since
+                # A record whose status the tables know to be another is not parsed.
+                known = self._tables.statuses
+                if status is not None and key in known and known[key] != status:
+                    continue
                 record = table.peek(key)
             if status is not None and record.get("status") != status:
                 continue

@@ -162,3 +162,25 @@ def test_the_quick_document_check_accepts_only_what_the_model_accepts(
 def test_the_quick_document_check_takes_the_stored_record() -> None:
     assert shape.document_record_ok(DOCUMENT)
     assert shape.document_record_ok({k: v for k, v in DOCUMENT.items() if k != "meta"})
+
+
+def test_reading_one_status_parses_only_the_records_of_that_status(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotations.storage.tables import RecordTable
+
+    store = GoldStore(tmp_path / "gold.json")
+    docs = [Document.from_text(f"Report {i}: Ines Varga met Olaf Brandt.") for i in range(6)]
+    store.add_documents(docs)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept" if i % 3 == 0 else None,
+                                       spans=[Span(start=11, end=21, label="PERSON")])
+                            for i, d in enumerate(docs)], add_labels=True)
+    store.close()
+    reopened = GoldStore(tmp_path / "gold.json", read_only=True)
+    parsed: list[str] = []
+    parse = RecordTable._parse
+    monkeypatch.setattr(RecordTable, "_parse",
+                        lambda self, key, raw: parsed.append(key) or parse(self, key, raw))
+    gold = list(reopened.gold_records())
+    assert [r["doc_id"] for r in gold] == [docs[0].id, docs[3].id]
+    assert len(parsed) == 2
+    assert len(list(reopened.annotation_records())) == 6

@@ -4,30 +4,47 @@
 first (documents with nothing to score last, then in import order), so the
 extractor's worst mistakes come first.  The edits themselves are the editing
 session's (:meth:`~annotations.session.EditingSession.take_prediction` and the rest).
+
+The order is found in one pass over the store, one document at a time (as evaluation
+reads it): what is kept is each document's id, title and gold annotator, and a
+document's predicted spans are read again when the review shows it, so a review of a
+large store holds its order, not every document's layers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from .evaluation import (
-    EvalDocument,
-    EvaluationError,
-    collect_documents,
-    gold_annotations,
-    score_entities,
-)
+from .evaluation import EvalDocument, EvaluationError, GoldDocuments, score_entities
+from .evaluation.documents import GoldLayer, gold_layer, layer_tuples
+from .gold import iter_gold_records
 from .store import GoldStore
 
 
 @dataclass
 class ReviewDocument:
-    """A gold document to review and what the extractor predicted on it."""
+    """A gold document to review, and what the extractor predicted on it."""
 
     doc_id: str
     title: str
     annotator: str
-    pred: list[tuple[int, int, str]]
+    extractor: str
+    store: GoldStore = field(repr=False, compare=False)
+
+    @cached_property
+    def pred(self) -> list[tuple[int, int, str]]:
+        """The extractor's spans on the document, ``(start, end, label)``, as stored
+        (read when first asked for)."""
+        record = self.store.prediction_record(self.doc_id, self.extractor)
+        if record is None:
+            raise EvaluationError(f"{self.store.path}: extractor {self.extractor!r} no longer "
+                                  f"has a prediction on document {self.doc_id}")
+        spans, _ = layer_tuples(record, len(self.store.text(self.doc_id)),
+                                f"{self.store.path}: extractor {self.extractor!r}, "
+                                f"document {self.doc_id}")
+        return spans
 
 
 def review_documents(store: GoldStore, extractor: str,
@@ -37,16 +54,30 @@ def review_documents(store: GoldStore, extractor: str,
     Raises :class:`EvaluationError` (no gold, unknown extractor, a prediction that
     does not fit its text, or no gold document predicted).
     """
-    gold = gold_annotations(store, annotator)
-    docs: list[EvalDocument] = [
-        d for d in collect_documents(store, extractor, missing_as_empty=True, gold=gold)
-        if store.has_prediction(d.doc_id, extractor)
-    ]
-    if not docs:
+    annotators: dict[str, str] = {}
+
+    def gold() -> Iterator[GoldLayer]:
+        for doc_id, records in iter_gold_records(store, annotator):
+            layer = gold_layer(store, doc_id, records)
+            annotators[doc_id] = layer.annotator
+            yield layer
+
+    stream = GoldDocuments(store, [extractor], annotator=annotator, missing_as_empty=True,
+                           gold=gold())
+    kept: list[ReviewDocument] = []
+
+    def predicted() -> Iterator[EvalDocument]:
+        for doc, in stream:
+            name = annotators.pop(doc.doc_id)
+            if store.has_prediction(doc.doc_id, extractor):
+                kept.append(ReviewDocument(doc.doc_id, doc.title, name, extractor, store))
+                yield doc
+
+    f1 = score_entities(predicted()).document_f1("strict")
+    stream.finish()
+    if not kept:
         raise EvaluationError(f"{store.path}: extractor {extractor!r} has no predictions on "
                               "gold documents")
-    f1 = score_entities(docs).document_f1("strict")
     # Worst first; documents with nothing to score (NaN) last, then import order.
-    order = sorted(range(len(docs)), key=lambda i: (f1[i] != f1[i], f1[i], i))
-    return [ReviewDocument(docs[i].doc_id, docs[i].title, gold[docs[i].doc_id].annotator,
-                           list(docs[i].pred)) for i in order]
+    order = sorted(range(len(kept)), key=lambda i: (f1[i] != f1[i], f1[i], i))
+    return [kept[i] for i in order]

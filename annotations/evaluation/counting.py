@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, islice
 from operator import eq, le, ne
@@ -278,9 +278,10 @@ def count_eval_document(doc: EvalDocument, acc: Accumulator, index: int) -> list
     return row
 
 
-def count_documents(docs: Sequence[EvalDocument], acc: Accumulator) -> np.ndarray:
+def count_documents(docs: Iterable[EvalDocument], acc: Accumulator) -> np.ndarray:
     """Every document's counts (documents x 20), per-label counts gathered in ``acc``
-    (see :func:`count_eval_document`)."""
+    (see :func:`count_eval_document`); ``docs`` may be a stream, each document let go
+    once counted."""
     rows = [count_eval_document(doc, acc, index) for index, doc in enumerate(docs)]
     return np.array(rows, dtype=np.int64).reshape(len(rows), ENTITY_WIDTH)
 

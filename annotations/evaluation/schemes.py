@@ -127,8 +127,9 @@ def _f1_rows(rows: np.ndarray, scheme: int, nan_if_empty: bool = False) -> np.nd
     return f1
 
 
-def score_entities(docs: Sequence[EvalDocument]) -> EntityScores:
-    """Entity counts of ``docs`` under the four schemes (see the module docstring)."""
+def score_entities(docs: Iterable[EvalDocument]) -> EntityScores:
+    """Entity counts of ``docs`` (a list, or a stream) under the four schemes (see the
+    module docstring)."""
     acc = Accumulator()
     counts = count_documents(docs, acc)
     return EntityScores(counts, acc.finish(), acc.label_documents())

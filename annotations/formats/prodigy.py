@@ -27,7 +27,7 @@ when that token ends several spans: then ``head_span``/``child_span`` must say w
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,14 +71,16 @@ def line_of(payload: Payload) -> str:
     three lists of numbers is half the time of building a dict per token to dump."""
     text, meta, spans, relations, status, annotator, extractor = payload
     starts, ends, spaces = token_columns(text, [s[0] for s in spans], [s[1] for s in spans])
-    first_token = dict(zip(starts, range(len(starts)), strict=True))
-    last_token = dict(zip(ends, range(len(ends)), strict=True))
+    # Each span edge is a token edge (token_columns makes it one): its token by bisection,
+    # a few dozen lookups rather than a dict of every token's start and end.
     span_dicts: dict[tuple[int, int, str], dict[str, Any]] = {}
     out_spans = []
     for start, end, label, source, state in spans:
+        token_start, token_end = bisect_left(starts, start), bisect_left(ends, end)
+        if starts[token_start] != start or ends[token_end] != end:
+            raise AssertionError(f"span {start}-{end} does not fall on token edges")
         entry: dict[str, Any] = {
-            "start": start, "end": end,
-            "token_start": first_token[start], "token_end": last_token[end],
+            "start": start, "end": end, "token_start": token_start, "token_end": token_end,
             "label": label, "text": text[start:end],
         }
         span_dicts[(start, end, label)] = entry

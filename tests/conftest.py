@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import textual._wait as textual_wait
+from textual._styles_cache import StylesCache
 
 from annotations.models import Document, LabelScheme
 from annotations.store import GoldStore
@@ -83,6 +84,17 @@ def pytest_configure(config: pytest.Config) -> None:
     # a step of CPU time in a step) and make a key cost its work, not 40 ms of sleep.
     textual_wait.SLEEP_GRANULARITY = 0.004
     textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # Textual caches StylesCache.get_inner_outer with functools.lru_cache on the method
+    # (textual/_styles_cache.py), so the cache's keys hold up to 1,024 StylesCache
+    # instances of apps long closed, each with its widget's rendered lines (Strips and
+    # their caches): after the app tests a worker kept ~180,000 such objects alive, which
+    # every full garbage collection walked again (at the worker's end pytest runs five).
+    # The cached values are pure (two colours -> two styles): emptying it drops nothing.
+    StylesCache.get_inner_outer.cache_clear()
 
 
 # The longest tests (seconds each, mostly waiting on other processes), started first: run

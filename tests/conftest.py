@@ -97,6 +97,19 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     StylesCache.get_inner_outer.cache_clear()
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts): one worker more than the cores this process may
+    use.  About a third of the suite's time is spent waiting on other processes (the app
+    in tmux, the browser and its sessions, CLI runs, workers killed on purpose), time in
+    which a third worker on two cores runs tests (measured on the shared 2-core machine,
+    alternating: 3 workers 63 and 65 s, 2 workers 70 and 77 s; 4 workers 70 and 72 s).
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (
+        (os.cpu_count() or 1) + 1)
+
+
 # The longest tests (seconds each, mostly waiting on other processes), started first: run
 # last, one of them kept a worker busy for its whole length after the other had finished.
 LONG_FIRST = ("test_store_crash.py", "test_serve_browser.py", "test_tmux_",

@@ -31,6 +31,7 @@ module adds around it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import ipaddress
 import json
@@ -208,8 +209,15 @@ class SessionService(AppService):
         try:
             if self._task is not None:
                 await self.stop()
-            elif self._stdin is not None:
-                self._stdin.close()  # a waiting process reads end of file and exits
+            elif self._process is not None and self._process.returncode is None:
+                # Never started: it holds no store, and may still be importing the
+                # annotator (a second or so before it reads its standard input), which
+                # Ctrl+C need not wait for.  SIGTERM ends it at once; one that had been
+                # sent a request quits as on Ctrl+C (reader.web_session's lifeline).
+                if self._stdin is not None:
+                    self._stdin.close()
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.terminate()
             if self._process is not None:
                 await self._process.wait()
         finally:

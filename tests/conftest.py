@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import textual._wait as textual_wait
+from textual._styles_cache import StylesCache
 
 from annotations.models import Document, LabelScheme
 from annotations.store import GoldStore
@@ -85,8 +86,35 @@ def pytest_configure(config: pytest.Config) -> None:
     textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # Textual caches StylesCache.get_inner_outer with functools.lru_cache on the method
+    # (textual/_styles_cache.py), so the cache's keys hold up to 1,024 StylesCache
+    # instances of apps long closed, each with its widget's rendered lines (Strips and
+    # their caches): after the app tests a worker kept ~180,000 such objects alive, which
+    # every full garbage collection walked again (at the worker's end pytest runs five).
+    # The cached values are pure (two colours -> two styles): emptying it drops nothing.
+    StylesCache.get_inner_outer.cache_clear()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts): one worker more than the cores this process may
+    use.  About a third of the suite's time is spent waiting on other processes (the app
+    in tmux, the browser and its sessions, CLI runs, workers killed on purpose), time in
+    which a third worker on two cores runs tests (measured on the shared 2-core machine,
+    alternating: 3 workers 63 and 65 s, 2 workers 70 and 77 s; 4 workers 70 and 72 s).
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (
+        (os.cpu_count() or 1) + 1)
+
+
 # The longest tests (seconds each, mostly waiting on other processes), started first: run
 # last, one of them kept a worker busy for its whole length after the other had finished.
+# (xdist's load scheduling sends each worker a run of consecutive tests to start with, so
+# these go to one worker, which the others then leave the rest of the list to: in a run
+# with 3 workers on 2 cores it finished 4 s after them, 52 s into the run.)
 LONG_FIRST = ("test_store_crash.py", "test_serve_browser.py", "test_tmux_",
               "test_cli_foundation.py")
 

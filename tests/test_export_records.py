@@ -5,6 +5,7 @@ damaged record is still reported, naming the store, with nothing written."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,11 @@ def _outputs(store: GoldStore, folder: Path, **options: Any) -> dict[str, bytes]
         out.parent.mkdir(parents=True, exist_ok=True)
         export_layers(store, out, format_name=fmt, workers=1, flat_only=True, **options)
         for path in sorted(out.parent.rglob("*")):
-            if path.is_file():
+            if path.suffix == ".zip":  # INCEpTION's: each member (a ZIP stamps the time)
+                with zipfile.ZipFile(path) as archive:
+                    for member in archive.namelist():
+                        written[f"{path.relative_to(folder)}/{member}"] = archive.read(member)
+            elif path.is_file():
                 written[str(path.relative_to(folder))] = path.read_bytes()
     return written
 

@@ -122,8 +122,8 @@ class ExportItem:
     without a model; ``document``, ``spans`` and ``relations`` are built when a writer
     asks for them."""
 
-    __slots__ = ("_document", "_spans", "_relations", "_records", "_payload", "status",
-                 "annotator", "extractor")
+    __slots__ = ("_document", "_spans", "_relations", "_records", "_payload", "_status",
+                 "_annotator", "_extractor")
 
     def __init__(self, document: Document, spans: list[Span], relations: list[Relation],
                  status: Status | None = None, annotator: str | None = None,
@@ -133,9 +133,7 @@ class ExportItem:
         self._relations = relations
         self._records: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
         self._payload: Payload | None = None
-        self.status = status
-        self.annotator = annotator
-        self.extractor = extractor
+        self._status, self._annotator, self._extractor = status, annotator, extractor
 
     @classmethod
     def of_records(cls, document: dict[str, Any], layer: dict[str, Any], *,
@@ -149,8 +147,21 @@ class ExportItem:
         item._spans, item._relations = [], []
         item._records = (document, layer, meta)
         item._payload = None
-        item.status, item.annotator, item.extractor = status, annotator, extractor
+        item._status, item._annotator, item._extractor = status, annotator, extractor
         return item
+
+    # Read-only, as the payload is built once.
+    @property
+    def status(self) -> Status | None:
+        return self._status
+
+    @property
+    def annotator(self) -> str | None:
+        return self._annotator
+
+    @property
+    def extractor(self) -> str | None:
+        return self._extractor
 
     @property
     def document(self) -> Document:

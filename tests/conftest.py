@@ -80,13 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["TMPDIR"] = "/dev/shm"
         tempfile.tempdir = None  # gettempdir() reads TMPDIR again
     # Textual's Pilot waits for the process to be idle after every key, in steps of 20 ms
-    # (textual._wait.SLEEP_GRANULARITY): idle is a step in which it used under 1/20 of a
-    # step of CPU time.  Steps of 2 ms with the same bound in CPU time (0.2 ms) make a key
-    # cost its work rather than sleeps: the Pilot test files took 19 to 20 s against 24
-    # to 50 s with steps of 4 ms (alternating runs, -n 0).  Steps of 1 ms were slower (36
-    # s against 23): likely the bound is then too close to the event loop's own cost.
-    textual_wait.SLEEP_GRANULARITY = 0.002
-    textual_wait.SLEEP_IDLE = 0.0002
+    # (textual._wait.SLEEP_GRANULARITY); steps of 4 ms keep its rule (idle: under 1/20 of
+    # a step of CPU time in a step) and make a key cost its work, not 40 ms of sleep.
+    textual_wait.SLEEP_GRANULARITY = 0.004
+    textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
 
 
 @pytest.hookimpl(trylast=True)

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .evaluation import EvalDocument, EvaluationError, GoldDocuments, score_entities
-from .evaluation.documents import GoldLayer, gold_layer, layer_tuples
-from .gold import iter_gold_records
+from .evaluation.documents import layer_tuples
 from .store import GoldStore
 
 
@@ -54,23 +53,15 @@ def review_documents(store: GoldStore, extractor: str,
     Raises :class:`EvaluationError` (no gold, unknown extractor, a prediction that
     does not fit its text, or no gold document predicted).
     """
-    annotators: dict[str, str] = {}
-
-    def gold() -> Iterator[GoldLayer]:
-        for doc_id, records in iter_gold_records(store, annotator):
-            layer = gold_layer(store, doc_id, records)
-            annotators[doc_id] = layer.annotator
-            yield layer
-
-    stream = GoldDocuments(store, [extractor], annotator=annotator, missing_as_empty=True,
-                           gold=gold())
+    stream = GoldDocuments(store, [extractor], annotator=annotator, missing_as_empty=True)
     kept: list[ReviewDocument] = []
 
     def predicted() -> Iterator[EvalDocument]:
         for doc, in stream:
-            name = annotators.pop(doc.doc_id)
             if store.has_prediction(doc.doc_id, extractor):
-                kept.append(ReviewDocument(doc.doc_id, doc.title, name, extractor, store))
+                assert stream.layer is not None
+                kept.append(ReviewDocument(doc.doc_id, doc.title, stream.layer.annotator,
+                                           extractor, store))
                 yield doc
 
     f1 = score_entities(predicted()).document_f1("strict")

@@ -196,6 +196,8 @@ class GoldDocuments:
         self.grounded: dict[str, list[str]] = {name: [] for name in self.names}
         """Gold documents whose prediction carries string grounding (see
         :func:`annotations.grounding.grounding_summary`)."""
+        self.layer: GoldLayer | None = None
+        """The gold layer of the document last yielded (whose annotator, for one)."""
 
     def _layers(self) -> Iterator[GoldLayer]:
         if self.gold is not None:
@@ -223,6 +225,7 @@ class GoldDocuments:
             first = False
             doc_id = layer.doc_id
             self.gold_annotators[layer.annotator] += 1
+            self.layer = layer
             document = self._document(doc_id)
             records = next(store.prediction_rows(names, (doc_id,)))
             yield [self._prediction(name, record, document, layer)

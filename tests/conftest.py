@@ -110,19 +110,56 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         (os.cpu_count() or 1) + 1)
 
 
-# The longest tests (seconds each, mostly waiting on other processes), started first: run
-# last, one of them kept a worker busy for its whole length after the other had finished.
-# (xdist's load scheduling sends each worker a run of consecutive tests to start with, so
-# these go to one worker, which the others then leave the rest of the list to: in a run
-# with 3 workers on 2 cores it finished 4 s after them, 52 s into the run.)
-LONG_FIRST = ("test_store_crash.py", "test_serve_browser.py", "test_tmux_",
-              "test_cli_foundation.py")
+# The files whose tests take longest (seconds of wall time each, mostly waiting on other
+# processes), with their share of a run: measured with 3 workers on the 2-core machine
+# (per-test wall time, summed by file, median of three runs).  They start first, dealt
+# between the workers so that each starts with a like share.  The tests run with xdist's
+# work-stealing scheduler (pyproject.toml): each worker is sent an equal run of
+# consecutive tests at the start, and a worker that runs out takes half of what the
+# busiest one has left.  Before, with load scheduling and the long files at the head of
+# the list, all of them went to the first worker, which finished 4 to 5 s after the
+# others; and with them dealt, one worker was still left with a queue of its own
+# (sent as the list ran short) for up to 6 s after the others had finished.
+LONG_FILES = {
+    "test_cli_foundation.py": 27.0,
+    "test_serve_browser.py": 15.6,
+    "test_tmux_annotate.py": 10.9,
+    "test_store_crash.py": 9.7,
+    "test_tmux_budget.py": 4.3,
+    "test_tmux_hostile.py": 1.6,
+    "test_tmux_adjudicate.py": 1.6,
+}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return next((i for i, prefix in enumerate(LONG_FIRST) if name.startswith(prefix)),
-                    len(LONG_FIRST))
+def deal_long_files_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """``items`` reordered so that each of the ``workers`` runs of consecutive tests that
+    xdist's work-stealing scheduler sends at the start begins with a like share of
+    ``LONG_FILES``, each file kept whole (a file's module fixtures then run in one
+    worker, once).  The order within each file and among the other tests is kept."""
+    by_file: dict[str, list[pytest.Item]] = {}
+    rest: list[pytest.Item] = []
+    for item in items:
+        (by_file.setdefault(item.path.name, []) if item.path.name in LONG_FILES
+         else rest).append(item)  # fmt: skip
+    if workers < 2:
+        return [item for name in LONG_FILES for item in by_file.get(name, [])] + rest
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for name in sorted(by_file, key=lambda name: -LONG_FILES[name]):
+        least = loads.index(min(loads))  # longest file to the least loaded worker
+        shares[least] += by_file[name]
+        loads[least] += LONG_FILES[name]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for i, share in enumerate(shares):
+        size = left // (workers - i)  # xdist.scheduler.worksteal: check_schedule
+        fill = max(size - len(share), 0)
+        ordered += share + rest[:fill]
+        rest = rest[fill:]
+        left -= len(share) + fill
+    return ordered + rest
 
-    items.sort(key=rank)  # stable: the order within each group is kept
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    items[:] = deal_long_files_first(items, workers)

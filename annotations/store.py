@@ -41,8 +41,10 @@ import os
 import stat
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +60,7 @@ from .errors import (
     StoreIdentityError,
 )
 from .gc_pause import gc_paused
+from .gold import iter_gold_records
 from .layer import check_bounds
 from .models import (
     LENIENT,
@@ -122,6 +125,7 @@ class PreparedLayer:
 
 
 _SEAL = object()
+_label = itemgetter("label")
 
 
 class GoldStore:
@@ -960,17 +964,22 @@ class GoldStore:
     # -- summary -------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counts for ``reader stats``: documents, annotations by status, predictions."""
+        """Counts for ``reader stats``: documents, annotations by status, predictions, and
+        the gold's entities and relations by label (of the annotations that
+        :mod:`annotations.gold` chooses as gold: open, rejected and ignored annotations,
+        and an annotator's that adjudication replaced, are not gold)."""
         with self._lock:
             by_status: dict[str, int] = {"accept": 0, "reject": 0, "ignore": 0, "open": 0}
-            entity_counts: dict[str, int] = {}
-            relation_counts: dict[str, int] = {}
-            for record in self._tables.rows["annotations"].values():
-                by_status[record.get("status") or "open"] += 1
-                for span in record["spans"]:
-                    entity_counts[span["label"]] = entity_counts.get(span["label"], 0) + 1
-                for rel in record["relations"]:
-                    relation_counts[rel["label"]] = relation_counts.get(rel["label"], 0) + 1
+            for key in self._tables.ann_keys.values():  # statuses known without parsing
+                by_status[self._tables.status(key) or "open"] += 1
+            entity_counts: Counter[str] = Counter()
+            relation_counts: Counter[str] = Counter()
+            gold_documents = 0
+            for _, records in iter_gold_records(self):
+                gold_documents += 1
+                for record in records:
+                    entity_counts.update(map(_label, record["spans"]))
+                    relation_counts.update(map(_label, record["relations"]))
             by_extractor: dict[str, dict[str, int]] = {}
             for record in self._tables.rows["predictions"].values():
                 entry = by_extractor.setdefault(record["extractor"], {"documents": 0, "spans": 0})
@@ -985,6 +994,7 @@ class GoldStore:
                 "predictions": dict(sorted(by_extractor.items())),
                 "entity_labels": scheme.entity_names,
                 "relation_labels": scheme.relation_names,
+                "gold_documents": gold_documents,
                 "gold_entities_by_label": dict(sorted(entity_counts.items())),
                 "gold_relations_by_label": dict(sorted(relation_counts.items())),
             }

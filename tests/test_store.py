@@ -563,6 +563,24 @@ def test_only_accepted_annotations_are_gold(store: GoldStore, sample_document: D
     assert store.stats()["annotations"] == {"accept": 0, "reject": 1, "ignore": 0, "open": 1}
 
 
+def test_stats_count_the_gold_by_label_not_every_annotation(
+    store: GoldStore, sample_document: Document
+) -> None:
+    other, third = Document.from_text("A second article."), Document.from_text("A third one.")
+    store.add_documents([other, third])
+    doc = sample_document.id
+    # Two annotators accepted the first document and adjudication chose one reading.
+    for annotator, labels in (("ann", ("ORG", "ORG")), ("gold", ("PERSON", "GPE"))):
+        spans = [span(MARIA, labels[0]), span(GENEVA, labels[1])]
+        save(store, doc, spans, status="accept", annotator=annotator)
+    save(store, other.id, [Span(start=0, end=1, label="ORG")], status="reject")
+    save(store, third.id, [Span(start=0, end=1, label="ORG")])  # open
+    figures = store.stats()
+    assert figures["gold_documents"] == 1
+    assert figures["gold_entities_by_label"] == {"GPE": 1, "PERSON": 1}
+    assert figures["annotations"] == {"accept": 2, "reject": 1, "ignore": 0, "open": 1}
+
+
 def test_the_same_text_twice_is_one_document_and_ids_keep_import_order(
     store: GoldStore, sample_document: Document
 ) -> None:

@@ -44,9 +44,12 @@ def stats(
     for kind in ("entity", "relation"):
         names = ", ".join(figures[f"{kind}_labels"]) or "none"
         console.print(f"{kind} labels: {terminal_text(names)}")
-    if figures["gold_entities_by_label"]:
-        console.print("annotated entities: " + terminal_text(", ".join(
-            f"{k} {v}" for k, v in figures["gold_entities_by_label"].items())))
+    console.print(f"gold: {figures['gold_documents']} document(s) with an accepted annotation")
+    for kind in ("entities", "relations"):
+        counts = figures[f"gold_{kind}_by_label"]
+        if counts:
+            console.print(f"gold {kind}: " + terminal_text(", ".join(
+                f"{k} {v}" for k, v in counts.items())))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from annotations.describe import quoted
+from annotations.terminal import visible
+
+from .screens.question import Question
+
+if TYPE_CHECKING:
+    from annotations.session import Change
+
+    from .screens.annotate import AnnotateScreen
 
 
 class AnnotatorCommands(Provider):
@@ -33,7 +44,7 @@ class AnnotatorCommands(Provider):
             yield ("Repeat the relabel in every open document",
                    "= for the whole store: the last relabel's change in every open (not "
                    "accepted) document, after a question that states the count",
-                   screen.action_repeat_everywhere)
+                   partial(repeat_relabel_everywhere, screen))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
@@ -46,3 +57,39 @@ class AnnotatorCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback,  # type: ignore[arg-type]
                           help=help_text)
+
+
+def repeat_relabel_everywhere(screen: AnnotateScreen) -> None:
+    """The store-wide ``=``: ask, stating the count, then make the last relabel's change
+    in every open document (one undo step per document)."""
+    session = screen.session
+    last = session.repeatable_relabel
+    plan = session.relabel_everywhere_plan() if last is not None else []
+    if last is None or not plan:
+        screen.say("No relabel to repeat in the open documents: relabel an entity first")
+        return
+    text, old, new = last
+    spans = sum(count for _, count in plan)
+
+    def answered(yes: bool | None) -> None:
+        if not yes:
+            return
+        changes: list[Change] = []
+
+        def everywhere() -> None:  # run_edit handles a refused save
+            changes.extend(session.repeat_relabel_everywhere())
+
+        screen.run_edit(everywhere, nothing=None)
+        screen.open_document(session.index)
+        if not changes:
+            return
+        screen.notify(visible(
+            f"{quoted(text, 0, len(text))} {old} → {new}: {spans} suggestion(s) in "
+            f"{len(changes)} document(s); u undoes them one document at a time"),
+            timeout=5, markup=False)
+
+    screen.app.push_screen(Question(
+        visible(f"Relabel {spans} unreviewed {old} suggestion(s) "
+                f"{quoted(text, 0, len(text))} as {new} in {len(plan)} open document(s)?"),
+        "Accepted, rejected and ignored documents are left alone. Each document is one "
+        "undo step."), answered)

@@ -6,7 +6,8 @@ app's :class:`~annotations.session.EditingSession` through
 :meth:`~reader.screens.session_screen.SessionScreen.run_edit`, and the
 :class:`~annotations.session.Change` it returns is painted by the
 :class:`~reader.screens.span_painter.SpanPainter` (only the spans that changed are
-redrawn).  Relation mode is :mod:`reader.screens.relation_mode`.
+redrawn).  Relation mode is :mod:`reader.screens.relation_mode` (its keys
+:mod:`~reader.screens.relation_keys`), find :mod:`~reader.screens.find_keys`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Header, Static
 
-from annotations.describe import quoted
 from annotations.models import Annotation, LabelScheme, Span
 from annotations.session import Change
 from annotations.terminal import visible
@@ -29,17 +29,15 @@ from ..bindings import ANNOTATE_BINDINGS, ANNOTATE_FOOTER, ANNOTATE_SCREEN_BINDI
 from ..messages import DocumentsPredicted, ModelReady, ModelStatus
 from ..widgets.annotated_article import AnnotatedArticle
 from ..widgets.side_panel import EntityList, RelationList, SidePanel
+from .find_keys import FindKeys
 from .help import annotate_help_rows
 from .key_footer import KeyFooter
 from .pickers import (
     DocumentPicker,
-    FindScreen,
     LabelPicker,
     NotesScreen,
     UnreviewedPicker,
 )
-from .question import Question
-from .relation_keys import RelationKeys
 from .session_screen import HelpRow
 from .span_painter import SpanPainter
 from .status_line import StatusLine, describe_selection, header_title, legend
@@ -52,7 +50,7 @@ if TYPE_CHECKING:
 NARROW = 100  # columns below which the side panel starts hidden
 
 
-class AnnotateScreen(RelationKeys):
+class AnnotateScreen(FindKeys):
     """Keys to session calls; changes to the view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*ANNOTATE_SCREEN_BINDINGS]
@@ -77,7 +75,6 @@ class AnnotateScreen(RelationKeys):
         super().__init__(app_state.session)
         self.state = app_state
         self.painter = SpanPainter(self.session)
-        self.last_find = ""
         self.model_text = ""
         self.mode_text = ""
         self._status_shown: Text | None = None
@@ -296,41 +293,6 @@ class AnnotateScreen(RelationKeys):
                       nothing="No relabel to repeat: relabel an entity first, then = gives "
                       "its other unreviewed suggestions the same label")
 
-    def action_repeat_everywhere(self) -> None:
-        """The command palette's store-wide ``=``: ask, stating the count, then make the
-        last relabel's change in every open document (one undo step per document)."""
-        session = self.session
-        last = session.repeatable_relabel
-        plan = session.relabel_everywhere_plan() if last is not None else []
-        if last is None or not plan:
-            self.say("No relabel to repeat in the open documents: relabel an entity first")
-            return
-        text, old, new = last
-        spans = sum(count for _, count in plan)
-
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            changes: list[Change] = []
-
-            def everywhere() -> None:  # run_edit handles a refused save
-                changes.extend(session.repeat_relabel_everywhere())
-
-            self.run_edit(everywhere, nothing=None)
-            self.open_document(session.index)
-            if not changes:
-                return
-            self.notify(visible(
-                f"{quoted(text, 0, len(text))} {old} → {new}: {spans} suggestion(s) in "
-                f"{len(changes)} document(s); u undoes them one document at a time"),
-                timeout=5, markup=False)
-
-        self.app.push_screen(Question(
-            visible(f"Relabel {spans} unreviewed {old} suggestion(s) "
-                    f"{quoted(text, 0, len(text))} as {new} in {len(plan)} open document(s)?"),
-            "Accepted, rejected and ignored documents are left alone. Each document is one "
-            "undo step."), answered)
-
     def action_occurrences(self) -> None:
         under = self.article.entities()
         if not under:
@@ -420,33 +382,6 @@ class AnnotateScreen(RelationKeys):
 
         self.app.push_screen(DocumentPicker(rows, session.index), chosen)
 
-    # -- find ----------------------------------------------------------------
-
-    def action_find(self) -> None:
-        def chosen(query: str | None) -> None:
-            if query:
-                self.last_find = query
-                self._find(query, self.selection()[0])
-
-        self.app.push_screen(FindScreen(self.last_find), chosen)
-
-    def action_find_next(self) -> None:
-        if self.last_find:
-            self._find(self.last_find, self.selection()[0] + 1)
-
-    def _find(self, query: str, start: int) -> None:
-        """Select the next match (a plain range: it started from no entity) and say
-        which match it is (``3/7``) and when the search wrapped."""
-        found = self.session.find(query, start)
-        if found is None:
-            self.notify(f"{visible(query)!r} is not in this article", severity="warning",
-                        markup=False)
-            return
-        self.article.select_range(found.start, found.end)
-        self.notify(f"{visible(query)!r}: {found.index + 1}/{found.count}"
-                    + (" (wrapped to the start)" if found.wrapped else ""), timeout=2,
-                    markup=False)
-
     # -- help and the keys that can act ---------------------------------------------
 
     def help_rows(self) -> list[HelpRow]:
@@ -467,9 +402,7 @@ class AnnotateScreen(RelationKeys):
         if action == "next_document":
             step = int(parameters[0]) if parameters else 1  # type: ignore[call-overload]
             return 0 <= self.session.index + step < len(self.session) or None
-        if action == "find_next":
-            return bool(self.last_find) or None
-        return True
+        return super().check_action(action, parameters)
 
     # -- the model -----------------------------------------------------------
 

@@ -5,7 +5,8 @@ as in brat: the document id, plus ``-ANNOTATOR`` for annotators other than
 ``default``), holding ``NAME.xmi`` and ``TypeSystem.xml``: the shape INCEpTION's
 own per-document export has and its "UIMA CAS XMI (XML 1.0)" import takes, one
 upload per document.  ``TypeSystem.xml`` is also written once at the top of the
-folder.  Each CAS holds:
+folder.  Each ZIP member is stamped 1980-01-01 00:00 (``ZIP_TIME``), so that the same
+store exports to the same bytes.  Each CAS holds:
 
 * the text as its sofa, with ``DocumentMetaData`` (title, document id);
 * ``Sentence`` and ``Token`` annotations (spaCy's tokens, cut at span edges and at
@@ -256,6 +257,20 @@ def xmi_of(payload: Payload) -> tuple[str, int]:
     return "".join(parts), bad
 
 
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+"""The time stamped on each ZIP member: the earliest a ZIP can hold, the same in every
+export (as reproducible builds do), so that exporting the same store twice writes the
+same bytes, as every other format does; the time of writing would make them differ."""
+ZIP_LEVEL = 1  # deflate's fastest level
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16  # -rw-r--r-- when unpacked
+    return info
+
+
 def zips_of(payloads: list[tuple[str, Payload]]) -> list[tuple[str, bytes, int]]:
     """``(name, zip bytes, characters replaced)`` per layer (what a worker runs)."""
     types = typesystem_xml().encode("utf-8")
@@ -263,9 +278,9 @@ def zips_of(payloads: list[tuple[str, Payload]]) -> list[tuple[str, bytes, int]]
     for stem, payload in payloads:
         xmi, bad = xmi_of(payload)
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            archive.writestr(f"{stem}.xmi", xmi)
-            archive.writestr(TYPESYSTEM, types)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_member(f"{stem}.xmi"), xmi, compresslevel=ZIP_LEVEL)
+            archive.writestr(_member(TYPESYSTEM), types, compresslevel=ZIP_LEVEL)
         out.append((stem, buffer.getvalue(), bad))
     return out
 

@@ -181,12 +181,40 @@ def _key(span: Span) -> tuple[int, int, str]:
     return span_order(span)
 
 
+@dataclass(frozen=True)
+class Seeding:
+    """What seeding a document changed of its extractor's output, so that the screen can
+    say so (what a person reviews is then not silently less than what was predicted):
+    spans trimmed of whitespace at their edges, spans left out as whitespace only (or as
+    the same as another once trimmed), and in a flat layer the spans overlapping an
+    outer one left out; with the relations that went with the spans left out."""
+
+    extractor: str = ""
+    trimmed: int = 0
+    dropped: int = 0
+    overlapping: int = 0
+    relations: int = 0
+
+    def describe(self) -> str:
+        """One line for the person reviewing (the counts first, for a narrow screen), or
+        "" when nothing changed."""
+        parts = [what % count for count, what in (
+            (self.trimmed, "%d suggestion(s) trimmed of edge whitespace"),
+            (self.dropped, "%d left out as blank or a duplicate"),
+            (self.overlapping, "%d overlapping suggestion(s) left out (flat layer)"),
+        ) if count]
+        if not parts:
+            return ""
+        with_relations = f", with {self.relations} relation(s)" if self.relations else ""
+        return "; ".join(parts) + with_relations + f" ({self.extractor})"
+
+
 def seed_annotation(
     doc_id: str, annotator: str, predictions: dict[str, Prediction], prefer: str | None = None,
     *, text: str, overlapping: bool = False,
-) -> tuple[Annotation, int]:
+) -> tuple[Annotation, Seeding]:
     """A new annotation holding one extractor's spans and relations as suggestions, and
-    how many of its spans were trimmed or dropped.
+    what seeding changed of them (:class:`Seeding`).
 
     The extractor is ``prefer`` when it predicted this document, else the last by name.
     Whitespace at the edges of a predicted span is trimmed (``annotations.edges``; a span
@@ -199,21 +227,24 @@ def seed_annotation(
         chosen = predictions[sorted(predictions)[-1]]
     spans: list[Span] = []
     relations: list[Relation] = []
-    fixed = 0
+    seeding = Seeding()
     if chosen is not None:
         spans = [s if s.state == "suggested" and s.source == chosen.extractor
                  else s.model_copy(update={"state": "suggested", "source": chosen.extractor})
                  for s in sorted(chosen.spans, key=_key)]
         relations = list(chosen.relations)
         trim = trim_layer(text, spans, relations)
-        spans, relations, fixed = trim.spans, trim.relations, trim.trimmed + trim.dropped
+        spans, relations = trim.spans, trim.relations
+        left_out: list[Span] = []
         if not overlapping and not is_flat(spans):
-            spans, dropped = outermost(spans)
+            spans, left_out = outermost(spans)
             spans.sort(key=_key)
-            gone = {ref for span in dropped for ref in (span.key, span.ref)}
+            gone = {ref for span in left_out for ref in (span.key, span.ref)}
             relations = [r for r in relations if r.head not in gone and r.child not in gone]
+        seeding = Seeding(chosen.extractor, trim.trimmed, trim.dropped, len(left_out),
+                          len(chosen.relations) - len(relations))
     return Annotation(doc_id=doc_id, annotator=annotator, spans=spans,
-                      relations=relations), fixed
+                      relations=relations), seeding
 
 
 def _edited(span: Span, **update: object) -> Span:
@@ -310,9 +341,9 @@ class EditingSession:
         self._sources: Counter[str] = Counter()
         self._unreviewed = 0
         self._suggested: Counter[tuple[str, str]] = Counter()
-        # Suggestions of the open document whose edge whitespace was trimmed on seeding
-        # (or that were only whitespace and dropped); see annotations.edges.
-        self.trimmed_suggestions = 0
+        # What seeding the open document changed of its extractor's suggestions (nothing
+        # when the document was opened as stored).
+        self.seeding = Seeding()
         self._accepted: set[str] | None = None  # the accepted documents, once asked
         # The last relabel: (document, text, old label, new label), for repeat_relabel.
         self._relabel: tuple[str, str, str, str] | None = None
@@ -446,6 +477,7 @@ class EditingSession:
         self.tokens = Tokens(self.text)
         stored = self.stored(self.doc_id)
         self.saved = stored is not None
+        self.seeding = Seeding()
         annotation = stored if stored is not None else self.seed()
         self._show(annotation)
         return annotation
@@ -457,7 +489,7 @@ class EditingSession:
         """The annotation a document starts from: the preferred extractor's suggestions,
         or nothing in a blind session."""
         predictions = {} if self.blind else self.store.predictions(self.doc_id)
-        seeded, self.trimmed_suggestions = seed_annotation(
+        seeded, self.seeding = seed_annotation(
             self.doc_id, self.annotator, predictions, self.prefer_extractor, text=self.text,
             overlapping=self.allows_overlap)
         self.add_entity_labels(s.label for s in seeded.spans)

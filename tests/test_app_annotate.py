@@ -119,6 +119,22 @@ async def test_opening_seeds_suggestions_without_saving(store: GoldStore) -> Non
         assert store.annotation(doc_ids(store)[0]) is None  # nothing typed, nothing saved
 
 
+async def test_opening_says_what_seeding_left_out_of_the_suggestions(store: GoldStore) -> None:
+    doc_id = doc_ids(store)[1]
+    text = store.text(doc_id)
+    acme = text.index("Acme Corp")
+    store.put_predictions([Prediction(doc_id=doc_id, extractor="nested@1", spans=[
+        Span(start=acme, end=acme + 9, label="ORG", source="nested@1", state="suggested"),
+        Span(start=acme, end=acme + 4, label="ORG", source="nested@1", state="suggested")])])
+    app = app_for(store, start=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")  # next document: the nested prediction
+        await pilot.pause()
+        assert screen_of(app).session.doc_id == doc_id
+        assert any("1 overlapping suggestion(s) left out" in n.message for n in app.notices)
+
+
 async def test_confirm_and_relabel_suggestions(store: GoldStore) -> None:
     app = app_for(store, start=0)
     async with app.run_test(size=(100, 30)) as pilot:

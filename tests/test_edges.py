@@ -59,7 +59,11 @@ def test_suggestions_are_trimmed_when_they_seed_a_document_and_stored_trimmed(tm
         session = EditingSession(store)
         session.open(0)
         assert [s.text_in(TEXT) for s in session.annotation.spans] == ["Dushanbe", "Tajik"]
-        assert session.trimmed_suggestions == 2  # one trimmed, one only whitespace
+        # one trimmed, one only whitespace, and the screen is told so
+        assert (session.seeding.trimmed, session.seeding.dropped) == (1, 1)
+        assert session.seeding.describe() == (
+            f"1 suggestion(s) trimmed of edge whitespace; 1 left out as blank or a "
+            f"duplicate ({EXTRACTOR})")
         session.set_status("accept", confirm_unreviewed=True)
         gold = store.annotation(session.doc_id, session.annotator)
         assert gold is not None

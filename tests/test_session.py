@@ -410,4 +410,10 @@ def test_a_flat_layer_is_seeded_with_the_outermost_predictions(store: GoldStore)
     session = EditingSession(store)
     session.open(1)
     assert [(s.start, s.end) for s in session.annotation.spans] == [(acme, acme + 9)]
+    # ... and says that it left one out, for the screen to tell the person reviewing.
+    assert session.seeding.describe() == (
+        f"1 overlapping suggestion(s) left out (flat layer) ({EXTRACTOR})")
     session.confirm(acme, acme + 9)  # and it saves in the flat store
+    session.open(0)
+    session.open(1)  # opened as stored now: nothing was seeded, nothing to say
+    assert session.seeding.describe() == ""

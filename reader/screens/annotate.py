@@ -147,8 +147,15 @@ class AnnotateScreen(FindKeys):
     def open_document(self, index: int) -> None:
         self.session.open(index)
         self._load_view()
+        self._say_seeding()
         self.state.settle_memory()
         self.refresh_footer()
+
+    def _say_seeding(self) -> None:
+        """Say what seeding changed of the extractor's suggestions, if anything."""
+        said = self.session.seeding.describe()
+        if said:
+            self.notify(visible(said), timeout=6, markup=False)
 
     def _load_view(self, cursor_at: int = 0) -> None:
         """Show the open document whole: text, every span, the side panel."""
@@ -422,3 +429,4 @@ class AnnotateScreen(FindKeys):
             if change is not None:
                 self._show_legend()
                 self.show_change(change)
+                self._say_seeding()

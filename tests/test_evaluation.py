@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotations.evaluation import (
     EvalDocument,
@@ -16,6 +18,7 @@ from annotations.evaluation import (
     compare_spans,
     evaluate_extractor,
     gold_annotations,
+    overlapping_runs,
     score_entities,
     score_relations,
 )
@@ -180,6 +183,52 @@ def test_compare_spans_keeps_one_prediction_over_two_gold_spans_together():
     groups = compare_spans([(0, 5, "PER"), (6, 12, "PER")], [(0, 12, "PER")])
     assert len(groups) == 1 and groups[0].verdict == "boundary"
     assert len(groups[0].gold) == 2
+
+
+def test_compare_spans_keeps_exact_matches_apart_from_the_spans_nested_around_them():
+    # "University of Dushanbe" ORG holding "Dushanbe" GPE; the prediction has the ORG
+    # right and calls the inner span LOC, and misses an EVENT around "CSTO" ORG.
+    gold = [(16, 38, "ORG"), (30, 38, "GPE"), (114, 118, "ORG"), (114, 125, "EVENT")]
+    pred = [(16, 38, "ORG"), (30, 38, "LOC"), (114, 118, "ORG"), (120, 125, "EVENT")]
+    groups = compare_spans(gold, pred)
+    assert [(g.verdict, g.gold, g.pred) for g in groups] == [
+        ("correct", ((16, 38, "ORG"),), ((16, 38, "ORG"),)),
+        ("label", ((30, 38, "GPE"),), ((30, 38, "LOC"),)),
+        ("boundary", ((114, 125, "EVENT"),), ((120, 125, "EVENT"),)),
+        ("correct", ((114, 118, "ORG"),), ((114, 118, "ORG"),)),
+    ]
+
+
+def _compare_by_overlap_only(gold, pred):
+    """compare_spans as it was before exact matches were taken out first: in flat
+    layers the two agree."""
+    items = sorted([(s, e, label, 0) for s, e, label in gold]
+                   + [(s, e, label, 1) for s, e, label in pred])
+    out = []
+    for members in overlapping_runs(items):
+        g = tuple(m[:3] for m in members if m[3] == 0)
+        p = tuple(m[:3] for m in members if m[3] == 1)
+        if not p or not g:
+            out += [("missed", (span,), ()) for span in g]
+            out += [("spurious", (), (span,)) for span in p]
+        elif len(g) == 1 and len(p) == 1 and g[0][:2] == p[0][:2]:
+            out.append(("correct" if g[0][2] == p[0][2] else "label", g, p))
+        else:
+            out.append(("boundary", g, p))
+    return out
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_compare_spans_in_flat_layers_is_grouping_by_overlap(data):
+    def flat_layer():
+        cuts = data.draw(st.lists(st.integers(0, 60), unique=True, max_size=12).map(sorted))
+        pairs = list(zip(cuts[::2], cuts[1::2], strict=False))
+        return [(s, e, data.draw(st.sampled_from("AB"))) for s, e in pairs if s < e]
+
+    gold, pred = flat_layer(), flat_layer()
+    assert [(g.verdict, g.gold, g.pred) for g in compare_spans(gold, pred)] == \
+        _compare_by_overlap_only(gold, pred)
 
 
 # -- from the store -------------------------------------------------------------

@@ -59,28 +59,43 @@ def overlapping_runs(items: Iterable[_Item]) -> Iterator[list[_Item]]:
 
 
 def compare_spans(gold: Iterable[SpanTuple], pred: Iterable[SpanTuple]) -> list[SpanGroup]:
-    """Split one document's gold and predicted spans into verdict groups, in text order."""
-    items = sorted([(s, e, label, 0) for s, e, label in gold]
-                   + [(s, e, label, 1) for s, e, label in pred])
+    """Split one document's gold and predicted spans into verdict groups, in text order
+    (an outer group before the groups nested in it).
+
+    A prediction with a gold span's offsets and label is a ``correct`` group of its own,
+    and one with a gold span's offsets only a ``label`` group (each span paired once);
+    what is left groups by overlap.  In flat layers such pairs are groups by overlap
+    already; in nested ones this keeps a span that matches exactly out of the group of
+    the spans nested in or around it, whose verdict it would otherwise share."""
+    gold_spans, pred_spans = sorted(gold), sorted(pred)
+    gold_paired = [False] * len(gold_spans)
+    pred_paired = [False] * len(pred_spans)
     groups: list[SpanGroup] = []
+    for width in (3, 2):  # the same span, then the same offsets
+        waiting: dict[tuple[object, ...], list[int]] = {}
+        for j in reversed(range(len(pred_spans))):  # popped from the end: in order
+            if not pred_paired[j]:
+                waiting.setdefault(pred_spans[j][:width], []).append(j)
+        for i, span in enumerate(gold_spans):
+            match = waiting.get(span[:width]) if not gold_paired[i] else None
+            if match:
+                j = match.pop()
+                gold_paired[i] = pred_paired[j] = True
+                verdict: Verdict = "correct" if span == pred_spans[j] else "label"
+                groups.append(SpanGroup(verdict, (span,), (pred_spans[j],)))
+    items = sorted([(*span, 0) for span, paired in zip(gold_spans, gold_paired, strict=True)
+                    if not paired]
+                   + [(*span, 1) for span, paired in zip(pred_spans, pred_paired, strict=True)
+                      if not paired])
     for members in overlapping_runs(items):
         g = tuple((s, e, label) for s, e, label, side in members if side == 0)
         p = tuple((s, e, label) for s, e, label, side in members if side == 1)
-        verdict: Verdict
-        if not p:
-            verdict = "missed"
-        elif not g:
-            verdict = "spurious"
-        elif len(g) == 1 and len(p) == 1 and g[0][:2] == p[0][:2]:
-            verdict = "correct" if g[0][2] == p[0][2] else "label"
+        if g and p:
+            groups.append(SpanGroup("boundary", g, p))
         else:
-            verdict = "boundary"
-        if verdict in ("missed", "spurious") and len(members) > 1:
             # Spans of one side that overlap each other but nothing on the other side
-            # are still separate misses: one group each.
-            for span in (g or p):
-                groups.append(SpanGroup(verdict, (span,) if g else (), (span,) if p else ()))
-            continue
-        groups.append(SpanGroup(verdict, g, p))
+            # are separate misses (or spurious predictions): one group each.
+            groups += [SpanGroup("missed", (span,), ()) for span in g]
+            groups += [SpanGroup("spurious", (), (span,)) for span in p]
+    groups.sort(key=lambda group: (group.start, -group.end))
     return groups
-

@@ -88,6 +88,38 @@ async def _test_worst_document_first_with_its_scores_in_the_header(db: Path):
             assert screen.document.title == "Bad" and screen.group.verdict == "missed"
 
 
+def test_a_nested_layer_is_reviewed_span_by_span_with_its_edges(tmp_path: Path):
+    asyncio.run(_test_a_nested_layer_is_reviewed_span_by_span_with_its_edges(tmp_path))
+
+
+async def _test_a_nested_layer_is_reviewed_span_by_span_with_its_edges(tmp_path: Path):
+    text = "Students of the University of Dushanbe marched."
+    outer, inner = (16, 38), (30, 38)
+    doc = Document.from_text(text)
+    with GoldStore(tmp_path / "nested.json") as store:
+        store.add_documents([doc])
+        store.set_labels(store.labels.with_entities(["ORG", "GPE", "LOC"]).model_copy(
+            update={"overlapping": True}))
+        store.save_annotation(Annotation(doc_id=doc.id, status="accept", spans=[
+            Span(start=outer[0], end=outer[1], label="ORG"),
+            Span(start=inner[0], end=inner[1], label="GPE")]))
+        store.put_predictions([Prediction(doc_id=doc.id, extractor=EXTRACTOR, spans=[
+            Span(start=outer[0], end=outer[1], label="ORG", source=EXTRACTOR,
+                 state="suggested"),
+            Span(start=inner[0], end=inner[1], label="LOC", source=EXTRACTOR,
+                 state="suggested")])])
+        app = ReviewApp(store, EXTRACTOR)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await pilot.pause()
+            screen = app.review_screen
+            # The ORG matched exactly: correct; only the nested span's label differs.
+            assert [g.verdict for g in screen.groups] == ["correct", "label"]
+            assert screen.group is not None and screen.group.gold == ((*inner, "GPE"),)
+            assert screen.view.show_edges  # where each nested span starts and ends
+            line = screen.view.render_line(0).text
+            assert "⟦University of ⟦Dushanbe⟧GPE≠LOC⟧ORG" in line
+
+
 def test_take_the_prediction_is_saved_at_once_and_undoable(db: Path):
     asyncio.run(_test_take_the_prediction_is_saved_at_once_and_undoable(db))
 

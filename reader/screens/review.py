@@ -183,6 +183,8 @@ class ReviewScreen(SessionScreen):
         self.session.open(self.index)
         self.text = self.session.text
         self._regroup()
+        # In a layer whose spans nest, the edge marks show where each one starts and ends.
+        self.view.set_show_edges(self.session.allows_overlap)
         self.view.load(self.text, review_spans(self.groups, self.colours))
         disagreements = self._disagreements()
         self.current = (disagreements[-1] if last else disagreements[0]) if disagreements else None

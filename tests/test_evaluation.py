@@ -199,6 +199,17 @@ def test_compare_spans_keeps_exact_matches_apart_from_the_spans_nested_around_th
     ]
 
 
+def test_label_confusion_in_a_nested_layer_pairs_each_span_with_its_match():
+    gold = [(16, 38, "ORG"), (30, 38, "GPE"), (114, 118, "ORG"), (114, 125, "EVENT")]
+    pred = [(16, 38, "ORG"), (30, 38, "LOC"), (114, 118, "ORG")]
+    doc = EvalDocument(doc_id="d", text="x" * 200, gold=gold, pred=pred)
+    result = evaluate_extractor("x", [doc], bootstrap=0)
+    # Not GPE→ORG, ORG→LOC or EVENT→ORG: the spans nested in or around a match overlap
+    # it, but it is not theirs.
+    assert dict(result.confusion) == {("ORG", "ORG"): 2, ("GPE", "LOC"): 1,
+                                      ("EVENT", None): 1}
+
+
 def _compare_by_overlap_only(gold, pred):
     """compare_spans as it was before exact matches were taken out first: in flat
     layers the two agree."""

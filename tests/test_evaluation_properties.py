@@ -142,17 +142,40 @@ def test_error_analysis_agrees_with_the_counts_and_a_brute_force_confusion(docs)
     strict = result.entities.counts("strict")
     assert sum(result.missed.values()) == strict[3]
     assert sum(result.spurious.values()) == strict[4]
+    assert result.confusion == _brute_force_confusion(docs)
+
+
+def _brute_force_confusion(docs: list[EvalDocument]) -> Counter:
+    """Gold label by predicted label: a span with one of the other side at its offsets
+    (the same label first) pairs with that one, each once, in sorted order; the rest pair
+    with every span of the other side they overlap."""
     expected: Counter = Counter()
     for d in docs:
-        for gs, ge, gl in d.gold:
-            hits = [pl for ps, pe, pl in d.pred if ps < ge and gs < pe]
+        gold, pred = sorted(d.gold), sorted(d.pred)
+        for width in (3, 2):
+            for g in list(gold):
+                match = next((p for p in pred if p[:width] == g[:width]), None)
+                if match is not None:
+                    expected[(g[2], match[2])] += 1
+                    gold.remove(g)
+                    pred.remove(match)
+        for gs, ge, gl in gold:
+            hits = [pl for ps, pe, pl in pred if ps < ge and gs < pe]
             expected.update((gl, pl) for pl in hits)
             if not hits:
                 expected[(gl, None)] += 1
-        for ps, pe, pl in d.pred:
-            if not any(gs < pe and ps < ge for gs, ge, _ in d.gold):
+        for ps, pe, pl in pred:
+            if not any(gs < pe and ps < ge for gs, ge, _ in gold):
                 expected[(None, pl)] += 1
-    assert result.confusion == expected
+    return expected
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overlapping_corpus())
+def test_nested_layers_confuse_labels_span_by_span(docs):
+    shuffled, _ = docs
+    result = evaluate_extractor("x", shuffled, bootstrap=0)
+    assert result.confusion == _brute_force_confusion(shuffled)
 
 
 def _iob2(n_tokens: int, spans: list[tuple[int, int, str]]) -> list[str]:

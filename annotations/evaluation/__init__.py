@@ -79,8 +79,10 @@ JSON (``Evaluation.to_json()``, what ``reader evaluate --json`` prints).  Stable
   - ``relations.micro[mode]`` and ``relations.by_label[label][mode]``:
     ``correct, missed, spurious, precision, recall, f1`` (``micro`` also ``f1_ci``).
   - ``confusion``: list of ``{"gold", "predicted", "count"}`` over overlapping
-    gold/predicted spans; ``gold`` is ``null`` for a prediction that overlaps no
-    gold span, ``predicted`` is ``null`` for a gold span that no prediction overlaps.
+    gold/predicted spans (in a nested layer, a span with one of the other side at its
+    offsets pairs with that one only); ``gold`` is ``null`` for a prediction that
+    overlaps no gold span, ``predicted`` is ``null`` for a gold span that no prediction
+    overlaps.
   - ``missed`` / ``spurious``: most frequent ``{"text", "label", "count"}`` of
     the spans counted MIS / SPU under ``strict``.
   - ``worst_documents``: ``{"doc_id", "title", "f1", "correct", "incorrect",

@@ -35,6 +35,7 @@ from .base import (
     EvalDocument,
     SpanTuple,
 )
+from .verdicts import compare_spans
 
 # -- nervaluate's matching ---------------------------------------------------
 
@@ -334,15 +335,22 @@ def _count_group_labels(gold: Sequence[SpanTuple], pred: Sequence[SpanTuple],
 
 def _group_confusion(gold: Sequence[SpanTuple], pred: Sequence[SpanTuple],
                      acc: Accumulator) -> None:
-    """Gold label by predicted label over the overlapping spans of a group."""
-    for gs, ge, gl in gold:
-        hits = [pl for ps, pe, pl in pred if ps < ge and gs < pe]
-        acc.confusion.extend((gl, pl) for pl in hits)
-        if not hits:
-            acc.confusion.append((gl, None))
-    for ps, pe, pl in pred:
-        if not any(gs < pe and ps < ge for gs, ge, _ in gold):
-            acc.confusion.append((None, pl))
+    """Gold label by predicted label over the spans of a group: a span with a span of
+    the other side at its offsets pairs with that one only (as the review's verdicts pair
+    them, :func:`compare_spans`); any other, with every span of the other side it
+    overlaps (in flat layers, the only case)."""
+    for group in compare_spans(gold, pred):
+        if group.verdict in ("correct", "label"):
+            acc.confusion.append((group.gold[0][2], group.pred[0][2]))
+            continue
+        for gs, ge, gl in group.gold:
+            hits = [pl for ps, pe, pl in group.pred if ps < ge and gs < pe]
+            acc.confusion.extend((gl, pl) for pl in hits)
+            if not hits:
+                acc.confusion.append((gl, None))
+        for ps, pe, pl in group.pred:
+            if not any(gs < pe and ps < ge for gs, ge, _ in group.gold):
+                acc.confusion.append((None, pl))
 
 
 def _count_pair(

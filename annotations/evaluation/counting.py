@@ -338,7 +338,8 @@ def _group_confusion(gold: Sequence[SpanTuple], pred: Sequence[SpanTuple],
     """Gold label by predicted label over the spans of a group: a span with a span of
     the other side at its offsets pairs with that one only (as the review's verdicts pair
     them, :func:`compare_spans`); any other, with every span of the other side it
-    overlaps (in flat layers, the only case)."""
+    overlaps.  (In a group of two flat layers no span has one of the other side at its
+    offsets: ``count_document`` settled those before grouping.)"""
     for group in compare_spans(gold, pred):
         if group.verdict in ("correct", "label"):
             acc.confusion.append((group.gold[0][2], group.pred[0][2]))

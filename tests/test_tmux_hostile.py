@@ -67,3 +67,29 @@ def test_escape_sequences_and_markup_in_names_are_shown_not_obeyed(tmp_path: Pat
     wait_for(session, "EXIT:0")
     raw = tmux("capture-pane", "-p", "-e", "-t", session)
     assert "\x1b]" not in raw  # no OSC sequence reached the terminal
+
+
+def test_review_shows_hostile_names_escaped(tmp_path: Path, session: str) -> None:
+    """The review screen draws labels in its own span tags and status line: escaped too."""
+    db = tmp_path / "gold.json"
+    hostile_store(db)
+    data = json.loads(db.read_text(encoding="utf-8"))
+    (prediction,) = data["predictions"].values()
+    data.setdefault("annotations", {})["1"] = {
+        "doc_id": prediction["doc_id"], "annotator": "default", "status": "accept",
+        "spans": [{"start": 0, "end": 12, "label": EVIL_LABEL, "source": "human",
+                   "state": "confirmed"},
+                  {"start": 17, "end": 23, "label": "ORG", "source": "human",
+                   "state": "confirmed"}],
+        "relations": []}
+    db.write_text(json.dumps(data), encoding="utf-8")
+    start_reader(session, tmp_path, f"review --db {shlex.quote(str(db))} "
+                 f"-e {shlex.quote(EVIL_EXTRACTOR)}", (120, 24))
+    title = tmux("display", "-p", "-t", session, "#{pane_title}")
+    screen = wait_for(session, "wrong boundary")
+    assert "␛]2;PWNED␇[bold]X[/]" in screen  # the gold label's tag, visible
+    assert "PWNED" not in tmux("display", "-p", "-t", session, "#{pane_title}")
+    assert tmux("display", "-p", "-t", session, "#{pane_title}") == title
+    tmux("send-keys", "-t", session, "q")
+    wait_for(session, "EXIT:0")
+    assert "\x1b]" not in tmux("capture-pane", "-p", "-e", "-t", session)

@@ -56,33 +56,35 @@ VERDICT_NAMES = {"correct": "correct", "label": "wrong label", "boundary": "wron
 
 
 def review_spans(groups: list[SpanGroup], colours: dict[str, str]) -> list[DisplaySpan]:
-    """Display spans for gold and prediction together, styled by verdict."""
+    """Display spans for gold and prediction together, styled by verdict (labels shown
+    escaped: a store written elsewhere may hold control characters in one)."""
     out: list[DisplaySpan] = []
     for group in groups:
         if group.verdict == "correct":
             s, e, label = group.gold[0]
             colour = colours.get(label, "#7f7f7f")
-            out.append(DisplaySpan(s, e, f" {label}", Style(color="#ffffff", bgcolor=colour),
+            out.append(DisplaySpan(s, e, f" {visible(label)}",
+                                   Style(color="#ffffff", bgcolor=colour),
                                    Style(color="#000000", bgcolor=colour, bold=True), "correct"))
         elif group.verdict == "label":
             (s, e, gold_label), (_, _, pred_label) = group.gold[0], group.pred[0]
             style, tag_style = VERDICT_STYLES["label"]
-            out.append(DisplaySpan(s, e, f" {gold_label}≠{pred_label}", style, tag_style,
-                                   "label"))
+            out.append(DisplaySpan(s, e, f" {visible(gold_label)}≠{visible(pred_label)}",
+                                   style, tag_style, "label"))
         elif group.verdict == "boundary":
             style, tag_style = VERDICT_STYLES["boundary"]
-            out += [DisplaySpan(s, e, f" {label}", style, tag_style, "boundary")
+            out += [DisplaySpan(s, e, f" {visible(label)}", style, tag_style, "boundary")
                     for s, e, label in group.gold]
             style, tag_style = VERDICT_STYLES["boundary_pred"]
-            out += [DisplaySpan(s, e, f" {label}~", style, tag_style, "boundary-pred")
+            out += [DisplaySpan(s, e, f" {visible(label)}~", style, tag_style, "boundary-pred")
                     for s, e, label in group.pred]
         elif group.verdict == "spurious":
             style, tag_style = VERDICT_STYLES["spurious"]
-            out += [DisplaySpan(s, e, f" {label}+", style, tag_style, "spurious")
+            out += [DisplaySpan(s, e, f" {visible(label)}+", style, tag_style, "spurious")
                     for s, e, label in group.pred]
         else:
             style, tag_style = VERDICT_STYLES["missed"]
-            out += [DisplaySpan(s, e, f" {label}−", style, tag_style, "missed")
+            out += [DisplaySpan(s, e, f" {visible(label)}−", style, tag_style, "missed")
                     for s, e, label in group.gold]
     return out
 
@@ -119,7 +121,7 @@ def review_header(session: EditingSession, document: ReviewDocument, index: int,
             f"R {100 * s['recall']:.1f} F1 {100 * s['f1']:.1f} · COR {s['correct']} "
             f"INC {s['incorrect']} MIS {s['missed']} SPU {s['spurious']}",
             f"partial F1 {100 * partial:.1f} · "
-            f"{visible(document.title or document.doc_id)} · {extractor}")
+            f"{visible(document.title or document.doc_id)} · {visible(extractor)}")
 
 
 class ReviewScreen(SessionScreen):
@@ -228,7 +230,7 @@ class ReviewScreen(SessionScreen):
             for side, spans in (("gold", group.gold), ("predicted", group.pred)):
                 if spans:
                     status.append(f"  {side}: ")
-                    status.append(", ".join(f"{label} {self.text[s:e]!r}"
+                    status.append(", ".join(f"{visible(label)} {visible(self.text[s:e])!r}"
                                             for s, e, label in spans))
         self.query_one("#status", Static).update(status)
 

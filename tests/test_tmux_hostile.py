@@ -88,6 +88,7 @@ def test_review_shows_hostile_names_escaped(tmp_path: Path, session: str) -> Non
     title = tmux("display", "-p", "-t", session, "#{pane_title}")
     screen = wait_for(session, "wrong boundary")
     assert "␛]2;PWNED␇[bold]X[/]" in screen  # the gold label's tag, visible
+    assert "gold: ORG 'Aster␣'" in screen  # span text as every screen shows it
     assert "PWNED" not in tmux("display", "-p", "-t", session, "#{pane_title}")
     assert tmux("display", "-p", "-t", session, "#{pane_title}") == title
     tmux("send-keys", "-t", session, "q")

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Header, Static
 
+from annotations.describe import shown
 from annotations.evaluation import EvalDocument, SpanGroup, compare_spans, score_entities
 from annotations.models import Annotation, Span
 from annotations.review import ReviewDocument
@@ -230,7 +231,7 @@ class ReviewScreen(SessionScreen):
             for side, spans in (("gold", group.gold), ("predicted", group.pred)):
                 if spans:
                     status.append(f"  {side}: ")
-                    status.append(", ".join(f"{visible(label)} {visible(self.text[s:e])!r}"
+                    status.append(", ".join(f"{visible(label)} {shown(self.text[s:e])!r}"
                                             for s, e, label in spans))
         self.query_one("#status", Static).update(status)
 

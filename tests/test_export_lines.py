@@ -84,6 +84,22 @@ def test_a_prodigy_line_is_what_srsly_writes_for_the_same_task() -> None:
             assert (first["start"], last["end"]) == (span["start"], span["end"])
 
 
+def test_tokens_past_the_cached_numbers_are_what_srsly_writes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Offsets and ids are looked up in a cache of formatted numbers up to a limit;
+    # a text that reaches past it (or past what the cache holds so far) formats them.
+    monkeypatch.setattr(prodigy, "_NUMBERS", [])
+    monkeypatch.setattr(prodigy, "_MAX_CACHED", 300)
+    texts = ["Ann é\"q\\ " * 5, "Ann é\"q\\ " * 40, "x", "Ann é\"q\\ " * 20]
+    for text in texts:
+        starts, ends, spaces = token_columns(text)
+        want = srsly.json_dumps([
+            {"text": text[s:e], "start": s, "end": e, "id": i, "ws": w}
+            for i, (s, e, w) in enumerate(zip(starts, ends, spaces, strict=True))])
+        assert prodigy._tokens_json(text, starts, ends, spaces) == want
+    assert len(prodigy._NUMBERS) <= 301
+
+
 def test_a_fresh_tokenizer_replaces_one_whose_vocabulary_grew_past_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _texts(40, seed=21)

@@ -157,6 +157,33 @@ def _take_over(fd: int, target: Path) -> None:
             pass  # only root may give a file away; the file becomes the writer's
 
 
+WRITE_SIZE = 1 << 20
+"""Chunks are gathered into writes of about this many bytes: a store's file is written a
+record (a few KB) at a time, and a system call per record was most of the system time
+of writing a large store (measured: 50,000 writes for a 10,000-document store)."""
+
+
+def write_chunks(fd: int, chunks: Iterable[bytes]) -> None:
+    """Write every byte of ``chunks`` to ``fd``, small ones gathered into writes of
+    about :data:`WRITE_SIZE`."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= WRITE_SIZE:
+            _write_all(fd, b"".join(pending) if len(pending) > 1 else pending[0])
+            pending, size = [], 0
+    if pending:
+        _write_all(fd, b"".join(pending) if len(pending) > 1 else pending[0])
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_atomically(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
                      protected: Iterable[Path] = (), store_file: bool = False,
                      sync: bool = True, before_rename: Callable[[int], None] | None = None
@@ -179,11 +206,7 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | Iterable[bytes]
         try:
             _take_over(fd, target)
             # ``data`` whole, or in chunks (the store writes its file record by record).
-            for chunk in [data] if isinstance(data, bytes) else data:
-                view = memoryview(chunk)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+            write_chunks(fd, [data] if isinstance(data, bytes) else data)
             if sync:
                 os.fsync(fd)
             if before_rename is not None:

@@ -126,3 +126,19 @@ def test_on_a_read_only_filesystem_the_error_names_the_target(read_only_disk: Pa
     with pytest.raises(OSError) as err, replacing(target) as fh:
         fh.write("{}\n")
     assert err.value.filename == str(target)
+
+
+def test_chunks_are_written_whole_when_gathered_into_large_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small chunks are gathered into writes of about WRITE_SIZE bytes, a large one
+    # goes alone; every byte arrives in order either way.
+    import random
+
+    from annotations import output
+
+    monkeypatch.setattr(output, "WRITE_SIZE", 1000)
+    rng = random.Random(4)
+    chunks = [bytes([rng.randrange(256)]) * rng.choice([0, 1, 7, 300, 999, 1000, 4321])
+              for _ in range(200)]
+    target = write_atomically(tmp_path / "out.bin", iter(chunks))
+    assert target.read_bytes() == b"".join(chunks)

@@ -40,7 +40,7 @@ from ..models import (
     Span,
     utc_now,
 )
-from ..output import _take_over, fsync_dir, write_atomically
+from ..output import _take_over, fsync_dir, write_atomically, write_chunks
 from .patch import PATCH_TABLE
 from .shape import layer_record_ok, spans_ok
 from .tables import OWNER, TABLES, Op, Overlay, Record, Tables, encode_record
@@ -449,10 +449,7 @@ class Journal:
             crc = zlib.crc32(chunk, crc)
         length = 10 + sum(len(chunk) for chunk in payload)
         try:
-            for chunk in (b"%08x\t" % crc, *payload, b"\n"):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(self.fd, view) :]
+            write_chunks(self.fd, (b"%08x\t" % crc, *payload, b"\n"))
             os.fsync(self.fd)
         except OSError as err:
             # A partial line left behind would make every later line unreadable

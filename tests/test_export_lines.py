@@ -98,6 +98,13 @@ def test_tokens_past_the_cached_numbers_are_what_srsly_writes(
             for i, (s, e, w) in enumerate(zip(starts, ends, spaces, strict=True))])
         assert prodigy._tokens_json(text, starts, ends, spaces) == want
     assert len(prodigy._NUMBERS) <= 301
+    # Growing makes a new list: a thread still formatting with the old one (or growing
+    # it at the same moment) never sees numbers appended twice.
+    small = prodigy._numbers(3)
+    before = list(small)
+    grown = prodigy._numbers(len(small) + 50)
+    assert grown is not small and small == before
+    assert grown == [str(i) for i in range(len(grown))]
 
 
 def test_a_fresh_tokenizer_replaces_one_whose_vocabulary_grew_past_the_limit(

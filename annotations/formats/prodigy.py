@@ -125,10 +125,16 @@ _WS = (',"ws":false},{"text":"', ',"ws":true},{"text":"')
 
 
 def _numbers(upto: int) -> list[str]:
-    if len(_NUMBERS) <= upto <= _MAX_CACHED:
-        grown = min(max(upto + 1, 2 * len(_NUMBERS)), _MAX_CACHED + 1)
-        _NUMBERS.extend(map(str, range(len(_NUMBERS), grown)))
-    return _NUMBERS
+    """The cache, grown to hold ``upto`` when that is under the limit.  A grown cache is
+    a new list, never the old one extended: two threads growing it at once could
+    otherwise both append the same numbers, and every later index would be wrong."""
+    global _NUMBERS
+    numbers = _NUMBERS
+    if len(numbers) <= upto <= _MAX_CACHED:
+        grown = min(max(upto + 1, 2 * len(numbers)), _MAX_CACHED + 1)
+        numbers = numbers + list(map(str, range(len(numbers), grown)))
+        _NUMBERS = numbers
+    return numbers
 
 
 def _tokens_json(text: str, starts: list[int], ends: list[int], spaces: list[bool]) -> str:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -719,6 +720,69 @@ def test_a_damaged_record_kept_as_text_is_reported_when_read_and_never_written_a
     else:
         store.close()
     assert gold_path.read_bytes() == damaged
+
+
+def _unchecked(store: GoldStore) -> int:
+    return sum(len(table.unchecked) for table in store._tables.rows.values())
+
+
+def test_a_file_a_checkpoint_wrote_is_written_again_without_checking_each_record(
+    gold_path: Path,
+) -> None:
+    doc_ids = _many_annotated(gold_path, 5)
+    meta = json.loads(gold_path.read_text())["meta"]["1"]
+    body = gold_path.read_bytes().split(b"\n},\n", 1)[1]  # all after the meta table
+    assert meta["body_crc"] == f"{zlib.crc32(body):08x}"
+    with GoldStore(gold_path) as store:
+        assert _unchecked(store) == 0  # the body is what the checkpoint wrote
+        store.save_annotation(Annotation(doc_id=doc_ids[4], notes="changed"))
+    with GoldStore(gold_path, read_only=True) as store:
+        assert _unchecked(store) == 0
+        assert [a.notes for a in store.annotations()] == ["", "", "", "", "changed"]
+    # A file written without the checksum (an older version, or plain TinyDB): every
+    # record is checked again, as before.
+    with TinyDB(gold_path) as plain:
+        plain.table("meta").update({"body_crc": None}, doc_ids=[1])
+    with GoldStore(gold_path) as store:
+        assert _unchecked(store) == 0  # TinyDB's layout: read whole, every record parsed
+        store.save_annotation(Annotation(doc_id=doc_ids[0], notes="again"))
+    with GoldStore(gold_path) as store:
+        assert _unchecked(store) == 0  # the checkpoint wrote a checksum again
+
+
+def test_a_record_changed_after_the_checkpoint_is_checked_again_and_refused(
+    gold_path: Path,
+) -> None:
+    # The damage is in a record this session never reads, the same length, and the
+    # file's times are put back: only the checksum tells, and the checkpoint must
+    # then refuse to write the record again.
+    doc_ids = _many_annotated(gold_path, 3)
+    data = gold_path.read_bytes()
+    damaged = data.replace(b'"relations":[],"notes"', b'"relations":[},"notes"', 1)
+    assert len(damaged) == len(data) and damaged != data
+    times = os.stat(gold_path)
+    gold_path.write_bytes(damaged)
+    os.utime(gold_path, ns=(times.st_atime_ns, times.st_mtime_ns))
+    store = GoldStore(gold_path)
+    assert _unchecked(store) == 3
+    store.save_annotation(Annotation(doc_id=doc_ids[2], notes="kept in the journal"))
+    with pytest.raises(StoreCorruptError, match=r"record '1' is malformed"):
+        store.close()
+    assert gold_path.read_bytes() == damaged
+
+
+def test_a_checksum_that_is_not_the_bodys_vouches_for_nothing(gold_path: Path) -> None:
+    _many_annotated(gold_path, 3)
+    data = gold_path.read_bytes()
+    crc = json.loads(data)["meta"]["1"]["body_crc"]
+    other = f"{(int(crc, 16) + 1) % 2**32:08x}"
+    gold_path.write_bytes(data.replace(b'"body_crc":"%s"' % crc.encode(),
+                                       b'"body_crc":"%s"' % other.encode()))
+    with GoldStore(gold_path) as store:
+        assert _unchecked(store) == 3
+        store.checkpoint()  # every record checked, and written with the right checksum
+    with GoldStore(gold_path, read_only=True) as store:
+        assert _unchecked(store) == 0
 
 
 def test_annotation_status_is_known_without_building_the_annotation(gold_path: Path) -> None:

@@ -217,6 +217,13 @@ class Tables:
         except (KeyError, TypeError, ValueError):
             raise self.malformed(table, key) from None
 
+    def trust_read_records(self) -> None:
+        """Take every record read as text as checked: what follows the main file's meta
+        table is, byte for byte, what a checkpoint wrote there (its checksum says so, see
+        ``storage.files.BODY_CRC``), and a checkpoint writes only records it has checked."""
+        for table in self.rows.values():
+            table.unchecked.clear()
+
     def load_raw(self, table: str, key: str, data: bytes, doc_id: str, owner: str,
                  status: str | None | bool = False) -> None:
         """Take one record of a compact table as its JSON text, with what names it (and

@@ -639,10 +639,13 @@ class _Sealed:
         self.crc = crc
 
     def seal(self, fd: int) -> str:
-        """Write the checksum into the placeholder (the file is written whole)."""
+        """Write the checksum into the placeholder, once the file is written whole and
+        fsynced, and fsync it (a power cut before that leaves the placeholder, or half
+        of the checksum: a checksum that vouches for nothing, never a wrong record)."""
         value = f"{self.crc:08x}"
         if self.at is not None:
             os.pwrite(fd, value.encode("ascii"), self.at)
+            os.fsync(fd)
         return value
 
 

@@ -220,7 +220,8 @@ class GoldStore:
                 last = attempt == READ_ATTEMPTS - 1
                 try:
                     if self.path.exists():
-                        self._main_inode = read_main(self.path, self._tables)
+                        self._main_inode = read_main(self.path, self._tables,
+                                                     writer=not self.read_only)
                     elif self.read_only:
                         raise StoreError(f"{self.path}: no such gold store")
                     if self.journal_path.exists():

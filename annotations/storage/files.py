@@ -469,7 +469,7 @@ class Journal:
         header = b""
         if identity.store_id is not None:
             header = encode_header(identity)
-            os.write(self.fd, header)
+            write_chunks(self.fd, [header])
         os.fsync(self.fd)
         self.size, self.header_bytes, self.folded = 0, len(header), False
 
@@ -594,6 +594,11 @@ damaged on disk, changes the checksum, and every record is checked again as befo
 _CRC_PLACEHOLDER = "0" * 8
 
 
+def _crc_text(crc: int) -> str:
+    """A CRC-32 as the meta record's ``body_crc`` holds it."""
+    return f"{crc:08x}"
+
+
 class _Counted:
     """Lines of a file, with the CRC-32 of those read once ``on`` is set."""
 
@@ -642,16 +647,18 @@ class _Sealed:
         """Write the checksum into the placeholder, once the file is written whole and
         fsynced, and fsync it (a power cut before that leaves the placeholder, or half
         of the checksum: a checksum that vouches for nothing, never a wrong record)."""
-        value = f"{self.crc:08x}"
+        value = _crc_text(self.crc)
         if self.at is not None:
             os.pwrite(fd, value.encode("ascii"), self.at)
             os.fsync(fd)
         return value
 
 
-def read_main(path: Path, tables: Tables) -> int:
+def read_main(path: Path, tables: Tables, *, writer: bool = True) -> int:
     """Read the main TinyDB file into ``tables`` (emptied first), checked to be a gold
-    store; returns its inode.
+    store; returns its inode.  A ``writer`` (a store that may checkpoint) also checks the
+    body against its checksum (:data:`BODY_CRC`); a reader never writes the records
+    again, so it does not.
 
     A file the store wrote (one record per line, see :meth:`Tables.lines`) is read line
     by line, and the records of annotations and predictions are kept as their JSON text,
@@ -665,7 +672,7 @@ def read_main(path: Path, tables: Tables) -> int:
         with open(path, "rb", buffering=READ_BUFFER) as fh:
             main_inode = os.fstat(fh.fileno()).st_ino
             try:
-                body_crc = _read_lines(fh, path, tables)
+                body_crc = _read_lines(fh, path, tables, count=writer)
             except _NotOneRecordPerLine:
                 tables.clear()
                 fh.seek(0)
@@ -683,20 +690,20 @@ def read_main(path: Path, tables: Tables) -> int:
             f"{path}: written by a newer version (schema {meta['schema_version']}, "
             f"this one reads up to {SCHEMA_VERSION}); upgrade the reader"
         )
-    if body_crc is not None and meta.get(BODY_CRC) == f"{body_crc:08x}":
+    if body_crc is not None and meta.get(BODY_CRC) == _crc_text(body_crc):
         tables.trust_read_records()
     return main_inode
 
 
-def _read_lines(fh: Any, path: Path, tables: Tables) -> int:
+def _read_lines(fh: Any, path: Path, tables: Tables, *, count: bool = True) -> int | None:
     """Read a main file of one record per line; returns the CRC-32 of what follows its
-    meta table (see :data:`BODY_CRC`)."""
+    meta table (see :data:`BODY_CRC`) if ``count``, else None."""
     lines = _Counted(fh)
     if next(lines, b"") != b"{\n":
         raise _NotOneRecordPerLine
     names = iter(TABLES)
     for name in names:
-        lines.on = name != TABLES[0]
+        lines.on = count and name != TABLES[0]
         if next(lines, b"") != b'"%s":{\n' % name.encode("ascii"):
             raise _NotOneRecordPerLine
         pattern = _OWNER_PREFIX.get(name)
@@ -732,7 +739,7 @@ def _read_lines(fh: Any, path: Path, tables: Tables) -> int:
             raise _NotOneRecordPerLine  # cut short
     if next(lines, b"") != b"}" or next(lines, b"") != b"":
         raise _NotOneRecordPerLine
-    return lines.crc
+    return lines.crc if count else None
 
 
 def _read_whole(raw: bytes, path: Path, tables: Tables) -> None:

@@ -142,3 +142,57 @@ def test_chunks_are_written_whole_when_gathered_into_large_writes(
               for _ in range(200)]
     target = write_atomically(tmp_path / "out.bin", iter(chunks))
     assert target.read_bytes() == b"".join(chunks)
+
+
+def test_a_streamed_output_hands_its_pages_back_a_step_behind_and_writes_every_byte(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every DROP_STEP bytes: the pages written since the last step start their
+    # writeback and those started a step earlier leave the page cache, so that the
+    # advice covers the file front to back, each range once.
+    import os
+    import random
+
+    from annotations import output
+
+    monkeypatch.setattr(output, "DROP_STEP", 1000)
+    advised: list[tuple[int, int]] = []
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        advised.append((offset, length))
+
+    monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
+    rng = random.Random(5)
+    lines = [f"{i} {'é' * rng.randrange(300)}\n" for i in range(1000)]
+    target = tmp_path / "out.jsonl"
+    with replacing(target) as fh:  # text, buffered: what an export writes through
+        for line in lines:
+            fh.write(line)
+    assert target.read_text(encoding="utf-8") == "".join(lines)
+    ends = [offset + length for offset, length in advised]
+    assert len(advised) >= 10 and ends == sorted(ends) and ends[-1] <= target.stat().st_size
+    # Each range reaches from where the one two steps back ended to what is written.
+    assert [offset for offset, _ in advised] == [0, 0, *ends[:-2]]
+
+
+def test_a_streamed_output_is_written_whole_when_the_advice_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from annotations import output
+
+    monkeypatch.setattr(output, "DROP_STEP", 100)
+    calls: list[int] = []
+
+    def refuse(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append(offset)
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "posix_fadvise", refuse, raising=False)
+    data = [bytes([i]) * 77 for i in range(256)]
+    target = tmp_path / "out.bin"
+    with replacing(target, "wb") as fh:
+        for chunk in data:
+            fh.write(chunk)
+    assert target.read_bytes() == b"".join(data)
+    assert calls == [0]  # advice only: asked once, then no more

@@ -10,7 +10,7 @@ document with several, export writes them all).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,12 +31,15 @@ def gold_records_by_document(store: GoldStore, annotator: str | None = None
     return dict(iter_gold_records(store, annotator))
 
 
-def iter_gold_records(store: GoldStore, annotator: str | None = None
+def iter_gold_records(store: GoldStore, annotator: str | None = None,
+                      doc_ids: Iterable[str] | None = None
                       ) -> Iterator[tuple[str, list[Record]]]:
     """Each document's gold records (see :func:`gold_records_by_document`), one document
-    at a time in document order: a bulk reader holds one document's records at once."""
+    at a time in document order (or that of ``doc_ids``): a bulk reader holds one
+    document's records at once."""
     # The store yields a document's records together, in document order.
-    for doc_id, group in groupby(store.gold_records(annotator), key=itemgetter("doc_id")):
+    for doc_id, group in groupby(store.gold_records(annotator, doc_ids),
+                                 key=itemgetter("doc_id")):
         yield doc_id, _chosen(list(group), itemgetter("annotator"), annotator)
 
 

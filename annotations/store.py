@@ -654,16 +654,17 @@ class GoldStore:
             return self._model(Annotation, "annotations", key)
 
     def annotation_records(
-        self, *, annotator: str | None = None, status: Status | None = None
+        self, *, annotator: str | None = None, status: Status | None = None,
+        doc_ids: Iterable[str] | None = None,
     ) -> Iterator[Record]:
-        """Annotation records as plain dicts, in document order, optionally of one
-        annotator or status, without building models: for bulk readers such as
-        evaluation, where 10,000 pydantic models cost seconds.  Each record was
-        validated when it was written; do not mutate them."""
+        """Annotation records as plain dicts, in document order (or of ``doc_ids``, in
+        theirs), optionally of one annotator or status, without building models: for
+        bulk readers such as evaluation, where 10,000 pydantic models cost seconds.
+        Each record was validated when it was written; do not mutate them."""
         with self._lock:
             keys = [
                 key
-                for doc_id in self.document_ids()
+                for doc_id in (self.document_ids() if doc_ids is None else doc_ids)
                 for name, key in self._tables.anns_by_doc.get(doc_id, {}).items()
                 if annotator is None or name == annotator
             ]
@@ -697,9 +698,10 @@ class GoldStore:
         """A prediction record (from :meth:`prediction_record`) as its model."""
         return self._model(Prediction, "predictions", None, record)
 
-    def gold_records(self, annotator: str | None = None) -> Iterator[Record]:
+    def gold_records(self, annotator: str | None = None,
+                     doc_ids: Iterable[str] | None = None) -> Iterator[Record]:
         """Accepted annotation records as plain dicts (see :meth:`annotation_records`)."""
-        return self.annotation_records(annotator=annotator, status="accept")
+        return self.annotation_records(annotator=annotator, status="accept", doc_ids=doc_ids)
 
     def gold(self, annotator: str | None = None) -> Iterator[Annotation]:
         """Accepted annotations: the gold set."""

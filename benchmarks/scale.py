@@ -220,6 +220,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["evaluate", "queue", "export"],
                         help="Steps not to run (at 100,000 documents, to save time).")
     args = parser.parse_args()
+    if args.dir is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir))
     try:
         for count in args.sizes:

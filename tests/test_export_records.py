@@ -5,6 +5,7 @@ damaged record is still reported, naming the store, with nothing written."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from annotations.errors import StoreCorruptError
+from annotations.errors import FormatError, StoreCorruptError
 from annotations.formats.base import ExportItem
 from annotations.formats.transfer import export_layers
 from annotations.models import LENIENT, Annotation, Document, Prediction, Relation, Span
@@ -63,12 +64,14 @@ def _fill(store: GoldStore, doc: Document) -> None:
                             label="works_for")])])
 
 
-def _outputs(store: GoldStore, folder: Path, **options: Any) -> dict[str, bytes]:
+def _outputs(store: GoldStore, folder: Path, workers: int = 1, **options: Any
+             ) -> dict[str, bytes]:
     written = {}
     for fmt, name in FORMATS:
         out = folder / fmt / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        export_layers(store, out, format_name=fmt, workers=1, flat_only=True, **options)
+        export_layers(store, out, format_name=fmt, workers=workers, flat_only=True,
+                      **options)
         for path in sorted(out.parent.rglob("*")):
             if path.is_file():
                 written[str(path.relative_to(folder))] = path.read_bytes()
@@ -87,6 +90,35 @@ def test_records_and_models_export_the_same_bytes(
     monkeypatch.setattr(GoldStore, "plain", staticmethod(lambda table, record: False))
     assert _outputs(store, tmp_path / "models", **options) == plain
     assert len(plain) >= len(FORMATS)
+    store.close()
+
+
+def _single_threaded() -> None:
+    if threading.active_count() > 1:
+        pytest.skip("forked workers are only used from a single-threaded process")
+
+
+@pytest.mark.parametrize(("options", "lines"), [
+    ({}, 1 + 53), ({"status": "all"}, 2 + 53), ({"extractor": "fast@1"}, 1),
+    ({"annotator": "second", "status": "all"}, 1)],
+    ids=["gold", "all", "extractor", "annotator"])
+def test_workers_write_the_same_bytes_as_one_process(
+        tmp_path: Path, options: dict[str, Any], lines: int) -> None:
+    """Forked workers read their share of the documents from the store they inherit
+    (Prodigy) or are sent the items (the other formats): either way, the same files.
+    A third of the documents have no record (batches with nothing to write)."""
+    _single_threaded()
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    more = [Document.from_text(f"Report {i}: Ines Varga of Lumen Works in Tartu.")
+            for i in range(80)]
+    store.add_documents(more)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept", spans=[
+        Span(start=9 + len(str(i)), end=19 + len(str(i)), label="PERSON")])
+        for i, d in enumerate(more) if i % 3])
+    one = _outputs(store, tmp_path / "one", **options)
+    assert _outputs(store, tmp_path / "two", workers=2, **options) == one
+    assert one["prodigy/out.jsonl"].count(b"\n") == lines
     store.close()
 
 
@@ -150,6 +182,31 @@ def test_a_damaged_record_is_reported_and_nothing_is_written(
     with pytest.raises(StoreCorruptError, match=rf"gold\.json: table '{table}', .* malformed"):
         export_layers(damaged, out, workers=1)
     assert not out.exists()
+    if threading.active_count() == 1:
+        # Read in a worker process: the same error reaches the caller.
+        with pytest.raises(StoreCorruptError,
+                           match=rf"gold\.json: table '{table}', .* malformed"):
+            export_layers(damaged, out, workers=2)
+        assert not out.exists()
+
+
+def test_a_label_no_format_can_hold_is_refused_from_a_worker_as_from_this_process(
+        tmp_path: Path) -> None:
+    _single_threaded()
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    store.close()
+    _edit_first(tmp_path / "gold.json", "annotations",
+                lambda r: r["spans"][0].update(label="ORG\nT9\tGPE 0 5"))
+    damaged = GoldStore(tmp_path / "gold.json", read_only=True)
+    out = tmp_path / "out.jsonl"
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(FormatError) as info:
+            export_layers(damaged, out, workers=workers)
+        messages.append(str(info.value))
+        assert not out.exists()
+    assert messages[0] == messages[1] and doc.id in messages[0]
 
 
 DOCUMENT = Document.from_text("Olaf Brandt left.", {"title": "t"}).model_dump()

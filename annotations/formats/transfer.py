@@ -61,7 +61,15 @@ from ..names import label_problem, name_problem
 from ..output import replacing_folder
 from ..store import DEFAULT_ANNOTATOR, GoldStore, PreparedLayer
 from . import FORMATS, InterchangeFormat, brat, conll, detect_format, get_format
-from .base import ExportItem, ExportResult, ImportRecord, RawSpan, WriteContext, check_scheme
+from .base import (
+    DocumentItems,
+    ExportItem,
+    ExportResult,
+    ImportRecord,
+    RawSpan,
+    WriteContext,
+    check_scheme,
+)
 
 PARALLEL_FROM = 2000
 StatusFilter = Literal["accept", "reject", "ignore", "open", "all"]
@@ -95,28 +103,35 @@ def iter_export_items(
     status: StatusFilter = "accept",
     annotator: str | None = None,
     extractor: str | None = None,
-) -> Iterator[ExportItem]:
+) -> DocumentItems:
     """Annotations (or one extractor's predictions) in document order, one at a time,
-    each checked again on the way out (:meth:`ExportItem.check`).
+    each checked again on the way out (:meth:`ExportItem.check`).  Worker processes
+    forked for the export read their own batches of documents from this store (see
+    :class:`~annotations.formats.base.DocumentItems`).
 
     With ``status="accept"``, a document's gold: its adjudicated annotation where there
     is one (see :mod:`annotations.gold`), else every accepted annotation."""
-    return (item.check() for item in _export_items(store, status=status,
-                                                   annotator=annotator, extractor=extractor))
+    if extractor is not None and extractor not in store.extractors():
+        known = ", ".join(store.extractors()) or "none"
+        raise NotFoundError(f"no predictions by extractor {extractor!r} (known: {known})")
+
+    def read(doc_ids: list[str] | None) -> Iterator[ExportItem]:
+        return (item.check() for item in _export_items(
+            store, status=status, annotator=annotator, extractor=extractor, doc_ids=doc_ids))
+
+    return DocumentItems(store.document_ids(), read)
 
 
 def _export_items(
     store: GoldStore,
     *,
-    status: StatusFilter = "accept",
-    annotator: str | None = None,
-    extractor: str | None = None,
+    status: StatusFilter,
+    annotator: str | None,
+    extractor: str | None,
+    doc_ids: list[str] | None,
 ) -> Iterator[ExportItem]:
     if extractor is not None:
-        if extractor not in store.extractors():
-            known = ", ".join(store.extractors()) or "none"
-            raise NotFoundError(f"no predictions by extractor {extractor!r} (known: {known})")
-        for doc_id in store.document_ids():
+        for doc_id in store.document_ids() if doc_ids is None else doc_ids:
             record = store.prediction_record(doc_id, extractor)
             if record is not None:
                 yield _stored_item(store, doc_id, "predictions", record)
@@ -124,11 +139,11 @@ def _export_items(
     if status == "accept":
         # The gold of each document, one document at a time: its adjudicated
         # annotation where there is one.
-        for doc_id, records in iter_gold_records(store, annotator):
+        for doc_id, records in iter_gold_records(store, annotator, doc_ids):
             for record in records:
                 yield _stored_item(store, doc_id, "annotations", record)
         return
-    for record in store.annotation_records(annotator=annotator):
+    for record in store.annotation_records(annotator=annotator, doc_ids=doc_ids):
         if status != "all" and (record.get("status") or "open") != status:
             continue
         yield _stored_item(store, record["doc_id"], "annotations", record)

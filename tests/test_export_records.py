@@ -122,6 +122,28 @@ def test_workers_write_the_same_bytes_as_one_process(
     store.close()
 
 
+def test_a_batch_longer_than_its_shared_memory_comes_back_whole_through_the_pipe(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotations.formats import base
+
+    _single_threaded()
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    more = [Document.from_text(f"Report {i}: {'Ines Varga left. ' * 8 * (i % 5)}")
+            for i in range(40)]
+    store.add_documents(more)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept") for d in more])
+    one = tmp_path / "one.jsonl"
+    export_layers(store, one, status="all", workers=1)
+    # Lines of up to 7 KB, short and long in turn: a batch fills its share and sends
+    # the rest, in order, even where a later line would fit.
+    monkeypatch.setattr(base, "HANDOVER_SIZE", 5000)
+    two = tmp_path / "two.jsonl"
+    export_layers(store, two, status="all", workers=2)
+    assert two.read_bytes() == one.read_bytes() and len(one.read_bytes()) > 20_000
+    store.close()
+
+
 def test_every_format_writes_the_same_bytes_when_exported_again_later(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An export is a function of the store: INCEpTION's ZIPs too, which would otherwise

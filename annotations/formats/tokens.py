@@ -15,7 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from spacy.tokenizer import Tokenizer
@@ -76,16 +79,34 @@ def token_columns(
 
     # to_array avoids building a Python Token object per token (4x faster).
     table = _current_tokenizer()(text).to_array([IDX, LENGTH, SPACY])
-    starts: list[int] = table[:, 0].tolist()
-    ends: list[int] = (table[:, 0] + table[:, 1]).tolist()
+    start_column = table[:, 0]
+    end_column = start_column + table[:, 1]
+    starts: list[int] = start_column.tolist()
+    ends: list[int] = end_column.tolist()
     spaces: list[bool] = table[:, 2].astype(bool).tolist()
-    if set(span_starts).issubset(starts) and set(span_ends).issubset(ends):
+    if _all_in(start_column, span_starts) and _all_in(end_column, span_ends):
         # Every span edge is a token edge already (the usual case): nothing to cut.
         # No span can start on a token's trailing space or end just after it
         # either, since that space is inside no token.
         return starts, ends, spaces
     tokens = cut_tokens(zip(starts, ends, spaces, strict=True), span_starts, span_ends)
     return [t[0] for t in tokens], [t[1] for t in tokens], [t[2] for t in tokens]
+
+
+def _all_in(column: NDArray[Any], wanted: Collection[int]) -> bool:
+    """Whether every one of ``wanted`` is in ``column`` (increasing, as token starts and
+    ends are): looked up by bisection in the array, a third of the time of a set of the
+    column in Python."""
+    if not wanted:
+        return True
+    if not len(column):
+        return False
+    try:  # the column's own type (unsigned): a search never converts the column
+        values = np.fromiter(wanted, dtype=column.dtype, count=len(wanted))
+    except OverflowError:  # a negative offset: in no column
+        return False
+    at = column.searchsorted(values)
+    return bool((column[np.minimum(at, len(column) - 1)] == values).all())
 
 
 def cut_tokens(

@@ -33,11 +33,22 @@ the number of documents (what a run at one size projects to another).  Medians o
     python benchmarks/scale.py --sizes 100000 --repeats 1
     python benchmarks/scale.py --dir /path/on/a/disk     # default: a temporary folder
     python benchmarks/scale.py --sizes 100000 --repeats 1 --skip export
+    python benchmarks/scale.py --sizes 100000 --repeats 1 --skip evaluate queue --baseline abcfe73
+
+``--baseline REF`` runs each step with that commit's code too (its ``annotations`` and
+``reader``, from ``git archive``), next to this code's (before it in even repeats, after
+it in odd ones), on the same inputs: the
+imports into a store of its own, every other step on the store this code built (an
+older store format than the baseline reads is not supported).  The table then adds
+the baseline's median time and this code's as a ratio of it, and the export's output
+is compared byte for byte with the baseline's.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
+import io
 import json
 import os
 import random
@@ -46,8 +57,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 LABELS = ["PERSON", "ORG", "GPE", "DATE", "NORP", "LOC", "MONEY", "EVENT"]
 SYLLABLES = ["ka", "lo", "mer", "den", "vi", "sto", "ra", "bel", "tor", "an", "quin", "sel",
@@ -112,13 +126,15 @@ def generate(folder: Path, count: int, seed: int = 23) -> dict[str, Path]:
     return paths
 
 
-def measure(args: list[str], cwd: Path, inner: list[float] | None = None
-            ) -> tuple[float, int, float]:
+def measure(args: list[str], cwd: Path, inner: list[float] | None = None,
+            code: Path | None = None) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (bytes) and CPU seconds (user + system: what a loaded,
     shared machine changes least) of one command, under /usr/bin/time -v (and, in
-    ``inner``, the seconds the command reports itself as ``opened-in S``)."""
+    ``inner``, the seconds the command reports itself as ``opened-in S``); with the
+    code in ``code`` (a baseline's) first on the path rather than this one."""
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=cwd, capture_output=True,
-                          text=True)
+                          text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
@@ -133,7 +149,7 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None
         seconds = seconds * 60 + float(part)
     # Each step as it ends (a run at 100,000 documents takes long).
     shown = "open" if "-c" in args else " ".join(Path(a).name for a in args[2:5])
-    print(f"  {shown}: {seconds:.1f} s, {cpu:.1f} s CPU, "
+    print(f"  {'' if code is None else 'baseline '}{shown}: {seconds:.1f} s, {cpu:.1f} s CPU, "
           f"{peak / 1024:.0f} MB", file=sys.stderr, flush=True)
     return seconds, peak * 1024, cpu
 
@@ -142,8 +158,26 @@ def reader(*args: str) -> list[str]:
     return [sys.executable, "-m", "reader", *args]
 
 
-def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozenset()
-             ) -> None:
+def baseline_code(ref: str, base: Path) -> Path:
+    """The ``annotations`` and ``reader`` packages of commit ``ref``, in a folder of
+    ``base``; checked to be what a process with it on its path imports."""
+    source = base / "baseline"
+    source.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "annotations", "reader"],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(source, filter="data")
+    where = subprocess.run(
+        [sys.executable, "-c", "import annotations, reader; print(annotations.__file__); "
+         "print(reader.__file__)"], cwd=base, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(source)}).stdout.split()
+    if not all(path.startswith(str(source)) for path in where):
+        raise SystemExit(f"the baseline's code is not what its processes import: {where}")
+    return source
+
+
+def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozenset(),
+             old: Path | None = None) -> None:
     folder = base / f"n{count}"
     folder.mkdir(parents=True, exist_ok=True)
     inputs = generate(folder, count)
@@ -157,32 +191,48 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
         measure(reader("stats", "--db", str(empty)), folder)[1] for _ in range(3))
 
     results: dict[str, list[tuple[float, int, float]]] = {}
+    baseline_results: dict[str, list[tuple[float, int, float]]] = {}
     opened: list[float] = []
     store_size = 0
+    same_export: list[bool] = []
+
+    def step(name: str, args: list[str], inner: list[float] | None = None,
+             old_args: list[str] | None = None) -> None:
+        """One step, and the baseline's (``old_args``: its own, where they differ) before
+        it in even repeats and after it in odd ones (neither always first, when a cache
+        is coldest)."""
+        def baseline_step() -> None:
+            if old is not None:
+                baseline_results.setdefault(name, []).append(
+                    measure(old_args or args, folder, code=old))
+        if repeat % 2 == 0:
+            baseline_step()
+        results.setdefault(name, []).append(measure(args, folder, inner))
+        if repeat % 2 == 1:
+            baseline_step()
+
     for repeat in range(repeats):
         db = folder / f"store{repeat}.json"
-        results.setdefault("import gold", []).append(measure(reader(
-            "import", str(inputs["gold"]), "--as-gold", "--add-labels", "--db", str(db)),
-            folder))
+        old_db = folder / f"baseline{repeat}.json"
+        step("import gold", *_imports(inputs["gold"], ["--as-gold", "--add-labels"], db, old_db))
         for name in EXTRACTORS:
-            results.setdefault("import preds", []).append(measure(reader(
-                "import", str(inputs[name]), "--as-predictions", "--extractor", name,
-                "--db", str(db)), folder))
+            step("import preds", *_imports(inputs[name], [
+                "--as-predictions", "--extractor", name], db, old_db))
+        old_db.unlink(missing_ok=True)
         store_size = db.stat().st_size
-        results.setdefault("open", []).append(
-            measure([sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], folder, opened))
-        results.setdefault("stats", []).append(measure(reader("stats", "--db", str(db)),
-                                                       folder))
+        step("open", [sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], opened)
+        step("stats", reader("stats", "--db", str(db)))
         if "evaluate" not in skip:
-            results.setdefault("evaluate", []).append(measure(reader(
-                "evaluate", "--db", str(db), "--bootstrap", "0"), folder))
+            step("evaluate", reader("evaluate", "--db", str(db), "--bootstrap", "0"))
         if "queue" not in skip:
-            results.setdefault("queue", []).append(measure(reader(
-                "queue", "--db", str(db), *(f"-e{name}" for name in EXTRACTORS)), folder))
+            step("queue", reader("queue", "--db", str(db), *(f"-e{n}" for n in EXTRACTORS)))
         if "export" not in skip:
-            out = folder / "export.jsonl"
-            results.setdefault("export", []).append(measure(reader(
-                "export", "--db", str(db), "-o", str(out)), folder))
+            out, old_out = folder / "export.jsonl", folder / "baseline-export.jsonl"
+            step("export", reader("export", "--db", str(db), "-o", str(out)),
+                 old_args=reader("export", "--db", str(db), "-o", str(old_out)))
+            if old is not None:
+                same_export.append(filecmp.cmp(out, old_out, shallow=False))
+                old_out.unlink()
             out.unlink()
         if repeat < repeats - 1:
             db.unlink()
@@ -194,20 +244,37 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
           f"store file {store_size / mb:.1f} MB; gold input {sizes['gold'] / mb:.1f} MB, "
           f"each prediction input {sizes[EXTRACTORS[0]] / mb:.1f} MB; empty-store process "
           f"{baseline / mb:.0f} MB; load average {load:.1f} (shared 2-core machine)")
+    compared = "" if old is None else f"{'base s':>9}{'base MB':>9}{'x base':>8}"
     print(f"{'step':<14}{'median s':>10}{'CPU s':>8}{'peak MB':>10}{'beyond MB':>11}"
-          f"{'x file':>8}{'ms/doc':>8}{'CPU ms/doc':>12}")
-    for step, runs in results.items():
+          f"{'x file':>8}{'ms/doc':>8}{'CPU ms/doc':>12}{compared}")
+    for name, runs in results.items():
         seconds = statistics.median(run[0] for run in runs)
         peak = statistics.median(run[1] for run in runs)
         cpu = statistics.median(run[2] for run in runs)
-        against = (sizes["gold"] if step == "import gold" else
-                   sizes[EXTRACTORS[0]] if step == "import preds" else store_size)
-        print(f"{step:<14}{seconds:>10.2f}{cpu:>8.2f}{peak / mb:>10.0f}"
+        against = (sizes["gold"] if name == "import gold" else
+                   sizes[EXTRACTORS[0]] if name == "import preds" else store_size)
+        if old is not None:
+            old_seconds = statistics.median(run[0] for run in baseline_results[name])
+            old_peak = statistics.median(run[1] for run in baseline_results[name])
+            compared = f"{old_seconds:>9.2f}{old_peak / mb:>9.0f}{seconds / old_seconds:>8.2f}"
+        print(f"{name:<14}{seconds:>10.2f}{cpu:>8.2f}{peak / mb:>10.0f}"
               f"{(peak - baseline) / mb:>11.0f}{(peak - baseline) / against:>8.2f}"
-              f"{seconds / count * 1000:>8.2f}{cpu / count * 1000:>12.3f}")
+              f"{seconds / count * 1000:>8.2f}{cpu / count * 1000:>12.3f}{compared}")
     print(f"open, inside the process (imports excluded): median {statistics.median(opened):.2f} s")
-    for step in sorted(skip):
-        print(f"{step:<14}  skipped (--skip)")
+    if same_export:
+        print(f"export: {sum(same_export)} of {len(same_export)} the same bytes as the "
+              "baseline's")
+    for name in sorted(skip):
+        print(f"{name:<14}  skipped (--skip)")
+
+
+def _imports(source: Path, options: list[str], db: Path, old_db: Path
+             ) -> tuple[list[str], None, list[str]]:
+    """An import's command, for this code into ``db`` and for the baseline into
+    ``old_db`` (its own store, so that this code's steps read only what it wrote)."""
+    def command(store: Path) -> list[str]:
+        return reader("import", str(source), *options, "--db", str(store))
+    return command(db), None, command(old_db)
 
 
 def main() -> None:
@@ -219,13 +286,18 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
     parser.add_argument("--skip", nargs="*", default=[], choices=["evaluate", "queue", "export"],
                         help="Steps not to run (at 100,000 documents, to save time).")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="Also run each step with this commit's code, alternating, and "
+                        "print its times and the ratio.")
     args = parser.parse_args()
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir))
+    # Absolute: each step runs in the size's folder.
+    base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir)).resolve()
     try:
+        old = None if args.baseline is None else baseline_code(args.baseline, base)
         for count in args.sizes:
-            run_size(count, args.repeats, base, frozenset(args.skip))
+            run_size(count, args.repeats, base, frozenset(args.skip), old)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,19 @@ def _single_threaded() -> None:
         pytest.skip("forked workers are only used from a single-threaded process")
 
 
+def _filled_with_reports(tmp_path: Path, texts: list[str],
+                         spans: Callable[[int], list[Span] | None]) -> GoldStore:
+    """The store of :func:`_fill`, and a document of each of ``texts`` with an accepted
+    annotation of ``spans(i)`` (none where that is None)."""
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    more = [Document.from_text(text) for text in texts]
+    store.add_documents(more)
+    store.save_annotations([Annotation(doc_id=d.id, status="accept", spans=layer)
+                            for i, d in enumerate(more) if (layer := spans(i)) is not None])
+    return store
+
+
 @pytest.mark.parametrize(("options", "lines"), [
     ({}, 1 + 53), ({"status": "all"}, 2 + 53), ({"extractor": "fast@1"}, 1),
     ({"annotator": "second", "status": "all"}, 1)],
@@ -108,14 +122,10 @@ def test_workers_write_the_same_bytes_as_one_process(
     (Prodigy) or are sent the items (the other formats): either way, the same files.
     A third of the documents have no record (batches with nothing to write)."""
     _single_threaded()
-    store, doc = _store(tmp_path / "gold.json")
-    _fill(store, doc)
-    more = [Document.from_text(f"Report {i}: Ines Varga of Lumen Works in Tartu.")
-            for i in range(80)]
-    store.add_documents(more)
-    store.save_annotations([Annotation(doc_id=d.id, status="accept", spans=[
-        Span(start=9 + len(str(i)), end=19 + len(str(i)), label="PERSON")])
-        for i, d in enumerate(more) if i % 3])
+    store = _filled_with_reports(
+        tmp_path, [f"Report {i}: Ines Varga of Lumen Works in Tartu." for i in range(80)],
+        lambda i: [Span(start=9 + len(str(i)), end=19 + len(str(i)), label="PERSON")]
+        if i % 3 else None)
     one = _outputs(store, tmp_path / "one", **options)
     assert _outputs(store, tmp_path / "two", workers=2, **options) == one
     assert one["prodigy/out.jsonl"].count(b"\n") == lines
@@ -127,12 +137,9 @@ def test_a_batch_longer_than_its_shared_memory_comes_back_whole_through_the_pipe
     from annotations.formats import base
 
     _single_threaded()
-    store, doc = _store(tmp_path / "gold.json")
-    _fill(store, doc)
-    more = [Document.from_text(f"Report {i}: {'Ines Varga left. ' * 8 * (i % 5)}")
-            for i in range(40)]
-    store.add_documents(more)
-    store.save_annotations([Annotation(doc_id=d.id, status="accept") for d in more])
+    store = _filled_with_reports(
+        tmp_path, [f"Report {i}: {'Ines Varga left. ' * 8 * (i % 5)}" for i in range(40)],
+        lambda i: [])
     one = tmp_path / "one.jsonl"
     export_layers(store, one, status="all", workers=1)
     # Lines of up to 7 KB, short and long in turn: a batch fills its share and sends

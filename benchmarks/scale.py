@@ -47,6 +47,7 @@ is compared byte for byte with the baseline's.
 from __future__ import annotations
 
 import argparse
+import compileall
 import filecmp
 import io
 import json
@@ -132,18 +133,25 @@ def measure(args: list[str], cwd: Path, inner: list[float] | None = None,
     shared machine changes least) of one command, under /usr/bin/time -v (and, in
     ``inner``, the seconds the command reports itself as ``opened-in S``); with the
     code in ``code`` (a baseline's) first on the path rather than this one."""
-    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    # This code's folder on the path too, as the baseline's is on its path: each import
+    # then looks in one more folder in both (50 to 70 ms a command at interpreter start).
+    env = {**os.environ, "PYTHONPATH": str(REPO if code is None else code)}
     done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=cwd, capture_output=True,
                           text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)",
-                      done.stderr)[1]
+    def field(pattern: str) -> str:
+        found = re.search(pattern, done.stderr)
+        if found is None:
+            raise SystemExit(f"{' '.join(args)}: no {pattern!r} in its output:\n"
+                             f"{done.stderr[-2000:]}")
+        return found[1]
+
+    peak = int(field(r"Maximum resident set size \(kbytes\): (\d+)"))
+    clock = field(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)")
     if inner is not None:
-        inner.append(float(re.search(r"opened-in ([\d.]+)", done.stderr)[1]))
-    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr)[1])
-              for kind in ("User", "System"))
+        inner.append(float(field(r"opened-in ([\d.]+)")))
+    cpu = sum(float(field(rf"{kind} time \(seconds\): ([\d.]+)")) for kind in ("User", "System"))
     seconds = 0.0
     for part in clock.split(":"):
         seconds = seconds * 60 + float(part)
@@ -158,6 +166,14 @@ def reader(*args: str) -> list[str]:
     return [sys.executable, "-m", "reader", *args]
 
 
+def _compiled(root: Path) -> None:
+    """The byte code of the packages under ``root`` written beside them, so that no
+    command compiles them at its start (where PYTHONDONTWRITEBYTECODE is set, every
+    command would, and the code most recently changed or extracted would pay most)."""
+    for package in ("annotations", "reader"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
 def baseline_code(ref: str, base: Path) -> Path:
     """The ``annotations`` and ``reader`` packages of commit ``ref``, in a folder of
     ``base``; checked to be what a process with it on its path imports."""
@@ -167,6 +183,7 @@ def baseline_code(ref: str, base: Path) -> Path:
                              capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(source, filter="data")
+    _compiled(source)
     where = subprocess.run(
         [sys.executable, "-c", "import annotations, reader; print(annotations.__file__); "
          "print(reader.__file__)"], cwd=base, capture_output=True, text=True, check=True,
@@ -295,6 +312,7 @@ def main() -> None:
     # Absolute: each step runs in the size's folder.
     base = Path(tempfile.mkdtemp(prefix="scale-", dir=args.dir)).resolve()
     try:
+        _compiled(REPO)
         old = None if args.baseline is None else baseline_code(args.baseline, base)
         for count in args.sizes:
             run_size(count, args.repeats, base, frozenset(args.skip), old)

@@ -213,8 +213,8 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
     store_size = 0
     same_export: list[bool] = []
 
-    def step(name: str, args: list[str], inner: list[float] | None = None,
-             old_args: list[str] | None = None) -> None:
+    def step(name: str, args: list[str], old_args: list[str] | None = None,
+             inner: list[float] | None = None) -> None:
         """One step, and the baseline's (``old_args``: its own, where they differ) before
         it in even repeats and after it in odd ones (neither always first, when a cache
         is coldest)."""
@@ -237,7 +237,7 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
                 "--as-predictions", "--extractor", name], db, old_db))
         old_db.unlink(missing_ok=True)
         store_size = db.stat().st_size
-        step("open", [sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], opened)
+        step("open", [sys.executable, "-c", OPEN_AS_ANNOTATE, str(db)], inner=opened)
         step("stats", reader("stats", "--db", str(db)))
         if "evaluate" not in skip:
             step("evaluate", reader("evaluate", "--db", str(db), "--bootstrap", "0"))
@@ -286,12 +286,12 @@ def run_size(count: int, repeats: int, base: Path, skip: frozenset[str] = frozen
 
 
 def _imports(source: Path, options: list[str], db: Path, old_db: Path
-             ) -> tuple[list[str], None, list[str]]:
+             ) -> tuple[list[str], list[str]]:
     """An import's command, for this code into ``db`` and for the baseline into
     ``old_db`` (its own store, so that this code's steps read only what it wrote)."""
     def command(store: Path) -> list[str]:
         return reader("import", str(source), *options, "--db", str(store))
-    return command(db), None, command(old_db)
+    return command(db), command(old_db)
 
 
 def main() -> None:

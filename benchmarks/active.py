@@ -40,19 +40,20 @@ which spends most of its time building the 100,000-document store).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from scale import git_archive  # noqa: E402
 
 from annotations.estimate import estimate_corpus, strata_of, stratified_estimate
 from annotations.evaluation import EvalDocument, evaluate_extractor
@@ -320,12 +321,7 @@ def part_ranking(args: argparse.Namespace, folder: Path) -> None:
           f"{'met' if median < TARGET_SECONDS else 'NOT met'} (store built in {built:.0f} s; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if args.baseline:
-        source = folder / "baseline"
-        source.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline,
-                                  "annotations"], capture_output=True, check=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(source, filter="data")
+        source = git_archive(args.baseline, folder / "baseline", "annotations")
         old, old_cpu, _ = time_ranking(source, path, args.repeats)
         print(f"   baseline {args.baseline} on the same store: median "
               f"{statistics.median(old):.2f} s wall (runs: "

@@ -174,15 +174,21 @@ def _compiled(root: Path) -> None:
         compileall.compile_dir(root / package, quiet=1)
 
 
+def git_archive(ref: str, folder: Path, *paths: str) -> Path:
+    """``paths`` (folders of this repository) as commit ``ref`` has them, extracted
+    into ``folder``, made here (a baseline's code for ``--baseline``)."""
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, *paths],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
 def baseline_code(ref: str, base: Path) -> Path:
     """The ``annotations`` and ``reader`` packages of commit ``ref``, in a folder of
     ``base``; checked to be what a process with it on its path imports."""
-    source = base / "baseline"
-    source.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "annotations", "reader"],
-                             capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(source, filter="data")
+    source = git_archive(ref, base / "baseline", "annotations", "reader")
     _compiled(source)
     where = subprocess.run(
         [sys.executable, "-c", "import annotations, reader; print(annotations.__file__); "

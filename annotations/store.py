@@ -140,14 +140,23 @@ class GoldStore:
         path: str | os.PathLike[str],
         *,
         read_only: bool = False,
+        predictions: bool = True,
         checkpoint_bytes: int = 64 * 1024 * 1024,
         bulk_bytes: int = 64 * 1024 * 1024,
     ) -> None:
+        """``predictions=False`` (read-only stores only): do not read the predictions, for
+        a reader that needs none (an export of annotations: see
+        :func:`annotations.formats.transfer.needs_predictions`).  They are half of a
+        typical store, so the open takes half the time and memory; anything that reads
+        them from such a store raises (a bug, see ``storage.tables.NotRead``)."""
+        if not predictions and not read_only:
+            raise ValueError("only a read-only store may be opened without its predictions")
         # The real path: a store reached through a symlink has one lock, journal and
         # checkpoint, beside the file the link points to.
         self.path, self.journal_path, self.lock_path = store_files(
             Path(os.path.realpath(path)))
         self.read_only = read_only
+        self._with_predictions = predictions
         self.checkpoint_bytes = checkpoint_bytes
         # A transaction larger than this (an import) is written as a checkpoint (the
         # main file replaced with it in) rather than as one journal line: it is written
@@ -210,7 +219,7 @@ class GoldStore:
 
     def _reset(self) -> None:
         """Empty tables and indexes, ready to load."""
-        self._tables = Tables(self.path)
+        self._tables = Tables(self.path, predictions=self._with_predictions)
         self._patcher = Patcher()
         self._labels: tuple[Record | None, LabelScheme] | None = None
 

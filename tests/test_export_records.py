@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from annotations.errors import FormatError, StoreCorruptError
 from annotations.formats.base import ExportItem
-from annotations.formats.transfer import export_layers
+from annotations.formats.transfer import export_layers, needs_predictions
 from annotations.models import LENIENT, Annotation, Document, Prediction, Relation, Span
 from annotations.storage import shape
 from annotations.store import GoldStore
@@ -91,6 +91,29 @@ def test_records_and_models_export_the_same_bytes(
     monkeypatch.setattr(GoldStore, "plain", staticmethod(lambda table, record: False))
     assert _outputs(store, tmp_path / "models", **options) == plain
     assert len(plain) >= len(FORMATS)
+    store.close()
+
+
+@pytest.mark.parametrize("options", [{}, {"status": "all"}, {"extractor": "fast@1"}],
+                         ids=["gold", "all", "extractor"])
+def test_a_store_read_without_the_predictions_no_export_needs_writes_the_same_bytes(
+        tmp_path: Path, options: dict[str, Any]) -> None:
+    """What ``reader export`` opens (see needs_predictions), read from the main file and
+    the journal of a store still open for writing, writes every format as a full open."""
+    store, doc = _store(tmp_path / "gold.json")
+    _fill(store, doc)
+    full = _outputs(store, tmp_path / "full", **options)
+    lean = {}
+    for fmt, name in FORMATS:
+        with GoldStore(store.path, read_only=True, predictions=needs_predictions(
+                fmt, options.get("extractor"))) as reader:
+            out = tmp_path / "lean" / fmt / name
+            out.parent.mkdir(parents=True)
+            export_layers(reader, out, format_name=fmt, flat_only=True, **options)
+            lean.update({str(path.relative_to(tmp_path / "lean")): path.read_bytes()
+                         for path in sorted(out.parent.rglob("*")) if path.is_file()})
+    assert lean == full
+    assert needs_predictions("conll", None) and not needs_predictions("prodigy", None)
     store.close()
 
 

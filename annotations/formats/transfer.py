@@ -219,6 +219,14 @@ def export_layers(
     return fmt.write(items, out, context)
 
 
+def needs_predictions(format_name: str, extractor: str | None) -> bool:
+    """Whether :func:`export_layers` reads the store's predictions: to export an
+    extractor's, and for CoNLL, whose tokens every layer of a document shares (see
+    :func:`~annotations.formats.conll.layer_edges`).  A store opened for any other export
+    need not read them (``GoldStore(..., predictions=False)``)."""
+    return extractor is not None or get_format(format_name).name == "conll"
+
+
 def writes_folder(fmt: InterchangeFormat, out: Path) -> bool:
     """Whether ``fmt`` writes a folder at ``out`` (brat; spaCy unless ``out`` ends in
     ``.spacy``) rather than one file."""

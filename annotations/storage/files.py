@@ -706,6 +706,14 @@ def _read_lines(fh: Any, path: Path, tables: Tables, *, count: bool = True) -> i
         lines.on = count and name != TABLES[0]
         if next(lines, b"") != b'"%s":{\n' % name.encode("ascii"):
             raise _NotOneRecordPerLine
+        if name in tables.unread:
+            # Not needed: the last table (see Tables), so the rest of the file is not
+            # read at all, only its end checked.
+            assert name == TABLES[-1] and not count
+            fh.seek(-3, os.SEEK_END)
+            if fh.read() != b"}\n}":
+                raise _NotOneRecordPerLine
+            return None
         pattern = _OWNER_PREFIX.get(name)
         for line in lines:
             if line[:1] == b"}":
@@ -760,6 +768,8 @@ def _read_whole(raw: bytes, path: Path, tables: Tables) -> None:
         raise StoreCorruptError(f"{path}: not a TinyDB file (left untouched)")
     for name in TABLES:
         table = data.pop(name, {})
+        if name in tables.unread:
+            continue
         for key in list(table):
             record = table.pop(key)  # each parsed record goes once it is taken
             if not isinstance(record, dict):

@@ -182,11 +182,32 @@ class RecordTable:
                 self.raw[key] = encode_record(self.name, record)
 
 
-class Tables:
-    """Records by table and key, and the indexes over them."""
+class NotRead:
+    """What stands for a table an open did not read, and for its indexes: any use of it
+    is a bug (the open was told the table would not be needed), and says so rather than
+    answer as if the table were empty."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None, table: str) -> None:
+        self.message = (f"{path}: the {table} table was not read (opened without it); "
+                        "this is a bug in the reader")
+
+    def _refuse(self, *_: object, **__: object) -> Any:
+        raise RuntimeError(self.message)
+
+    __getitem__ = __contains__ = __iter__ = __len__ = _refuse
+    get = keys = values = items = peek = setdefault = pop = _refuse
+
+
+class Tables:
+    """Records by table and key, and the indexes over them.
+
+    ``predictions=False``: the predictions table is not held (an open for a reader that
+    needs none, such as an export of annotations, reads half a typical store): the
+    journal's ops on it are not applied, and reading it raises (see :class:`NotRead`)."""
+
+    def __init__(self, path: Path | None = None, *, predictions: bool = True) -> None:
         self.path = path
+        self.unread: tuple[str, ...] = () if predictions else ("predictions",)
         self.clear()
 
     def clear(self) -> None:
@@ -203,6 +224,10 @@ class Tables:
         self.owners: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in COMPACT}
         # Each annotation's status by record key, where known without parsing it.
         self.statuses: dict[str, str | None] = {}
+        if self.unread:
+            not_read = NotRead(path, "predictions")
+            self.rows["predictions"] = not_read  # type: ignore[assignment]
+            self.pred_keys = self.preds_by_doc = not_read  # type: ignore[assignment]
 
     def malformed(self, table: str, key: str) -> StoreCorruptError:
         return StoreCorruptError(
@@ -249,6 +274,8 @@ class Tables:
             text: bytes | None = None) -> None:
         """Put ``record`` at ``key`` (None deletes it), keeping the indexes right; a
         compact table keeps ``text`` (the record's JSON text) instead, when given."""
+        if table in self.unread:
+            return
         rows = self.rows[table]
         if key in rows:
             self.unindex(table, key)

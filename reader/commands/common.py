@@ -65,9 +65,11 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def open_store(path: Path, read_only: bool = False) -> GoldStore:
-    """Open the store; errors propagate to ``reader.cli.main`` which prints them."""
-    return GoldStore(path, read_only=read_only)
+def open_store(path: Path, read_only: bool = False, *, predictions: bool = True
+               ) -> GoldStore:
+    """Open the store (read-only without its ``predictions``: see ``GoldStore``); errors
+    propagate to ``reader.cli.main`` which prints them."""
+    return GoldStore(path, read_only=read_only, predictions=predictions)
 
 
 def add_articles(store: GoldStore, documents: list[Document], new: bool) -> AddResult:

@@ -11,7 +11,12 @@ from rich.text import Text
 
 from annotations.errors import AnnotationsError
 from annotations.formats import CONLL_SUFFIXES, FORMATS, get_format
-from annotations.formats.transfer import StatusFilter, export_layers, writes_folder
+from annotations.formats.transfer import (
+    StatusFilter,
+    export_layers,
+    needs_predictions,
+    writes_folder,
+)
 from annotations.gold import describe_gold, gold_annotator_counts
 from annotations.terminal import terminal_text, visible
 
@@ -68,7 +73,8 @@ def export(
     if out.exists() and out.is_dir() != folder:
         raise fail(f"{out} is a {'folder' if out.is_dir() else 'file'}; {fmt.name} writes a "
                    f"{'folder' if folder else 'file'} there")
-    with open_store(db, read_only=True) as store:
+    with open_store(db, read_only=True,
+                    predictions=needs_predictions(fmt.name, extractor)) as store:
         if extractor is None and status == "accept":
             err_console.print(Text(visible(describe_gold(
                 gold_annotator_counts(store, annotator), annotator))))

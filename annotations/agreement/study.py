@@ -95,7 +95,9 @@ def collect_study(
     if unknown:
         raise AgreementError(f"{store.path}: no annotations by {', '.join(map(repr, unknown))} "
                              f"(annotators: {', '.join(known) or 'none'})")
-    known_extractors = store.extractors()
+    # Read only when asked for: `reader agreement` between annotators opens the store
+    # without its predictions.
+    known_extractors = store.extractors() if extractors else []
     for name in extractors:
         if name not in known_extractors:
             raise AgreementError(

@@ -214,7 +214,7 @@ def agreement(
             output_target(html, protected=[db])  # refuse a bad --html before the work
         except OutputError as err:
             raise fail(str(err)) from None
-    with open_store(db, read_only=True) as store:
+    with open_store(db, read_only=True, predictions=bool(extractor)) as store:
         try:
             study = collect_study(store, annotators=annotator or [], extractors=extractor or [],
                                   statuses=status)  # type: ignore[arg-type]

@@ -75,14 +75,24 @@ def test_the_predictions_are_not_read_at_all(tmp_path: Path) -> None:
         assert len(lean) == 2 and lean.annotators() == ["default", "second"]
 
 
-def test_a_cut_file_is_still_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 40])
+@pytest.mark.parametrize("empty", [False, True], ids=["predictions", "no predictions"])
+def test_a_cut_file_is_still_refused(tmp_path: Path, cut: int, empty: bool) -> None:
+    """Cut by 2 bytes, the file still ends in a closing brace on its own line: only
+    the tail of the last table tells it from a whole file."""
     path = tmp_path / "gold.json"
-    _filled(path).close()
+    if empty:
+        with GoldStore(path) as store:
+            store.add_documents([Document.from_text(TEXT)])
+    else:
+        _filled(path).close()
     data = path.read_bytes()
-    path.write_bytes(data[:-40])
+    with GoldStore(path, read_only=True, predictions=False):
+        pass
+    path.write_bytes(data[:-cut])
     with pytest.raises(StoreCorruptError, match="truncated or damaged"):
         GoldStore(path, read_only=True, predictions=False)
-    assert path.read_bytes() == data[:-40]
+    assert path.read_bytes() == data[:-cut]
 
 
 def test_a_file_plain_tinydb_wrote_reads_the_same(tmp_path: Path) -> None:

@@ -708,10 +708,12 @@ def _read_lines(fh: Any, path: Path, tables: Tables, *, count: bool = True) -> i
             raise _NotOneRecordPerLine
         if name in tables.unread:
             # Not needed: the last table (see Tables), so the rest of the file is not
-            # read at all, only its end checked.
+            # read at all, only its end checked: the table's last record (or its
+            # opening, when empty), then the closing of the table and of the file.  No
+            # record holds a newline, so a file cut anywhere else does not end so.
             assert name == TABLES[-1] and not count
-            fh.seek(-3, os.SEEK_END)
-            if fh.read() != b"}\n}":
+            fh.seek(-5, os.SEEK_END)
+            if fh.read() not in (b"}\n}\n}", b"{\n}\n}"):
                 raise _NotOneRecordPerLine
             return None
         pattern = _OWNER_PREFIX.get(name)
